@@ -1,0 +1,107 @@
+"""The recorded graph: one ``Node`` per differentiable op application (the ``grad_fn`` of its output).
+
+A node is also the ``ctx`` that an op's gradient rule receives: it holds the op's inputs, attributes and,
+when the rule needs it, the output, and checks on access that saved tensors were not modified in place.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Node"]
+
+
+class Node:
+    """Backward function of one op application; ``tensor.grad_fn`` is one of these."""
+
+    __slots__ = ("op", "_inputs", "_versions", "_out_data", "attrs", "edges", "needs_grad", "hooks",
+                 "pre_hooks", "__weakref__")
+
+    def __init__(self, op, inputs, attrs, edges, needs_grad, out_data):
+        self.op = op
+        self._inputs = inputs
+        self._versions = tuple(t._vc[0] if getattr(t, "_vc", None) is not None else 0 for t in inputs)
+        self.attrs = attrs
+        self.edges = edges
+        self.needs_grad = needs_grad
+        self._out_data = out_data
+        self.hooks = None
+
+    # -- what gradient rules read -------------------------------------------------------------------
+    @property
+    def saved(self) -> tuple:
+        """The op's inputs (tensors and scalars), checked against in-place modification since recording."""
+        inputs = self._inputs
+        if inputs is None:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or directly access "
+                "saved tensors after they have already been freed). Specify retain_graph=True if you need "
+                "to backward through the graph a second time."
+            )
+        for i, t in enumerate(inputs):
+            vc = getattr(t, "_vc", None)
+            if vc is not None and vc[0] != self._versions[i]:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: input {i} of {self.name()}, a tensor of shape {tuple(t.shape)}, is at version "
+                    f"{vc[0]}; expected version {self._versions[i]} instead."
+                )
+        return inputs
+
+    @property
+    def out(self):
+        """The op's output as a tensor connected to this node (so double backward works)."""
+        from ..core.tensor import Tensor
+
+        if self._out_data is None:
+            self.saved  # raises the freed-graph error when appropriate
+            raise RuntimeError(f"{self.name()}: the op did not save its output")
+        t = Tensor._wrap(self._out_data)
+        t._rg = True
+        t.grad_fn = self
+        return t
+
+    def name(self) -> str:
+        return f"{self.op.backward_name}"
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self):
+        return tuple((e if e is None or isinstance(e, Node) else _AccumulateGrad(e), 0) for e in self.edges)
+
+    def register_hook(self, fn):
+        """Hook called with the gradient of this node's output; may return a replacement."""
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(fn)
+        return _RemovableHandle(self.hooks, fn)
+
+    def free(self):
+        self._inputs = None
+        self._out_data = None
+
+
+class _AccumulateGrad:
+    """Stand-in shown in ``next_functions`` for a leaf tensor's gradient accumulation."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class _RemovableHandle:
+    __slots__ = ("_list", "_fn")
+
+    def __init__(self, lst, fn):
+        self._list, self._fn = lst, fn
+
+    def remove(self):
+        if self._fn in self._list:
+            self._list.remove(self._fn)

@@ -1,0 +1,215 @@
+"""Tessera dtypes: the ``ts.float32``-style objects, their NumPy storage types and PyTorch's promotion rules."""
+
+from __future__ import annotations
+
+import builtins
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+    "half", "float", "double", "short", "int", "long", "get_default_dtype", "set_default_dtype",
+    "promote_types", "result_type", "can_cast", "finfo", "iinfo",
+]
+
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """A tensor element type, e.g. ``ts.float32``. Compares equal only to itself."""
+
+    __slots__ = ("name", "np", "itemsize", "category", "is_floating_point", "is_signed", "_rank")
+
+    def __init__(self, name: str, np_dtype, category: builtins.int, rank: builtins.int):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.category = category
+        self.is_floating_point = category == _FLOAT
+        self.is_signed = category == _FLOAT or (category == _INT and self.np.kind == "i")
+        self._rank = rank
+
+    @property
+    def is_complex(self) -> builtins.bool:
+        return False
+
+    def to_complex(self):  # pragma: no cover - complex dtypes are not supported yet
+        raise TypeError(f"{self}: complex dtypes are not supported")
+
+    def __repr__(self) -> str:
+        return f"tessera.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+bool = dtype("bool", np.bool_, _BOOL, 0)
+uint8 = dtype("uint8", np.uint8, _INT, 1)
+int8 = dtype("int8", np.int8, _INT, 1)
+int16 = dtype("int16", np.int16, _INT, 2)
+int32 = dtype("int32", np.int32, _INT, 3)
+int64 = dtype("int64", np.int64, _INT, 4)
+float16 = dtype("float16", np.float16, _FLOAT, 1)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, 1)
+float32 = dtype("float32", np.float32, _FLOAT, 2)
+float64 = dtype("float64", np.float64, _FLOAT, 3)
+half, float, double, short, int, long = float16, float32, float64, int16, int32, int64
+
+ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+_FROM_NP = {d.np: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype that Python floats and float factories produce (``ts.float32`` unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype, e.g. ``ts.set_default_dtype(ts.float64)``."""
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
+    _default_float = d
+    _RESULT_CACHE.clear()
+
+
+def as_dtype(d) -> dtype:
+    """Convert a Tessera dtype, NumPy dtype, Python type or name to a Tessera ``dtype``."""
+    if d.__class__ is dtype:
+        return d
+    if d is builtins.float:
+        return _default_float
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d]
+    try:
+        return _FROM_NP[np.dtype(d)]
+    except (TypeError, KeyError):
+        pass
+    name = getattr(d, "__module__", "")
+    if name.startswith("torch"):
+        return _BY_NAME[str(d).split(".")[-1]]
+    raise TypeError(f"unsupported dtype {d!r}; supported: {', '.join(x.name for x in ALL_DTYPES)}")
+
+
+def from_numpy_dtype(npd) -> dtype:
+    try:
+        return _FROM_NP[npd]
+    except KeyError:
+        raise TypeError(f"NumPy dtype {npd} has no Tessera equivalent") from None
+
+
+# Promotion lattice: same category -> wider type; bfloat16 and float16 meet at float32;
+# uint8 and a signed int8 meet at int16 (as in PyTorch).
+def promote_types(a, b) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to, by PyTorch's table."""
+    a, b = as_dtype(a), as_dtype(b)
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.category == _FLOAT:
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        return a if a._rank > b._rank else b
+    if a.category == _INT:
+        if uint8 in (a, b):
+            other = b if a is uint8 else a
+            return int16 if other is int8 else other
+        return a if a._rank > b._rank else b
+    return a
+
+
+def _combine(higher, lower):
+    """PyTorch's combine_categories: a lower priority class only matters if it is of a higher category."""
+    if higher is None:
+        return lower
+    if lower is None or higher.is_floating_point:
+        return higher
+    if higher is bool or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
+_RESULT_CACHE: dict = {}
+
+
+def _scalar_dtype(x):
+    t = type(x)
+    if t is builtins.bool or t is np.bool_:
+        return bool
+    if t is builtins.int:
+        return int64
+    if t is builtins.float:
+        return _default_float
+    if isinstance(x, np.generic):
+        return from_numpy_dtype(x.dtype)
+    return None
+
+
+def result_type_key(key) -> dtype:
+    """Result dtype for ``key``: a tuple of (priority, dtype) pairs, priority 0 = tensor with dims,
+    1 = zero-dim tensor, 2 = Python scalar."""
+    r = _RESULT_CACHE.get(key)
+    if r is None:
+        tiers = [None, None, None]
+        for tier, d in key:
+            tiers[tier] = d if tiers[tier] is None else promote_types(tiers[tier], d)
+        r = _combine(tiers[0], _combine(tiers[1], tiers[2]))
+        _RESULT_CACHE[key] = r
+    return r
+
+
+def result_type(*operands) -> dtype:
+    """The dtype an arithmetic op on ``operands`` (tensors and Python scalars) produces, as in PyTorch."""
+    key = []
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if d.__class__ is dtype:
+            key.append((0 if x.ndim else 1, d))
+        else:
+            sd = _scalar_dtype(x)
+            if sd is None:
+                raise TypeError(f"result_type: unsupported operand of type {type(x).__name__}")
+            key.append((2, sd))
+    return result_type_key(tuple(key))
+
+
+def can_cast(from_, to) -> builtins.bool:
+    """Whether PyTorch's type-promotion rules allow an in-place op of dtype ``from_`` into ``to``."""
+    from_, to = as_dtype(from_), as_dtype(to)
+    return from_.category <= to.category
+
+
+class finfo:
+    """Machine limits of a floating dtype: ``ts.finfo(ts.float32).eps``."""
+
+    def __init__(self, d=None):
+        d = as_dtype(d if d is not None else _default_float)
+        if not d.is_floating_point:
+            raise TypeError(f"finfo: {d} is not a floating dtype")
+        info = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
+        self.dtype, self.bits = d, d.itemsize * 8
+        self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.tiny)
+        self.resolution = builtins.float(info.resolution)
+
+
+class iinfo:
+    """Limits of an integer dtype: ``ts.iinfo(ts.int32).max``."""
+
+    def __init__(self, d):
+        d = as_dtype(d)
+        if d.category != _INT:
+            raise TypeError(f"iinfo: {d} is not an integer dtype")
+        info = np.iinfo(d.np)
+        self.dtype, self.bits, self.min, self.max = d, d.itemsize * 8, builtins.int(info.min), builtins.int(info.max)
