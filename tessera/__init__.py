@@ -11,6 +11,7 @@ Example:
 """
 
 from . import autograd, ops
+from .autograd import GradientTape
 from .autograd.grad_mode import (
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
 )

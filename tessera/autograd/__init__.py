@@ -11,3 +11,7 @@ __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "in
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 
 __all__ += ["gradcheck", "gradgradcheck"]
+
+from .tape import GradientTape  # noqa: E402
+
+__all__ += ["GradientTape"]

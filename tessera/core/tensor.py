@@ -511,17 +511,36 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
         )
     if not recording and op.inplace_forward is not None:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        if op.promote:
+            rt = _dt.result_type(self, *args)
+            if rt.np != self._data.dtype and not _dt.can_cast(rt, self.dtype):
+                raise RuntimeError(
+                    f"{op.name}_: result type {rt.name} can't be cast to the desired output type {self.dtype.name}"
+                )
         try:
-            op.inplace_forward(self._data, *arrays, **attrs)
+            op.inplace_forward(self._data, self._data, *arrays, **attrs)
         except Exception as e:  # noqa: BLE001
             from .dispatch import _explain
 
+            if "non-broadcastable output" in str(e):
+                shapes = [np.shape(a) for a in arrays]
+                try:
+                    full = list(np.broadcast_shapes(self._data.shape, *shapes))
+                except ValueError:
+                    full = "incompatible"
+                raise RuntimeError(
+                    f"{op.name}_: output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                    f"{full}"
+                ) from None
             raise _explain(op, e, (self,) + args, attrs) from None
         self._vc[0] += 1
         return self
+    # The op sees a snapshot of self's old values with self's old history, so its gradient rule can use
+    # them after self is overwritten below.
     alias = Tensor.__new__(Tensor)
-    alias._data, alias._rg, alias.grad, alias.grad_fn = self._data, self._rg, None, self.grad_fn
-    alias._vc, alias._base, alias._hooks = self._vc, None, None
+    alias._data = self._data.copy() if recording else self._data
+    alias._rg, alias.grad, alias.grad_fn = self._rg, None, self.grad_fn
+    alias._vc, alias._base, alias._hooks = [0], None, None
     from .dispatch import apply
 
     out = apply(op, (alias,) + args, attrs)
