@@ -468,12 +468,16 @@ def _format_tensor(t: Tensor) -> str:
     kw = {"separator": ", ", "prefix": "tensor(", "threshold": 1000, "edgeitems": 3, "max_line_width": 80}
     if dt.is_floating_point:
         finite = arr[np.isfinite(arr)] if arr.size else arr
-        if finite.size and (np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8):
-            kw["formatter"] = {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
-        elif finite.size and (np.abs(finite).max() >= 1e8 or np.abs(finite[finite != 0]).min(initial=1) < 1e-4):
-            kw["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
+        big = finite.size and np.abs(finite).max() >= 1e8
+        if finite.size and not big and np.all(finite == np.round(finite)):
+            fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
+        elif finite.size and (big or np.abs(finite[finite != 0]).min(initial=1) < 1e-4):
+            fmt = lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)  # noqa: E731
         else:
-            kw["formatter"] = {"float_kind": lambda v: f"{v:.4f}"}
+            fmt = lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)  # noqa: E731
+        shown = arr if arr.size <= 1000 else np.concatenate([arr.reshape(-1)[:3], arr.reshape(-1)[-3:]])
+        width = max((len(fmt(v)) for v in shown.reshape(-1)), default=0)
+        kw["formatter"] = {"float_kind": lambda v: fmt(v).rjust(width)}
     body = np.array2string(arr, **kw)
     extras = []
     if arr.size == 0 and arr.ndim != 1:
