@@ -289,3 +289,27 @@ def test_matches_torch_on_a_small_graph():
     ((tx @ tw).exp() * tx.sum()).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5)
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-5)
+
+
+@needs_torch
+def test_inplace_through_a_view_updates_the_base_history_like_torch():
+    results = []
+    for lib in (ts, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        w = lib.full((3, 1), 2.0, requires_grad=True)
+        y = x * 2
+        v = y.transpose(0, 1)
+        v.mul_(w)
+        (y * y).sum().backward()
+        z = lib.zeros(3, 2)
+        z.transpose(0, 1).add_(x)  # a base that did not require grad starts to
+        (z * z).sum().backward()
+        results.append([t.detach().numpy().copy() for t in (x.grad, w.grad, y)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b)
+
+
+def test_inplace_on_view_of_leaf_requiring_grad_raises():
+    x = ts.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x.transpose(0, 1).mul_(2)

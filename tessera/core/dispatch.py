@@ -178,7 +178,12 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS):
     if op.view and out.base is not None:
         src = args[0]
         t._vc = src._vc
-        t._base = src._base if src._base is not None else src
+        if src._base is not None:
+            t._base = src._base
+            t._vfn = src._vfn + ((op, attrs),)
+        else:
+            t._base = src
+            t._vfn = ((op, attrs),)
     if needs and _GRAD.enabled and op.grad is not None and _FROM_NP[out.dtype].category == _FLOAT:
         edges = []
         needs_grad = []

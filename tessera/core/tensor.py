@@ -45,7 +45,8 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    __slots__ = ("_data", "_rg", "grad", "grad_fn", "_vc", "_base", "_hooks", "__weakref__")
+    # _base/_vfn: for a view, the tensor owning the memory and the chain of view ops leading from it.
+    __slots__ = ("_data", "_rg", "grad", "grad_fn", "_vc", "_base", "_vfn", "_hooks", "__weakref__")
     __array_priority__ = 1000  # NumPy arrays defer binary operators to Tensor's reflected methods
 
     def __init__(self, data=None, *, requires_grad: bool = False):
@@ -64,6 +65,7 @@ class Tensor:
         self.grad_fn = None
         self._vc = [0]
         self._base = None
+        self._vfn = ()
         self._hooks = None
 
     @classmethod
@@ -440,6 +442,8 @@ class _OpsNamespace:
     """Filled by ``tessera.ops`` at import: the few ops the core class calls itself (``cast``, ``clone``)."""
 
     cast = None
+    copy_slices = None
+    replay = None
 
 
 _OPS = _OpsNamespace()
@@ -508,10 +512,10 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
         raise RuntimeError(
             f"{op.name}_: a leaf Variable that requires grad is being used in an in-place operation."
         )
-    if recording and self._base is not None and self._base._rg:
+    base = self._base
+    if recording and base is not None and base._rg and base.grad_fn is None:
         raise RuntimeError(
-            f"{op.name}_: in-place modification of a view of a tensor that requires grad is not supported; "
-            "use the out-of-place form (e.g. y = y + 1) instead."
+            f"{op.name}_: a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
     if not recording and op.inplace_forward is not None:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
@@ -559,6 +563,16 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
             f"{op.name}_: result type {_FROM_NP[od.dtype].name} can't be cast to the desired output type "
             f"{self.dtype.name}"
         )
+    if base is not None and out._rg:
+        # Writing through a view: the base gets the new history, and this view is re-derived from it.
+        snapshot = Tensor._wrap(base._data.copy(order="K"), base._rg)
+        snapshot.grad_fn = base.grad_fn
+        self._data[...] = od
+        self._vc[0] += 1
+        new_base = _OPS.copy_slices(snapshot, out, self._vfn)
+        base.grad_fn, base._rg = new_base.grad_fn, True
+        self.grad_fn, self._rg = _OPS.replay(base, self._vfn).grad_fn, True
+        return self
     self._data[...] = od
     self._vc[0] += 1
     if out._rg:
