@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..core.tensor import Tensor
 from .grad_mode import STATE as _GRAD
 from .graph import Node
@@ -197,8 +199,17 @@ def _release(node, deps, ready, free):
                 ready.append(e)
 
 
+def _root_buffer(d):
+    while d.base is not None and isinstance(d.base, np.ndarray):
+        d = d.base
+    return id(d)
+
+
 def _accumulate(leaf_grads, create_graph, only, root_grads):
-    owned_ids = {id(g._data) for g in root_grads}
+    # A gradient is stored without copying unless its memory is shared with another stored gradient or a
+    # caller's grad_output (so in-place updates of one .grad never show up in another), or its layout
+    # differs from the leaf's.
+    taken = {_root_buffer(g._data) for g in root_grads}
     for key, (leaf, g) in leaf_grads.items():
         if only is not None and key not in only:
             continue
@@ -212,9 +223,12 @@ def _accumulate(leaf_grads, create_graph, only, root_grads):
                 leaf.grad = g
             else:
                 d = g._data
-                if not d.flags.owndata or id(d) in owned_ids:
-                    d = d.copy()
-                owned_ids.add(id(d))
+                buf = _root_buffer(d)
+                if buf in taken or d.strides != leaf._data.strides or not d.flags.writeable:
+                    d = d.copy(order="K") if d.flags.writeable and d.strides == leaf._data.strides else (
+                        np.array(d, order="C" if leaf._data.flags.c_contiguous else "K"))
+                    buf = id(d)
+                taken.add(buf)
                 leaf.grad = Tensor._wrap(d)
         elif create_graph or leaf.grad._rg:
             leaf.grad = leaf.grad + g

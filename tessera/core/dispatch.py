@@ -14,7 +14,7 @@ from ..autograd.grad_mode import STATE as _GRAD
 from ..autograd.graph import Node
 from . import dtypes as _dt
 
-__all__ = ["OpDef", "defop", "apply", "REGISTRY", "set_interceptor", "OpError"]
+__all__ = ["OpDef", "defop", "apply", "REGISTRY", "set_interceptor", "OpError", "TensorMeta", "infer_meta"]
 
 REGISTRY: dict[str, "OpDef"] = {}
 _NOATTRS: dict = {}
@@ -80,6 +80,56 @@ class OpDef:
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+class TensorMeta:
+    """Shape and dtype of a tensor that need not exist: what the compiler propagates through a graph."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __eq__(self, other):
+        return isinstance(other, TensorMeta) and self.shape == other.shape and self.dtype is other.dtype
+
+    def __repr__(self):
+        return f"TensorMeta({self.shape}, {self.dtype.name})"
+
+
+def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
+    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), without
+    computing on real data.
+
+    An op's own ``shape_rule`` answers when it returns a ``TensorMeta``; otherwise the forward runs on
+    zero-strided stand-ins (one element of memory whatever the shape), through the same promotion as eager.
+    """
+    if op.shape_rule is not None:
+        res = op.shape_rule(*args, **attrs)
+        if isinstance(res, TensorMeta):
+            return res
+    fakes = tuple(
+        Tensor._wrap(np.broadcast_to(np.zeros((), a.dtype.np), a.shape)) if isinstance(a, TensorMeta) else a
+        for a in args
+    )
+    prev = set_interceptor(None)
+    try:
+        with _no_grad_ctx():
+            out = apply(op, fakes, attrs)
+    finally:
+        set_interceptor(prev)
+    return TensorMeta(out._data.shape, _FROM_NP[out._data.dtype])
+
+
+def _no_grad_ctx():
+    from ..autograd.grad_mode import no_grad
+
+    return no_grad()
 
 
 def defop(name, **kw):
