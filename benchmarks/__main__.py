@@ -13,7 +13,9 @@ from .harness import run
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("filters", nargs="*", help="only run cases whose name contains one of these")
-    parser.add_argument("--min-time", type=float, default=0.3, help="seconds of timing per case and framework")
+    parser.add_argument(
+        "--min-time", type=float, default=0.3, help="seconds of timing per case and framework"
+    )
     args = parser.parse_args(argv)
     peers = [p for p in ("torch",) if importlib.util.find_spec(p) is not None]
     if peers:

@@ -56,8 +56,9 @@ def _chain_case(requires_grad):
         return lambda: _chain(x)
 
     rg = "requires_grad" if requires_grad else "no grad"
-    return Case(f"chain of 10 elementwise ops (32, 32) {rg}", {"tessera": make_ts, "torch": make_torch},
-                target=3.0)
+    return Case(
+        f"chain of 10 elementwise ops (32, 32) {rg}", {"tessera": make_ts, "torch": make_torch}, target=3.0
+    )
 
 
 def _mlp_weights(seed=0):
@@ -65,8 +66,12 @@ def _mlp_weights(seed=0):
     ws = []
     for fan_in, fan_out in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
         bound = 1 / np.sqrt(fan_in)
-        ws.append((rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-                   rng.uniform(-bound, bound, (fan_out,)).astype(np.float32)))
+        ws.append(
+            (
+                rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
+                rng.uniform(-bound, bound, (fan_out,)).astype(np.float32),
+            )
+        )
     x = rng.standard_normal((BATCH, MLP_SIZES[0])).astype(np.float32)
     y = rng.integers(0, MLP_SIZES[-1], BATCH)
     return ws, x, y
@@ -115,7 +120,9 @@ def _mlp_case():
 
         return step
 
-    return Case("MLP 784-512-512-10 fwd+bwd, batch 128", {"tessera": make_ts, "torch": make_torch}, target=1.5)
+    return Case(
+        "MLP 784-512-512-10 fwd+bwd, batch 128", {"tessera": make_ts, "torch": make_torch}, target=1.5
+    )
 
 
 def cases() -> list[Case]:

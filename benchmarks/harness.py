@@ -49,7 +49,9 @@ def fmt(seconds: float | None) -> str:
 def run(cases: list[Case], peers: list[str], *, min_time: float = 0.2) -> list[dict]:
     """Measure every case for tessera and each available peer, print a table, return the rows."""
     rows = []
-    header = f"{'case':46s} {'tessera':>12s}" + "".join(f" {p:>12s} {'ratio':>7s}" for p in peers) + "  target"
+    header = (
+        f"{'case':46s} {'tessera':>12s}" + "".join(f" {p:>12s} {'ratio':>7s}" for p in peers) + "  target"
+    )
     print(header)
     print("-" * len(header))
     for case in cases:
@@ -62,7 +64,8 @@ def run(cases: list[Case], peers: list[str], *, min_time: float = 0.2) -> list[d
         for p in peers:
             r = times["tessera"] / times[p] if times.get(p) else None
             ratios[p] = r
-            line += f" {fmt(times[p]):>12s} {('%6.2fx' % r) if r else '-':>7s}"
+            shown = f"{r:6.2f}x" if r else "-"
+            line += f" {fmt(times[p]):>12s} {shown:>7s}"
         if case.target is not None:
             line += f"  <= {case.target:g}x"
         print(line, flush=True)

@@ -51,8 +51,13 @@ def check_forward(ts_fn, np_fn, *inputs, rtol=1e-6, atol=1e-6):
 
 def check_grad(ts_fn, *inputs, atol=1e-5, rtol=1e-4, eps=1e-6):
     """Autograd gradients of ``ts_fn`` match float64 central finite differences."""
-    tensors = [to_ts(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a,
-                     requires_grad=True) for a in inputs]
+    tensors = [
+        to_ts(
+            a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a,
+            requires_grad=True,
+        )
+        for a in inputs
+    ]
     assert ts.autograd.gradcheck(ts_fn, tensors, atol=atol, rtol=rtol, eps=eps)
 
 
@@ -69,8 +74,12 @@ def check_torch(ts_fn, torch_fn, *inputs, rtol=1e-5, atol=1e-6, grad=True, seed=
     assert len(outs) == len(refs)
     for o, r in zip(outs, refs):
         assert tuple(o.shape) == tuple(r.shape), f"shape {tuple(o.shape)} != torch {tuple(r.shape)}"
-        assert str(o.dtype).split(".")[-1] == str(r.dtype).split(".")[-1], f"dtype {o.dtype} != torch {r.dtype}"
-        np.testing.assert_allclose(as_np(o).astype(np.float64), as_np(r).astype(np.float64), rtol=rtol, atol=atol)
+        assert str(o.dtype).split(".")[-1] == str(r.dtype).split(".")[-1], (
+            f"dtype {o.dtype} != torch {r.dtype}"
+        )
+        np.testing.assert_allclose(
+            as_np(o).astype(np.float64), as_np(r).astype(np.float64), rtol=rtol, atol=atol
+        )
     if not grad:
         return out
     rng = np.random.default_rng(seed)
@@ -78,17 +87,24 @@ def check_torch(ts_fn, torch_fn, *inputs, rtol=1e-5, atol=1e-6, grad=True, seed=
     if not pairs:
         return out
     vs = [rng.standard_normal(tuple(o.shape)).astype(as_np(o).dtype) for o, _ in pairs]
-    ts_g = ts.autograd.grad([o for o, _ in pairs], [t for t in t_in if isinstance(t, ts.Tensor) and t.requires_grad],
-                            [ts.tensor(v) for v in vs], allow_unused=True)
+    ts_g = ts.autograd.grad(
+        [o for o, _ in pairs],
+        [t for t in t_in if isinstance(t, ts.Tensor) and t.requires_grad],
+        [ts.tensor(v) for v in vs],
+        allow_unused=True,
+    )
     p_req = [t for t in p_in if isinstance(t, torch.Tensor) and t.requires_grad]
-    p_g = torch.autograd.grad([r for _, r in pairs], p_req, [torch.from_numpy(v) for v in vs], allow_unused=True)
+    p_g = torch.autograd.grad(
+        [r for _, r in pairs], p_req, [torch.from_numpy(v) for v in vs], allow_unused=True
+    )
     for a, b in zip(ts_g, p_g):
         if b is None:
             assert a is None or np.allclose(as_np(a), 0)
             continue
         assert a is not None, "Tessera gave no gradient where PyTorch gave one"
-        np.testing.assert_allclose(as_np(a).astype(np.float64), as_np(b).astype(np.float64), rtol=rtol,
-                                   atol=max(atol, 1e-5))
+        np.testing.assert_allclose(
+            as_np(a).astype(np.float64), as_np(b).astype(np.float64), rtol=rtol, atol=max(atol, 1e-5)
+        )
     return out
 
 

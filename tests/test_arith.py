@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from opcheck import check_forward, check_grad, check_torch, rand, torch
 
 import tessera as ts
-from opcheck import check_forward, check_grad, check_torch, rand, torch
 
 SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (2, 3))]
 

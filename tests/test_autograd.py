@@ -3,9 +3,9 @@ GradientTape and gradcheck."""
 
 import numpy as np
 import pytest
+from opcheck import needs_torch, torch
 
 import tessera as ts
-from opcheck import needs_torch, torch
 
 
 def test_seed_snippet_backward():

@@ -5,11 +5,22 @@ import sys
 
 import numpy as np
 import pytest
-
-import tessera as ts
 from opcheck import needs_torch, torch
 
-ALL = [ts.bool, ts.uint8, ts.int8, ts.int16, ts.int32, ts.int64, ts.float16, ts.bfloat16, ts.float32, ts.float64]
+import tessera as ts
+
+ALL = [
+    ts.bool,
+    ts.uint8,
+    ts.int8,
+    ts.int16,
+    ts.int32,
+    ts.int64,
+    ts.float16,
+    ts.bfloat16,
+    ts.float32,
+    ts.float64,
+]
 
 
 def tdt(d):
@@ -129,10 +140,14 @@ def test_promote_types_matches_torch(a):
 @needs_torch
 def test_result_type_scalars_and_zero_dim_like_torch():
     cases = [
-        (ts.ones(2, dtype=ts.int32), 2.5), (ts.ones(2, dtype=ts.float16), 2.5), (ts.ones(2, dtype=ts.uint8), 300),
-        (ts.ones(2, dtype=ts.bool), 1), (ts.ones(2, dtype=ts.int8), ts.tensor(1.0, dtype=ts.float64)),
+        (ts.ones(2, dtype=ts.int32), 2.5),
+        (ts.ones(2, dtype=ts.float16), 2.5),
+        (ts.ones(2, dtype=ts.uint8), 300),
+        (ts.ones(2, dtype=ts.bool), 1),
+        (ts.ones(2, dtype=ts.int8), ts.tensor(1.0, dtype=ts.float64)),
         (ts.ones(2, dtype=ts.float32), ts.tensor(1.0, dtype=ts.float64)),
-        (ts.ones(2, dtype=ts.int32), ts.tensor(1, dtype=ts.int64)), (ts.tensor(1), ts.tensor(1.0, dtype=ts.float16)),
+        (ts.ones(2, dtype=ts.int32), ts.tensor(1, dtype=ts.int64)),
+        (ts.tensor(1), ts.tensor(1.0, dtype=ts.float16)),
         (ts.ones(2, dtype=ts.bfloat16), True),
     ]
     for a, b in cases:
@@ -162,8 +177,15 @@ def test_finfo_iinfo():
 @needs_torch
 def test_repr_matches_torch():
     cases = [
-        ([1.0, 2.5], {}), ([1.0, 2.0], {}), ([[1.0, 2.0], [3.0, 4.0]], {}), (3.0, {}), ([1, 2], {}),
-        ([True, False], {}), ([1e-5, 1.0], {}), ([1, 2], {"dtype": "int32"}), ([0.125, -3.5], {"dtype": "float64"}),
+        ([1.0, 2.5], {}),
+        ([1.0, 2.0], {}),
+        ([[1.0, 2.0], [3.0, 4.0]], {}),
+        (3.0, {}),
+        ([1, 2], {}),
+        ([True, False], {}),
+        ([1e-5, 1.0], {}),
+        ([1, 2], {"dtype": "int32"}),
+        ([0.125, -3.5], {"dtype": "float64"}),
     ]
     for data, kw in cases:
         t = ts.tensor(data, dtype=getattr(ts, kw["dtype"]) if kw else None)
@@ -201,6 +223,7 @@ def test_generators_are_reproducible_and_independent():
 
 
 def test_import_is_light():
-    code = "import sys, tessera; bad = [m for m in ('torch', 'scipy', 'pandas', 'sklearn') if m in sys.modules]; print(bad)"
+    heavy = "('torch', 'scipy', 'pandas', 'sklearn')"
+    code = f"import sys, tessera; print([m for m in {heavy} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -97,7 +97,11 @@ def _needed(nodes, targets_nodes, target_leaves):
             node, done = stack.pop()
             if done:
                 needed[node] = node in targets_nodes or any(
-                    (needed.get(e, False) if e.__class__ is Node else (e is not None and id(e) in target_leaves))
+                    (
+                        needed.get(e, False)
+                        if e.__class__ is Node
+                        else (e is not None and id(e) in target_leaves)
+                    )
                     for e in node.edges
                 )
                 continue
@@ -159,7 +163,7 @@ def _run(outputs, root_grads, *, retain_graph, create_graph, inputs=None, accumu
                 continue
             inputs_ = node._inputs
             if inputs_ is None:
-                node.saved  # raises the "backward through the graph a second time" error
+                node.check_alive()
             gin = node.op.grad(node, g)
             if gin.__class__ is not tuple and gin.__class__ is not list:
                 gin = (gin,)
@@ -225,8 +229,11 @@ def _accumulate(leaf_grads, create_graph, only, root_grads):
                 d = g._data
                 buf = _root_buffer(d)
                 if buf in taken or d.strides != leaf._data.strides or not d.flags.writeable:
-                    d = d.copy(order="K") if d.flags.writeable and d.strides == leaf._data.strides else (
-                        np.array(d, order="C" if leaf._data.flags.c_contiguous else "K"))
+                    d = (
+                        d.copy(order="K")
+                        if d.flags.writeable and d.strides == leaf._data.strides
+                        else (np.array(d, order="C" if leaf._data.flags.c_contiguous else "K"))
+                    )
                     buf = id(d)
                 taken.add(buf)
                 leaf.grad = Tensor._wrap(d)
@@ -237,8 +244,9 @@ def _accumulate(leaf_grads, create_graph, only, root_grads):
             leaf.grad._vc[0] += 1
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
-             inputs=None) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+) -> None:
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves of the graph.
 
     Example:
@@ -260,8 +268,9 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
         for t in targets:
             if not t._rg:
                 raise RuntimeError("backward: one of the tensors in 'inputs' does not require grad")
-    leaf_grads, captured = _run(outputs, roots, retain_graph=retain_graph, create_graph=create_graph,
-                                inputs=targets, accumulate=True)
+    leaf_grads, captured = _run(
+        outputs, roots, retain_graph=retain_graph, create_graph=create_graph, inputs=targets, accumulate=True
+    )
     if targets is not None:
         # Non-leaf inputs get their gradient stored in .grad, as PyTorch does.
         for t in targets:
@@ -270,8 +279,15 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
                 t.grad = g if t.grad is None else t.grad + g
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool | None = None, materialize_grads: bool = False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (``.grad`` is untouched).
 
     Example:
@@ -291,14 +307,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             raise RuntimeError(f"grad: one of the differentiated Tensors (input {i}) does not require grad")
     gouts = _as_tuple(grad_outputs) if grad_outputs is not None else None
     if isinstance(grad_outputs, Sequence) and gouts is not None and len(gouts) != len(outs):
-        raise RuntimeError(
-            f"grad: grad_outputs has {len(gouts)} elements but there are {len(outs)} outputs"
-        )
+        raise RuntimeError(f"grad: grad_outputs has {len(gouts)} elements but there are {len(outs)} outputs")
     if retain_graph is None:
         retain_graph = create_graph
     roots = _make_root_grads(outs, gouts, "grad")
-    leaf_grads, captured = _run(outs, roots, retain_graph=retain_graph, create_graph=create_graph,
-                                inputs=ins, accumulate=False)
+    leaf_grads, captured = _run(
+        outs, roots, retain_graph=retain_graph, create_graph=create_graph, inputs=ins, accumulate=False
+    )
     result = []
     for i, t in enumerate(ins):
         if t.grad_fn is not None:

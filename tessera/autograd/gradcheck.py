@@ -15,8 +15,16 @@ def _flat_outputs(out):
     return [o for o in outs if isinstance(o, Tensor)]
 
 
-def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, seed: int = 0) -> bool:
+def gradcheck(
+    fn,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
     """Check autograd's gradients of ``fn(*inputs)`` against central finite differences.
 
     Each output is projected on a fixed random vector ``v``; the analytical ``v^T J`` from one backward
@@ -40,8 +48,9 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     vs = [Tensor._wrap(rng.standard_normal(o._data.shape).astype(o._data.dtype)) for o in outs]
     used = [k for k, o in enumerate(outs) if o.requires_grad]
     if used:
-        analytical = _grad([outs[k] for k in used], [inputs[i] for i in diff], [vs[k] for k in used],
-                           allow_unused=True)
+        analytical = _grad(
+            [outs[k] for k in used], [inputs[i] for i in diff], [vs[k] for k in used], allow_unused=True
+        )
     else:
         analytical = [None] * len(diff)
 
@@ -76,14 +85,18 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     return True
 
 
-def gradgradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 1) -> bool:
+def gradgradcheck(
+    fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 1
+) -> bool:
     """Check second derivatives: gradcheck of the (create_graph) gradient of ``fn`` w.r.t. its inputs."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
 
     def first_grads(*xs):
         outs = _flat_outputs(fn(*xs))
-        vs = [Tensor._wrap(np.random.default_rng(seed).standard_normal(o._data.shape).astype(o._data.dtype))
-              for o in outs]
+        vs = [
+            Tensor._wrap(np.random.default_rng(seed).standard_normal(o._data.shape).astype(o._data.dtype))
+            for o in outs
+        ]
         ds = [t for t in xs if isinstance(t, Tensor) and t.requires_grad]
         gs = _grad(outs, ds, vs, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)

@@ -12,8 +12,19 @@ __all__ = ["Node"]
 class Node:
     """Backward function of one op application; ``tensor.grad_fn`` is one of these."""
 
-    __slots__ = ("op", "_inputs", "_versions", "_out_data", "attrs", "edges", "needs_grad", "hooks",
-                 "pre_hooks", "__weakref__")
+    __slots__ = (
+        "op",
+        "_inputs",
+        "_versions",
+        "_out_data",
+        "_out_vc",
+        "_out_version",
+        "attrs",
+        "edges",
+        "needs_grad",
+        "hooks",
+        "__weakref__",
+    )
 
     def __init__(self, op, inputs, attrs, edges, needs_grad, out_data):
         self.op = op
@@ -26,16 +37,21 @@ class Node:
         self.hooks = None
 
     # -- what gradient rules read -------------------------------------------------------------------
-    @property
-    def saved(self) -> tuple:
-        """The op's inputs (tensors and scalars), checked against in-place modification since recording."""
-        inputs = self._inputs
-        if inputs is None:
+    def check_alive(self) -> None:
+        """Raise the freed-graph error if this node's saved values were released by an earlier backward."""
+        if self._inputs is None:
             raise RuntimeError(
                 f"{self.name()}: trying to backward through the graph a second time (or directly access "
                 "saved tensors after they have already been freed). Specify retain_graph=True if you need "
                 "to backward through the graph a second time."
             )
+
+    @property
+    def saved(self) -> tuple:
+        """The op's inputs (tensors and scalars), checked against in-place modification since recording."""
+        inputs = self._inputs
+        if inputs is None:
+            self.check_alive()
         for i, t in enumerate(inputs):
             vc = getattr(t, "_vc", None)
             if vc is not None and vc[0] != self._versions[i]:
@@ -46,14 +62,26 @@ class Node:
                 )
         return inputs
 
+    def input_shape(self, i: int = 0) -> tuple:
+        """Shape of input ``i``, for rules that need no values: an in-place change of the input's values
+        after recording cannot affect such a gradient, so it is not version-checked."""
+        self.check_alive()
+        return self._inputs[i]._data.shape
+
     @property
     def out(self):
         """The op's output as a tensor connected to this node (so double backward works)."""
         from ..core.tensor import Tensor
 
         if self._out_data is None:
-            self.saved  # raises the freed-graph error when appropriate
+            self.check_alive()
             raise RuntimeError(f"{self.name()}: the op did not save its output")
+        if self._out_vc[0] != self._out_version:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: the output 0 of {self.name()}, a tensor of shape {self._out_data.shape}, is at "
+                f"version {self._out_vc[0]}; expected version {self._out_version} instead."
+            )
         t = Tensor._wrap(self._out_data)
         t._rg = True
         t.grad_fn = self

@@ -21,8 +21,10 @@ def _flatten(structure, out):
         for s in structure:
             _flatten(s, out)
     elif structure is not None:
-        raise TypeError(f"GradientTape: sources must be tensors or nested lists/tuples/dicts of tensors, got "
-                        f"{type(structure).__name__}")
+        raise TypeError(
+            f"GradientTape: sources must be tensors or nested lists/tuples/dicts of tensors, got "
+            f"{type(structure).__name__}"
+        )
     return out
 
 
@@ -119,8 +121,10 @@ class GradientTape:
         Sources not connected to the target give ``None`` (or zeros with ``unconnected_gradients="zero"``).
         """
         if unconnected_gradients not in ("none", "zero"):
-            raise ValueError(f"GradientTape.gradient: unconnected_gradients must be 'none' or 'zero', got "
-                             f"{unconnected_gradients!r}")
+            raise ValueError(
+                f"GradientTape.gradient: unconnected_gradients must be 'none' or 'zero', got "
+                f"{unconnected_gradients!r}"
+            )
         self._check_use("gradient")
         targets = _flatten(target, [])
         flat_sources = _flatten(sources, [])
@@ -135,8 +139,14 @@ class GradientTape:
         usable = [s for s in flat_sources if s._rg]
         grads = {}
         if live and usable:
-            res = _grad(live, usable, ogs, retain_graph=self.persistent, allow_unused=True,
-                        create_graph=_GRAD.enabled and self._recording)
+            res = _grad(
+                live,
+                usable,
+                ogs,
+                retain_graph=self.persistent,
+                allow_unused=True,
+                create_graph=_GRAD.enabled and self._recording,
+            )
             grads = {id(s): g for s, g in zip(usable, res)}
         out = []
         for s in flat_sources:
@@ -159,8 +169,11 @@ class GradientTape:
             onehot[k] = 1
             og = Tensor._wrap(onehot.reshape(target._data.shape))
             usable = [s for s in flat_sources if s._rg]
-            res = _grad(target, usable, og, retain_graph=True, allow_unused=True) if target._rg else [None] * len(
-                usable)
+            res = (
+                _grad(target, usable, og, retain_graph=True, allow_unused=True)
+                if target._rg
+                else [None] * len(usable)
+            )
             got = {id(s): g for s, g in zip(usable, res)}
             for j, s in enumerate(flat_sources):
                 g = got.get(id(s))

@@ -13,9 +13,33 @@ from .random import rng
 from .tensor import Tensor
 
 __all__ = [
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace",
-    "eye", "zeros_like", "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "rand_like",
-    "randn_like", "randint_like", "randperm", "normal", "bernoulli", "multinomial", "is_tensor", "numel",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "linspace",
+    "logspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand",
+    "randn",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "randperm",
+    "normal",
+    "bernoulli",
+    "multinomial",
+    "is_tensor",
+    "numel",
 ]
 
 
@@ -44,7 +68,9 @@ def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:
         except (ValueError, TypeError) as e:
             raise ValueError(f"{opname}: could not build a tensor from {type(data).__name__}: {e}") from None
         if arr.dtype == object:
-            raise TypeError(f"{opname}: could not infer dtype of {type(data).__name__} (ragged or non-numeric)")
+            raise TypeError(
+                f"{opname}: could not infer dtype of {type(data).__name__} (ragged or non-numeric)"
+            )
     if dtype is not None:
         target = _dt.as_dtype(dtype).np
     elif arr.dtype.kind == "f" and python_data and arr.dtype == np.float64:
@@ -116,7 +142,9 @@ def _size(opname, size):
         if not isinstance(s, numbers.Integral) or isinstance(s, bool):
             raise TypeError(f"{opname}: size must be a sequence of ints, got {shape!r}")
         if s < 0:
-            raise RuntimeError(f"{opname}: trying to create tensor with negative dimension {s}: {list(shape)}")
+            raise RuntimeError(
+                f"{opname}: trying to create tensor with negative dimension {s}: {list(shape)}"
+            )
     return tuple(int(s) for s in shape)
 
 
@@ -164,8 +192,14 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     if not isinstance(fill_value, (numbers.Number, np.generic)):
         raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
     d = _scalar_dtype(fill_value) if dtype is None else _dt.as_dtype(dtype)
-    return _filled("full", (size,) if isinstance(size, numbers.Integral) else (tuple(size),), fill_value, d,
-                   device, requires_grad)
+    return _filled(
+        "full",
+        (size,) if isinstance(size, numbers.Integral) else (tuple(size),),
+        fill_value,
+        d,
+        device,
+        requires_grad,
+    )
 
 
 def _like(opname, t, dtype):
@@ -233,8 +267,9 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     return _finish(np.linspace(start, end, int(steps)).astype(d.np), requires_grad, "linspace")
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def logspace(
+    start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in log scale."""
     as_device(device)
     d = _float_dtype(dtype, "logspace")
@@ -270,8 +305,9 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     return _finish(arr.astype(d.np, copy=False), requires_grad, "randn")
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+def randint(
+    low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Random integers in [low, high): ``ts.randint(10, (3,))`` or ``ts.randint(3, 10, (2, 2))``."""
     if size is None and isinstance(high, (tuple, list)):
         high, size = None, high
@@ -327,8 +363,9 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     probs = input._data if p is None else np.full(input._data.shape, p)
     if np.any((probs < 0) | (probs > 1)):
         raise RuntimeError("bernoulli: expected all probabilities to be in [0, 1]")
-    return _finish((rng(generator).random(input._data.shape) < probs).astype(input._data.dtype), False,
-                   "bernoulli")
+    return _finish(
+        (rng(generator).random(input._data.shape) < probs).astype(input._data.dtype), False, "bernoulli"
+    )
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
@@ -340,7 +377,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError("multinomial: invalid distribution (negative or all-zero weights)")
     rows = probs.reshape(-1, probs.shape[-1])
     if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        raise RuntimeError(
+            "multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
     g = rng(generator)
     out = np.stack([g.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     return Tensor._wrap(out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64))

@@ -34,7 +34,9 @@ class device:
     def __eq__(self, other):
         if isinstance(other, str):
             other = device(other)
-        return isinstance(other, device) and self.type == other.type and (self.index or 0) == (other.index or 0)
+        return (
+            isinstance(other, device) and self.type == other.type and (self.index or 0) == (other.index or 0)
+        )
 
     def __hash__(self):
         return hash((self.type, self.index or 0))

@@ -16,7 +16,7 @@ from . import dtypes as _dt
 
 __all__ = ["OpDef", "defop", "apply", "REGISTRY", "set_interceptor", "OpError", "TensorMeta", "infer_meta"]
 
-REGISTRY: dict[str, "OpDef"] = {}
+REGISTRY: dict[str, OpDef] = {}
 _NOATTRS: dict = {}
 _interceptor = None
 _FROM_NP = _dt._FROM_NP
@@ -44,11 +44,34 @@ class OpDef:
     ``inplace_forward(out, *arrays, **attrs)``: writes the result into ``out`` when no graph is recorded.
     """
 
-    __slots__ = ("name", "forward", "grad", "shape_rule", "promote", "to_float", "save_output",
-                 "backward_name", "inplace_forward", "differentiable", "view", "__dict__")
+    __slots__ = (
+        "name",
+        "forward",
+        "grad",
+        "shape_rule",
+        "promote",
+        "to_float",
+        "save_output",
+        "backward_name",
+        "inplace_forward",
+        "differentiable",
+        "view",
+        "__dict__",
+    )
 
-    def __init__(self, name, forward, *, promote=False, to_float=False, save_output=False,
-                 differentiable=True, shape_rule=None, inplace_forward=None, view=False):
+    def __init__(
+        self,
+        name,
+        forward,
+        *,
+        promote=False,
+        to_float=False,
+        save_output=False,
+        differentiable=True,
+        shape_rule=None,
+        inplace_forward=None,
+        view=False,
+    ):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is already registered")
         self.name = name
@@ -176,9 +199,7 @@ def _explain(op, exc, args, attrs):
             op.shape_rule(*args, **attrs)
         except OpError as e:
             return e
-    shapes = ", ".join(
-        f"{tuple(a.shape)} {a.dtype.name}" if isinstance(a, Tensor) else repr(a) for a in args
-    )
+    shapes = ", ".join(f"{tuple(a.shape)} {a.dtype.name}" if isinstance(a, Tensor) else repr(a) for a in args)
     cls = exc.__class__ if isinstance(exc, (TypeError, IndexError, ValueError)) else OpError
     return cls(f"{op.name}: invalid arguments ({shapes}): {exc}")
 
@@ -244,7 +265,9 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS):
             else:
                 edges.append(None)
                 needs_grad.append(False)
-        t.grad_fn = Node(op, args, attrs, edges, needs_grad, out if op.save_output else None)
+        node = t.grad_fn = Node(op, args, attrs, edges, needs_grad, out if op.save_output else None)
+        if op.save_output:
+            node._out_vc, node._out_version = t._vc, t._vc[0]
         t._rg = True
     return t
 

@@ -8,9 +8,30 @@ import ml_dtypes
 import numpy as np
 
 __all__ = [
-    "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
-    "half", "float", "double", "short", "int", "long", "get_default_dtype", "set_default_dtype",
-    "promote_types", "result_type", "can_cast", "finfo", "iinfo",
+    "dtype",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "half",
+    "float",
+    "double",
+    "short",
+    "int",
+    "long",
+    "get_default_dtype",
+    "set_default_dtype",
+    "promote_types",
+    "result_type",
+    "can_cast",
+    "finfo",
+    "iinfo",
 ]
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
@@ -199,7 +220,11 @@ class finfo:
             raise TypeError(f"finfo: {d} is not a floating dtype")
         info = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
         self.dtype, self.bits = d, d.itemsize * 8
-        self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
+        self.eps, self.max, self.min = (
+            builtins.float(info.eps),
+            builtins.float(info.max),
+            builtins.float(info.min),
+        )
         self.tiny = self.smallest_normal = builtins.float(info.tiny)
         self.resolution = builtins.float(info.resolution)
 
@@ -212,4 +237,9 @@ class iinfo:
         if d.category != _INT:
             raise TypeError(f"iinfo: {d} is not an integer dtype")
         info = np.iinfo(d.np)
-        self.dtype, self.bits, self.min, self.max = d, d.itemsize * 8, builtins.int(info.min), builtins.int(info.max)
+        self.dtype, self.bits, self.min, self.max = (
+            d,
+            d.itemsize * 8,
+            builtins.int(info.min),
+            builtins.int(info.max),
+        )

@@ -6,8 +6,15 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state",
-           "set_rng_state"]
+__all__ = [
+    "Generator",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "default_generator",
+    "get_rng_state",
+    "set_rng_state",
+]
 
 
 class Generator:
@@ -23,7 +30,7 @@ class Generator:
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
         self.device = device
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         """Reset the generator to the state given by ``seed``; returns ``self``."""
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
             raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
@@ -48,7 +55,7 @@ class Generator:
         state = json.dumps(self._rng.bit_generator.state).encode()
         return Tensor._wrap(np.frombuffer(state, dtype=np.uint8).copy())
 
-    def set_state(self, state) -> "Generator":
+    def set_state(self, state) -> Generator:
         import json
 
         self._rng.bit_generator.state = json.loads(bytes(np.asarray(state, dtype=np.uint8)).decode())

@@ -151,7 +151,7 @@ class Tensor:
     def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records operations on this tensor (in place); returns ``self``."""
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise TypeError(f"requires_grad_: expected a bool, got {type(requires_grad).__name__}")
@@ -173,24 +173,24 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """This tensor's values as a new tensor that shares memory and is cut off from autograd."""
         return self.detach()
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
         self._data = value._data
         self._vc[0] += 1
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this one's memory (and version counter) with no autograd history."""
         t = Tensor._wrap(self._data)
         t._vc = self._vc
         return t
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         """Cut this tensor off from the graph in place, making it a leaf."""
         self.grad_fn = None
         self._rg = False
@@ -202,7 +202,9 @@ class Tensor:
         Returns a handle with ``remove()``.
         """
         if not self._rg:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
         if self.grad_fn is not None:
             return self.grad_fn.register_hook(hook)
         if self._hooks is None:
@@ -235,8 +237,9 @@ class Tensor:
         hooks = self.grad_fn.hooks if self.grad_fn is not None else None
         return bool(hooks) and any(getattr(h, "_tessera_retain", False) for h in hooks)
 
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
-                 inputs=None) -> None:
+    def backward(
+        self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``. ``self`` must be a scalar unless
         ``gradient`` (of self's shape) is given."""
         from ..autograd.engine import backward
@@ -285,9 +288,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self._data.size} elements is ambiguous"
-            )
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -328,7 +329,7 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """Convert dtype and/or device: ``t.to(ts.float64)``, ``t.to("cpu")``, ``t.to(other)``.
 
         Returns ``self`` when nothing changes (unless ``copy=True``).
@@ -356,13 +357,22 @@ class Tensor:
     def type(self, dtype=None):
         """With no argument, the type name (``'tessera.FloatTensor'``); otherwise ``to(dtype)``."""
         if dtype is None:
-            names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                     "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}
+            names = {
+                "float32": "Float",
+                "float64": "Double",
+                "float16": "Half",
+                "bfloat16": "BFloat16",
+                "int64": "Long",
+                "int32": "Int",
+                "int16": "Short",
+                "int8": "Char",
+                "uint8": "Byte",
+                "bool": "Bool",
+            }
             return f"tessera.{names[self.dtype.name]}Tensor"
         return self.to(dtype)
 
-    def type_as(self, other: "Tensor") -> "Tensor":
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
     def float(self):
@@ -401,7 +411,7 @@ class Tensor:
     def cuda(self, device=None):
         as_device("cuda")
 
-    def contiguous(self) -> "Tensor":
+    def contiguous(self) -> Tensor:
         """This tensor if already C-contiguous, else a contiguous copy (differentiable)."""
         return self if self._data.flags.c_contiguous else self.clone()
 
@@ -454,6 +464,8 @@ def _rebuild_tensor(arr, requires_grad):
 
 
 def _canonical_dim(opname: str, dim, ndim: int) -> int:
+    if dim.__class__ is int and -ndim <= dim < ndim:
+        return dim + ndim if dim < 0 else dim
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
         raise TypeError(f"{opname}: dim must be an int, got {type(dim).__name__}")
     lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)

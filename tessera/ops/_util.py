@@ -7,8 +7,18 @@ import numbers
 from ..core.dispatch import OpError, apply
 from ..core.tensor import Tensor, _canonical_dim, _inplace
 
-__all__ = ["method", "bind_binary", "bind_inplace", "canonical_dim", "canonical_dims", "shape_args",
-           "check_tensor", "OpError", "apply", "Tensor"]
+__all__ = [
+    "method",
+    "bind_binary",
+    "bind_inplace",
+    "canonical_dim",
+    "canonical_dims",
+    "shape_args",
+    "check_tensor",
+    "OpError",
+    "apply",
+    "Tensor",
+]
 
 
 def method(*names):

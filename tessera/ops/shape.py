@@ -2,23 +2,66 @@
 
 from __future__ import annotations
 
+import functools
+import numbers
+
 import numpy as np
 
+from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError
-from ..core.tensor import Tensor
+from ..core.tensor import Size, Tensor
 from ._util import apply, canonical_dim, method, shape_args
 
-__all__ = ["reshape", "transpose", "swapaxes", "permute", "squeeze", "unsqueeze", "expand", "broadcast_to",
-           "flatten", "t"]
+__all__ = [
+    "reshape", "view_as", "reshape_as", "unflatten", "transpose", "swapaxes", "swapdims", "permute",
+    "squeeze", "unsqueeze", "expand", "broadcast_to", "flatten", "t", "movedim", "moveaxis", "narrow",
+    "select", "split", "split_with_sizes", "chunk", "unbind", "cat", "concat", "concatenate", "stack",
+    "hstack", "vstack", "dstack", "row_stack", "column_stack", "atleast_1d", "atleast_2d", "atleast_3d",
+    "tensor_split", "hsplit", "vsplit", "dsplit", "flip", "fliplr", "flipud", "rot90", "roll", "repeat",
+    "tile", "repeat_interleave", "pad", "tril", "triu", "diag", "diagonal",
+    "diag_embed", "one_hot", "broadcast_tensors", "broadcast_shapes", "meshgrid",
+]
+
+
+_SEQ = (tuple, list, Size)
+
+
+def _shape(opname, args):
+    """``f(2, 3)`` / ``f((2, 3))`` / ``f([2, 3])`` as a tuple; plain ints take a fast path."""
+    if len(args) == 1 and args[0].__class__ in _SEQ:
+        args = args[0]
+    for s in args:
+        if s.__class__ is not int:
+            return shape_args(opname, args)
+    return tuple(args)
+
+
+def _dim(opname, d, nd):
+    """``d`` made non-negative; plain in-range ints take a fast path."""
+    if d.__class__ is int and -nd <= d < nd:
+        return d + nd if d < 0 else d
+    return canonical_dim(opname, d, nd)
+
+
+def _canon_dims(opname, dims, nd):
+    """Each dim made non-negative (IndexError naming ``opname`` when out of range)."""
+    out = []
+    for d in dims:
+        if d.__class__ is not int or not -nd <= d < nd:
+            d = canonical_dim(opname, d, nd)
+        elif d < 0:
+            d += nd
+        out.append(d)
+    return out
 
 
 def _infer_shape(opname, shape, numel, in_shape):
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise OpError(f"{opname}: only one dimension can be inferred, got shape {list(shape)}")
-    if any(s < -1 for s in shape):
-        raise OpError(f"{opname}: invalid shape dimension in {list(shape)}")
-    if neg:
+    if -1 in shape or (shape and min(shape) < 0):
+        neg = [i for i, s in enumerate(shape) if s == -1]
+        if len(neg) > 1:
+            raise OpError(f"{opname}: only one dimension can be inferred, got shape {list(shape)}")
+        if any(s < -1 for s in shape):
+            raise OpError(f"{opname}: invalid shape dimension in {list(shape)}")
         known = 1
         for s in shape:
             if s != -1:
@@ -31,7 +74,8 @@ def _infer_shape(opname, shape, numel, in_shape):
         n *= s
     if n != numel:
         raise OpError(
-            f"{opname}: shape '{list(shape)}' is invalid for input of size {numel} (input shape {list(in_shape)})"
+            f"{opname}: shape '{list(shape)}' is invalid for input of size {numel} "
+            f"(input shape {list(in_shape)})"
         )
     return shape
 
@@ -41,8 +85,7 @@ RESHAPE = OpDef("reshape", lambda x, shape: x.reshape(shape), view=True)
 
 @RESHAPE.defgrad
 def _reshape_grad(ctx, g):
-    (x,) = ctx.saved
-    return g.reshape(x._data.shape)
+    return apply(RESHAPE, (g,), {"shape": _in_shape(ctx)})
 
 
 @method("reshape")
@@ -53,9 +96,10 @@ def reshape(input, *shape):
         >>> ts.arange(6).reshape(2, 3).shape
         tessera.Size([2, 3])
     """
-    shape = _infer_shape("reshape", shape_args("reshape", shape), input._data.size, input._data.shape)
-    if shape == input._data.shape:
-        return apply(RESHAPE, (input,), {"shape": shape}) if input._rg else _alias(input)
+    arr = input._data
+    shape = _infer_shape("reshape", _shape("reshape", shape), arr.size, arr.shape)
+    if shape == arr.shape and not input._rg:
+        return _alias(input)
     return apply(RESHAPE, (input,), {"shape": shape})
 
 
@@ -68,42 +112,59 @@ def _alias(t):
 
 @method("view")
 def view(self, *shape):
-    """Like ``reshape``, but the result always shares memory; non-viewable layouts raise."""
-    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and not hasattr(shape[0], "__len__"):
-        return self.to(shape[0])
-    from ..core import dtypes as _dt
+    """Like ``reshape``, but the result always shares memory; non-viewable layouts raise.
+    ``view(dtype)`` reinterprets the memory as another dtype (not differentiable)."""
+    if len(shape) == 1 and shape[0].__class__ is _dt.dtype:
+        return _view_dtype(self, shape[0])
+    arr = self._data
+    new = _infer_shape("view", _shape("view", shape), arr.size, arr.shape)
+    if not arr.flags.c_contiguous and new != arr.shape:
+        try:
+            probe = arr.view()
+            probe.shape = new
+        except (AttributeError, ValueError):
+            raise RuntimeError(
+                f"view: view size is not compatible with input tensor's size and stride "
+                f"(shape {list(self.shape)} -> {list(new)}); use .reshape(...) instead."
+            ) from None
+    return apply(RESHAPE, (self,), {"shape": new})
 
-    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
-        raise NotImplementedError("view(dtype): reinterpreting memory as another dtype is not supported")
-    new = _infer_shape("view", shape_args("view", shape), self._data.size, self._data.shape)
+
+def _view_dtype(self, dtype):
+    if dtype.np == self._data.dtype:
+        return reshape(self, self._data.shape)
     try:
-        probe = self._data.view()
-        probe.shape = new
-    except (AttributeError, ValueError):
+        arr = self._data.view(dtype.np)
+    except ValueError as e:
         raise RuntimeError(
-            f"view: view size is not compatible with input tensor's size and stride (shape {list(self.shape)} "
-            f"-> {list(new)}); use .reshape(...) instead."
+            f"view: cannot view a {self.dtype} tensor of shape {list(self.shape)} as {dtype}: {e}"
         ) from None
-    return reshape(self, new)
+    out = Tensor._wrap(arr)
+    out._vc = self._vc
+    out._base = self._base if self._base is not None else self
+    return out
 
 
-TRANSPOSE = OpDef("transpose", lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1), view=True)
+TRANSPOSE = OpDef("transpose", lambda x, dim0, dim1: x.swapaxes(dim0, dim1), view=True)
 
 
 @TRANSPOSE.defgrad
 def _transpose_grad(ctx, g):
-    return g.transpose(ctx.attrs["dim0"], ctx.attrs["dim1"])
+    return apply(TRANSPOSE, (g,), ctx.attrs)
 
 
 @method("transpose")
 def transpose(input, dim0: int, dim1: int):
     """Swap dimensions ``dim0`` and ``dim1`` (a view)."""
     nd = input._data.ndim
-    d0, d1 = canonical_dim("transpose", dim0, nd), canonical_dim("transpose", dim1, nd)
-    return apply(TRANSPOSE, (input,), {"dim0": d0, "dim1": d1})
+    if dim0.__class__ is not int or not -nd <= dim0 < nd:
+        dim0 = _dim("transpose", dim0, nd)
+    if dim1.__class__ is not int or not -nd <= dim1 < nd:
+        dim1 = _dim("transpose", dim1, nd)
+    return apply(TRANSPOSE, (input,), {"dim0": dim0 % nd if nd else 0, "dim1": dim1 % nd if nd else 0})
 
 
-swapaxes = transpose
+swapaxes = swapdims = transpose
 method("swapaxes", "swapdims")(transpose)
 
 
@@ -121,35 +182,43 @@ Tensor.mT = property(lambda self: _mT(self))
 
 def _mT(x):
     if x.ndim < 2:
-        raise RuntimeError(f"mT: tensor.mT is only supported on matrices or batches of matrices. Got {x.ndim}-D")
+        raise RuntimeError(
+            f"mT: tensor.mT is only supported on matrices or batches of matrices. Got {x.ndim}-D"
+        )
     return transpose(x, -2, -1)
 
 
-PERMUTE = OpDef("permute", lambda x, dims: np.transpose(x, dims), view=True)
+PERMUTE = OpDef("permute", lambda x, dims: x.transpose(dims), view=True)
 
 
 @PERMUTE.defgrad
 def _permute_grad(ctx, g):
-    return g.permute(tuple(np.argsort(ctx.attrs["dims"])))
+    dims = ctx.attrs["dims"]
+    inv = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inv[d] = i
+    return apply(PERMUTE, (g,), {"dims": tuple(inv)})
 
 
 @method("permute")
 def permute(input, *dims):
     """Reorder dimensions: ``x.permute(2, 0, 1)`` (a view)."""
-    dims = shape_args("permute", dims)
+    if len(dims) == 1 and dims[0].__class__ in _SEQ:
+        dims = dims[0]
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(
-            f"permute: number of dims don't match in permute (input has {nd} dims, got {len(dims)}: {list(dims)})"
+            f"permute: number of dims don't match in permute (input has {nd} dims, got {len(dims)}: "
+            f"{list(dims)})"
         )
-    canon = tuple(canonical_dim("permute", d, nd) for d in dims)
+    canon = _canon_dims("permute", dims, nd)
     if len(set(canon)) != nd:
         raise RuntimeError(f"permute: repeated dim in {list(dims)}")
-    return apply(PERMUTE, (input,), {"dims": canon})
+    return apply(PERMUTE, (input,), {"dims": tuple(canon)})
 
 
 def _squeeze_forward(x, dims):
-    return x.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
+    return x.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
 
 SQUEEZE = OpDef("squeeze", _squeeze_forward, view=True)
@@ -157,38 +226,59 @@ SQUEEZE = OpDef("squeeze", _squeeze_forward, view=True)
 
 @SQUEEZE.defgrad
 def _squeeze_grad(ctx, g):
-    (x,) = ctx.saved
-    return g.reshape(x._data.shape)
+    return apply(RESHAPE, (g,), {"shape": _in_shape(ctx)})
 
 
 @method("squeeze")
 def squeeze(input, dim=None):
-    """Remove dimensions of size 1 (all of them, or those in ``dim``)."""
+    """Remove dimensions of size 1 (all of them, or those in ``dim``: an int or a tuple of ints)."""
     shape = input._data.shape
     if dim is None:
         dims = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
-        ds = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = tuple(i for i in (canonical_dim("squeeze", d, input.ndim) for d in ds) if shape and shape[i] == 1)
+        ds = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+        nd = len(shape)
+        dims = tuple(i for i in _canon_dims("squeeze", ds, nd) if nd and shape[i] == 1)
     return apply(SQUEEZE, (input,), {"dims": dims})
 
 
-UNSQUEEZE = OpDef("unsqueeze", lambda x, dim: np.expand_dims(x, dim), view=True)
+UNSQUEEZE = OpDef("unsqueeze", lambda x, dim: x[(slice(None),) * dim + (None,)], view=True)
 
 
 @UNSQUEEZE.defgrad
 def _unsqueeze_grad(ctx, g):
-    return g.squeeze(ctx.attrs["dim"])
+    return apply(SQUEEZE, (g,), {"dims": (ctx.attrs["dim"],)})
 
 
 @method("unsqueeze")
 def unsqueeze(input, dim: int):
     """Insert a dimension of size 1 at ``dim`` (in range [-ndim-1, ndim])."""
-    d = canonical_dim("unsqueeze", dim, input.ndim + 1)
-    return apply(UNSQUEEZE, (input,), {"dim": d})
+    nd = input._data.ndim + 1
+    if dim.__class__ is not int or not -nd <= dim < nd:
+        dim = _dim("unsqueeze", dim, nd)
+    elif dim < 0:
+        dim += nd
+    return apply(UNSQUEEZE, (input,), {"dim": dim})
 
 
-EXPAND = OpDef("expand", lambda x, shape: np.broadcast_to(x, shape), view=True)
+def _expand_forward(x, shape):
+    if x.flags.c_contiguous and x.size:
+        lead = len(shape) - x.ndim
+        strides = [0] * len(shape)
+        xs = x.strides
+        for i, n in enumerate(x.shape):
+            if n != 1 or shape[lead + i] == 1:
+                strides[lead + i] = xs[i]
+        try:
+            out = np.ndarray(shape, x.dtype, x, 0, strides)  # much cheaper than np.broadcast_to
+        except (TypeError, ValueError):
+            return np.broadcast_to(x, shape)
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(x, shape)
+
+
+EXPAND = OpDef("expand", _expand_forward, view=True)
 
 
 @EXPAND.defgrad
@@ -199,27 +289,34 @@ def _expand_grad(ctx, g):
 @method("expand")
 def expand(input, *sizes):
     """Broadcast size-1 dimensions to ``sizes`` without copying (-1 keeps a dimension)."""
-    sizes = shape_args("expand", sizes)
+    sizes = _shape("expand", sizes)
     shape = input._data.shape
-    if len(sizes) < len(shape):
+    if sizes == shape:
+        return input
+    lead = len(sizes) - len(shape)
+    if lead < 0:
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
             f"dimensions in the tensor ({len(shape)})"
         )
-    lead = len(sizes) - len(shape)
-    target = []
-    for i, s in enumerate(sizes):
-        cur = shape[i - lead] if i >= lead else None
-        if s == -1:
-            if cur is None:
-                raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension ({list(sizes)})")
-            s = cur
-        if cur is not None and cur != 1 and cur != s:
+    target = list(sizes)
+    for i in range(lead):
+        if sizes[i] < 0:
             raise RuntimeError(
-                f"expand: the expanded size of the tensor ({s}) must match the existing size ({cur}) at "
-                f"non-singleton dimension {i}. Target sizes: {list(sizes)}. Tensor sizes: {list(shape)}"
+                f"expand: -1 is not allowed in a leading, non-existing dimension ({list(sizes)})"
+                if sizes[i] == -1 else f"expand: invalid size {sizes[i]} in {list(sizes)}"
             )
-        target.append(s)
+    for i, cur in enumerate(shape):
+        s = sizes[lead + i]
+        if s != cur:
+            if s == -1:
+                target[lead + i] = cur
+            elif cur != 1 or s < 0:
+                raise RuntimeError(
+                    f"expand: the expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                    f"non-singleton dimension {lead + i}. Target sizes: {list(sizes)}. Tensor sizes: "
+                    f"{list(shape)}"
+                )
     target = tuple(target)
     if target == shape:
         return input
@@ -228,7 +325,8 @@ def expand(input, *sizes):
 
 @method("expand_as")
 def expand_as(input, other):
-    return expand(input, other.shape)
+    """``input.expand(other.shape)``."""
+    return expand(input, other._data.shape)
 
 
 def broadcast_to(input, size):
@@ -241,15 +339,1089 @@ method("broadcast_to")(broadcast_to)
 
 @method("flatten")
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
-    """Merge dimensions ``start_dim`` .. ``end_dim`` into one."""
-    nd = input.ndim
+    """Merge dimensions ``start_dim`` .. ``end_dim`` into one (``input`` itself when nothing merges)."""
+    shape = input._data.shape
+    nd = len(shape)
     if nd == 0:
         return reshape(input, (1,))
-    s, e = canonical_dim("flatten", start_dim, nd), canonical_dim("flatten", end_dim, nd)
+    s, e = _canon_dims("flatten", (start_dim, end_dim), nd)
     if s > e:
         raise RuntimeError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
-    shape = input._data.shape
+    if s == e:
+        return input
     n = 1
     for d in shape[s:e + 1]:
         n *= d
-    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+    return apply(RESHAPE, (input,), {"shape": shape[:s] + (n,) + shape[e + 1:]})
+
+
+def _in_shape(ctx, i=0):
+    return ctx.input_shape(i)
+
+
+# -- slicing along one dimension (narrow / split / chunk / unbind, and the gradients of cat / stack) -------
+def _slice_index(dim, start, stop, step, index):
+    if index is None:
+        return (slice(None),) * dim + (slice(start, stop, step),)
+    return (slice(None),) * dim + (index, Ellipsis)  # Ellipsis keeps a 0-d result an ndarray view
+
+
+def _slice_forward(x, dim, start=None, stop=None, step=None, index=None):
+    return x[_slice_index(dim, start, stop, step, index)]
+
+
+SLICE = OpDef("slice", _slice_forward, view=True)
+
+
+def _slice_backward_forward(g, shape, dim, start=None, stop=None, step=None, index=None):
+    out = np.zeros(shape, dtype=g.dtype)
+    out[_slice_index(dim, start, stop, step, index)] = g
+    return out
+
+
+SLICE_BACKWARD = OpDef("slice_backward", _slice_backward_forward)
+
+
+@SLICE.defgrad
+def _slice_grad(ctx, g):
+    return apply(SLICE_BACKWARD, (g,), {"shape": _in_shape(ctx), **ctx.attrs})
+
+
+@SLICE_BACKWARD.defgrad
+def _slice_backward_grad(ctx, g):
+    attrs = dict(ctx.attrs)
+    del attrs["shape"]
+    return apply(SLICE, (g,), attrs)
+
+
+def _int_arg(opname, name, v):
+    if v.__class__ is int:
+        return v
+    if isinstance(v, Tensor):
+        if v._data.ndim != 0 or v._data.dtype.kind not in "iu":
+            raise TypeError(f"{opname}: argument '{name}' must be an int or a 0-dim integer tensor")
+        return int(v._data)
+    if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+        raise TypeError(f"{opname}: argument '{name}' must be an int, not {type(v).__name__}")
+    return int(v)
+
+
+@method("narrow")
+def narrow(input, dim: int, start, length: int):
+    """The slice ``start : start + length`` of dimension ``dim`` (a view; ``start`` may be negative).
+
+    Example:
+        >>> ts.arange(6).narrow(0, 2, 3)
+        tensor([2, 3, 4])
+    """
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("narrow: cannot be applied to a 0-dim tensor.")
+    d = _dim("narrow", dim, len(shape))
+    start, length = _int_arg("narrow", "start", start), _int_arg("narrow", "length", length)
+    n = shape[d]
+    if not -n <= start <= n:
+        raise IndexError(
+            f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+        )
+    if start < 0:
+        start += n
+    if length < 0:
+        raise RuntimeError(f"narrow: length must be non-negative, got {length}")
+    if start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return apply(SLICE, (input,), {"dim": d, "start": start, "stop": start + length})
+
+
+@method("split")
+def split(tensor, split_size_or_sections, dim: int = 0):
+    """Split into pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes.
+
+    Example:
+        >>> [t.tolist() for t in ts.arange(5).split([2, 3])]
+        [[0, 1], [2, 3, 4]]
+    """
+    shape = tensor._data.shape
+    if not shape:
+        raise RuntimeError("split: expected a tensor with at least 1 dimension, got a 0-dim tensor")
+    d = _dim("split", dim, len(shape))
+    n = shape[d]
+    if isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
+        size = _int_arg("split", "split_size", split_size_or_sections)
+        if size < 0 or (size == 0 and n != 0):
+            raise RuntimeError(
+                f"split: split_size must be a positive integer, got {size} (dim {d} has size {n})"
+            )
+        if n == 0:
+            sizes = [0]
+        else:
+            sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = [_int_arg("split", "split_sizes", s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise RuntimeError(
+                f"split: split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                f"dimension {d}), but got split_sizes={sizes}"
+            )
+    out = []
+    start = 0
+    for s in sizes:
+        out.append(apply(SLICE, (tensor,), {"dim": d, "start": start, "stop": start + s}))
+        start += s
+    return tuple(out)
+
+
+def split_with_sizes(input, split_sizes, dim: int = 0):
+    return split(input, list(split_sizes), dim)
+
+
+method("split_with_sizes")(split_with_sizes)
+
+
+@method("tensor_split")
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the given indices."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("tensor_split: expected at least a 1-dimensional tensor, but got a 0-dim tensor")
+    d = _dim("tensor_split", dim, len(shape))
+    n = shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios._data.dtype.kind not in "iu" or ios._data.ndim > 1:
+            raise RuntimeError("tensor_split: indices_or_sections must be an int64 tensor with 0 or 1 dims")
+        ios = ios._data.tolist()
+    if isinstance(ios, numbers.Integral):
+        k = int(ios)
+        if k <= 0:
+            raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {k}")
+        q, r = divmod(n, k)
+        bounds = [0]
+        for i in range(k):
+            bounds.append(bounds[-1] + q + (1 if i < r else 0))
+    else:
+        bounds = [0] + [min(max(int(i) + n if i < 0 else int(i), 0), n) for i in ios] + [n]
+    return tuple(apply(SLICE, (input,), {"dim": d, "start": a, "stop": max(a, b)})
+                 for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _split_dir(opname, input, ios, dim, min_nd):
+    nd = input._data.ndim
+    if nd < min_nd:
+        raise RuntimeError(f"{opname}: requires a tensor with at least {min_nd} dimension(s), but got {nd}")
+    if isinstance(ios, numbers.Integral):
+        n = input._data.shape[dim]
+        if ios <= 0 or n % ios:
+            raise RuntimeError(
+                f"{opname}: attempted to split along dimension {dim}, but the size of the dimension {n} is "
+                f"not divisible by the split_size {ios}!"
+            )
+    return tensor_split(input, ios, dim)
+
+
+@method("hsplit")
+def hsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 1 (dim 0 for 1-d tensors); an int must divide the size evenly."""
+    return _split_dir("hsplit", input, indices_or_sections, 0 if input._data.ndim == 1 else 1, 1)
+
+
+@method("vsplit")
+def vsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 0 of a tensor with at least 2 dimensions."""
+    return _split_dir("vsplit", input, indices_or_sections, 0, 2)
+
+
+@method("dsplit")
+def dsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 2 of a tensor with at least 3 dimensions."""
+    return _split_dir("dsplit", input, indices_or_sections, 2, 3)
+
+
+@method("chunk")
+def chunk(input, chunks: int, dim: int = 0):
+    """Split into ``chunks`` pieces of equal size ``ceil(n / chunks)`` (fewer if ``n`` is small)."""
+    chunks = _int_arg("chunk", "chunks", chunks)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: expects `chunks` to be greater than 0, got: {chunks}")
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("chunk: expected a tensor with at least 1 dimension, got a 0-dim tensor")
+    d = _dim("chunk", dim, len(shape))
+    n = shape[d]
+    size = -(-n // chunks)
+    if size == 0:
+        return tuple(apply(SLICE, (input,), {"dim": d, "start": 0, "stop": 0}) for _ in range(chunks))
+    return tuple(apply(SLICE, (input,), {"dim": d, "start": i, "stop": min(i + size, n)})
+                 for i in range(0, n, size))
+
+
+@method("unbind")
+def unbind(input, dim: int = 0):
+    """The slices of ``input`` along ``dim`` as a tuple of views with that dimension removed."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("unbind: dimension specified as 0 but tensor has no dimensions")
+    d = _dim("unbind", dim, len(shape))
+    return tuple(apply(SLICE, (input,), {"dim": d, "index": i}) for i in range(shape[d]))
+
+
+def select(input, dim: int, index: int):
+    """``input`` indexed at ``index`` along ``dim`` (a view with that dimension removed)."""
+    shape = input._data.shape
+    if not shape:
+        raise IndexError("select: cannot be applied to a 0-dim tensor.")
+    d = _dim("select", dim, len(shape))
+    i = _int_arg("select", "index", index)
+    n = shape[d]
+    if not -n <= i < n:
+        raise IndexError(f"select: index {i} out of range for tensor of size {list(shape)} at dimension {d}")
+    return apply(SLICE, (input,), {"dim": d, "index": i + n if i < 0 else i})
+
+
+# -- concatenation ----------------------------------------------------------------------------------------
+def _cat_forward(*arrays, dim):
+    return np.concatenate(arrays, axis=dim)
+
+
+CAT = OpDef("cat", _cat_forward, promote=True)
+
+
+@CAT.defshape
+def _cat_shape(*tensors, dim):
+    first = tensors[0]._data.shape
+    for i, t in enumerate(tensors[1:], 1):
+        s = t._data.shape
+        if len(s) != len(first):
+            raise OpError(
+                f"cat: tensors must have same number of dimensions: got {len(first)} and {len(s)} "
+                f"(tensor number {i} has shape {tuple(s)})"
+            )
+        if s[:dim] != first[:dim] or s[dim + 1:] != first[dim + 1:]:
+            raise OpError(
+                f"cat: sizes of tensors must match except in dimension {dim}; got {tuple(first)} and "
+                f"{tuple(s)} (tensor number {i} in the list)"
+            )
+    return first[:dim] + (sum(t._data.shape[dim] for t in tensors),) + first[dim + 1:], None
+
+
+@CAT.defgrad
+def _cat_grad(ctx, g):
+    d = ctx.attrs["dim"]
+    out = []
+    start = 0
+    for i, need in enumerate(ctx.needs_grad):
+        stop = start + ctx.input_shape(i)[d]
+        out.append(apply(SLICE, (g,), {"dim": d, "start": start, "stop": stop}) if need else None)
+        start = stop
+    return out
+
+
+def _tensor_seq(opname, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
+        raise TypeError(f"{opname}: expected a sequence of Tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{opname}: expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{opname}: expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
+    return tensors
+
+
+def cat(tensors, dim: int = 0, *, out=None):
+    """Concatenate tensors along an existing dimension (dtypes are promoted as in PyTorch).
+
+    Example:
+        >>> ts.cat([ts.zeros(1, 2), ts.ones(2, 2)]).shape
+        tessera.Size([3, 2])
+    """
+    if tensors.__class__ is not list and tensors.__class__ is not tuple or not tensors:
+        tensors = _tensor_seq("cat", tensors)
+    if out is not None:
+        raise NotImplementedError("cat: the out= argument is not supported")
+    nd = -1
+    legacy = False
+    for i, t in enumerate(tensors):
+        if t.__class__ is not Tensor and not isinstance(t, Tensor):
+            _tensor_seq("cat", tensors)
+        n = t._data.ndim
+        if n == 1 and t._data.shape[0] == 0:
+            legacy = True
+            continue
+        if n == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
+        if nd < 0:
+            nd = n
+    if nd < 0:  # only legacy empty 1-d tensors
+        return apply(CAT, tuple(tensors), {"dim": 0})
+    if dim.__class__ is not int or not -nd <= dim < nd:
+        dim = _dim("cat", dim, nd)
+    d = dim + nd if dim < 0 else dim
+    if legacy and nd != 1:
+        # PyTorch skips legacy empty 1-d tensors but keeps them in type promotion.
+        target = _dt.result_type(*tensors)
+        tensors = [t.to(target) for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)]
+    return apply(CAT, tuple(tensors), {"dim": d})
+
+
+concat = concatenate = cat
+
+
+def _stack_forward(*arrays, dim):
+    a0 = arrays[0]  # all of one dtype here: the dispatcher promoted them
+    shape = a0.shape
+    for a in arrays:
+        if a.shape != shape:
+            raise ValueError("all input arrays must have the same shape")
+    out = np.empty(shape[:dim] + (len(arrays),) + shape[dim:], a0.dtype)
+    pre = (slice(None),) * dim
+    for i, a in enumerate(arrays):
+        out[pre + (i,)] = a
+    return out
+
+
+STACK = OpDef("stack", _stack_forward, promote=True)
+
+
+@STACK.defshape
+def _stack_shape(*tensors, dim):
+    first = tensors[0]._data.shape
+    for i, t in enumerate(tensors[1:], 1):
+        if t._data.shape != first:
+            raise OpError(
+                f"stack: expects each tensor to be equal size, but got {list(first)} at entry 0 and "
+                f"{list(t._data.shape)} at entry {i}"
+            )
+    return first[:dim] + (len(tensors),) + first[dim:], None
+
+
+@STACK.defgrad
+def _stack_grad(ctx, g):
+    d = ctx.attrs["dim"]
+    return [apply(SLICE, (g,), {"dim": d, "index": i}) if need else None
+            for i, need in enumerate(ctx.needs_grad)]
+
+
+def stack(tensors, dim: int = 0, *, out=None):
+    """Join same-shaped tensors along a new dimension ``dim``.
+
+    Example:
+        >>> ts.stack([ts.zeros(2), ts.ones(2)], dim=1).shape
+        tessera.Size([2, 2])
+    """
+    tensors = _tensor_seq("stack", tensors)
+    if out is not None:
+        raise NotImplementedError("stack: the out= argument is not supported")
+    d = _dim("stack", dim, tensors[0]._data.ndim + 1)
+    return apply(STACK, tuple(tensors), {"dim": d})
+
+
+def _atleast(opname, n, tensors):
+    single = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and not single:
+        tensors = tuple(tensors[0])
+    out = []
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{opname}: expected Tensors, got {type(t).__name__}")
+        s = t._data.shape
+        if len(s) >= n:
+            out.append(t)
+        elif n == 1 or len(s) == 0:
+            out.append(reshape(t, (1,) * n))
+        elif n == 2:
+            out.append(reshape(t, (1,) + s))
+        else:
+            out.append(reshape(t, (1,) + s + (1,) if len(s) == 1 else s + (1,)))
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Tensors with at least one dimension (0-d become shape (1,)); one tensor in, one tensor out."""
+    return _atleast("atleast_1d", 1, tensors)
+
+
+def atleast_2d(*tensors):
+    """Tensors with at least two dimensions (a 1-d tensor of size n becomes (1, n))."""
+    return _atleast("atleast_2d", 2, tensors)
+
+
+def atleast_3d(*tensors):
+    """Tensors with at least three dimensions ((n,) -> (1, n, 1); (m, n) -> (m, n, 1))."""
+    return _atleast("atleast_3d", 3, tensors)
+
+
+def hstack(tensors):
+    """Concatenate horizontally: along dim 0 for 1-d tensors, dim 1 otherwise."""
+    ts_ = atleast_1d(tuple(_tensor_seq("hstack", tensors)))
+    return cat(ts_, 0 if ts_[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate vertically (along dim 0) after making every tensor at least 2-d."""
+    return cat(atleast_2d(tuple(_tensor_seq("vstack", tensors))), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Concatenate depth-wise (along dim 2) after making every tensor at least 3-d."""
+    return cat(atleast_3d(tuple(_tensor_seq("dstack", tensors))), 2)
+
+
+def column_stack(tensors):
+    """Stack 0-d/1-d tensors as columns (and 2-d tensors as they are) along dim 1."""
+    tensors = _tensor_seq("column_stack", tensors)
+    cols = [reshape(t, (t.numel(), 1)) if t._data.ndim <= 1 else t for t in tensors]
+    return cat(cols, 1)
+
+
+# -- reshaping helpers -------------------------------------------------------------------------------------
+@method("view_as")
+def view_as(input, other):
+    """``input.view(other.shape)``."""
+    return view(input, other._data.shape)
+
+
+@method("reshape_as")
+def reshape_as(input, other):
+    """``input.reshape(other.shape)``."""
+    return reshape(input, other._data.shape)
+
+
+@method("unflatten")
+def unflatten(input, dim: int, sizes):
+    """Expand dimension ``dim`` into ``sizes`` (one entry may be -1).
+
+    Example:
+        >>> ts.zeros(2, 6).unflatten(1, (3, -1)).shape
+        tessera.Size([2, 3, 2])
+    """
+    shape = input._data.shape
+    d = _dim("unflatten", dim, len(shape))
+    sizes = shape_args("unflatten", (sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = shape[d]
+    try:
+        sizes = _infer_shape("unflatten", sizes, n, (n,))
+    except OpError:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({n}) in "
+            "the input tensor"
+        ) from None
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
+
+
+def _dim_list(opname, dims, nd):
+    if isinstance(dims, numbers.Integral):
+        dims = (dims,)
+    dims = tuple(_dim(opname, d, nd) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"{opname}: repeated dim in {list(dims)}")
+    return dims
+
+
+@method("movedim", "moveaxis")
+def movedim(input, source, destination):
+    """Move dimension(s) ``source`` to position(s) ``destination``; the others keep their order (a view)."""
+    nd = input._data.ndim
+    if (source.__class__ is int and destination.__class__ is int
+            and -nd <= source < nd and -nd <= destination < nd):
+        order = list(range(nd))
+        order.insert(destination % nd, order.pop(source % nd))
+        return apply(PERMUTE, (input,), {"dims": tuple(order)})
+    src = _dim_list("movedim", source, nd)
+    dst = _dim_list("movedim", destination, nd)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
+            f"number of dims as destination ({list(dst)} dims)"
+        )
+    order = [d for d in range(nd) if d not in src]
+    for dd, s in sorted(zip(dst, src)):
+        order.insert(dd, s)
+    if order == list(range(nd)):
+        return reshape(input, input._data.shape)
+    return apply(PERMUTE, (input,), {"dims": tuple(order)})
+
+
+moveaxis = movedim
+
+
+# -- flips, rolls, repeats ---------------------------------------------------------------------------------
+def _flip_forward(x, dims):
+    idx = [slice(None)] * x.ndim
+    for d in dims:
+        idx[d] = slice(None, None, -1)
+    return x[tuple(idx)].copy()
+
+
+FLIP = OpDef("flip", _flip_forward)
+
+
+@FLIP.defgrad
+def _flip_grad(ctx, g):
+    return apply(FLIP, (g,), ctx.attrs)
+
+
+@method("flip")
+def flip(input, *dims):
+    """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
+    if len(dims) == 1 and not isinstance(dims[0], numbers.Integral):
+        dims = dims[0]
+    dims = _canon_dims("flip", (dims,) if dims.__class__ is int else dims, input._data.ndim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"flip: dims has duplicates, original flip dims size={len(dims)}, but unique flip "
+                           f"dims size={len(set(dims))}")
+    return apply(FLIP, (input,), {"dims": tuple(dims)})
+
+
+@method("rot90")
+def rot90(input, k: int = 1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first towards the second."""
+    nd = input._data.ndim
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if nd < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {nd}")
+    d0, d1 = _canon_dims("rot90", dims, nd)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: expected rotation dims to be different, got dim0 = {d0} and dim1 = {d1}")
+    k = _int_arg("rot90", "k", k) % 4
+    if k == 1:
+        return transpose(apply(FLIP, (input,), {"dims": (d1,)}), d0, d1)
+    if k == 2:
+        return apply(FLIP, (input,), {"dims": (d0, d1)})
+    if k == 3:
+        return transpose(apply(FLIP, (input,), {"dims": (d0,)}), d0, d1)
+    return apply(FLIP, (input,), {"dims": ()})
+
+
+@method("fliplr")
+def fliplr(input):
+    """Flip a tensor of at least 2 dimensions left/right (dim 1)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"fliplr: input tensor must be at least 2-D, got {input._data.ndim}-D")
+    return apply(FLIP, (input,), {"dims": (1,)})
+
+
+@method("flipud")
+def flipud(input):
+    """Flip a tensor of at least 1 dimension up/down (dim 0)."""
+    if input._data.ndim < 1:
+        raise RuntimeError("flipud: input tensor must be at least 1-D, got 0-D")
+    return apply(FLIP, (input,), {"dims": (0,)})
+
+
+def _roll_forward(x, shifts, dims):
+    if dims is None:
+        return _roll_forward(x.reshape(-1), (shifts,), (0,)).reshape(x.shape)
+    out = x
+    for s, d in zip(shifts, dims):
+        n = out.shape[d]
+        s = s % n if n else 0
+        if s:
+            pre = (slice(None),) * d
+            out = np.concatenate((out[pre + (slice(n - s, None),)], out[pre + (slice(0, n - s),)]), axis=d)
+    return out.copy() if out is x else out
+
+
+ROLL = OpDef("roll", _roll_forward)
+
+
+@ROLL.defgrad
+def _roll_grad(ctx, g):
+    shifts = ctx.attrs["shifts"]
+    neg = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+    return apply(ROLL, (g,), {"shifts": neg, "dims": ctx.attrs["dims"]})
+
+
+@method("roll")
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along ``dims`` by ``shifts`` (ints or tuples); ``dims=None`` rolls the
+    flattened tensor."""
+    nd = input._data.ndim
+    if isinstance(shifts, numbers.Integral):
+        shifts = (int(shifts),)
+    else:
+        shifts = tuple(_int_arg("roll", "shifts", s) for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0")
+        return apply(ROLL, (input,), {"shifts": shifts[0], "dims": None})
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}"
+        )
+    dims = tuple(_dim("roll", d, nd) for d in dims)
+    return apply(ROLL, (input,), {"shifts": shifts, "dims": dims})
+
+
+REPEAT = OpDef("repeat", lambda x, sizes: np.tile(x, sizes))
+
+
+@REPEAT.defgrad
+def _repeat_grad(ctx, g):
+    sizes = ctx.attrs["sizes"]
+    in_shape = _in_shape(ctx)
+    xs = (1,) * (len(sizes) - len(in_shape)) + in_shape
+    split_shape = []
+    for r, s in zip(sizes, xs):
+        split_shape += [r, s]
+    g = reshape(g, tuple(split_shape)).sum(tuple(range(0, 2 * len(sizes), 2)))
+    return reshape(g, in_shape)
+
+
+@method("repeat")
+def repeat(input, *sizes):
+    """Tile ``input`` ``sizes[i]`` times along each dimension (PyTorch semantics: ``len(sizes) >= ndim``,
+    extra leading sizes add dimensions).
+
+    Example:
+        >>> ts.tensor([1, 2]).repeat(2, 2)
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
+    sizes = shape_args("repeat", sizes)
+    if len(sizes) < input._data.ndim:
+        raise RuntimeError(
+            f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not be smaller than number of "
+            f"dimensions of tensor ({input._data.ndim})"
+        )
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"repeat: trying to create tensor with negative dimension: {list(sizes)}")
+    return apply(REPEAT, (input,), {"sizes": sizes})
+
+
+@method("tile")
+def tile(input, *dims):
+    """Like ``repeat``, but ``dims`` shorter than ``input.ndim`` is padded with leading ones."""
+    dims = shape_args("tile", dims)
+    nd = input._data.ndim
+    if len(dims) < nd:
+        dims = (1,) * (nd - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def _repeat_interleave_forward(x, repeats, dim):
+    return np.repeat(x, repeats, axis=dim)
+
+
+REPEAT_INTERLEAVE = OpDef("repeat_interleave", _repeat_interleave_forward)
+
+
+@REPEAT_INTERLEAVE.defgrad
+def _repeat_interleave_grad(ctx, g):
+    d, r = ctx.attrs["dim"], ctx.attrs["repeats"]
+    shape = _in_shape(ctx)
+    return reshape(g, shape[:d] + (shape[d], r) + shape[d + 1:]).sum(d + 1)
+
+
+@method("repeat_interleave")
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times along ``dim`` (``dim=None``: of the flattened tensor).
+    ``repeats`` is an int or a 1-d integer tensor with one count per element.
+
+    Example:
+        >>> ts.tensor([1, 2]).repeat_interleave(2)
+        tensor([1, 1, 2, 2])
+    """
+    if repeats is None:  # ts.repeat_interleave(counts): arange(len(counts)) repeated
+        counts = input
+        if counts._data.ndim != 1 or counts._data.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave: repeats must be a 1-d integer tensor")
+        return Tensor._wrap(np.repeat(np.arange(counts._data.shape[0]), counts._data))
+    if dim is None:
+        input = reshape(input, (-1,))
+        d = 0
+    else:
+        d = _dim("repeat_interleave", dim, input._data.ndim)
+    if input._data.ndim == 0:
+        input = reshape(input, (1,))
+    n = input._data.shape[d]
+    rep_tensor = isinstance(repeats, Tensor) and repeats._data.ndim == 1
+    if rep_tensor and not (repeats._data.shape[0] == 1 and n != 1):
+        reps = repeats._data
+        if reps.dtype.kind not in "iu":
+            raise RuntimeError(f"repeat_interleave: repeats must be an integer tensor, got {repeats.dtype}")
+        if reps.shape[0] != n:
+            raise RuntimeError(
+                f"repeat_interleave: repeats must have the same size as input along dim, but got "
+                f"repeats.size(0) = {reps.shape[0]} and input.size({d}) = {n}"
+            )
+        if (reps < 0).any():
+            raise RuntimeError("repeat_interleave: repeats can not be negative")
+        idx = tuple(np.repeat(np.arange(n), reps).tolist())
+        out = apply(TAKE_DIMS, (input,), {"dims": (d,), "indices": (idx,)})
+    else:
+        if isinstance(repeats, Tensor):
+            repeats = reshape(repeats, ())
+        r = _int_arg("repeat_interleave", "repeats", repeats)
+        if r < 0:
+            raise RuntimeError(f"repeat_interleave: repeats can not be negative, got {r}")
+        out = apply(REPEAT_INTERLEAVE, (input,), {"repeats": r, "dim": d})
+    if output_size is not None and out._data.shape[d] != output_size:
+        raise RuntimeError(
+            f"repeat_interleave: output_size {output_size} does not match the result size "
+            f"{out._data.shape[d]}"
+        )
+    return out
+
+
+# -- gathering along dimensions by static index lists (non-constant padding, tensor repeats) ----------------
+def _take_dims_forward(x, dims, indices):
+    for d, idx in zip(dims, indices):
+        x = np.take(x, idx, axis=d)
+    return x
+
+
+TAKE_DIMS = OpDef("take_dims", _take_dims_forward)
+
+
+def _take_dims_backward_forward(g, shape, dims, indices):
+    for d, idx in zip(reversed(dims), reversed(indices)):
+        cur = list(g.shape)
+        cur[d] = shape[d]
+        out = np.zeros(cur, dtype=g.dtype)
+        np.add.at(np.moveaxis(out, d, 0), np.asarray(idx, dtype=np.intp), np.moveaxis(g, d, 0))
+        g = out
+    return g
+
+
+TAKE_DIMS_BACKWARD = OpDef("take_dims_backward", _take_dims_backward_forward)
+
+
+@TAKE_DIMS.defgrad
+def _take_dims_grad(ctx, g):
+    return apply(TAKE_DIMS_BACKWARD, (g,), {"shape": _in_shape(ctx), **ctx.attrs})
+
+
+@TAKE_DIMS_BACKWARD.defgrad
+def _take_dims_backward_grad(ctx, g):
+    return apply(TAKE_DIMS, (g,), {"dims": ctx.attrs["dims"], "indices": ctx.attrs["indices"]})
+
+
+# -- padding -----------------------------------------------------------------------------------------------
+def _pad_constant_forward(x, pads, value=0):
+    """``pads``: one (before, after) pair per dimension; negative entries crop."""
+    if any(b < 0 or a < 0 for b, a in pads):
+        x = x[tuple(slice(-b if b < 0 else 0, n + a if a < 0 else n) for n, (b, a) in zip(x.shape, pads))]
+    shape = []
+    inner = []
+    for n, (b, a) in zip(x.shape, pads):
+        b = b if b > 0 else 0
+        shape.append(n + b + (a if a > 0 else 0))
+        inner.append(slice(b, b + n))
+    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
+    out[tuple(inner)] = x
+    return out
+
+
+PAD = OpDef("pad", _pad_constant_forward)
+
+
+@PAD.defgrad
+def _pad_grad(ctx, g):
+    return apply(PAD, (g,), {"pads": tuple((-b, -a) for b, a in ctx.attrs["pads"]), "value": 0})
+
+
+@functools.lru_cache(maxsize=512)
+def _pad_indices(npmode, n, before, after):
+    return tuple(np.pad(np.arange(n), (before, after), mode=npmode).tolist())
+
+
+_NP_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input, pad, mode: str = "constant", value=None):
+    """Pad ``input`` as ``torch.nn.functional.pad``: ``pad = (left, right, top, bottom, ...)`` pairs apply
+    from the last dimension backwards. Modes: 'constant' (``value``, negative pads crop), 'reflect',
+    'replicate', 'circular'.
+
+    Example:
+        >>> ts.pad(ts.ones(1, 2), (1, 1)).tolist()
+        [[0.0, 1.0, 1.0, 0.0]]
+    """
+    if pad.__class__ is not tuple or any(p.__class__ is not int for p in pad):
+        try:
+            pad = tuple(_int_arg("pad", "pad", p) for p in pad)
+        except TypeError:
+            raise TypeError(f"pad: argument 'pad' must be a tuple of ints, got {pad!r}") from None
+    shape = input._data.shape
+    nd = len(shape)
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)} ({pad})")
+    k = len(pad) // 2
+    if k > nd:
+        raise RuntimeError(
+            f"pad: padding length ({len(pad)}) too large for a {nd}-d input of shape {list(shape)}"
+        )
+    pairs = [(0, 0)] * (nd - k) + [(pad[2 * i], pad[2 * i + 1]) for i in range(k)][::-1]
+    if mode == "constant":
+        for n, (b, a) in zip(shape, pairs):
+            if n + b + a < 0:
+                raise RuntimeError(f"pad: the input of shape {list(shape)} is too small for padding {pad}")
+        return apply(PAD, (input,), {"pads": tuple(pairs), "value": 0 if value is None else value})
+    npmode = _NP_PAD_MODE.get(mode)
+    if npmode is None:
+        raise NotImplementedError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if value not in (None, 0):
+        raise RuntimeError(f"pad: padding mode {mode!r} doesn't take in value argument")
+    if k > 3 or nd < k + 1:
+        raise NotImplementedError(
+            f"pad: {mode} padding of the last {k} dims needs a {k + 1}-d or {k + 2}-d input; got shape "
+            f"{list(shape)}"
+        )
+    dims, indices = [], []
+    for d in range(nd - k, nd):
+        b, a = pairs[d]
+        n = shape[d]
+        if b < 0 or a < 0:
+            raise NotImplementedError(f"pad: negative padding is only supported in constant mode, got {pad}")
+        if (mode == "reflect" and (b >= n or a >= n)) or (mode == "circular" and (b > n or a > n)):
+            raise RuntimeError(
+                f"pad: padding size should be less than{'' if mode == 'reflect' else ' or equal to'} the "
+                f"corresponding input dimension, but got padding ({b}, {a}) at dimension {d} of input "
+                f"{list(shape)}"
+            )
+        if n == 0 and (b or a):
+            raise RuntimeError(f"pad: cannot {mode}-pad an empty dimension {d} of input {list(shape)}")
+        if b or a:
+            dims.append(d)
+            indices.append(_pad_indices(npmode, n, b, a))
+    if not dims:
+        return apply(PAD, (input,), {"pads": tuple(pairs), "value": 0})
+    return apply(TAKE_DIMS, (input,), {"dims": tuple(dims), "indices": tuple(indices)})
+
+
+# -- triangles and diagonals -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _tri_mask(n, m, k, upper):
+    mask = np.tri(n, m, k - 1 if upper else k, dtype=bool)
+    return ~mask if upper else mask
+
+
+def _tril_forward(x, diagonal=0):
+    return np.where(_tri_mask(x.shape[-2], x.shape[-1], diagonal, False), x, np.zeros((), x.dtype))
+
+
+def _triu_forward(x, diagonal=0):
+    return np.where(_tri_mask(x.shape[-2], x.shape[-1], diagonal, True), x, np.zeros((), x.dtype))
+
+
+TRIL = OpDef("tril", _tril_forward)
+TRIU = OpDef("triu", _triu_forward)
+
+
+@TRIL.defgrad
+def _tril_grad(ctx, g):
+    return apply(TRIL, (g,), ctx.attrs)
+
+
+@TRIU.defgrad
+def _triu_grad(ctx, g):
+    return apply(TRIU, (g,), ctx.attrs)
+
+
+@method("tril")
+def tril(input, diagonal: int = 0):
+    """The lower triangle of the last two dimensions (elements above ``diagonal`` zeroed)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got {list(input.shape)}")
+    return apply(TRIL, (input,), {"diagonal": _int_arg("tril", "diagonal", diagonal)})
+
+
+@method("triu")
+def triu(input, diagonal: int = 0):
+    """The upper triangle of the last two dimensions (elements below ``diagonal`` zeroed)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got {list(input.shape)}")
+    return apply(TRIU, (input,), {"diagonal": _int_arg("triu", "diagonal", diagonal)})
+
+
+def _diag_view(x, offset, dim1, dim2):
+    v = np.diagonal(x, offset, dim1, dim2)
+    if x.flags.writeable:
+        v.flags.writeable = True  # NumPy hands out read-only diagonals; PyTorch's are writable views
+    return v
+
+
+def _diagonal_forward(x, offset, dim1, dim2, copy=False):
+    v = _diag_view(x, offset, dim1, dim2)
+    return v.copy() if copy else v
+
+
+DIAGONAL = OpDef("diagonal", _diagonal_forward, view=True)
+
+
+def _diagonal_backward_forward(g, shape, offset, dim1, dim2):
+    out = np.zeros(shape, dtype=g.dtype)
+    _diag_view(out, offset, dim1, dim2)[...] = g
+    return out
+
+
+DIAG_EMBED = OpDef("diag_embed", _diagonal_backward_forward)
+
+
+@DIAGONAL.defgrad
+def _diagonal_grad(ctx, g):
+    a = ctx.attrs
+    return apply(DIAG_EMBED, (g,), {"shape": _in_shape(ctx), "offset": a["offset"], "dim1": a["dim1"],
+                                    "dim2": a["dim2"]})
+
+
+@DIAG_EMBED.defgrad
+def _diag_embed_grad(ctx, g):
+    a = ctx.attrs
+    return apply(DIAGONAL, (g,), {"offset": a["offset"], "dim1": a["dim1"], "dim2": a["dim2"]})
+
+
+def _diag_dims(opname, dim1, dim2, nd):
+    d1, d2 = _dim(opname, dim1, nd), _dim(opname, dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"{opname}: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+@method("diagonal")
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The diagonal (``offset`` above the main one) of the ``dim1`` x ``dim2`` planes, appended as the last
+    dimension (a view)."""
+    nd = input._data.ndim
+    if nd < 2:
+        raise RuntimeError(f"diagonal: input must have at least 2 dimensions, got shape {list(input.shape)}")
+    d1, d2 = _diag_dims("diagonal", dim1, dim2, nd)
+    offset = _int_arg("diagonal", "offset", offset)
+    return apply(DIAGONAL, (input,), {"offset": offset, "dim1": d1, "dim2": d2})
+
+
+@method("diag_embed")
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """Tensors whose ``dim1`` x ``dim2`` planes have the last dimension of ``input`` on their diagonal."""
+    offset = _int_arg("diag_embed", "offset", offset)
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("diag_embed: input must have at least 1 dimension")
+    nd = len(shape) + 1
+    d1, d2 = _diag_dims("diag_embed", dim1, dim2, nd)
+    m = shape[-1] + abs(offset)
+    out_shape = list(shape[:-1])
+    for d in sorted((d1, d2)):
+        out_shape.insert(d, m)
+    return apply(DIAG_EMBED, (input,), {"shape": tuple(out_shape), "offset": offset, "dim1": d1, "dim2": d2})
+
+
+@method("diag")
+def diag(input, diagonal: int = 0):
+    """A 1-d input becomes a square matrix with it on diagonal ``diagonal``; a 2-d input gives that diagonal
+    (as a new tensor)."""
+    k = _int_arg("diag", "diagonal", diagonal)
+    nd = input._data.ndim
+    if nd == 1:
+        m = input._data.shape[0] + abs(k)
+        return apply(DIAG_EMBED, (input,), {"shape": (m, m), "offset": k, "dim1": 0, "dim2": 1})
+    if nd == 2:
+        return apply(DIAGONAL, (input,), {"offset": k, "dim1": 0, "dim2": 1, "copy": True})
+    raise RuntimeError(f"diag: expected a 1-d or 2-d input, got shape {list(input.shape)}")
+
+
+# -- one-hot, broadcasting, grids ------------------------------------------------------------------------
+ONE_HOT = OpDef("one_hot", lambda x, num_classes: (x[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """Int64 tensor with a trailing dimension of size ``num_classes`` holding a 1 at each input value (-1:
+    ``max + 1``). Not differentiable.
+
+    Example:
+        >>> ts.one_hot(ts.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    if not isinstance(tensor, Tensor) or tensor._data.dtype != np.int64:
+        got = tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise RuntimeError(
+            f"one_hot: is only applicable to index tensor of type LongTensor (int64), got {got}"
+        )
+    x = tensor._data
+    num_classes = _int_arg("one_hot", "num_classes", num_classes)
+    if x.size:
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0:
+            raise RuntimeError(f"one_hot: class values must be non-negative, got {lo}")
+        if num_classes == -1:
+            num_classes = hi + 1
+        elif hi >= num_classes:
+            raise RuntimeError(
+                f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}"
+            )
+    elif num_classes == -1:
+        raise RuntimeError("one_hot: can not infer total number of classes from empty tensor.")
+    if num_classes < 0:
+        raise RuntimeError(f"one_hot: num_classes must be -1 or non-negative, got {num_classes}")
+    return apply(ONE_HOT, (tensor,), {"num_classes": num_classes})
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of ``shapes`` broadcast to."""
+    shapes = [(int(s),) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    try:
+        return Size(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"broadcast_shapes: shapes {shapes} cannot be broadcast together") from None
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded (as views) to their common broadcast shape."""
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"broadcast_tensors: expected Tensors, got {type(t).__name__} at position {i}")
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    except ValueError:
+        raise RuntimeError(
+            f"broadcast_tensors: shapes {[tuple(t.shape) for t in tensors]} cannot be broadcast together"
+        ) from None
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids from 1-d tensors: ``indexing='ij'`` (matrix, default) or ``'xy'`` (Cartesian, first
+    two output dimensions swapped). The outputs are expanded views."""
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise RuntimeError("meshgrid: expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"meshgrid: expected Tensors, got {type(t).__name__} at position {i}")
+        if t._data.ndim > 1:
+            raise RuntimeError(
+                f"meshgrid: expects all tensors to be 0-d or 1-d, got shape {list(t.shape)} at {i}"
+            )
+    n = len(tensors)
+    pos = list(range(n))
+    if indexing == "xy" and n >= 2:
+        pos[0], pos[1] = 1, 0
+    sizes = [0] * n
+    for p, t in zip(pos, tensors):
+        sizes[p] = t._data.size
+    out = []
+    for p, t in zip(pos, tensors):
+        s = [1] * n
+        s[p] = -1
+        out.append(expand(reshape(t, tuple(s)), tuple(sizes)))
+    return tuple(out)
