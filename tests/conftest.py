@@ -1,4 +1,45 @@
+import os
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _check_meta_rules():
+    """With TESSERA_CHECK_META=<file>, every op application in the run also checks that the op's
+    shape/dtype rule (``infer_meta``) predicts the eager result; op names seen are written to <file>."""
+    target = os.environ.get("TESSERA_CHECK_META")
+    if not target:
+        yield
+        return
+    from tessera.core import dispatch
+
+    seen, mismatches = set(), []
+
+    def interceptor(op, args, attrs):
+        dispatch.set_interceptor(None)
+        try:
+            out = dispatch.apply(op, args, attrs)
+            metas = tuple(
+                dispatch.TensorMeta(a._data.shape, a.dtype) if isinstance(a, dispatch.Tensor) else a
+                for a in args
+            )
+            try:
+                meta = dispatch.infer_meta(op, metas, attrs)
+            except Exception as e:  # noqa: BLE001
+                meta = e
+            real = dispatch.TensorMeta(out._data.shape, out.dtype)
+            if meta != real and not op.data_dependent:
+                mismatches.append(f"{op.name}: predicted {meta!r}, eager gave {real!r}")
+            seen.add(op.name)
+            return out
+        finally:
+            dispatch.set_interceptor(interceptor)
+
+    dispatch.set_interceptor(interceptor)
+    yield
+    dispatch.set_interceptor(None)
+    Path(target).write_text("\n".join(sorted(seen)) + "\n--\n" + "\n".join(mismatches))

@@ -42,6 +42,7 @@ class OpDef:
     ``exp``...). ``save_output``: the gradient rule reads ``ctx.out``. ``view``: the output may share the
     first input's memory, so it shares its version counter too (in-place checks see through views).
     ``inplace_forward(out, *arrays, **attrs)``: writes the result into ``out`` when no graph is recorded.
+    ``data_dependent``: the output shape depends on input values (``nonzero``), so no static rule exists.
     """
 
     __slots__ = (
@@ -71,6 +72,7 @@ class OpDef:
         shape_rule=None,
         inplace_forward=None,
         view=False,
+        data_dependent=False,
     ):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is already registered")
@@ -84,6 +86,7 @@ class OpDef:
         self.differentiable = differentiable
         self.inplace_forward = inplace_forward
         self.view = view
+        self.data_dependent = data_dependent
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
         REGISTRY[name] = self
 
@@ -167,8 +170,8 @@ def defop(name, **kw):
 def _promote(op, args, arrays):
     key = []
     for a in args:
-        if isinstance(a, Tensor):
-            d = a._data
+        if isinstance(a, (Tensor, np.ndarray)):
+            d = a._data if isinstance(a, Tensor) else a
             key.append((0 if d.ndim else 1, _FROM_NP[d.dtype]))
         elif a is not None:
             sd = _dt._scalar_dtype(a)

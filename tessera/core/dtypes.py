@@ -197,6 +197,8 @@ def result_type(*operands) -> dtype:
         d = getattr(x, "dtype", None)
         if d.__class__ is dtype:
             key.append((0 if x.ndim else 1, d))
+        elif isinstance(x, np.ndarray):
+            key.append((0 if x.ndim else 1, from_numpy_dtype(x.dtype)))
         else:
             sd = _scalar_dtype(x)
             if sd is None:

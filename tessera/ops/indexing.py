@@ -902,7 +902,7 @@ def take_along_dim(input, indices, dim=None):
     return gather(input, d, indices)
 
 
-NONZERO = OpDef("nonzero", lambda x: np.argwhere(x), differentiable=False)
+NONZERO = OpDef("nonzero", lambda x: np.argwhere(x), differentiable=False, data_dependent=True)
 
 
 @method("nonzero")

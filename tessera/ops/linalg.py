@@ -8,7 +8,7 @@ import string
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef, OpError
+from ..core.dispatch import OpDef, OpError, TensorMeta
 from ..core.tensor import Tensor
 from ._util import apply, canonical_dim, method
 
@@ -29,7 +29,7 @@ def _matmul_shape(x, y):
     except ValueError:
         raise OpError(f"matmul: batch dimensions of {xs} and {ys} are not broadcastable") from None
     out = batch + (xs[-2:-1] if len(xs) >= 2 else ()) + (ys[-1:] if len(ys) >= 2 else ())
-    return out
+    return TensorMeta(out, _dt.result_type(x, y))
 
 
 MATMUL = OpDef("matmul", np.matmul, promote=True, shape_rule=_matmul_shape)

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef, OpError
+from ..core.dispatch import OpDef, OpError, TensorMeta
 from ..core.tensor import Size, Tensor
 from ._util import apply, canonical_dim, method, shape_args
 
@@ -588,9 +588,9 @@ CAT = OpDef("cat", _cat_forward, promote=True)
 
 @CAT.defshape
 def _cat_shape(*tensors, dim):
-    first = tensors[0]._data.shape
+    first = tuple(tensors[0].shape)
     for i, t in enumerate(tensors[1:], 1):
-        s = t._data.shape
+        s = tuple(t.shape)
         if len(s) != len(first):
             raise OpError(
                 f"cat: tensors must have same number of dimensions: got {len(first)} and {len(s)} "
@@ -601,7 +601,8 @@ def _cat_shape(*tensors, dim):
                 f"cat: sizes of tensors must match except in dimension {dim}; got {tuple(first)} and "
                 f"{tuple(s)} (tensor number {i} in the list)"
             )
-    return first[:dim] + (sum(t._data.shape[dim] for t in tensors),) + first[dim + 1:], None
+    shape = first[:dim] + (sum(t.shape[dim] for t in tensors),) + first[dim + 1:]
+    return TensorMeta(shape, _dt.result_type(*tensors))
 
 
 @CAT.defgrad
@@ -686,14 +687,14 @@ STACK = OpDef("stack", _stack_forward, promote=True)
 
 @STACK.defshape
 def _stack_shape(*tensors, dim):
-    first = tensors[0]._data.shape
+    first = tuple(tensors[0].shape)
     for i, t in enumerate(tensors[1:], 1):
-        if t._data.shape != first:
+        if tuple(t.shape) != first:
             raise OpError(
                 f"stack: expects each tensor to be equal size, but got {list(first)} at entry 0 and "
-                f"{list(t._data.shape)} at entry {i}"
+                f"{list(t.shape)} at entry {i}"
             )
-    return first[:dim] + (len(tensors),) + first[dim:], None
+    return TensorMeta(first[:dim] + (len(tensors),) + first[dim:], _dt.result_type(*tensors))
 
 
 @STACK.defgrad
