@@ -313,3 +313,20 @@ def test_inplace_on_view_of_leaf_requiring_grad_raises():
     x = ts.ones(2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         x.transpose(0, 1).mul_(2)
+
+
+def test_shape_only_gradients_allow_later_inplace_changes_like_torch():
+    x = ts.tensor([0.0, 1.0], requires_grad=True)
+    y = x * 1
+    s = y.sum() + y.mean() + y.reshape(2, 1).sum()
+    y[0] = 5.0
+    s.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.5, 2.5])
+
+
+def test_modified_saved_output_is_detected():
+    x = ts.tensor([0.0, 1.0], requires_grad=True)
+    y = x.exp()
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -1,31 +1,145 @@
-"""Reductions over dimensions: sum, mean, var/std, max/min, prod, logsumexp, softmax, cumsum, norm..."""
+"""Reductions over dimensions: sum, mean, var/std, max/min, prod, logsumexp, softmax, cumsum, norm...
+
+Every op here is one ``OpDef`` with a NumPy forward and a gradient rule written with Tessera ops (so it can
+be differentiated again). Reductions taking ``dim`` accept an int, a tuple of ints or ``None`` (all dims);
+``()`` also means all dims, as in PyTorch. Integer and bool inputs follow PyTorch's result dtypes (``sum`` and
+``prod`` give int64, ``mean``/``var`` refuse them, ``argmax`` gives int64); float16/bfloat16 accumulate in
+float32.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
+from collections import namedtuple
+
 import numpy as np
 
+from ..core import dtypes as _dt
+from ..core.creation import arange as _arange
+from ..core.creation import zeros_like as _zeros_like
 from ..core.dispatch import OpDef
-from ._util import apply, canonical_dims, method, shape_args
+from ..core.tensor import Tensor
+from . import elementwise as _ew
+from ._util import apply, canonical_dim, canonical_dims, method, shape_args
 
-__all__ = ["sum", "sum_to_size"]
+__all__ = ["sum", "sum_to_size", "mean", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin",
+           "aminmax", "argmax", "argmin", "prod", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
+           "all", "any", "norm", "count_nonzero", "median", "nansum", "nanmean"]
 
-_sum = sum  # Python's builtin, kept before the op below shadows it
+_bmax = max  # Python's builtin, kept before the op below shadows it
+
+_FLOAT_KINDS = "fV"
+_add_reduce, _mul_reduce = np.add.reduce, np.multiply.reduce
+_max_reduce, _min_reduce = np.maximum.reduce, np.minimum.reduce
+
+# Named result tuples, as ``torch.return_types.max`` and friends.
+_RT_MAX = namedtuple("max", ["values", "indices"])
+_RT_MIN = namedtuple("min", ["values", "indices"])
+_RT_MEDIAN = namedtuple("median", ["values", "indices"])
+_RT_AMINMAX = namedtuple("aminmax", ["min", "max"])
+for _rt in (_RT_MAX, _RT_MIN, _RT_MEDIAN, _RT_AMINMAX):
+    _rt.__module__ = "tessera.return_types"
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+def _rdims(opname, dim, ndim):
+    """Reduction dims as a sorted tuple of non-negative ints, or ``None`` for "all dimensions"
+    (``None``, ``()``, every dim, and any valid dim of a 0-d tensor all mean that)."""
+    if dim is None:
+        return None
+    if dim.__class__ is int and -ndim <= dim < ndim:  # fast path
+        return (dim + ndim if dim < 0 else dim,) if ndim > 1 else None
+    if not isinstance(dim, (numbers.Integral, tuple, list)) or isinstance(dim, bool):
+        raise TypeError(f"{opname}: argument 'dim' must be an int, a tuple of ints or None, not "
+                        f"{type(dim).__name__}")
+    dims = canonical_dims(opname, dim, ndim)
+    if not dims or len(dims) == ndim or ndim == 0:
+        return None
+    return dims
 
 
 def _kept_shape(shape, dims):
     return tuple(1 if (dims is None or i in dims) else s for i, s in enumerate(shape))
 
 
+def _count(shape, dims):
+    n = 1
+    for i, s in enumerate(shape):
+        if dims is None or i in dims:
+            n *= s
+    return n
+
+
+def _is_half(a):
+    return a.dtype.kind in _FLOAT_KINDS and a.dtype.itemsize == 2
+
+
+def _as_dtype(dtype):
+    return None if dtype is None else _dt.as_dtype(dtype)
+
+
+def _require_float(opname, input, what="floating point"):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    if input._data.dtype.kind not in _FLOAT_KINDS:
+        raise RuntimeError(f"{opname}: expected a {what} input, got {input.dtype.name}")
+
+
+def _check_tensor(opname, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+
+
+def _check_nonempty(opname, x, dims):
+    """PyTorch refuses to reduce a zero-size dimension for ops without an identity (max, argmax...)."""
+    shape = x._data.shape
+    if dims is None:
+        if x._data.size == 0:
+            raise IndexError(f"{opname}: Expected reduction dim to be specified for input.numel() == 0 "
+                             f"(input shape {list(shape)}).")
+        return
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{opname}: Expected reduction dim {d} to have non-zero size "
+                             f"(input shape {list(shape)}).")
+
+
+def _unreduce(g, shape, dims, keepdim):
+    """``g`` (a reduction's output gradient) reshaped with size-1 reduced dims, ready to broadcast."""
+    if not keepdim:
+        g = g.reshape(_kept_shape(shape, dims))
+    return g
+
+
+def _const(like, value):
+    """A 0-d constant of ``like``'s dtype (avoids NumPy widening bfloat16 next to Python scalars)."""
+    return Tensor._wrap(np.array(value, dtype=like._data.dtype))
+
+
+def _eq(a, b):
+    return _ew.eq(a, b)
+
+
+def _spread(mask, g, dims):
+    """``g`` split evenly among the True entries of ``mask`` in each reduced slice (ties share), with
+    PyTorch's formula ``mask * (g / count)``."""
+    count = apply(SUM, (mask,), {"dims": dims, "keepdim": True})
+    return (g / count) * mask
+
+
+# -- sum ----------------------------------------------------------------------------------------------------
 def _sum_forward(x, dims=None, keepdim=False, dtype=None):
     if dtype is not None:
         acc = dtype.np
     elif x.dtype.kind in "biu":
         acc = np.int64
     elif x.dtype.itemsize < 4:  # float16/bfloat16 accumulate in float32, as PyTorch does
-        return np.sum(x, axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+        return _add_reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
     else:
         acc = None
-    return np.sum(x, axis=dims, keepdims=keepdim, dtype=acc)
+    return _add_reduce(x, axis=dims, keepdims=keepdim, dtype=acc)
 
 
 SUM = OpDef("sum", _sum_forward)
@@ -33,8 +147,7 @@ SUM = OpDef("sum", _sum_forward)
 
 @SUM.defgrad
 def _sum_grad(ctx, g):
-    (x,) = ctx.saved
-    shape = x._data.shape
+    shape = ctx.input_shape(0)
     if not ctx.attrs.get("keepdim", False):
         g = g.reshape(_kept_shape(shape, ctx.attrs.get("dims")))
     return g.expand(shape)
@@ -48,12 +161,12 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
         >>> ts.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(dim=0)
         tensor([4., 6.])
     """
-    dims = canonical_dims("sum", dim, input.ndim)
+    if input.__class__ is not Tensor:
+        _check_tensor("sum", input)
+    dims = _rdims("sum", dim, input._data.ndim) if dim is not None else None
     attrs = {"dims": dims, "keepdim": bool(keepdim)}
     if dtype is not None:
-        from ..core.dtypes import as_dtype
-
-        attrs["dtype"] = as_dtype(dtype)
+        attrs["dtype"] = _dt.as_dtype(dtype)
     return apply(SUM, (input,), attrs)
 
 
@@ -71,8 +184,7 @@ SUM_TO_SIZE = OpDef("sum_to_size", _sum_to_size_forward)
 
 @SUM_TO_SIZE.defgrad
 def _sum_to_size_grad(ctx, g):
-    (x,) = ctx.saved
-    return g.expand(x._data.shape)
+    return g.expand(ctx.input_shape(0))
 
 
 @method("sum_to_size")
@@ -80,7 +192,6 @@ def sum_to_size(input, *size):
     """Sum ``input`` down to ``size``, which ``input``'s shape must be broadcastable from."""
     shape = shape_args("sum_to_size", size)
     try:
-        np.broadcast_shapes(shape, input._data.shape)
         ok = np.broadcast_shapes(shape, input._data.shape) == input._data.shape
     except ValueError:
         ok = False
@@ -89,3 +200,899 @@ def sum_to_size(input, *size):
     if shape == input._data.shape:
         return input
     return apply(SUM_TO_SIZE, (input,), {"shape": shape})
+
+
+def _nansum_forward(x, dims=None, keepdim=False, dtype=None):
+    if x.dtype.kind in _FLOAT_KINDS:
+        x = np.where(np.isnan(x), np.zeros((), x.dtype), x)
+    return _sum_forward(x, dims, keepdim, dtype)
+
+
+NANSUM = OpDef("nansum", _nansum_forward)
+
+
+@NANSUM.defgrad
+def _nansum_grad(ctx, g):
+    (x,) = ctx.saved
+    shape = x._data.shape
+    g = _unreduce(g, shape, ctx.attrs["dims"], ctx.attrs["keepdim"]).expand(shape)
+    return _ew.where(_ew.isnan(x), _const(g, 0), g)
+
+
+@method("nansum")
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """``sum`` treating NaN as zero."""
+    _check_tensor("nansum", input)
+    dims = _rdims("nansum", dim, input._data.ndim)
+    return apply(NANSUM, (input,), {"dims": dims, "keepdim": bool(keepdim), "dtype": _as_dtype(dtype)})
+
+
+# -- mean ---------------------------------------------------------------------------------------------------
+def _mean_forward(x, dims=None, keepdim=False, dtype=None):
+    if dtype is not None and x.dtype != dtype.np:
+        x = x.astype(dtype.np)
+    n = _count(x.shape, dims)
+    s = _add_reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32 if _is_half(x) else None)
+    if not n:
+        return np.full(np.shape(s), np.nan, x.dtype)
+    if s.__class__ is np.ndarray:
+        s /= n
+    else:
+        s = s / n
+    return s.astype(x.dtype, copy=False)
+
+
+MEAN = OpDef("mean", _mean_forward)
+
+
+@MEAN.defgrad
+def _mean_grad(ctx, g):
+    shape = ctx.input_shape(0)
+    dims = ctx.attrs["dims"]
+    n = _count(shape, dims)
+    g = _unreduce(g, shape, dims, ctx.attrs["keepdim"]).expand(shape)
+    return g / n if n else g
+
+
+def _mean_dtype_check(opname, input, dtype):
+    if dtype is None:
+        if input._data.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(
+                f"{opname}: could not infer output dtype. Input dtype must be either a floating point or "
+                f"complex dtype. Got: {input.dtype.name}"
+            )
+        return None
+    d = _dt.as_dtype(dtype)
+    if not d.is_floating_point:
+        raise RuntimeError(f"{opname}: dtype must be a floating point dtype, got {d.name}")
+    return d
+
+
+@method("mean")
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Arithmetic mean over ``dim`` (None for all). Integer inputs need ``dtype=`` (as in PyTorch).
+
+    Example:
+        >>> ts.tensor([[1.0, 2.0], [3.0, 4.0]]).mean(1)
+        tensor([1.5000, 3.5000])
+    """
+    _check_tensor("mean", input)
+    if dtype is not None or input._data.dtype.kind not in _FLOAT_KINDS:
+        dtype = _mean_dtype_check("mean", input, dtype)
+    dims = _rdims("mean", dim, input._data.ndim) if dim is not None else None
+    return apply(MEAN, (input,), {"dims": dims, "keepdim": bool(keepdim), "dtype": dtype})
+
+
+def _nanmean_forward(x, dims=None, keepdim=False, dtype=None):
+    if dtype is not None and x.dtype != dtype.np:
+        x = x.astype(dtype.np)
+    nan = np.isnan(x)
+    s = _nansum_forward(x, dims, keepdim, None)
+    n = np.sum(~nan, axis=dims, keepdims=keepdim)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if _is_half(x):
+            return (s.astype(np.float32) / n).astype(x.dtype)
+        return np.true_divide(s, n, dtype=s.dtype)
+
+
+NANMEAN = OpDef("nanmean", _nanmean_forward)
+
+
+@NANMEAN.defgrad
+def _nanmean_grad(ctx, g):
+    (x,) = ctx.saved
+    shape = x._data.shape
+    dims = ctx.attrs["dims"]
+    ok = _ew.logical_not(_ew.isnan(x))
+    n = apply(SUM, (ok,), {"dims": dims, "keepdim": True})
+    g = _unreduce(g, shape, dims, ctx.attrs["keepdim"])
+    return _ew.where(ok, g / n, _const(g, 0))
+
+
+@method("nanmean")
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """``mean`` ignoring NaN entries."""
+    _check_tensor("nanmean", input)
+    dtype = _mean_dtype_check("nanmean", input, dtype)
+    dims = _rdims("nanmean", dim, input._data.ndim)
+    return apply(NANMEAN, (input,), {"dims": dims, "keepdim": bool(keepdim), "dtype": dtype})
+
+
+# -- var / std ----------------------------------------------------------------------------------------------
+def _var_forward(x, dims=None, correction=1, keepdim=False):
+    half = _is_half(x)
+    xf = x.astype(np.float32) if half else x
+    n = _count(x.shape, dims)
+    if n == 0:
+        shape = _kept_shape(x.shape, dims)
+        if not keepdim:
+            shape = tuple(s for i, s in enumerate(x.shape) if dims is not None and i not in dims)
+        out = np.full(shape, np.nan, xf.dtype)
+    else:
+        m = _add_reduce(xf, axis=dims, keepdims=True)
+        m /= n
+        d = xf - m
+        d *= d
+        s = _add_reduce(d, axis=dims, keepdims=keepdim)
+        div = n - correction
+        if div > 0:
+            out = s / div
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = s / 0.0
+    return out.astype(x.dtype) if half else out
+
+
+def _std_forward(x, dims=None, correction=1, keepdim=False):
+    out = _var_forward(x, dims, correction, keepdim)
+    return np.sqrt(out.astype(np.float32)).astype(x.dtype) if _is_half(x) else np.sqrt(out)
+
+
+VAR = OpDef("var", _var_forward)
+STD = OpDef("std", _std_forward, save_output=True)
+
+
+def _var_backward(x, g, dims, correction, keepdim, scale):
+    """d var / dx applied to ``g``, times ``scale`` (a Python number or a broadcastable tensor)."""
+    shape = x._data.shape
+    div = _bmax(_count(shape, dims) - correction, 0)
+    centered = x - apply(MEAN, (x,), {"dims": dims, "keepdim": True, "dtype": None})
+    g = _unreduce(g, shape, dims, keepdim)
+    return g * scale * centered * ((1.0 / div) if div else math.inf)
+
+
+@VAR.defgrad
+def _var_grad(ctx, g):
+    (x,) = ctx.saved
+    a = ctx.attrs
+    return _var_backward(x, g, a["dims"], a["correction"], a["keepdim"], 2.0)
+
+
+@STD.defgrad
+def _std_grad(ctx, g):
+    (x,) = ctx.saved
+    a = ctx.attrs
+    shape, dims = x._data.shape, a["dims"]
+    g = _unreduce(g, shape, dims, a["keepdim"]) / _unreduce(ctx.out, shape, dims, a["keepdim"])
+    return _var_backward(x, g, dims, a["correction"], True, 1.0)
+
+
+def _var_args(opname, input, dim, unbiased, keepdim, correction):
+    _require_float(opname, input, "floating point (std and var only support floating point dtypes)")
+    if isinstance(dim, bool):  # legacy var(input, unbiased)
+        if unbiased is not None:
+            raise TypeError(f"{opname}: got 'unbiased' twice (positionally as dim={dim} and by keyword)")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{opname}: cannot specify both 'correction' and 'unbiased'")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    elif not isinstance(correction, numbers.Real) or isinstance(correction, bool):
+        raise TypeError(f"{opname}: 'correction' must be a number, got {type(correction).__name__}")
+    dims = _rdims(opname, dim, input._data.ndim)
+    return {"dims": dims, "correction": correction, "keepdim": bool(keepdim)}
+
+
+@method("var")
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1; ``unbiased=False`` means 0).
+
+    Example:
+        >>> ts.tensor([1.0, 2.0, 3.0, 4.0]).var()
+        tensor(1.6667)
+    """
+    return apply(VAR, (input,), _var_args("var", input, dim, unbiased, keepdim, correction))
+
+
+@method("std")
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Standard deviation over ``dim`` (``sqrt`` of ``var`` with the same arguments)."""
+    return apply(STD, (input,), _var_args("std", input, dim, unbiased, keepdim, correction))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``."""
+    attrs = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
+    m = apply(MEAN, (input,), {"dims": attrs["dims"], "keepdim": attrs["keepdim"], "dtype": None})
+    return apply(VAR, (input,), attrs), m
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
+    attrs = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
+    m = apply(MEAN, (input,), {"dims": attrs["dims"], "keepdim": attrs["keepdim"], "dtype": None})
+    return apply(STD, (input,), attrs), m
+
+
+# -- max / min / amax / amin --------------------------------------------------------------------------------
+def _amax_forward(x, dims=None, keepdim=False):
+    return _max_reduce(x, axis=dims, keepdims=keepdim)
+
+
+def _amin_forward(x, dims=None, keepdim=False):
+    return _min_reduce(x, axis=dims, keepdims=keepdim)
+
+
+def _extremum_grad(ctx, g):
+    """Gradient of amax/amin over ``dims``: split evenly among the tied extreme entries (a NaN result
+    gives NaN gradients, as in PyTorch)."""
+    (x,) = ctx.saved
+    a = ctx.attrs
+    dims = a.get("dims")
+    keepdim = a.get("keepdim", False)
+    shape = x._data.shape
+    out = _unreduce(ctx.out, shape, dims, keepdim)
+    g = _unreduce(g, shape, dims, keepdim)
+    return _spread(_eq(x, out), g, dims)
+
+
+def _full_extremum_grad(ctx, g):
+    """Gradient of max()/min()/median() without a dim: split evenly among the entries equal to the result,
+    or among the NaN entries when the result is NaN (PyTorch's evenly_distribute_backward)."""
+    (x,) = ctx.saved
+    out = ctx.out
+    if out._data.dtype.kind in _FLOAT_KINDS and bool(_ew.isnan(out)):
+        mask = _ew.isnan(x)
+    else:
+        mask = _eq(x, out)
+    return _spread(mask, g, None)
+
+
+AMAX = OpDef("amax", _amax_forward, save_output=True)
+AMIN = OpDef("amin", _amin_forward, save_output=True)
+MAX_ALL = OpDef("max", _amax_forward, save_output=True)
+MIN_ALL = OpDef("min", _amin_forward, save_output=True)
+AMAX.defgrad(_extremum_grad)
+AMIN.defgrad(_extremum_grad)
+MAX_ALL.defgrad(_full_extremum_grad)
+MIN_ALL.defgrad(_full_extremum_grad)
+
+
+def _argext_forward(fn):
+    def forward(x, dim=None, keepdim=False):
+        if x.ndim == 0:
+            return np.zeros((), np.int64)
+        if dim is None:
+            r = getattr(x.reshape(-1), fn)()
+            return np.full((1,) * x.ndim, r, np.int64) if keepdim else np.asarray(r, np.int64)
+        return getattr(x, fn)(axis=dim, keepdims=keepdim).astype(np.int64, copy=False)
+
+    return forward
+
+
+ARGMAX = OpDef("argmax", _argext_forward("argmax"))
+ARGMIN = OpDef("argmin", _argext_forward("argmin"))
+
+
+def _select_forward(x, idx, dim, keepdim=False):
+    if x.ndim == 0:
+        return x.copy()
+    i = idx if keepdim else np.expand_dims(idx, dim)
+    out = np.take_along_axis(x, i, axis=dim)
+    return out if keepdim else np.squeeze(out, dim)
+
+
+def _select_grad(ctx, g):
+    x, idx = ctx.saved
+    if x._data.ndim == 0:
+        return g, None
+    dim, keepdim = ctx.attrs["dim"], ctx.attrs["keepdim"]
+    shape = x._data.shape
+    if not keepdim:
+        idx = idx.unsqueeze(dim)
+        g = g.unsqueeze(dim)
+    pos = _arange(shape[dim]).reshape(tuple(-1 if i == dim else 1 for i in range(len(shape))))
+    return _ew.where(_eq(idx, pos), g, _const(g, 0)), None
+
+
+def _reduce_select_forward(reduce):
+    def forward(x, idx, dim, keepdim=False):
+        # the values at ``idx`` (argmax/argmin, NaN-first) are the max/min themselves: reduce directly
+        return x.copy() if x.ndim == 0 else reduce(x, axis=dim, keepdims=keepdim)
+
+    return forward
+
+
+def _select_op(name, backward_name, forward=_select_forward):
+    """The values at ``indices`` along ``dim``: the differentiable half of max/min/median with a dim."""
+    op = OpDef(name, forward)
+    op.defgrad(_select_grad)
+    op.backward_name = backward_name
+    return op
+
+
+SELECT_MAX = _select_op("max_dim", "MaxBackward0", _reduce_select_forward(_max_reduce))
+SELECT_MIN = _select_op("min_dim", "MinBackward0", _reduce_select_forward(_min_reduce))
+SELECT_MEDIAN = _select_op("median_dim", "MedianBackward1")
+MAX_ALL.backward_name = "MaxBackward1"
+MIN_ALL.backward_name = "MinBackward1"
+
+
+def _ext_dim(opname, argop, selop, rt, input, dim, keepdim):
+    nd = input._data.ndim
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"{opname}: argument 'dim' must be int, not {type(dim).__name__}")
+    d = canonical_dim(opname, dim, nd)
+    if nd and input._data.shape[d] == 0:
+        _check_nonempty(opname, input, (d,))
+    attrs = {"dim": d, "keepdim": bool(keepdim)}
+    idx = apply(argop, (input,), attrs)
+    return rt(apply(selop, (input, idx), attrs), idx)
+
+
+def _max_min(opname, allop, argop, selop, other_fn, rt, input, dim, keepdim, other):
+    _check_tensor(opname, input)
+    if other is not None or isinstance(dim, Tensor):
+        o = other if other is not None else dim
+        return other_fn(input, o)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{opname}: keepdim=True needs a dim (use amax/amin for a full reduction)")
+        if input._data.size == 0:
+            _check_nonempty(opname, input, None)
+        return apply(allop, (input,), {"dims": None, "keepdim": False})
+    return _ext_dim(opname, argop, selop, rt, input, dim, keepdim)
+
+
+@method("max")
+def max(input, dim=None, keepdim: bool = False, *, other=None):
+    """Largest value: with no ``dim`` the full reduction; with an int ``dim`` a named tuple
+    ``(values, indices)``; with a tensor second argument the elementwise ``maximum``.
+
+    Example:
+        >>> ts.tensor([[1.0, 5.0], [3.0, 2.0]]).max(dim=1)
+        max(values=tensor([5., 3.]), indices=tensor([1, 0]))
+    """
+    return _max_min("max", MAX_ALL, ARGMAX, SELECT_MAX, _ew_maximum, _RT_MAX, input, dim, keepdim, other)
+
+
+@method("min")
+def min(input, dim=None, keepdim: bool = False, *, other=None):
+    """Smallest value; same forms as ``max`` (full, ``(values, indices)`` along ``dim``, elementwise)."""
+    return _max_min("min", MIN_ALL, ARGMIN, SELECT_MIN, _ew_minimum, _RT_MIN, input, dim, keepdim, other)
+
+
+def _ew_maximum(a, b):
+    return _ew.maximum(a, b)
+
+
+def _ew_minimum(a, b):
+    return _ew.minimum(a, b)
+
+
+def _amax_amin(opname, op, input, dim, keepdim):
+    _check_tensor(opname, input)
+    dims = _rdims(opname, dim, input._data.ndim)
+    if input._data.size == 0:
+        _check_nonempty(opname, input, dims)
+    return apply(op, (input,), {"dims": dims, "keepdim": bool(keepdim)})
+
+
+@method("amax")
+def amax(input, dim=(), keepdim: bool = False):
+    """Maximum over ``dim`` (int, tuple, or ``()``/None for all). The gradient is split evenly among ties."""
+    return _amax_amin("amax", AMAX, input, dim, keepdim)
+
+
+@method("amin")
+def amin(input, dim=(), keepdim: bool = False):
+    """Minimum over ``dim`` (int, tuple, or ``()``/None for all). The gradient is split evenly among ties."""
+    return _amax_amin("amin", AMIN, input, dim, keepdim)
+
+
+@method("aminmax")
+def aminmax(input, *, dim=None, keepdim: bool = False):
+    """Named tuple ``(min, max)`` over ``dim`` (an int) or over all elements."""
+    _check_tensor("aminmax", input)
+    if dim is not None and (not isinstance(dim, numbers.Integral) or isinstance(dim, bool)):
+        raise TypeError(f"aminmax: argument 'dim' must be int, not {type(dim).__name__}")
+    return _RT_AMINMAX(_amax_amin("aminmax", AMIN, input, dim, keepdim),
+                       _amax_amin("aminmax", AMAX, input, dim, keepdim))
+
+
+def _argext(opname, op, input, dim, keepdim):
+    _check_tensor(opname, input)
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(f"{opname}: does not support bool input")
+    nd = input._data.ndim
+    if dim is None:
+        if input._data.size == 0:
+            _check_nonempty(opname, input, None)
+        return apply(op, (input,), {"dim": None, "keepdim": bool(keepdim)})
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"{opname}: argument 'dim' must be int, not {type(dim).__name__}")
+    d = canonical_dim(opname, dim, nd)
+    if nd and input._data.shape[d] == 0:
+        _check_nonempty(opname, input, (d,))
+    return apply(op, (input,), {"dim": d, "keepdim": bool(keepdim)})
+
+
+@method("argmax")
+def argmax(input, dim=None, keepdim: bool = False):
+    """Index (int64) of the largest value along ``dim``; of the flattened tensor when ``dim`` is None.
+    Ties give the first occurrence; NaN counts as the largest value."""
+    return _argext("argmax", ARGMAX, input, dim, keepdim)
+
+
+@method("argmin")
+def argmin(input, dim=None, keepdim: bool = False):
+    """Index (int64) of the smallest value along ``dim`` (flattened when ``dim`` is None)."""
+    return _argext("argmin", ARGMIN, input, dim, keepdim)
+
+
+# -- median -------------------------------------------------------------------------------------------------
+def _median_all_forward(x):
+    flat = x.reshape(-1)
+    if flat.size == 0:
+        return np.array(np.nan, x.dtype)
+    if flat.dtype.kind in _FLOAT_KINDS and np.isnan(flat).any():
+        return np.array(np.nan, x.dtype)
+    return np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
+
+
+MEDIAN = OpDef("median", _median_all_forward, save_output=True)
+MEDIAN.defgrad(_full_extremum_grad)
+
+
+def _median_idx_forward(x, dim, keepdim=False):
+    if x.ndim == 0:
+        return np.zeros((), np.int64)
+    n = x.shape[dim]
+    order = np.argsort(x, axis=dim, kind="stable")
+    idx = np.take(order, [(n - 1) // 2], axis=dim)
+    if x.dtype.kind in _FLOAT_KINDS:
+        nan = np.isnan(x)
+        has = nan.any(axis=dim, keepdims=True)
+        if has.any():
+            idx = np.where(has, np.argmax(nan, axis=dim, keepdims=True), idx)
+    idx = idx.astype(np.int64, copy=False)
+    return idx if keepdim else np.squeeze(idx, dim)
+
+
+MEDIAN_IDX = OpDef("median_indices", _median_idx_forward)
+
+
+@method("median")
+def median(input, dim=None, keepdim: bool = False):
+    """Lower median: of all elements (a tensor) when ``dim`` is None, else a named tuple
+    ``(values, indices)`` along ``dim``. NaN propagates."""
+    _check_tensor("median", input)
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("median: not implemented for bool input")
+    if dim is None:
+        return apply(MEDIAN, (input,))
+    return _ext_dim("median", MEDIAN_IDX, SELECT_MEDIAN, _RT_MEDIAN, input, dim, keepdim)
+
+
+# -- prod ---------------------------------------------------------------------------------------------------
+def _prod_forward(x, dims=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        acc = dtype.np
+    elif x.dtype.kind in "biu":
+        acc = np.int64
+    elif _is_half(x):
+        return _mul_reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+    else:
+        acc = None
+    return _mul_reduce(x, axis=dims, keepdims=keepdim, dtype=acc)
+
+
+PROD = OpDef("prod", _prod_forward, save_output=True)
+
+
+def _has_zero(x):
+    return bool(apply(ANY, (_eq(x, _const(x, 0)),), {"dims": None, "keepdim": False}))
+
+
+@PROD.defgrad
+def _prod_grad(ctx, g):
+    # d prod / dx_i = product of the other entries. Without zeros that is out / x_i; with zeros it is
+    # (exclusive cumprod from the left) * (exclusive cumprod from the right) over the reduced entries, which
+    # stays exact when differentiated again (as PyTorch's prod_safe_zeros_backward).
+    (x,) = ctx.saved
+    a = ctx.attrs
+    dims = a["dims"]
+    shape = x._data.shape
+    g = _unreduce(g, shape, dims, a["keepdim"])
+    if not x._data.ndim:
+        return g
+    if not _has_zero(x):
+        return g * _unreduce(ctx.out, shape, dims, a["keepdim"]) / x
+    nd = len(shape)
+    red = tuple(range(nd)) if dims is None else dims
+    keep = tuple(i for i in range(nd) if i not in red)
+    perm = keep + red
+    xt = x.permute(perm) if perm != tuple(range(nd)) else x
+    xt = xt.reshape(tuple(shape[i] for i in keep) + (-1,))
+    excl = {"dim": len(keep), "dtype": None, "reverse": False, "exclusive": True}
+    left = apply(CUMPROD, (xt,), excl)
+    right = apply(CUMPROD, (xt,), dict(excl, reverse=True))
+    others = (left * right).reshape(tuple(shape[i] for i in perm))
+    if perm != tuple(range(nd)):
+        others = others.permute(tuple(np.argsort(perm)))
+    return g * others
+
+
+@method("prod")
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Product over ``dim`` (an int) or all elements; ints and bools give int64. The gradient is exact
+    when some entries are zero."""
+    _check_tensor("prod", input)
+    if dim is None:
+        dims = None
+    else:
+        if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+            raise TypeError(f"prod: argument 'dim' must be int, not {type(dim).__name__}")
+        dims = _rdims("prod", dim, input._data.ndim)
+    return apply(PROD, (input,), {"dims": dims, "keepdim": bool(keepdim), "dtype": _as_dtype(dtype)})
+
+
+# -- logsumexp / softmax / log_softmax ----------------------------------------------------------------------
+def _logsumexp_forward(x, dims=None, keepdim=False):
+    half = _is_half(x)
+    xf = x.astype(np.float32) if half else x
+    m = _max_reduce(xf, axis=dims, keepdims=True, initial=-np.inf)
+    finite = np.isfinite(m)
+    if finite.all():  # then every exp(x - m) <= 1 and their sum >= 1: no overflow, no log(0)
+        out = np.log(_add_reduce(np.exp(xf - m), axis=dims, keepdims=True))
+        out += m
+    else:
+        m = np.where(finite, m, np.zeros((), m.dtype))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.log(_add_reduce(np.exp(xf - m), axis=dims, keepdims=True)) + m
+    if not keepdim:
+        out = out.reshape(tuple(s for i, s in enumerate(out.shape) if dims is not None and i not in dims))
+    return out.astype(x.dtype) if half else out
+
+
+LOGSUMEXP = OpDef("logsumexp", _logsumexp_forward, to_float=True, save_output=True)
+
+
+@LOGSUMEXP.defgrad
+def _logsumexp_grad(ctx, g):
+    (x,) = ctx.saved
+    a = ctx.attrs
+    shape = x._data.shape
+    out = _unreduce(ctx.out, shape, a["dims"], a["keepdim"])
+    return _unreduce(g, shape, a["dims"], a["keepdim"]) * _ew.exp(x - out)
+
+
+@method("logsumexp")
+def logsumexp(input, dim, keepdim: bool = False):
+    """``log(sum(exp(input), dim))`` computed stably; integer inputs give the default float dtype.
+
+    Example:
+        >>> ts.tensor([0.0, 0.0]).logsumexp(0)
+        tensor(0.6931)
+    """
+    _check_tensor("logsumexp", input)
+    dims = _rdims("logsumexp", dim, input._data.ndim)
+    return apply(LOGSUMEXP, (input,), {"dims": dims, "keepdim": bool(keepdim)})
+
+
+def _softmax_forward(x, dims=None):
+    if x.ndim == 0 or x.size == 0:
+        return _softmax_forward(x.reshape(1), (0,)).reshape(()) if x.ndim == 0 else x.copy()
+    half = _is_half(x)
+    xf = x.astype(np.float32) if half else x
+    e = xf - _max_reduce(xf, axis=dims, keepdims=True)  # a row of all -inf gives NaN, as in PyTorch
+    np.exp(e, out=e)
+    e /= _add_reduce(e, axis=dims, keepdims=True)
+    return e.astype(x.dtype) if half else e
+
+
+def _log_softmax_forward(x, dims=None):
+    if x.ndim == 0 or x.size == 0:
+        return _log_softmax_forward(x.reshape(1), (0,)).reshape(()) if x.ndim == 0 else x.copy()
+    half = _is_half(x)
+    xf = x.astype(np.float32) if half else x
+    s = xf - _max_reduce(xf, axis=dims, keepdims=True)
+    s -= np.log(_add_reduce(np.exp(s), axis=dims, keepdims=True))
+    return s.astype(x.dtype) if half else s
+
+
+SOFTMAX = OpDef("softmax", _softmax_forward, save_output=True)
+LOG_SOFTMAX = OpDef("log_softmax", _log_softmax_forward, save_output=True)
+
+
+@SOFTMAX.defgrad
+def _softmax_grad(ctx, g):
+    y = ctx.out
+    dims = ctx.attrs["dims"]
+    return y * (g - apply(SUM, (g * y,), {"dims": dims, "keepdim": True}))
+
+
+@LOG_SOFTMAX.defgrad
+def _log_softmax_grad(ctx, g):
+    y = ctx.out
+    dims = ctx.attrs["dims"]
+    return g - _ew.exp(y) * apply(SUM, (g,), {"dims": dims, "keepdim": True})
+
+
+def _softmax_args(opname, input, dim, dtype):
+    _check_tensor(opname, input)
+    if dtype is not None:
+        input = input.to(_dt.as_dtype(dtype))
+    elif input._data.dtype.kind not in _FLOAT_KINDS:
+        raise NotImplementedError(f"{opname}: not implemented for {input.dtype.name} input "
+                                  f"(pass a floating dtype=)")
+    nd = input._data.ndim
+    if dim is None:
+        warnings.warn(f"{opname}: implicit dimension choice has been deprecated; pass dim explicitly",
+                      UserWarning, stacklevel=3)
+        dim = 0 if nd in (0, 1, 3) else 1
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"{opname}: argument 'dim' must be int, not {type(dim).__name__}")
+    d = canonical_dim(opname, dim, nd)
+    return input, {"dims": (d,) if nd else None}
+
+
+@method("softmax")
+def softmax(input, dim=None, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (``dtype`` casts the input first).
+
+    Example:
+        >>> ts.tensor([0.0, 0.0]).softmax(0)
+        tensor([0.5000, 0.5000])
+    """
+    input, attrs = _softmax_args("softmax", input, dim, dtype)
+    return apply(SOFTMAX, (input,), attrs)
+
+
+@method("log_softmax")
+def log_softmax(input, dim=None, dtype=None):
+    """``log(softmax(input, dim))`` computed stably (``dtype`` casts the input first)."""
+    input, attrs = _softmax_args("log_softmax", input, dim, dtype)
+    return apply(LOG_SOFTMAX, (input,), attrs)
+
+
+# -- cumsum / cumprod ---------------------------------------------------------------------------------------
+def _cum_dtype(x, dtype):
+    if dtype is not None:
+        return dtype.np
+    if x.dtype.kind in "biu":
+        return np.dtype(np.int64)
+    return x.dtype
+
+
+def _scan(fn, identity, x, dim, dtype, reverse, exclusive):
+    """``fn`` (``np.add.accumulate``...) along ``dim``, optionally right-to-left and/or exclusive (each
+    entry combines only the entries strictly before it; the first gets ``identity``)."""
+    target = _cum_dtype(x, dtype)
+    if x.ndim == 0:
+        return np.full((), identity, target) if exclusive else x.astype(target)
+    acc = np.float32 if target.kind in _FLOAT_KINDS and target.itemsize == 2 else target
+    if reverse:
+        x = np.flip(x, dim)
+    out = fn(x, axis=dim, dtype=acc)
+    if exclusive and out.shape[dim]:
+        shifted = np.full(out.shape, identity, out.dtype)
+        dst = [slice(None)] * x.ndim
+        src = [slice(None)] * x.ndim
+        dst[dim], src[dim] = slice(1, None), slice(None, -1)
+        shifted[tuple(dst)] = out[tuple(src)]
+        out = shifted
+    if reverse:
+        out = np.flip(out, dim)
+    return out.astype(target, copy=False)
+
+
+def _cumsum_forward(x, dim, dtype=None, reverse=False, exclusive=False):
+    return _scan(np.add.accumulate, 0, x, dim, dtype, reverse, exclusive)
+
+
+def _cumprod_forward(x, dim, dtype=None, reverse=False, exclusive=False):
+    return _scan(np.multiply.accumulate, 1, x, dim, dtype, reverse, exclusive)
+
+
+# Internal attrs ``reverse`` / ``exclusive`` give the transposed scans the gradients need.
+CUMSUM = OpDef("cumsum", _cumsum_forward)
+CUMPROD = OpDef("cumprod", _cumprod_forward, save_output=True)
+
+
+def _transposed_cumsum(t, attrs):
+    """The adjoint of the scan described by ``attrs``: the same scan run in the other direction."""
+    rev = not attrs.get("reverse", False)
+    return apply(CUMSUM, (t,), {"dim": attrs["dim"], "dtype": None, "reverse": rev,
+                                "exclusive": attrs.get("exclusive", False)})
+
+
+@CUMSUM.defgrad
+def _cumsum_grad(ctx, g):
+    return _transposed_cumsum(g, ctx.attrs)
+
+
+@CUMPROD.defgrad
+def _cumprod_grad(ctx, g):
+    # grad_i = sum over outputs k that include x_i of g_k * prod_{j in S(k), j != i} x_j.
+    (x,) = ctx.saved
+    a = ctx.attrs
+    if x._data.ndim == 0:
+        return g * 0 if a.get("exclusive", False) else g
+    if not _has_zero(x):
+        return _transposed_cumsum(g * ctx.out, a) / x
+    # With zeros: build, for every i, the scan of x with x_i replaced by one (an n x n matrix per slice),
+    # so no division is needed and the result stays exact when differentiated again.
+    dim = a["dim"]
+    n = x._data.shape[dim]
+    xt = x.transpose(dim, -1) if dim != x._data.ndim - 1 else x
+    ar = _arange(n)
+    eye = _eq(ar.reshape(n, 1), ar.reshape(1, n))
+    scan = {"dim": xt.ndim, "dtype": None, "reverse": a.get("reverse", False),
+            "exclusive": a.get("exclusive", False)}
+    others = apply(CUMPROD, (_ew.where(eye, _const(x, 1), xt.unsqueeze(-2)),), scan)  # [..., i, k]
+    member = apply(CUMSUM, (eye,), dict(scan, dim=1))  # 1 where output k includes input i
+    gt = g.transpose(dim, -1) if dim != x._data.ndim - 1 else g
+    out = apply(SUM, (member * gt.unsqueeze(-2) * others,), {"dims": (xt.ndim,), "keepdim": False})
+    return out.transpose(dim, -1) if dim != x._data.ndim - 1 else out
+
+
+def _cum_args(opname, input, dim, dtype):
+    _check_tensor(opname, input)
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"{opname}: argument 'dim' must be int, not {type(dim).__name__}")
+    return {"dim": canonical_dim(opname, dim, input._data.ndim), "dtype": _as_dtype(dtype)}
+
+
+@method("cumsum")
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along ``dim``; ints and bools accumulate in int64.
+
+    Example:
+        >>> ts.tensor([1.0, 2.0, 3.0]).cumsum(0)
+        tensor([1., 3., 6.])
+    """
+    return apply(CUMSUM, (input,), _cum_args("cumsum", input, dim, dtype))
+
+
+@method("cumprod")
+def cumprod(input, dim, *, dtype=None):
+    """Cumulative product along ``dim``; the gradient is exact when entries are zero."""
+    return apply(CUMPROD, (input,), _cum_args("cumprod", input, dim, dtype))
+
+
+# -- all / any / count_nonzero ------------------------------------------------------------------------------
+def _logical_forward(fn):
+    def forward(x, dims=None, keepdim=False):
+        out = fn(x, axis=dims, keepdims=keepdim)
+        return np.asarray(out, np.uint8) if x.dtype == np.uint8 else out
+
+    return forward
+
+
+ALL = OpDef("all", _logical_forward(np.all))
+ANY = OpDef("any", _logical_forward(np.any))
+
+
+def _logical(opname, op, input, dim, keepdim):
+    _check_tensor(opname, input)
+    if dim is None:
+        dims = None
+    else:
+        if not isinstance(dim, (numbers.Integral, tuple, list)) or isinstance(dim, bool):
+            raise TypeError(f"{opname}: argument 'dim' must be an int or a tuple of ints, not "
+                            f"{type(dim).__name__}")
+        dims = canonical_dims(opname, dim, input._data.ndim)
+        if input._data.ndim == 0:
+            dims = None
+    return apply(op, (input,), {"dims": dims, "keepdim": bool(keepdim)})
+
+
+@method("all")
+def all(input, dim=None, keepdim: bool = False):
+    """True where every element along ``dim`` is non-zero (bool result; uint8 inputs give uint8)."""
+    return _logical("all", ALL, input, dim, keepdim)
+
+
+@method("any")
+def any(input, dim=None, keepdim: bool = False):
+    """True where some element along ``dim`` is non-zero (bool result; uint8 inputs give uint8)."""
+    return _logical("any", ANY, input, dim, keepdim)
+
+
+def _count_nonzero_forward(x, dims=None):
+    return np.asarray(np.count_nonzero(x, axis=dims), np.int64)
+
+
+COUNT_NONZERO = OpDef("count_nonzero", _count_nonzero_forward)
+
+
+@method("count_nonzero")
+def count_nonzero(input, dim=None):
+    """Number of non-zero elements over ``dim`` (an int, a tuple, or None for all), as int64."""
+    _check_tensor("count_nonzero", input)
+    return apply(COUNT_NONZERO, (input,), {"dims": _rdims("count_nonzero", dim, input._data.ndim)})
+
+
+# -- norm ---------------------------------------------------------------------------------------------------
+def _norm_forward(x, p=2.0, dims=None, keepdim=False):
+    half = _is_half(x)
+    xf = x.astype(np.float32) if half else x
+    if p == 2.0:
+        out = np.sqrt(_add_reduce(xf * xf, axis=dims, keepdims=keepdim))
+    elif p == 1.0:
+        out = _add_reduce(np.abs(xf), axis=dims, keepdims=keepdim)
+    elif p == math.inf:
+        out = _max_reduce(np.abs(xf), axis=dims, keepdims=keepdim)
+    elif p == -math.inf:
+        out = _min_reduce(np.abs(xf), axis=dims, keepdims=keepdim)
+    elif p == 0.0:
+        out = _add_reduce(xf != 0, axis=dims, keepdims=keepdim, dtype=xf.dtype)
+    else:
+        with np.errstate(over="ignore", divide="ignore"):
+            out = np.power(_add_reduce(np.power(np.abs(xf), p), axis=dims, keepdims=keepdim), 1.0 / p)
+    out = np.asarray(out, xf.dtype)
+    return out.astype(x.dtype) if half else out
+
+
+NORM = OpDef("norm", _norm_forward, save_output=True)
+
+
+@NORM.defgrad
+def _norm_grad(ctx, g):
+    (x,) = ctx.saved
+    a = ctx.attrs
+    p, dims = a["p"], a["dims"]
+    shape = x._data.shape
+    g = _unreduce(g, shape, dims, a["keepdim"])
+    if p == 0.0:
+        return _zeros_like(x)
+    if p == 1.0:
+        return g * _ew.sign(x)
+    out = _unreduce(ctx.out, shape, dims, a["keepdim"])
+    if p == math.inf or p == -math.inf:
+        return _spread(_eq(_ew.abs(x), out), g * _ew.sign(x), dims)
+    zero = _const(out, 0)
+    is0 = _eq(out, zero)
+    safe = _ew.where(is0, _const(out, 1), out)
+    if p == 2.0:
+        return x * _ew.where(is0, zero, g / safe)
+    scale = _ew.where(is0, zero, g / _ew.pow(safe, p - 1.0))
+    return _ew.sign(x) * _ew.pow(_ew.abs(x), p - 1.0) * scale
+
+
+@method("norm")
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None): ``p`` = 2 / 'fro' (default), 1, inf, -inf, 0
+    (count of non-zeros) or any other number. The gradient at a zero norm is zero, as in PyTorch."""
+    _check_tensor("norm", input)
+    if dtype is not None:
+        input = input.to(_dt.as_dtype(dtype))
+    if input._data.dtype.kind not in _FLOAT_KINDS:
+        raise RuntimeError(f"norm: expected a floating point tensor as input, got {input.dtype.name}")
+    if isinstance(p, str):
+        if p != "fro":
+            raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise RuntimeError(f"norm: p='fro' needs dim of at most 2 dims, got {tuple(dim)}")
+        p = 2.0
+    elif p is None:
+        p = 2.0
+    elif not isinstance(p, numbers.Real) or isinstance(p, bool):
+        raise TypeError(f"norm: argument 'p' must be a number or 'fro', not {type(p).__name__}")
+    dims = _rdims("norm", dim, input._data.ndim)
+    p = float(p)
+    if (p == math.inf or p == -math.inf) and input._data.size == 0:
+        raise RuntimeError("norm: cannot compute the inf norm on an empty tensor because the operation "
+                           "does not have an identity")
+    return apply(NORM, (input,), {"p": p, "dims": dims, "keepdim": bool(keepdim)})
