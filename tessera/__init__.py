@@ -10,19 +10,59 @@ Example:
     tensor(7.)
 """
 
+import warnings as _warnings
+
 from . import autograd, ops
 from .autograd import GradientTape
 from .autograd.grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
 )
 from .core.creation import *  # noqa: F401,F403
 from .core.device import cuda_is_available, device
 from .core.dtypes import (
-    bfloat16, bool, can_cast, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half,
-    iinfo, int, int8, int16, int32, int64, long, promote_types, result_type, set_default_dtype, short, uint8,
+    bfloat16,
+    bool,
+    can_cast,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    short,
+    uint8,
 )
-from .core.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .core.random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .core.tensor import Size, Tensor
 from .ops import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
+
+# NumPy reports log(0), 0/0 and overflow as RuntimeWarnings; like PyTorch, Tessera returns inf/nan silently.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tessera(\.|$)")

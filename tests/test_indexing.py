@@ -9,6 +9,7 @@ I64 = np.int64
 
 def _conv(key, lib):
     """Turn a key written with NumPy arrays into one for tessera ('ts') or torch ('torch')."""
+
     def one(k):
         if isinstance(k, np.ndarray):
             if lib == "ts":
@@ -22,22 +23,48 @@ def _conv(key, lib):
 
 # Keys where NumPy and PyTorch agree.
 COMMON_KEYS = [
-    0, -1, 2, slice(1, 3), slice(None, None, 2), slice(-3, -1), slice(5, 10), (0, 1), (slice(None), 1),
-    (Ellipsis, 0), (None, 0), (0, None, slice(1, None)), (slice(-3, -1), Ellipsis, None), (1, 2, 3),
-    (Ellipsis,), (), (slice(None), slice(1, 4, 2), slice(None, None, 3)),
-    np.array([0, 2, 0]), np.array([-1, 1]), np.array([[0, 1], [2, 2]]), (np.array([0, 2]), np.array([1, 3])),
-    (slice(None), np.array([3, 0, 3])), (np.array([0, 2]), slice(None), np.array([4, 1])),
-    (Ellipsis, np.array([1, 1])), np.array([True, False, True]), np.array([[True, False, True, False]] * 3),
-    (slice(None), np.array([False, True, True, False])), (np.array([[0], [2]]), np.array([1, 2, 3])),
-    (np.array([0, 1]), np.isin(np.arange(20).reshape(4, 5), [7, 15])), np.array([], dtype=I64),
-    (np.array(1), slice(None)), (np.array([2, 1]), 1, Ellipsis),
+    0,
+    -1,
+    2,
+    slice(1, 3),
+    slice(None, None, 2),
+    slice(-3, -1),
+    slice(5, 10),
+    (0, 1),
+    (slice(None), 1),
+    (Ellipsis, 0),
+    (None, 0),
+    (0, None, slice(1, None)),
+    (slice(-3, -1), Ellipsis, None),
+    (1, 2, 3),
+    (Ellipsis,),
+    (),
+    (slice(None), slice(1, 4, 2), slice(None, None, 3)),
+    np.array([0, 2, 0]),
+    np.array([-1, 1]),
+    np.array([[0, 1], [2, 2]]),
+    (np.array([0, 2]), np.array([1, 3])),
+    (slice(None), np.array([3, 0, 3])),
+    (np.array([0, 2]), slice(None), np.array([4, 1])),
+    (Ellipsis, np.array([1, 1])),
+    np.array([True, False, True]),
+    np.array([[True, False, True, False]] * 3),
+    (slice(None), np.array([False, True, True, False])),
+    (np.array([[0], [2]]), np.array([1, 2, 3])),
+    (np.array([0, 1]), np.isin(np.arange(20).reshape(4, 5), [7, 15])),
+    np.array([], dtype=I64),
+    (np.array(1), slice(None)),
+    (np.array([2, 1]), 1, Ellipsis),
 ]
 
 # Keys where PyTorch differs from NumPy (ints and None are applied before the advanced indices).
 TORCH_ONLY_KEYS = [
-    (0, slice(None), np.array([1, 2])), (None, np.array([0, 1]), None, 1), (np.array(True),),
+    (0, slice(None), np.array([1, 2])),
+    (None, np.array([0, 1]), None, 1),
+    (np.array(True),),
     (np.array(False),),
-    (slice(None), 0, np.array([[1, 2]])), (np.array([0, 2]), 1, np.array([0, 3])),
+    (slice(None), 0, np.array([[1, 2]])),
+    (np.array([0, 2]), 1, np.array([0, 3])),
 ]
 
 
@@ -54,15 +81,26 @@ def test_getitem_torch_semantics(key):
     check_torch(lambda t: t[_conv(key, "ts")], lambda t: t[_conv(key, "torch")], x)
 
 
-@pytest.mark.parametrize("key", [(1, slice(None, None, 2)), (np.array([0, 2, 0, 0]), 1),
-                                 np.array([[True, False, True, False]] * 3), (None, np.array([1, 1]), 0)],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "key",
+    [
+        (1, slice(None, None, 2)),
+        (np.array([0, 2, 0, 0]), 1),
+        np.array([[True, False, True, False]] * 3),
+        (None, np.array([1, 1]), 0),
+    ],
+    ids=repr,
+)
 def test_getitem_grad_and_double_grad(key):
     x = rand(3, 4)
     check_grad(lambda t: t[_conv(key, "ts")], x)
     xt = ts.tensor(x.astype(np.float64), requires_grad=True)
-    assert ts.autograd.gradgradcheck(lambda t: t[_conv(key, "ts")] ** 2 if hasattr(t, "__pow__") else
-                                     t[_conv(key, "ts")] * t[_conv(key, "ts")], (xt,))
+    assert ts.autograd.gradgradcheck(
+        lambda t: (
+            t[_conv(key, "ts")] ** 2 if hasattr(t, "__pow__") else t[_conv(key, "ts")] * t[_conv(key, "ts")]
+        ),
+        (xt,),
+    )
 
 
 def test_getitem_key_types():
@@ -75,7 +113,7 @@ def test_getitem_key_types():
     assert x[ts.tensor([True, False, True])].shape == (2, 4)
     assert x[ts.tensor([1, 0, 1], dtype=ts.uint8)].shape == (2, 4)  # legacy byte mask
     assert x[True].shape == (1, 3, 4) and x[False].shape == (0, 3, 4)
-    assert x[:ts.tensor(2)].shape == (2, 4)
+    assert x[: ts.tensor(2)].shape == (2, 4)
     assert x[1:, ts.tensor(3)].tolist() == [7, 11]
     assert x[[]].shape == (0, 4)
     s = ts.tensor(5.0)
@@ -100,23 +138,26 @@ def test_basic_indexing_is_a_view():
     assert x[0, 0].item() == 3.0
 
 
-@pytest.mark.parametrize("key,exc,msg", [
-    (5, IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
-    (-4, IndexError, "index -4 is out of bounds for dimension 0 with size 3"),
-    ((0, 4), IndexError, "index 4 is out of bounds for dimension 1 with size 4"),
-    ((Ellipsis, 9), IndexError, "index 9 is out of bounds for dimension 1 with size 4"),
-    ([0, 5], IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
-    ((slice(None), np.array([-5])), IndexError, "index -5 is out of bounds for dimension 1 with size 4"),
-    (slice(None, None, -1), ValueError, "step must be greater than zero"),
-    (slice(None, None, 0), ValueError, "slice step cannot be zero"),
-    ((0, 0, 0), IndexError, "too many indices for tensor of dimension 2"),
-    ((Ellipsis, Ellipsis), IndexError, "single ellipsis"),
-    ("a", TypeError, "only integers, slices"),
-    (1.5, TypeError, "only integers, slices"),
-    (np.array([1.0]), IndexError, "tensors used as indices must be long, int, byte or bool tensors"),
-    (np.array([True, False]), IndexError, "The shape of the mask [2] at index 0 does not match"),
-    ((np.array([0, 1]), np.array([0, 1, 2])), IndexError, "shape mismatch"),
-])
+@pytest.mark.parametrize(
+    "key,exc,msg",
+    [
+        (5, IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
+        (-4, IndexError, "index -4 is out of bounds for dimension 0 with size 3"),
+        ((0, 4), IndexError, "index 4 is out of bounds for dimension 1 with size 4"),
+        ((Ellipsis, 9), IndexError, "index 9 is out of bounds for dimension 1 with size 4"),
+        ([0, 5], IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
+        ((slice(None), np.array([-5])), IndexError, "index -5 is out of bounds for dimension 1 with size 4"),
+        (slice(None, None, -1), ValueError, "step must be greater than zero"),
+        (slice(None, None, 0), ValueError, "slice step cannot be zero"),
+        ((0, 0, 0), IndexError, "too many indices for tensor of dimension 2"),
+        ((Ellipsis, Ellipsis), IndexError, "single ellipsis"),
+        ("a", TypeError, "only integers, slices"),
+        (1.5, TypeError, "only integers, slices"),
+        (np.array([1.0]), IndexError, "tensors used as indices must be long, int, byte or bool tensors"),
+        (np.array([True, False]), IndexError, "The shape of the mask [2] at index 0 does not match"),
+        ((np.array([0, 1]), np.array([0, 1, 2])), IndexError, "shape mismatch"),
+    ],
+)
 def test_getitem_errors(key, exc, msg):
     x = ts.zeros(3, 4)
     k = ts.tensor(key) if isinstance(key, np.ndarray) else key
@@ -224,11 +265,17 @@ def test_setitem_records_grad_when_value_requires_grad():
 
 def test_setitem_errors():
     x = ts.zeros(3, 4)
-    with pytest.raises(RuntimeError, match=r"__setitem__: shape mismatch: value tensor of shape \[3\] cannot "
-                                           r"be broadcast to indexing result of shape \[2\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"__setitem__: shape mismatch: value tensor of shape \[3\] cannot "
+        r"be broadcast to indexing result of shape \[2\]",
+    ):
         x[1:, 0] = ts.ones(3)
-    with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[2, 2\] cannot be "
-                                           r"broadcast to indexing result of shape \[3, 4\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"shape mismatch: value tensor of shape \[2, 2\] cannot be "
+        r"broadcast to indexing result of shape \[3, 4\]",
+    ):
         x[[0, 1, 2]] = ts.ones(2, 2)
     with pytest.raises(RuntimeError, match="__setitem__: Index put requires the source and destination"):
         x[[0, 1]] = ts.ones(4, dtype=ts.float64)
@@ -294,13 +341,21 @@ def test_index_put(accumulate):
     x, v = rand(3, 4), rand(3, seed=1)
     idx = (np.array([0, 2, 0]), np.array([1, 1, 1]))
     if accumulate:
-        check_torch(lambda x, v: ts.index_put(x, _conv(idx, "ts"), v, accumulate=True),
-                    lambda x, v: torch.index_put(x, _conv(idx, "torch"), v, accumulate=True), x, v)
+        check_torch(
+            lambda x, v: ts.index_put(x, _conv(idx, "ts"), v, accumulate=True),
+            lambda x, v: torch.index_put(x, _conv(idx, "torch"), v, accumulate=True),
+            x,
+            v,
+        )
         check_grad(lambda x, v: ts.index_put(x, _conv(idx, "ts"), v, accumulate=True), x, v)
     idx2 = (np.array([0, 2]),)
     v2 = rand(2, 4, seed=2)
-    check_torch(lambda x, v: x.index_put(_conv(idx2, "ts"), v, accumulate=accumulate),
-                lambda x, v: x.index_put(_conv(idx2, "torch"), v, accumulate=accumulate), x, v2)
+    check_torch(
+        lambda x, v: x.index_put(_conv(idx2, "ts"), v, accumulate=accumulate),
+        lambda x, v: x.index_put(_conv(idx2, "torch"), v, accumulate=accumulate),
+        x,
+        v2,
+    )
     y = ts.zeros(3)
     y.index_put_((ts.tensor([0, 0, 2]),), ts.tensor([1.0, 2.0, 3.0]), accumulate=True)
     assert y.tolist() == [3.0, 0.0, 3.0]
@@ -354,21 +409,37 @@ def test_gather_int32_and_errors():
         ts.gather(x, 0, [[0]])
 
 
-@pytest.mark.parametrize("dim,index,sshape", [
-    (0, np.array([[0, 1, 2, 0], [2, 0, 1, 1]]), (2, 4)),
-    (1, np.array([[3, 1], [0, 2], [1, 0]]), (3, 3)),  # src larger than index
-    (-1, np.array([[2, 0, 1]]), (2, 3)),
-])
+@pytest.mark.parametrize(
+    "dim,index,sshape",
+    [
+        (0, np.array([[0, 1, 2, 0], [2, 0, 1, 1]]), (2, 4)),
+        (1, np.array([[3, 1], [0, 2], [1, 0]]), (3, 3)),  # src larger than index
+        (-1, np.array([[2, 0, 1]]), (2, 3)),
+    ],
+)
 def test_scatter_and_scatter_add(dim, index, sshape):
     x, s = rand(3, 4), rand(*sshape, seed=1)
     same = sshape == index.shape  # PyTorch's own backward fails when src is larger than index
-    check_torch(lambda x, i, s: ts.scatter(x, dim, i, s), lambda x, i, s: torch.scatter(x, dim, i, s),
-                x, index, s, grad=same)
-    check_torch(lambda x, i, s: x.scatter_add(dim, i, s), lambda x, i, s: x.scatter_add(dim, i, s),
-                x, index, s, grad=same)
+    check_torch(
+        lambda x, i, s: ts.scatter(x, dim, i, s),
+        lambda x, i, s: torch.scatter(x, dim, i, s),
+        x,
+        index,
+        s,
+        grad=same,
+    )
+    check_torch(
+        lambda x, i, s: x.scatter_add(dim, i, s),
+        lambda x, i, s: x.scatter_add(dim, i, s),
+        x,
+        index,
+        s,
+        grad=same,
+    )
     check_torch(lambda x, i: x.scatter(dim, i, 2.5), lambda x, i: x.scatter(dim, i, 2.5), x, index)
-    check_torch(lambda x, i: x.scatter(dim, i, value=2.5), lambda x, i: x.scatter(dim, i, value=2.5),
-                x, index)
+    check_torch(
+        lambda x, i: x.scatter(dim, i, value=2.5), lambda x, i: x.scatter(dim, i, value=2.5), x, index
+    )
     check_grad(lambda x, s: ts.scatter(x, dim, ts.tensor(index), s), x, s)
     check_grad(lambda x, s: ts.scatter_add(x, dim, ts.tensor(index), s), x, s)
     xt = ts.tensor(x.astype(np.float64), requires_grad=True)
@@ -420,14 +491,22 @@ def test_scatter_errors():
 
 
 # -- index_select / index_add --------------------------------------------------------------------------------
-@pytest.mark.parametrize("dim,index", [(0, np.array([2, 0, 2])), (1, np.array([3])),
-                                       (-1, np.array([1, 1, 0])), (0, np.array(1)),
-                                       (1, np.array([], dtype=I64))])
+@pytest.mark.parametrize(
+    "dim,index",
+    [
+        (0, np.array([2, 0, 2])),
+        (1, np.array([3])),
+        (-1, np.array([1, 1, 0])),
+        (0, np.array(1)),
+        (1, np.array([], dtype=I64)),
+    ],
+)
 def test_index_select(dim, index):
     x = rand(3, 4)
     check_torch(lambda x, i: ts.index_select(x, dim, i), lambda x, i: torch.index_select(x, dim, i), x, index)
-    check_torch(lambda x, i: x.index_select(dim, i.int()), lambda x, i: x.index_select(dim, i.int()),
-                x, index)
+    check_torch(
+        lambda x, i: x.index_select(dim, i.int()), lambda x, i: x.index_select(dim, i.int()), x, index
+    )
     check_grad(lambda x: x.index_select(dim, ts.tensor(index)), x)
     xt = ts.tensor(x.astype(np.float64), requires_grad=True)
     assert ts.autograd.gradgradcheck(lambda t: t.index_select(dim, ts.tensor(index)) * t.sum(), (xt,))
@@ -448,14 +527,23 @@ def test_index_add(dim, index, alpha):
     x = rand(3, 4)
     sshape = (len(index), 4) if dim == 0 else (3, len(index))
     s = rand(*sshape, seed=1)
-    check_torch(lambda x, i, s: ts.index_add(x, dim, i, s, alpha=alpha),
-                lambda x, i, s: torch.index_add(x, dim, i, s, alpha=alpha), x, index, s)
+    check_torch(
+        lambda x, i, s: ts.index_add(x, dim, i, s, alpha=alpha),
+        lambda x, i, s: torch.index_add(x, dim, i, s, alpha=alpha),
+        x,
+        index,
+        s,
+    )
     check_grad(lambda x, s: x.index_add(dim, ts.tensor(index), s, alpha=alpha), x, s)
     y = ts.tensor(x)
     y.index_add_(dim, ts.tensor(index), ts.tensor(s), alpha=alpha)
-    np.testing.assert_allclose(y.numpy(), torch.index_add(torch.tensor(x), dim, torch.tensor(index),
-                                                          torch.tensor(s), alpha=alpha).numpy() if torch else
-                               y.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        y.numpy(),
+        torch.index_add(torch.tensor(x), dim, torch.tensor(index), torch.tensor(s), alpha=alpha).numpy()
+        if torch
+        else y.numpy(),
+        rtol=1e-6,
+    )
     with pytest.raises(RuntimeError, match=r"index_add: Number of indices \(1\) should be equal to source"):
         ts.index_add(ts.zeros(3, 4), 0, ts.tensor([1]), ts.zeros(2, 4))
     with pytest.raises(RuntimeError, match="index_add_: index 5 is out of bounds for dimension 0 with size"):
@@ -522,8 +610,9 @@ def test_take_along_dim(dim, ishape):
     x = rand(3, 4)
     hi = 12 if dim is None else x.shape[dim]
     index = np.random.default_rng(2).integers(0, hi, ishape)
-    check_torch(lambda x, i: ts.take_along_dim(x, i, dim), lambda x, i: torch.take_along_dim(x, i, dim),
-                x, index)
+    check_torch(
+        lambda x, i: ts.take_along_dim(x, i, dim), lambda x, i: torch.take_along_dim(x, i, dim), x, index
+    )
     check_grad(lambda x: x.take_along_dim(ts.tensor(index), dim=dim), x)
     with pytest.raises(RuntimeError, match="take_along_dim: input and indices should have the same number"):
         ts.take_along_dim(ts.zeros(3, 4), ts.tensor([1]), 1)

@@ -5,8 +5,16 @@ from opcheck import check_forward, check_grad, check_torch, rand, torch
 import tessera as ts
 
 MATMUL_SHAPES = [
-    ((3, 4), (4, 5)), ((4,), (4,)), ((4,), (4, 5)), ((3, 4), (4,)), ((2, 3, 4), (4, 5)), ((4,), (2, 4, 5)),
-    ((2, 1, 3, 4), (5, 4, 2)), ((2, 3, 4), (4,)), ((3, 4), (2, 4, 5)), ((1, 3, 4), (2, 1, 4, 2)),
+    ((3, 4), (4, 5)),
+    ((4,), (4,)),
+    ((4,), (4, 5)),
+    ((3, 4), (4,)),
+    ((2, 3, 4), (4, 5)),
+    ((4,), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((2, 3, 4), (4,)),
+    ((3, 4), (2, 4, 5)),
+    ((1, 3, 4), (2, 1, 4, 2)),
 ]
 
 
@@ -108,9 +116,17 @@ def test_einsum(eq, shapes):
     check_torch(fn, (lambda *xs: torch.einsum(eq, *xs)) if torch else None, *arrays, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("eq,shapes", [("ij,jk->ik", [(3, 4), (4, 2)]), ("ii->i", [(3, 3)]),
-                                       ("ii,ij->j", [(3, 3), (3, 2)]), ("i,i->i", [(1,), (3,)]),
-                                       ("ij->", [(2, 3)]), ("...ij,...jk", [(2, 1, 3), (3, 2)])])
+@pytest.mark.parametrize(
+    "eq,shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 2)]),
+        ("ii->i", [(3, 3)]),
+        ("ii,ij->j", [(3, 3), (3, 2)]),
+        ("i,i->i", [(1,), (3,)]),
+        ("ij->", [(2, 3)]),
+        ("...ij,...jk", [(2, 1, 3), (3, 2)]),
+    ],
+)
 def test_einsum_double_backward(eq, shapes):
     xs = [ts.tensor(rand(*s, seed=k).astype(np.float64), requires_grad=True) for k, s in enumerate(shapes)]
     assert ts.autograd.gradgradcheck(lambda *a: ts.einsum(eq, *a) * ts.einsum(eq, *a), xs)
@@ -130,18 +146,23 @@ def test_einsum_calling_conventions():
     assert h.dtype == ts.float16 and h.tolist() == [[3.0, 3.0], [3.0, 3.0]]
 
 
-@pytest.mark.parametrize("args,msg", [
-    (("ij,jk->ik", (3, 4), (3, 4)), "subscript j has size 3 for operand 1 which does not broadcast with "
-                                    "previously seen size 4"),
-    (("i,i->", (3,)), "fewer operands were provided than specified"),
-    (("i->", (3,), (3,)), "more operands were provided than specified"),
-    (("i->j", (3,)), "output subscript j does not appear in the equation for any input"),
-    (("i->ii", (3,)), "output subscript i appears more than once"),
-    (("ij->", (3,)), r"the number of subscripts in the equation \(2\) does not match the number of"),
-    (("i1->", (3,)), "invalid subscript given at index 1"),
-    (("ii->", (3, 4)), "subscript i is repeated for operand 0 but the sizes don't match"),
-    (("i.j->", (3, 4)), "found '.' for operand that is not part of any ellipsis"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (
+            ("ij,jk->ik", (3, 4), (3, 4)),
+            "subscript j has size 3 for operand 1 which does not broadcast with previously seen size 4",
+        ),
+        (("i,i->", (3,)), "fewer operands were provided than specified"),
+        (("i->", (3,), (3,)), "more operands were provided than specified"),
+        (("i->j", (3,)), "output subscript j does not appear in the equation for any input"),
+        (("i->ii", (3,)), "output subscript i appears more than once"),
+        (("ij->", (3,)), r"the number of subscripts in the equation \(2\) does not match the number of"),
+        (("i1->", (3,)), "invalid subscript given at index 1"),
+        (("ii->", (3, 4)), "subscript i is repeated for operand 0 but the sizes don't match"),
+        (("i.j->", (3, 4)), "found '.' for operand that is not part of any ellipsis"),
+    ],
+)
 def test_einsum_errors(args, msg):
     eq, *shapes = args
     with pytest.raises(RuntimeError, match="einsum\\(\\): " + msg):
@@ -172,23 +193,44 @@ def test_outer_inner():
         ts.inner(ts.ones(2, 3), ts.ones(2))
 
 
-@pytest.mark.parametrize("sa,sb,dims", [
-    ((2, 3, 4), (3, 4, 5), 2), ((3, 4), (4, 5), 1), ((2, 3), (4, 5), 0),
-    ((2, 3, 4), (4, 2, 5), ([0, 2], [1, 0])), ((3, 4), (4, 3), ([1], [0])), ((3, 4), (5, 3), ([0], [1])),
-])
+@pytest.mark.parametrize(
+    "sa,sb,dims",
+    [
+        ((2, 3, 4), (3, 4, 5), 2),
+        ((3, 4), (4, 5), 1),
+        ((2, 3), (4, 5), 0),
+        ((2, 3, 4), (4, 2, 5), ([0, 2], [1, 0])),
+        ((3, 4), (4, 3), ([1], [0])),
+        ((3, 4), (5, 3), ([0], [1])),
+    ],
+)
 def test_tensordot(sa, sb, dims):
     a, b = rand(*sa), rand(*sb, seed=1)
-    check_forward(lambda x, y: ts.tensordot(x, y, dims=dims), lambda x, y: np.tensordot(x, y, axes=dims),
-                  a, b, rtol=1e-5, atol=1e-5)
-    check_torch(lambda x, y: ts.tensordot(x, y, dims=dims),
-                (lambda x, y: torch.tensordot(x, y, dims=dims)) if torch else None, a, b, rtol=1e-5,
-                atol=1e-5)
+    check_forward(
+        lambda x, y: ts.tensordot(x, y, dims=dims),
+        lambda x, y: np.tensordot(x, y, axes=dims),
+        a,
+        b,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    check_torch(
+        lambda x, y: ts.tensordot(x, y, dims=dims),
+        (lambda x, y: torch.tensordot(x, y, dims=dims)) if torch else None,
+        a,
+        b,
+        rtol=1e-5,
+        atol=1e-5,
+    )
     check_grad(lambda x, y: ts.tensordot(x, y, dims=dims), a, b)
 
 
 def test_tensordot_errors():
-    with pytest.raises(RuntimeError, match="tensordot: contracted dimensions need to match, but first has "
-                                           "size 3 in dim 0 and second has size 4 in dim 1"):
+    with pytest.raises(
+        RuntimeError,
+        match="tensordot: contracted dimensions need to match, but first has "
+        "size 3 in dim 0 and second has size 4 in dim 1",
+    ):
         ts.tensordot(ts.ones(3, 4), ts.ones(3, 4), dims=([0], [1]))
     with pytest.raises(RuntimeError, match="both dimension lists should have same length"):
         ts.tensordot(ts.ones(3, 4), ts.ones(3, 4), dims=([0, 1], [1]))

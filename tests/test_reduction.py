@@ -22,8 +22,16 @@ def npdim(d):
 
 
 # -- dim-list reductions: sum, mean, var, std, amax, amin, logsumexp, norm, nansum --------------------------
-DIM_CASES = [(None, False), (None, True), (0, False), (-1, True), ((0, 2), False), ((-1, 0), True),
-             ((0, 1, 2), False), (1, True)]
+DIM_CASES = [
+    (None, False),
+    (None, True),
+    (0, False),
+    (-1, True),
+    ((0, 2), False),
+    ((-1, 0), True),
+    ((0, 1, 2), False),
+    (1, True),
+]
 
 
 def _np_var(a, d, k, ddof=1):
@@ -31,42 +39,86 @@ def _np_var(a, d, k, ddof=1):
 
 
 DIM_OPS = {
-    "sum": (lambda x, d, k: ts.sum(x, d, k), lambda a, d, k: np.sum(a, axis=d, keepdims=k),
-            lambda x, d, k: torch.sum(x, tdim(d, x.ndim), k)),
-    "mean": (lambda x, d, k: x.mean(d, keepdim=k), lambda a, d, k: np.mean(a, axis=d, keepdims=k),
-             lambda x, d, k: torch.mean(x, tdim(d, x.ndim), k)),
-    "var": (lambda x, d, k: ts.var(x, d, keepdim=k), _np_var,
-            lambda x, d, k: torch.var(x, tdim(d, x.ndim), keepdim=k)),
-    "var_c0": (lambda x, d, k: x.var(d, keepdim=k, correction=0), lambda a, d, k: _np_var(a, d, k, 0),
-               lambda x, d, k: torch.var(x, tdim(d, x.ndim), keepdim=k, correction=0)),
-    "std": (lambda x, d, k: ts.std(x, d, keepdim=k), lambda a, d, k: np.sqrt(_np_var(a, d, k)),
-            lambda x, d, k: torch.std(x, tdim(d, x.ndim), keepdim=k)),
-    "std_unbiased_false": (lambda x, d, k: x.std(d, False, k), lambda a, d, k: np.sqrt(_np_var(a, d, k, 0)),
-                           lambda x, d, k: torch.std(x, tdim(d, x.ndim), False, k)),
-    "amax": (lambda x, d, k: ts.amax(x, d, k), lambda a, d, k: np.max(a, axis=d, keepdims=k),
-             lambda x, d, k: torch.amax(x, tdim(d, x.ndim), k)),
-    "amin": (lambda x, d, k: x.amin(d, k), lambda a, d, k: np.min(a, axis=d, keepdims=k),
-             lambda x, d, k: torch.amin(x, tdim(d, x.ndim), k)),
-    "logsumexp": (lambda x, d, k: ts.logsumexp(x, d, k),
-                  lambda a, d, k: np.log(np.sum(np.exp(a.astype(np.float64)), axis=d, keepdims=k)),
-                  lambda x, d, k: torch.logsumexp(x, tdim(d, x.ndim), k)),
-    "norm2": (lambda x, d, k: ts.norm(x, 2, dim=d, keepdim=k),
-              lambda a, d, k: np.sqrt(np.sum(a.astype(np.float64) ** 2, axis=d, keepdims=k)),
-              lambda x, d, k: torch.norm(x, 2, dim=d, keepdim=k)),
-    "norm1": (lambda x, d, k: x.norm(1, d, k), lambda a, d, k: np.sum(np.abs(a), axis=d, keepdims=k),
-              lambda x, d, k: torch.norm(x, 1, d, k)),
-    "norm3": (lambda x, d, k: x.norm(3, d, k),
-              lambda a, d, k: np.sum(np.abs(a.astype(np.float64)) ** 3, axis=d, keepdims=k) ** (1 / 3),
-              lambda x, d, k: torch.norm(x, 3, d, k)),
-    "norm_half": (lambda x, d, k: x.norm(0.5, d, k),
-                  lambda a, d, k: np.sum(np.abs(a.astype(np.float64)) ** 0.5, axis=d, keepdims=k) ** 2,
-                  lambda x, d, k: torch.norm(x, 0.5, d, k)),
-    "norm_inf": (lambda x, d, k: x.norm(INF, d, k), lambda a, d, k: np.max(np.abs(a), axis=d, keepdims=k),
-                 lambda x, d, k: torch.norm(x, INF, d, k)),
-    "norm_ninf": (lambda x, d, k: x.norm(-INF, d, k), lambda a, d, k: np.min(np.abs(a), axis=d, keepdims=k),
-                  lambda x, d, k: torch.norm(x, -INF, d, k)),
-    "nansum": (lambda x, d, k: ts.nansum(x, d, k), lambda a, d, k: np.nansum(a, axis=d, keepdims=k),
-               lambda x, d, k: torch.nansum(x, tdim(d, x.ndim), k)),
+    "sum": (
+        lambda x, d, k: ts.sum(x, d, k),
+        lambda a, d, k: np.sum(a, axis=d, keepdims=k),
+        lambda x, d, k: torch.sum(x, tdim(d, x.ndim), k),
+    ),
+    "mean": (
+        lambda x, d, k: x.mean(d, keepdim=k),
+        lambda a, d, k: np.mean(a, axis=d, keepdims=k),
+        lambda x, d, k: torch.mean(x, tdim(d, x.ndim), k),
+    ),
+    "var": (
+        lambda x, d, k: ts.var(x, d, keepdim=k),
+        _np_var,
+        lambda x, d, k: torch.var(x, tdim(d, x.ndim), keepdim=k),
+    ),
+    "var_c0": (
+        lambda x, d, k: x.var(d, keepdim=k, correction=0),
+        lambda a, d, k: _np_var(a, d, k, 0),
+        lambda x, d, k: torch.var(x, tdim(d, x.ndim), keepdim=k, correction=0),
+    ),
+    "std": (
+        lambda x, d, k: ts.std(x, d, keepdim=k),
+        lambda a, d, k: np.sqrt(_np_var(a, d, k)),
+        lambda x, d, k: torch.std(x, tdim(d, x.ndim), keepdim=k),
+    ),
+    "std_unbiased_false": (
+        lambda x, d, k: x.std(d, False, k),
+        lambda a, d, k: np.sqrt(_np_var(a, d, k, 0)),
+        lambda x, d, k: torch.std(x, tdim(d, x.ndim), False, k),
+    ),
+    "amax": (
+        lambda x, d, k: ts.amax(x, d, k),
+        lambda a, d, k: np.max(a, axis=d, keepdims=k),
+        lambda x, d, k: torch.amax(x, tdim(d, x.ndim), k),
+    ),
+    "amin": (
+        lambda x, d, k: x.amin(d, k),
+        lambda a, d, k: np.min(a, axis=d, keepdims=k),
+        lambda x, d, k: torch.amin(x, tdim(d, x.ndim), k),
+    ),
+    "logsumexp": (
+        lambda x, d, k: ts.logsumexp(x, d, k),
+        lambda a, d, k: np.log(np.sum(np.exp(a.astype(np.float64)), axis=d, keepdims=k)),
+        lambda x, d, k: torch.logsumexp(x, tdim(d, x.ndim), k),
+    ),
+    "norm2": (
+        lambda x, d, k: ts.norm(x, 2, dim=d, keepdim=k),
+        lambda a, d, k: np.sqrt(np.sum(a.astype(np.float64) ** 2, axis=d, keepdims=k)),
+        lambda x, d, k: torch.norm(x, 2, dim=d, keepdim=k),
+    ),
+    "norm1": (
+        lambda x, d, k: x.norm(1, d, k),
+        lambda a, d, k: np.sum(np.abs(a), axis=d, keepdims=k),
+        lambda x, d, k: torch.norm(x, 1, d, k),
+    ),
+    "norm3": (
+        lambda x, d, k: x.norm(3, d, k),
+        lambda a, d, k: np.sum(np.abs(a.astype(np.float64)) ** 3, axis=d, keepdims=k) ** (1 / 3),
+        lambda x, d, k: torch.norm(x, 3, d, k),
+    ),
+    "norm_half": (
+        lambda x, d, k: x.norm(0.5, d, k),
+        lambda a, d, k: np.sum(np.abs(a.astype(np.float64)) ** 0.5, axis=d, keepdims=k) ** 2,
+        lambda x, d, k: torch.norm(x, 0.5, d, k),
+    ),
+    "norm_inf": (
+        lambda x, d, k: x.norm(INF, d, k),
+        lambda a, d, k: np.max(np.abs(a), axis=d, keepdims=k),
+        lambda x, d, k: torch.norm(x, INF, d, k),
+    ),
+    "norm_ninf": (
+        lambda x, d, k: x.norm(-INF, d, k),
+        lambda a, d, k: np.min(np.abs(a), axis=d, keepdims=k),
+        lambda x, d, k: torch.norm(x, -INF, d, k),
+    ),
+    "nansum": (
+        lambda x, d, k: ts.nansum(x, d, k),
+        lambda a, d, k: np.nansum(a, axis=d, keepdims=k),
+        lambda x, d, k: torch.nansum(x, tdim(d, x.ndim), k),
+    ),
 }
 
 
@@ -75,11 +127,17 @@ DIM_OPS = {
 def test_dim_reduction(name, dim, keepdim):
     fn, np_fn, torch_fn = DIM_OPS[name]
     a = rand(2, 3, 4)
-    check_forward(lambda x: fn(x, dim, keepdim), lambda x: np_fn(x, npdim(dim), keepdim), a,
-                  rtol=1e-5, atol=1e-5)
+    check_forward(
+        lambda x: fn(x, dim, keepdim), lambda x: np_fn(x, npdim(dim), keepdim), a, rtol=1e-5, atol=1e-5
+    )
     check_grad(lambda x: fn(x, dim, keepdim), a)
-    check_torch(lambda x: fn(x, dim, keepdim), (lambda x: torch_fn(x, dim, keepdim)) if torch else None, a,
-                rtol=1e-4, atol=1e-5)
+    check_torch(
+        lambda x: fn(x, dim, keepdim),
+        (lambda x: torch_fn(x, dim, keepdim)) if torch else None,
+        a,
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(DIM_OPS))
@@ -92,8 +150,11 @@ def test_dim_reduction_0d(name, dim):
     if name.startswith(("var", "std")):
         return  # one element: nan with correction 1, 0 with correction 0
     check_grad(lambda x: fn(x, dim, False), a)
-    check_torch(lambda x: fn(x, dim, True), (lambda x: torch_fn(x, dim if dim is not None else (), True))
-                if torch else None, a)
+    check_torch(
+        lambda x: fn(x, dim, True),
+        (lambda x: torch_fn(x, dim if dim is not None else (), True)) if torch else None,
+        a,
+    )
 
 
 def test_empty_tuple_dim_reduces_everything():
@@ -131,9 +192,19 @@ def test_empty_inputs():
 
 # -- var / std arguments, var_mean, std_mean ----------------------------------------------------------------
 @needs_torch
-@pytest.mark.parametrize("kw", [dict(), dict(correction=0), dict(correction=2), dict(unbiased=False),
-                                dict(unbiased=True), dict(dim=1, correction=0),
-                                dict(dim=(0, 1), keepdim=True), dict(dim=-1, unbiased=False, keepdim=True)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(correction=0),
+        dict(correction=2),
+        dict(unbiased=False),
+        dict(unbiased=True),
+        dict(dim=1, correction=0),
+        dict(dim=(0, 1), keepdim=True),
+        dict(dim=-1, unbiased=False, keepdim=True),
+    ],
+)
 @pytest.mark.parametrize("name", ["var", "std", "var_mean", "std_mean"])
 def test_var_std_arguments(name, kw):
     a = rand(3, 4)
@@ -143,8 +214,9 @@ def test_var_std_arguments(name, kw):
 def test_var_legacy_positional_unbiased():
     a = rand(3, 4)
     np.testing.assert_allclose(ts.var(ts.tensor(a), False).item(), np.var(a), rtol=1e-5)
-    np.testing.assert_allclose(ts.tensor(a).std(1, False, True).numpy(), np.std(a, 1, keepdims=True),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        ts.tensor(a).std(1, False, True).numpy(), np.std(a, 1, keepdims=True), rtol=1e-5
+    )
     assert math.isnan(ts.var(ts.tensor([1.0])).item())
     with pytest.raises(RuntimeError, match="var"):
         ts.var(ts.tensor(a), unbiased=True, correction=0)
@@ -167,20 +239,40 @@ def test_values_indices(name, dim, keepdim):
     out = getattr(ts, name)(ts.tensor(a), dim, keepdim)
     assert type(out).__name__ == name and out._fields == ("values", "indices")
     assert out.indices.dtype == ts.int64
-    np_fn = {"max": np.max, "min": np.min,
-             "median": lambda v, axis, keepdims: np.take_along_axis(
-                 np.sort(v, axis), np.full([1 if i == axis % 3 else s for i, s in enumerate(v.shape)],
-                                           (v.shape[axis] - 1) // 2), axis)
-             if keepdims else np.squeeze(np.take_along_axis(
-                 np.sort(v, axis), np.full([1 if i == axis % 3 else s for i, s in enumerate(v.shape)],
-                                           (v.shape[axis] - 1) // 2), axis), axis)}[name]
+    np_fn = {
+        "max": np.max,
+        "min": np.min,
+        "median": lambda v, axis, keepdims: (
+            np.take_along_axis(
+                np.sort(v, axis),
+                np.full([1 if i == axis % 3 else s for i, s in enumerate(v.shape)], (v.shape[axis] - 1) // 2),
+                axis,
+            )
+            if keepdims
+            else np.squeeze(
+                np.take_along_axis(
+                    np.sort(v, axis),
+                    np.full(
+                        [1 if i == axis % 3 else s for i, s in enumerate(v.shape)], (v.shape[axis] - 1) // 2
+                    ),
+                    axis,
+                ),
+                axis,
+            )
+        ),
+    }[name]
     np.testing.assert_array_equal(out.values.numpy(), np_fn(a, axis=dim, keepdims=keepdim))
     idx = out.indices.numpy() if keepdim else np.expand_dims(out.indices.numpy(), dim)
-    np.testing.assert_array_equal(np.take_along_axis(a, idx, dim),
-                                  out.values.numpy() if keepdim else np.expand_dims(out.values.numpy(), dim))
+    np.testing.assert_array_equal(
+        np.take_along_axis(a, idx, dim),
+        out.values.numpy() if keepdim else np.expand_dims(out.values.numpy(), dim),
+    )
     check_grad(lambda x: getattr(ts, name)(x, dim, keepdim).values, a)
-    check_torch(lambda x: tuple(getattr(ts, name)(x, dim, keepdim)),
-                (lambda x: tuple(getattr(torch, name)(x, dim, keepdim))) if torch else None, a)
+    check_torch(
+        lambda x: tuple(getattr(ts, name)(x, dim, keepdim)),
+        (lambda x: tuple(getattr(torch, name)(x, dim, keepdim))) if torch else None,
+        a,
+    )
 
 
 @pytest.mark.parametrize("name", ["max", "min", "median"])
@@ -236,8 +328,10 @@ def test_nan_gradient_matches_torch(name):
 def test_tie_indices_first_occurrence():
     a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], np.float32)
     for name in ("max", "min"):
-        assert ts.tensor(a).__getattribute__(name)(1).indices.tolist() == getattr(torch.from_numpy(a), name)(
-            1).indices.tolist()
+        assert (
+            ts.tensor(a).__getattribute__(name)(1).indices.tolist()
+            == getattr(torch.from_numpy(a), name)(1).indices.tolist()
+        )
     assert ts.argmax(ts.tensor(a), 1).tolist() == [1, 0]
     assert ts.argmin(ts.tensor(a)).item() == 0
 
@@ -320,8 +414,11 @@ def test_cumsum(dim):
     check_forward(lambda x: ts.cumsum(x, dim), lambda v: np.cumsum(v, dim), a)
     check_grad(lambda x: x.cumsum(dim), a)
     check_torch(lambda x: x.cumsum(dim), (lambda x: x.cumsum(dim)) if torch else None, a)
-    check_torch(lambda x: x.cumsum(dim, dtype=ts.float64), (lambda x: x.cumsum(dim, dtype=torch.float64))
-                if torch else None, a)
+    check_torch(
+        lambda x: x.cumsum(dim, dtype=ts.float64),
+        (lambda x: x.cumsum(dim, dtype=torch.float64)) if torch else None,
+        a,
+    )
 
 
 def test_cum_0d():
@@ -332,8 +429,9 @@ def test_cum_0d():
 
 
 # -- softmax / log_softmax ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape,dim", [((5,), 0), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -1), ((2, 3, 4), 1),
-                                       ((), 0)])
+@pytest.mark.parametrize(
+    "shape,dim", [((5,), 0), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -1), ((2, 3, 4), 1), ((), 0)]
+)
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax(name, shape, dim):
     a = np.asarray(rand(*shape) * 3)
@@ -348,8 +446,11 @@ def test_softmax(name, shape, dim):
     check_forward(fn, ref, a)
     check_grad(fn, a)
     check_torch(fn, (lambda x: getattr(torch, name)(x, dim)) if torch else None, a)
-    check_torch(lambda x: getattr(x, name)(dim, dtype=ts.float64),
-                (lambda x: getattr(x, name)(dim, dtype=torch.float64)) if torch else None, a)
+    check_torch(
+        lambda x: getattr(x, name)(dim, dtype=ts.float64),
+        (lambda x: getattr(x, name)(dim, dtype=torch.float64)) if torch else None,
+        a,
+    )
 
 
 def test_softmax_stability_and_default_dim():
@@ -371,8 +472,9 @@ def test_softmax_stability_and_default_dim():
 LOGICAL_INPUT = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]], np.float32)
 
 
-@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), (-1, False), ((0, 1), True),
-                                         ((), False)])
+@pytest.mark.parametrize(
+    "dim,keepdim", [(None, False), (0, False), (1, True), (-1, False), ((0, 1), True), ((), False)]
+)
 @pytest.mark.parametrize("dtype", ["float32", "bool", "uint8", "int32"])
 @pytest.mark.parametrize("name", ["all", "any"])
 def test_all_any(name, dtype, dim, keepdim):
@@ -480,8 +582,12 @@ def test_dtype_vs_torch(name, dtype):
     for o, r in zip(outs, refs):
         assert o.dtype.name == str(r.dtype).split(".")[-1], f"{name}: {o.dtype} vs torch {r.dtype}"
         assert tuple(o.shape) == tuple(r.shape)
-        np.testing.assert_allclose(np.asarray(o.tolist(), np.float64), np.asarray(r.tolist(), np.float64),
-                                   rtol=2e-2 if loose else 1e-5, atol=2e-2 if loose else 1e-6)
+        np.testing.assert_allclose(
+            np.asarray(o.tolist(), np.float64),
+            np.asarray(r.tolist(), np.float64),
+            rtol=2e-2 if loose else 1e-5,
+            atol=2e-2 if loose else 1e-6,
+        )
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -495,14 +601,26 @@ def test_half_grads_flow(dtype):
 
 # -- errors -------------------------------------------------------------------------------------------------
 ERROR_CALLS = {
-    "sum": lambda x, d: ts.sum(x, d), "mean": lambda x, d: x.mean(d), "var": lambda x, d: x.var(d),
-    "std": lambda x, d: ts.std(x, d), "amax": lambda x, d: ts.amax(x, d), "amin": lambda x, d: x.amin(d),
-    "max": lambda x, d: ts.max(x, d), "min": lambda x, d: x.min(d), "argmax": lambda x, d: ts.argmax(x, d),
-    "argmin": lambda x, d: x.argmin(d), "prod": lambda x, d: ts.prod(x, d),
-    "logsumexp": lambda x, d: ts.logsumexp(x, d), "softmax": lambda x, d: ts.softmax(x, d),
-    "log_softmax": lambda x, d: x.log_softmax(d), "cumsum": lambda x, d: ts.cumsum(x, d),
-    "cumprod": lambda x, d: x.cumprod(d), "all": lambda x, d: ts.all(x, d), "any": lambda x, d: x.any(d),
-    "norm": lambda x, d: ts.norm(x, dim=d), "count_nonzero": lambda x, d: ts.count_nonzero(x, d),
+    "sum": lambda x, d: ts.sum(x, d),
+    "mean": lambda x, d: x.mean(d),
+    "var": lambda x, d: x.var(d),
+    "std": lambda x, d: ts.std(x, d),
+    "amax": lambda x, d: ts.amax(x, d),
+    "amin": lambda x, d: x.amin(d),
+    "max": lambda x, d: ts.max(x, d),
+    "min": lambda x, d: x.min(d),
+    "argmax": lambda x, d: ts.argmax(x, d),
+    "argmin": lambda x, d: x.argmin(d),
+    "prod": lambda x, d: ts.prod(x, d),
+    "logsumexp": lambda x, d: ts.logsumexp(x, d),
+    "softmax": lambda x, d: ts.softmax(x, d),
+    "log_softmax": lambda x, d: x.log_softmax(d),
+    "cumsum": lambda x, d: ts.cumsum(x, d),
+    "cumprod": lambda x, d: x.cumprod(d),
+    "all": lambda x, d: ts.all(x, d),
+    "any": lambda x, d: x.any(d),
+    "norm": lambda x, d: ts.norm(x, dim=d),
+    "count_nonzero": lambda x, d: ts.count_nonzero(x, d),
     "median": lambda x, d: ts.median(x, d),
 }
 
@@ -564,22 +682,25 @@ def test_mean_dtype_grad_cast_back():
     np.testing.assert_allclose(x.grad.numpy(), np.full((2, 3), 1 / 3), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name,fn", [
-    ("softmax", lambda x: ts.softmax(x, 1)),
-    ("log_softmax", lambda x: ts.log_softmax(x, 0)),
-    ("logsumexp", lambda x: ts.logsumexp(x, 1)),
-    ("logsumexp_all", lambda x: ts.logsumexp(x, (0, 1), keepdim=True)),
-    ("var", lambda x: x.var(1)),
-    ("std", lambda x: x.std(0, keepdim=True)),
-    ("mean", lambda x: x.mean(0)),
-    ("norm2", lambda x: x.norm(dim=1)),
-    ("norm3", lambda x: x.norm(3)),
-    ("prod", lambda x: x.prod(1)),
-    ("cumprod", lambda x: x.cumprod(1)),
-    ("cumsum", lambda x: x.cumsum(0)),
-    ("amax", lambda x: x.amax(1)),
-    ("max_dim", lambda x: x.max(0).values),
-])
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("softmax", lambda x: ts.softmax(x, 1)),
+        ("log_softmax", lambda x: ts.log_softmax(x, 0)),
+        ("logsumexp", lambda x: ts.logsumexp(x, 1)),
+        ("logsumexp_all", lambda x: ts.logsumexp(x, (0, 1), keepdim=True)),
+        ("var", lambda x: x.var(1)),
+        ("std", lambda x: x.std(0, keepdim=True)),
+        ("mean", lambda x: x.mean(0)),
+        ("norm2", lambda x: x.norm(dim=1)),
+        ("norm3", lambda x: x.norm(3)),
+        ("prod", lambda x: x.prod(1)),
+        ("cumprod", lambda x: x.cumprod(1)),
+        ("cumsum", lambda x: x.cumsum(0)),
+        ("amax", lambda x: x.amax(1)),
+        ("max_dim", lambda x: x.max(0).values),
+    ],
+)
 def test_second_order(name, fn):
     a = rand(2, 3, low=0.3, high=1.5).astype(np.float64)
     a[0] *= -1
@@ -587,8 +708,9 @@ def test_second_order(name, fn):
     assert ts.autograd.gradgradcheck(fn, (x,), atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name,dim", [("prod", None), ("prod", 0), ("prod", 1), ("cumprod", 0),
-                                      ("cumprod", 1)])
+@pytest.mark.parametrize(
+    "name,dim", [("prod", None), ("prod", 0), ("prod", 1), ("cumprod", 0), ("cumprod", 1)]
+)
 def test_second_order_with_zeros(name, dim):
     a = np.array([[0.0, 2.0, 3.0], [1.0, 2.0, 0.5], [0.0, 0.0, 2.0]])
     fn = (lambda x: getattr(x, name)(dim)) if dim is not None else (lambda x: getattr(x, name)())
@@ -603,3 +725,13 @@ def test_second_order_with_zeros(name, dim):
     (ht,) = torch.autograd.grad((gt * torch.tensor(w)).sum(), t)
     np.testing.assert_allclose(g.detach().numpy(), gt.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(h.numpy(), ht.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (1, True), ((0, 1), False)])
+def test_nanmean_ignores_nans(dim, keepdim):
+    a = rand(3, 4)
+    a[0, 1] = a[2, 3] = np.nan
+    check_forward(
+        lambda x: ts.nanmean(x, dim, keepdim), lambda x: np.nanmean(x, axis=dim, keepdims=keepdim), a
+    )
+    check_torch(lambda x: ts.nanmean(x, dim, keepdim), lambda x: torch.nanmean(x, dim, keepdim), a)

@@ -33,8 +33,12 @@ CASES = [
     ("T", lambda m, x: x.T, lambda x: x.T, [(3, 4)]),
     ("mT", lambda m, x: x.mT, lambda x: np.swapaxes(x, -1, -2), [(2, 3, 4)]),
     ("permute", lambda m, x: x.permute(2, 0, 1), lambda x: np.transpose(x, (2, 0, 1)), [(2, 3, 4)]),
-    ("permute_tuple", lambda m, x: m.permute(x, (1, -1, 0)), lambda x: np.transpose(x, (1, 2, 0)),
-     [(2, 3, 4)]),
+    (
+        "permute_tuple",
+        lambda m, x: m.permute(x, (1, -1, 0)),
+        lambda x: np.transpose(x, (1, 2, 0)),
+        [(2, 3, 4)],
+    ),
     ("squeeze_all", lambda m, x: x.squeeze(), lambda x: x.squeeze(), [(1, 3, 1, 2)]),
     ("squeeze_dim", lambda m, x: x.squeeze(2), lambda x: x.squeeze(2), [(1, 3, 1, 2)]),
     ("squeeze_dim_noop", lambda m, x: x.squeeze(1), lambda x: x, [(1, 3, 1, 2)]),
@@ -51,27 +55,47 @@ CASES = [
     ("flatten_0d", lambda m, x: x.flatten(), lambda x: x.reshape(1), [()]),
     ("unflatten", lambda m, x: x.unflatten(1, (3, -1)), lambda x: x.reshape(2, 3, 2), [(2, 6)]),
     ("movedim", lambda m, x: x.movedim(0, -1), lambda x: np.moveaxis(x, 0, -1), [(2, 3, 4)]),
-    ("movedim_tuple", lambda m, x: m.movedim(x, (0, 1), (2, 0)), lambda x: np.moveaxis(x, (0, 1), (2, 0)),
-     [(2, 3, 4)]),
+    (
+        "movedim_tuple",
+        lambda m, x: m.movedim(x, (0, 1), (2, 0)),
+        lambda x: np.moveaxis(x, (0, 1), (2, 0)),
+        [(2, 3, 4)],
+    ),
     ("moveaxis", lambda m, x: x.moveaxis(2, 0), lambda x: np.moveaxis(x, 2, 0), [(2, 3, 4)]),
     # -- joining -----------------------------------------------------------------------------------------
     ("cat", lambda m, x, y: m.cat([x, y]), lambda x, y: np.concatenate([x, y]), [(2, 3), (4, 3)]),
-    ("cat_dim", lambda m, x, y, z: m.cat((x, y, z), dim=-1), lambda x, y, z: np.concatenate([x, y, z], -1),
-     [(2, 1, 3), (2, 1, 1), (2, 1, 2)]),
+    (
+        "cat_dim",
+        lambda m, x, y, z: m.cat((x, y, z), dim=-1),
+        lambda x, y, z: np.concatenate([x, y, z], -1),
+        [(2, 1, 3), (2, 1, 1), (2, 1, 2)],
+    ),
     ("cat_one", lambda m, x: m.cat([x], 1), lambda x: x, [(2, 3)]),
     ("concat", lambda m, x, y: m.concat([x, y], 1), lambda x, y: np.concatenate([x, y], 1), [(2, 2), (2, 3)]),
-    ("concatenate", lambda m, x, y: m.concatenate([x, y], 0), lambda x, y: np.concatenate([x, y]),
-     [(1, 2), (2, 2)]),
+    (
+        "concatenate",
+        lambda m, x, y: m.concatenate([x, y], 0),
+        lambda x, y: np.concatenate([x, y]),
+        [(1, 2), (2, 2)],
+    ),
     ("stack", lambda m, x, y: m.stack([x, y]), lambda x, y: np.stack([x, y]), [(2, 3), (2, 3)]),
-    ("stack_last", lambda m, x, y, z: m.stack([x, y, z], dim=-1), lambda x, y, z: np.stack([x, y, z], -1),
-     [(2, 3), (2, 3), (2, 3)]),
+    (
+        "stack_last",
+        lambda m, x, y, z: m.stack([x, y, z], dim=-1),
+        lambda x, y, z: np.stack([x, y, z], -1),
+        [(2, 3), (2, 3), (2, 3)],
+    ),
     ("stack_0d", lambda m, x, y: m.stack([x, y]), lambda x, y: np.stack([x, y]), [(), ()]),
     ("hstack", lambda m, x, y: m.hstack([x, y]), lambda x, y: np.hstack([x, y]), [(2, 3), (2, 1)]),
     ("hstack_1d", lambda m, x, y: m.hstack([x, y]), lambda x, y: np.hstack([x, y]), [(2,), (3,)]),
     ("vstack", lambda m, x, y: m.vstack([x, y]), lambda x, y: np.vstack([x, y]), [(3,), (2, 3)]),
     ("dstack", lambda m, x, y: m.dstack([x, y]), lambda x, y: np.dstack([x, y]), [(2, 3), (2, 3)]),
-    ("column_stack", lambda m, x, y: m.column_stack([x, y]), lambda x, y: np.column_stack([x, y]),
-     [(3,), (3, 2)]),
+    (
+        "column_stack",
+        lambda m, x, y: m.column_stack([x, y]),
+        lambda x, y: np.column_stack([x, y]),
+        [(3,), (3, 2)],
+    ),
     # -- slicing -----------------------------------------------------------------------------------------
     ("narrow", lambda m, x: x.narrow(1, 1, 2), lambda x: x[:, 1:3], [(2, 4)]),
     ("narrow_neg", lambda m, x: m.narrow(x, -1, -3, 2), lambda x: x[..., 1:3], [(2, 3, 4)]),
@@ -96,26 +120,62 @@ CASES = [
     ("tile", lambda m, x: m.tile(x, (2,)), lambda x: np.tile(x, (1, 2)), [(2, 3)]),
     ("tile_long", lambda m, x: x.tile(2, 1, 2), lambda x: np.tile(x, (2, 1, 2)), [(2, 3)]),
     ("repeat_interleave", lambda m, x: x.repeat_interleave(2), lambda x: np.repeat(x, 2), [(2, 3)]),
-    ("repeat_interleave_dim", lambda m, x: m.repeat_interleave(x, 3, dim=1), lambda x: np.repeat(x, 3, 1),
-     [(2, 3)]),
-    ("repeat_interleave_tensor", lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), dim=-1),
-     lambda x: np.repeat(x, [1, 0, 2], -1), [(2, 3)]),
+    (
+        "repeat_interleave_dim",
+        lambda m, x: m.repeat_interleave(x, 3, dim=1),
+        lambda x: np.repeat(x, 3, 1),
+        [(2, 3)],
+    ),
+    (
+        "repeat_interleave_tensor",
+        lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), dim=-1),
+        lambda x: np.repeat(x, [1, 0, 2], -1),
+        [(2, 3)],
+    ),
     # -- padding ------------------------------------------------------------------------------------------
     ("pad_const", lambda m, x: _pad(m)(x, (1, 2)), lambda x: np.pad(x, ((0, 0), (1, 2))), [(2, 3)]),
-    ("pad_const_2d", lambda m, x: _pad(m)(x, (1, 0, 0, 2), value=1.5),
-     lambda x: np.pad(x, ((0, 0), (0, 2), (1, 0)), constant_values=1.5), [(2, 3, 2)]),
-    ("pad_const_neg", lambda m, x: _pad(m)(x, (-1, 2, 1, -1)), lambda x: np.pad(x[:2, 1:], ((1, 0), (0, 2))),
-     [(3, 4)]),
-    ("pad_reflect", lambda m, x: _pad(m)(x, (2, 1), mode="reflect"),
-     lambda x: np.pad(x, ((0, 0), (0, 0), (2, 1)), mode="reflect"), [(2, 2, 4)]),
-    ("pad_reflect_2d", lambda m, x: _pad(m)(x, (1, 1, 2, 0), mode="reflect"),
-     lambda x: np.pad(x, ((0, 0), (2, 0), (1, 1)), mode="reflect"), [(2, 3, 3)]),
-    ("pad_replicate", lambda m, x: _pad(m)(x, (3, 1, 1, 2), mode="replicate"),
-     lambda x: np.pad(x, ((0, 0), (1, 2), (3, 1)), mode="edge"), [(1, 2, 3)]),
-    ("pad_replicate_3d", lambda m, x: _pad(m)(x, (1, 0, 0, 1, 1, 1), mode="replicate"),
-     lambda x: np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 1), (1, 0)), mode="edge"), [(1, 1, 2, 2, 2)]),
-    ("pad_circular", lambda m, x: _pad(m)(x, (2, 3), mode="circular"),
-     lambda x: np.pad(x, ((0, 0), (2, 3)), mode="wrap"), [(2, 3)]),
+    (
+        "pad_const_2d",
+        lambda m, x: _pad(m)(x, (1, 0, 0, 2), value=1.5),
+        lambda x: np.pad(x, ((0, 0), (0, 2), (1, 0)), constant_values=1.5),
+        [(2, 3, 2)],
+    ),
+    (
+        "pad_const_neg",
+        lambda m, x: _pad(m)(x, (-1, 2, 1, -1)),
+        lambda x: np.pad(x[:2, 1:], ((1, 0), (0, 2))),
+        [(3, 4)],
+    ),
+    (
+        "pad_reflect",
+        lambda m, x: _pad(m)(x, (2, 1), mode="reflect"),
+        lambda x: np.pad(x, ((0, 0), (0, 0), (2, 1)), mode="reflect"),
+        [(2, 2, 4)],
+    ),
+    (
+        "pad_reflect_2d",
+        lambda m, x: _pad(m)(x, (1, 1, 2, 0), mode="reflect"),
+        lambda x: np.pad(x, ((0, 0), (2, 0), (1, 1)), mode="reflect"),
+        [(2, 3, 3)],
+    ),
+    (
+        "pad_replicate",
+        lambda m, x: _pad(m)(x, (3, 1, 1, 2), mode="replicate"),
+        lambda x: np.pad(x, ((0, 0), (1, 2), (3, 1)), mode="edge"),
+        [(1, 2, 3)],
+    ),
+    (
+        "pad_replicate_3d",
+        lambda m, x: _pad(m)(x, (1, 0, 0, 1, 1, 1), mode="replicate"),
+        lambda x: np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 1), (1, 0)), mode="edge"),
+        [(1, 1, 2, 2, 2)],
+    ),
+    (
+        "pad_circular",
+        lambda m, x: _pad(m)(x, (2, 3), mode="circular"),
+        lambda x: np.pad(x, ((0, 0), (2, 3)), mode="wrap"),
+        [(2, 3)],
+    ),
     # -- triangles and diagonals -----------------------------------------------------------------------
     ("tril", lambda m, x: x.tril(), lambda x: np.tril(x), [(3, 4)]),
     ("tril_k", lambda m, x: m.tril(x, -1), lambda x: np.tril(x, -1), [(2, 4, 3)]),
@@ -127,8 +187,12 @@ CASES = [
     ("diagonal", lambda m, x: x.diagonal(), lambda x: np.diagonal(x), [(3, 4)]),
     ("diagonal_dims", lambda m, x: m.diagonal(x, -1, 2, 0), lambda x: np.diagonal(x, -1, 2, 0), [(3, 2, 4)]),
     ("diag_embed", lambda m, x: m.diag_embed(x), lambda x: x[..., None] * np.eye(3), [(2, 3)]),
-    ("diag_embed_off", lambda m, x: x.diag_embed(1, 0, 2),
-     lambda x: np.moveaxis(np.stack([np.diag(r, 1) for r in x]), 0, 1), [(2, 2)]),
+    (
+        "diag_embed_off",
+        lambda m, x: x.diag_embed(1, 0, 2),
+        lambda x: np.moveaxis(np.stack([np.diag(r, 1) for r in x]), 0, 1),
+        [(2, 2)],
+    ),
     # -- grids ---------------------------------------------------------------------------------------------
     ("atleast_1d", lambda m, x: m.atleast_1d(x), lambda x: np.atleast_1d(x), [()]),
     ("atleast_2d", lambda m, x: m.atleast_2d(x), lambda x: np.atleast_2d(x), [(3,)]),
@@ -138,13 +202,21 @@ CASES = [
 MULTI_CASES = [
     ("split_int", lambda m, x: x.split(2), lambda x: np.split(x, [2, 4]), [(5, 3)]),
     ("split_list", lambda m, x: m.split(x, [1, 3], dim=1), lambda x: np.split(x, [1], 1), [(2, 4)]),
-    ("split_with_sizes", lambda m, x: x.split_with_sizes([2, 0, 1], -1), lambda x: np.split(x, [2, 2], -1),
-     [(2, 3)]),
+    (
+        "split_with_sizes",
+        lambda m, x: x.split_with_sizes([2, 0, 1], -1),
+        lambda x: np.split(x, [2, 2], -1),
+        [(2, 3)],
+    ),
     ("chunk", lambda m, x: x.chunk(3), lambda x: np.split(x, [3, 6]), [(7,)]),
     ("chunk_dim", lambda m, x: m.chunk(x, 2, dim=1), lambda x: np.split(x, [2], 1), [(3, 4)]),
     ("unbind", lambda m, x: x.unbind(), lambda x: tuple(x), [(3, 2)]),
-    ("tensor_split_int", lambda m, x: m.tensor_split(x, 3, dim=1), lambda x: np.array_split(x, 3, 1),
-     [(2, 7)]),
+    (
+        "tensor_split_int",
+        lambda m, x: m.tensor_split(x, 3, dim=1),
+        lambda x: np.array_split(x, 3, 1),
+        [(2, 7)],
+    ),
     ("tensor_split_idx", lambda m, x: x.tensor_split([1, 4, -1]), lambda x: np.split(x, [1, 4, 4]), [(5,)]),
     ("hsplit", lambda m, x: m.hsplit(x, 2), lambda x: np.hsplit(x, 2), [(3, 4)]),
     ("hsplit_1d", lambda m, x: x.hsplit([1]), lambda x: np.hsplit(x, [1]), [(3,)]),
@@ -152,12 +224,24 @@ MULTI_CASES = [
     ("dsplit", lambda m, x: x.dsplit(2), lambda x: np.dsplit(x, 2), [(1, 2, 4)]),
     ("unbind_dim", lambda m, x: m.unbind(x, -1), lambda x: tuple(np.moveaxis(x, -1, 0)), [(2, 3)]),
     ("unbind_1d", lambda m, x: x.unbind(0), lambda x: tuple(x), [(3,)]),
-    ("meshgrid_ij", lambda m, x, y: m.meshgrid(x, y, indexing="ij"),
-     lambda x, y: np.meshgrid(x, y, indexing="ij"), [(2,), (3,)]),
-    ("meshgrid_xy", lambda m, x, y, z: m.meshgrid([x, y, z], indexing="xy"),
-     lambda x, y, z: np.meshgrid(x, y, z, indexing="xy"), [(2,), (3,), (4,)]),
-    ("broadcast_tensors", lambda m, x, y: m.broadcast_tensors(x, y), lambda x, y: np.broadcast_arrays(x, y),
-     [(3, 1), (4,)]),
+    (
+        "meshgrid_ij",
+        lambda m, x, y: m.meshgrid(x, y, indexing="ij"),
+        lambda x, y: np.meshgrid(x, y, indexing="ij"),
+        [(2,), (3,)],
+    ),
+    (
+        "meshgrid_xy",
+        lambda m, x, y, z: m.meshgrid([x, y, z], indexing="xy"),
+        lambda x, y, z: np.meshgrid(x, y, z, indexing="xy"),
+        [(2,), (3,), (4,)],
+    ),
+    (
+        "broadcast_tensors",
+        lambda m, x, y: m.broadcast_tensors(x, y),
+        lambda x, y: np.broadcast_arrays(x, y),
+        [(3, 1), (4,)],
+    ),
     ("atleast_2d_multi", lambda m, x, y: m.atleast_2d(x, y), lambda x, y: np.atleast_2d(x, y), [(), (3,)]),
 ]
 
@@ -189,22 +273,34 @@ def test_multi_output_op(name, f, np_f, shapes):
         check_torch(lambda *a: f(ts, *a), lambda *a: f(torch, *a), *xs)
 
 
-@pytest.mark.parametrize("name,f", [
-    ("cat", lambda m, x, y: m.cat([x, y], 1)),
-    ("stack", lambda m, x, y: m.stack([x, y], 2)),
-    ("narrow", lambda m, x, y: x.narrow(0, 1, 1) * y.narrow(1, 0, 1)),
-    ("unbind", lambda m, x, y: x.unbind(1)[0] * y.unbind(1)[2]),
-    ("pad_reflect", lambda m, x, y: _pad(m)(x * y, (1, 2), mode="reflect")),
-    ("pad_const", lambda m, x, y: _pad(m)(x * y, (1, -1, 0, 2))),
-    ("diagonal", lambda m, x, y: (x * y).diagonal(1)),
-    ("diag_embed", lambda m, x, y: (x * y).diag_embed()),
-    ("repeat", lambda m, x, y: (x * y).repeat(2, 1)),
-    ("repeat_interleave", lambda m, x, y: (x * y).repeat_interleave(2, 1)),
-    ("flip_roll", lambda m, x, y: (x * y).flip(0).roll(1, 1)),
-    ("tril", lambda m, x, y: (x * y).tril()),
-    ("view_chain", lambda m, x, y: (x.t().unsqueeze(0) * y.reshape(3, 2)).expand(2, 3, 2).permute(2, 0, 1)
-     .squeeze().flatten(1).movedim(0, 1)),
-])
+@pytest.mark.parametrize(
+    "name,f",
+    [
+        ("cat", lambda m, x, y: m.cat([x, y], 1)),
+        ("stack", lambda m, x, y: m.stack([x, y], 2)),
+        ("narrow", lambda m, x, y: x.narrow(0, 1, 1) * y.narrow(1, 0, 1)),
+        ("unbind", lambda m, x, y: x.unbind(1)[0] * y.unbind(1)[2]),
+        ("pad_reflect", lambda m, x, y: _pad(m)(x * y, (1, 2), mode="reflect")),
+        ("pad_const", lambda m, x, y: _pad(m)(x * y, (1, -1, 0, 2))),
+        ("diagonal", lambda m, x, y: (x * y).diagonal(1)),
+        ("diag_embed", lambda m, x, y: (x * y).diag_embed()),
+        ("repeat", lambda m, x, y: (x * y).repeat(2, 1)),
+        ("repeat_interleave", lambda m, x, y: (x * y).repeat_interleave(2, 1)),
+        ("flip_roll", lambda m, x, y: (x * y).flip(0).roll(1, 1)),
+        ("tril", lambda m, x, y: (x * y).tril()),
+        (
+            "view_chain",
+            lambda m, x, y: (
+                (x.t().unsqueeze(0) * y.reshape(3, 2))
+                .expand(2, 3, 2)
+                .permute(2, 0, 1)
+                .squeeze()
+                .flatten(1)
+                .movedim(0, 1)
+            ),
+        ),
+    ],
+)
 def test_second_order(name, f):
     xs = [ts.tensor(rand(2, 3, seed=i).astype(np.float64), requires_grad=True) for i in range(2)]
     assert ts.autograd.gradgradcheck(lambda *a: f(ts, *a), xs)
@@ -326,8 +422,12 @@ def test_view_shares_memory_and_version(name, f):
 
 def test_expand_and_broadcast_are_views():
     x = ts.arange(3.0).reshape(3, 1)
-    for y in (x.expand(3, 4), ts.broadcast_to(x, (2, 3, 4)), ts.broadcast_tensors(x, ts.zeros(4))[0],
-              ts.meshgrid(ts.arange(3.0), x.reshape(3))[1]):
+    for y in (
+        x.expand(3, 4),
+        ts.broadcast_to(x, (2, 3, 4)),
+        ts.broadcast_tensors(x, ts.zeros(4))[0],
+        ts.meshgrid(ts.arange(3.0), x.reshape(3))[1],
+    ):
         assert np.shares_memory(x.numpy(), y.numpy())
         assert y._vc is x._vc
     v = x._version
@@ -335,11 +435,21 @@ def test_expand_and_broadcast_are_views():
     assert x.expand(3, 2)._version == v + 1
 
 
-@pytest.mark.parametrize("f", [
-    lambda x: x.flip(0), lambda x: x.roll(1), lambda x: x.repeat(1, 1), lambda x: ts.cat([x]),
-    lambda x: ts.stack([x]), lambda x: x.tril(), lambda x: ts.diag(x), lambda x: ts.pad(x, (0, 0)),
-    lambda x: x.repeat_interleave(1), lambda x: x.transpose(0, 1).reshape(-1),
-])
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: x.flip(0),
+        lambda x: x.roll(1),
+        lambda x: x.repeat(1, 1),
+        lambda x: ts.cat([x]),
+        lambda x: ts.stack([x]),
+        lambda x: x.tril(),
+        lambda x: ts.diag(x),
+        lambda x: ts.pad(x, (0, 0)),
+        lambda x: x.repeat_interleave(1),
+        lambda x: x.transpose(0, 1).reshape(-1),
+    ],
+)
 def test_copying_ops_do_not_alias(f):
     x = ts.arange(6.0).reshape(2, 3)
     y = f(x)

@@ -188,6 +188,13 @@ def _promote(op, args, arrays):
         elif a.__class__ is float or a.__class__ is int or a.__class__ is bool:
             if target.category == _FLOAT:
                 arrays[i] = npd.type(a)  # keeps bfloat16 from widening to float32
+            elif a.__class__ is int and target.category != _dt._BOOL:
+                try:
+                    arrays[i] = np.int64(a).astype(npd)  # wraps out-of-range ints, as PyTorch does
+                except OverflowError:
+                    raise OpError(
+                        f"{op.name}: value {a} cannot be converted to type {target.name} without overflow"
+                    ) from None
             elif a.__class__ is float:
                 raise OpError(f"{op.name}: cannot combine a float scalar with a {target} result")
     return arrays

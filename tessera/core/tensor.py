@@ -532,7 +532,10 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
     if not recording and op.inplace_forward is not None:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         if op.promote:
-            rt = _dt.result_type(self, *args)
+            meta = op.shape_rule(self, *args, **attrs) if op.shape_rule is not None else None
+            rt = getattr(meta, "dtype", None) or _dt.result_type(self, *args)
+            if op.to_float and not rt.is_floating_point:
+                rt = _dt._default_float
             if rt.np != self._data.dtype and not _dt.can_cast(rt, self.dtype):
                 raise RuntimeError(
                     f"{op.name}_: result type {rt.name} can't be cast to the desired output type {self.dtype.name}"

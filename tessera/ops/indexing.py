@@ -28,8 +28,20 @@ from ..core.dispatch import OpDef
 from ..core.tensor import Tensor, _inplace
 from ._util import apply, canonical_dim, check_tensor, method
 
-__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_put", "masked_fill",
-           "masked_select", "take", "take_along_dim", "nonzero", "argwhere"]
+__all__ = [
+    "gather",
+    "scatter",
+    "scatter_add",
+    "index_select",
+    "index_add",
+    "index_put",
+    "masked_fill",
+    "masked_select",
+    "take",
+    "take_along_dim",
+    "nonzero",
+    "argwhere",
+]
 
 _FULL = slice(None)
 _NoneType = type(None)
@@ -58,8 +70,10 @@ def _index_array(item, opname):
         return arr.astype(bool)
     if k == "u":
         return arr.astype(np.int64)
-    raise IndexError(f"{opname}: tensors used as indices must be long, int, byte or bool tensors, got "
-                     f"{_dt._FROM_NP[arr.dtype].name if arr.dtype in _dt._FROM_NP else arr.dtype}")
+    raise IndexError(
+        f"{opname}: tensors used as indices must be long, int, byte or bool tensors, got "
+        f"{_dt._FROM_NP[arr.dtype].name if arr.dtype in _dt._FROM_NP else arr.dtype}"
+    )
 
 
 def _is_seq_key(key):
@@ -108,8 +122,11 @@ def _parse_key(x, key, opname="__getitem__"):
                 if step.__class__ is not int:
                     step = operator.index(step)
                 if step <= 0:
-                    raise ValueError(f"{opname}: slice step cannot be zero" if step == 0
-                                     else f"{opname}: step must be greater than zero")
+                    raise ValueError(
+                        f"{opname}: slice step cannot be zero"
+                        if step == 0
+                        else f"{opname}: step must be greater than zero"
+                    )
             consumed += 1
         elif k is None:
             pass
@@ -130,13 +147,17 @@ def _parse_key(x, key, opname="__getitem__"):
             k = operator.index(k)
             consumed += 1
         else:
-            raise TypeError(f"{opname}: only integers, slices (`:`), ellipsis (`...`), None and long or byte "
-                            f"tensors are valid indices (got {type(k).__name__})")
+            raise TypeError(
+                f"{opname}: only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                f"tensors are valid indices (got {type(k).__name__})"
+            )
         items.append(k)
     if consumed > nd:
         if nd == 0:
-            raise IndexError(f"{opname}: invalid index of a 0-dim tensor. Use `tensor.item()` to convert a "
-                             "0-dim tensor to a number")
+            raise IndexError(
+                f"{opname}: invalid index of a 0-dim tensor. Use `tensor.item()` to convert a "
+                "0-dim tensor to a number"
+            )
         raise IndexError(f"{opname}: too many indices for tensor of dimension {nd}")
     span = nd - consumed
     basic = []
@@ -169,7 +190,7 @@ def _parse_key(x, key, opname="__getitem__"):
                 adv.append((p, np.arange(1 if k else 0), 1))
                 p += 1
                 continue
-            if k.shape != shape[d:d + k.ndim]:
+            if k.shape != shape[d : d + k.ndim]:
                 j = next(j for j in range(k.ndim) if k.shape[j] != shape[d + j])
                 raise IndexError(
                     f"{opname}: The shape of the mask {list(k.shape)} at index {j} does not match the shape "
@@ -202,8 +223,10 @@ def _parse_key(x, key, opname="__getitem__"):
         try:
             np.broadcast_shapes(*shapes)
         except ValueError:
-            raise IndexError(f"{opname}: shape mismatch: indexing tensors could not be broadcast together "
-                             f"with shapes {', '.join(str(list(s)) for s in shapes)}") from None
+            raise IndexError(
+                f"{opname}: shape mismatch: indexing tensors could not be broadcast together "
+                f"with shapes {', '.join(str(list(s)) for s in shapes)}"
+            ) from None
     akey = []
     pos = 0
     for q, arr, cover in adv:
@@ -233,8 +256,10 @@ def _adv_shape(vshape, adv, opname):
     try:
         b = tuple(ishapes[0]) if len(ishapes) == 1 else tuple(np.broadcast_shapes(*ishapes))
     except ValueError:
-        raise IndexError(f"{opname}: shape mismatch: indexing tensors could not be broadcast together with "
-                         f"shapes {', '.join(str(list(s)) for s in ishapes)}") from None
+        raise IndexError(
+            f"{opname}: shape mismatch: indexing tensors could not be broadcast together with "
+            f"shapes {', '.join(str(list(s)) for s in ishapes)}"
+        ) from None
     where = [i for i, s in enumerate(segs) if s is None]
     rest = tuple(vshape[d:])
     sizes = [s for s in segs if s is not None]
@@ -456,8 +481,10 @@ def _check_gather_like(opname, input, dim, index, src=None):
     d = canonical_dim(opname, dim, nd)
     ishape, xshape = index._data.shape, input._data.shape
     if len(ishape) != nd and not (max(nd, 1) == 1 and len(ishape) <= 1):
-        raise RuntimeError(f"{opname}: Index tensor must have the same number of dimensions as input tensor "
-                           f"(got index of shape {list(ishape)} and input of shape {list(xshape)})")
+        raise RuntimeError(
+            f"{opname}: Index tensor must have the same number of dimensions as input tensor "
+            f"(got index of shape {list(ishape)} and input of shape {list(xshape)})"
+        )
     if nd:
         for i, (a, b) in enumerate(zip(ishape, xshape)):
             if i != d and a > b:
@@ -596,8 +623,10 @@ def _scatter_args(opname, input, dim, index, src, value):
         raise TypeError(f"{opname}: expected a 'src' tensor or a 'value'")
     if isinstance(src, Tensor):
         if src._data.dtype != input._data.dtype:
-            raise RuntimeError(f"{opname}: Expected self.dtype to be equal to src.dtype (got "
-                               f"{input.dtype.name} and {src.dtype.name})")
+            raise RuntimeError(
+                f"{opname}: Expected self.dtype to be equal to src.dtype (got "
+                f"{input.dtype.name} and {src.dtype.name})"
+            )
         d = _check_gather_like(opname, input, dim, index, src)
     elif isinstance(src, (numbers.Number, np.generic)):
         d = _check_gather_like(opname, input, dim, index)
@@ -733,20 +762,26 @@ def _index_add_args(opname, input, dim, index, source, alpha):
     xs, ss = input._data.shape, source._data.shape
     n = index._data.shape[0]
     if len(ss) != len(xs) and not (len(xs) <= 1 and len(ss) <= 1):
-        raise RuntimeError(f"{opname}: source of shape {list(ss)} must have the same number of dimensions as "
-                           f"self {list(xs)}")
+        raise RuntimeError(
+            f"{opname}: source of shape {list(ss)} must have the same number of dimensions as self {list(xs)}"
+        )
     if len(xs) >= 1 and len(ss) >= 1:
         if ss[d] != n:
-            raise RuntimeError(f"{opname}: Number of indices ({n}) should be equal to source.size(dim): "
-                               f"({ss[d]}), for dim: {d}")
+            raise RuntimeError(
+                f"{opname}: Number of indices ({n}) should be equal to source.size(dim): "
+                f"({ss[d]}), for dim: {d}"
+            )
         if any(a != b for i, (a, b) in enumerate(zip(xs, ss)) if i != d):
-            raise RuntimeError(f"{opname}: source of shape {list(ss)} must match self {list(xs)} outside "
-                               f"dimension {d}")
+            raise RuntimeError(
+                f"{opname}: source of shape {list(ss)} must match self {list(xs)} outside dimension {d}"
+            )
     elif n != 1:
         raise RuntimeError(f"{opname}: Number of indices ({n}) should be equal to source.size(dim): (1)")
     if source._data.dtype != input._data.dtype:
-        raise RuntimeError(f"{opname}: self ({input.dtype.name}) and source ({source.dtype.name}) must have "
-                           "the same scalar type")
+        raise RuntimeError(
+            f"{opname}: self ({input.dtype.name}) and source ({source.dtype.name}) must have "
+            "the same scalar type"
+        )
     attrs = {"dim": d}
     if alpha != 1:
         attrs["alpha"] = alpha
@@ -794,17 +829,22 @@ def _masked_fill_args(opname, input, mask, value):
     check_tensor(opname, "input", input)
     check_tensor(opname, "mask", mask)
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"{opname}: only supports boolean masks, but got mask with dtype "
-                           f"{mask.dtype.name}")
+        raise RuntimeError(
+            f"{opname}: only supports boolean masks, but got mask with dtype {mask.dtype.name}"
+        )
     try:
         shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        raise RuntimeError(f"{opname}: mask of shape {list(mask.shape)} is not broadcastable with input of "
-                           f"shape {list(input.shape)}") from None
+        raise RuntimeError(
+            f"{opname}: mask of shape {list(mask.shape)} is not broadcastable with input of "
+            f"shape {list(input.shape)}"
+        ) from None
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
-            raise RuntimeError(f"{opname}: only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value._data.ndim} dimension(s).")
+            raise RuntimeError(
+                f"{opname}: only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
         if value._data.dtype != input._data.dtype:
             value = value.to(input.dtype)
     elif not isinstance(value, (numbers.Number, np.generic)) or isinstance(value, complex):
@@ -829,8 +869,10 @@ def masked_fill_(input, mask, value):
     """In-place ``masked_fill``; ``mask`` must broadcast to ``input``'s shape."""
     shape, value = _masked_fill_args("masked_fill_", input, mask, value)
     if shape != input._data.shape:
-        raise RuntimeError(f"masked_fill_: output with shape {list(input.shape)} doesn't match the broadcast "
-                           f"shape {list(shape)}")
+        raise RuntimeError(
+            f"masked_fill_: output with shape {list(input.shape)} doesn't match the broadcast "
+            f"shape {list(shape)}"
+        )
     return _inplace(input, MASKED_FILL, (mask, value), {})
 
 
@@ -844,8 +886,10 @@ def masked_select(input, mask):
     try:
         shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        raise RuntimeError(f"masked_select: mask of shape {list(mask.shape)} is not broadcastable with input "
-                           f"of shape {list(input.shape)}") from None
+        raise RuntimeError(
+            f"masked_select: mask of shape {list(mask.shape)} is not broadcastable with input "
+            f"of shape {list(input.shape)}"
+        ) from None
     if shape != input._data.shape:
         input = input.expand(shape)
     m = mask._data if mask._data.shape == shape else np.broadcast_to(mask._data, shape)
@@ -883,17 +927,21 @@ def take_along_dim(input, indices, dim=None):
     nd = input._data.ndim
     d = canonical_dim("take_along_dim", dim, nd)
     if indices._data.ndim != nd:
-        raise RuntimeError(f"take_along_dim: input and indices should have the same number of dimensions, "
-                           f"but got {nd} dimensions for input, and {indices._data.ndim} dimensions for "
-                           "indices")
+        raise RuntimeError(
+            f"take_along_dim: input and indices should have the same number of dimensions, "
+            f"but got {nd} dimensions for input, and {indices._data.ndim} dimensions for "
+            "indices"
+        )
     xs, ishape = list(input._data.shape), list(indices._data.shape)
     for i in range(nd):
         if i == d:
             continue
         a, b = xs[i], ishape[i]
         if a != b and a != 1 and b != 1:
-            raise RuntimeError(f"take_along_dim: The size of tensor a ({a}) must match the size of tensor b "
-                               f"({b}) at non-singleton dimension {i}")
+            raise RuntimeError(
+                f"take_along_dim: The size of tensor a ({a}) must match the size of tensor b "
+                f"({b}) at non-singleton dimension {i}"
+            )
         xs[i] = ishape[i] = max(a, b) if a and b else 0
     if tuple(xs) != input._data.shape:
         input = input.expand(tuple(xs))

@@ -18,8 +18,9 @@ __all__ = ["matmul", "mm", "bmm", "mv", "dot", "einsum", "outer", "ger", "inner"
 def _matmul_shape(x, y):
     xs, ys = tuple(x.shape), tuple(y.shape)
     if len(xs) == 0 or len(ys) == 0:
-        raise OpError(f"matmul: both arguments to matmul need to be at least 1D, but they are {len(xs)}D and "
-                      f"{len(ys)}D")
+        raise OpError(
+            f"matmul: both arguments to matmul need to be at least 1D, but they are {len(xs)}D and {len(ys)}D"
+        )
     k1 = xs[-1]
     k2 = ys[-2] if len(ys) >= 2 else ys[0]
     if k1 != k2:
@@ -84,8 +85,9 @@ method("__rmatmul__")(lambda self, other: apply(MATMUL, (other, self)))
 def mm(input, mat2):
     """Product of two 2-D matrices."""
     if input.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(input.shape)} and "
-                           f"{tuple(mat2.shape)}")
+        raise RuntimeError(
+            f"mm: expected 2-D tensors, got shapes {tuple(input.shape)} and {tuple(mat2.shape)}"
+        )
     return apply(MATMUL, (input, mat2))
 
 
@@ -104,8 +106,9 @@ def bmm(input, mat2):
 def mv(input, vec):
     """Matrix-vector product of a (n, m) matrix and a (m,) vector."""
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {tuple(input.shape)} and "
-                           f"{tuple(vec.shape)}")
+        raise RuntimeError(
+            f"mv: expected a matrix and a vector, got shapes {tuple(input.shape)} and {tuple(vec.shape)}"
+        )
     return apply(MATMUL, (input, vec))
 
 
@@ -144,8 +147,10 @@ def _parse_einsum(equation: str, ndims: tuple) -> tuple:
             raise _einsum_error(f"found '.' for operand that is not part of any ellipsis in {equation!r}")
         bad = [c for c in body if c not in _LETTERS]
         if bad:
-            raise _einsum_error(f"invalid subscript given at index {eq.index(bad[0])} in the equation "
-                                "string, subscripts must be in [a-zA-Z]")
+            raise _einsum_error(
+                f"invalid subscript given at index {eq.index(bad[0])} in the equation "
+                "string, subscripts must be in [a-zA-Z]"
+            )
     used = set(c for c in eq if c in _LETTERS)
     free = [c for c in _LETTERS if c not in used]
     n_ell = 0
@@ -160,12 +165,16 @@ def _parse_einsum(equation: str, ndims: tuple) -> tuple:
         if "..." in t:
             k = nd - (len(t) - 3)
             if k < 0:
-                raise _einsum_error(f"the number of subscripts in the equation ({len(t) - 3}) is more than "
-                                    f"the number of dimensions ({nd}) for operand {i}")
-            t = t.replace("...", ell[n_ell - k:] if k else "")
+                raise _einsum_error(
+                    f"the number of subscripts in the equation ({len(t) - 3}) is more than "
+                    f"the number of dimensions ({nd}) for operand {i}"
+                )
+            t = t.replace("...", ell[n_ell - k :] if k else "")
         elif len(t) != nd:
-            raise _einsum_error(f"the number of subscripts in the equation ({len(t)}) does not match the "
-                                f"number of dimensions ({nd}) for operand {i} and no ellipsis was given")
+            raise _einsum_error(
+                f"the number of subscripts in the equation ({len(t)}) does not match the "
+                f"number of dimensions ({nd}) for operand {i} and no ellipsis was given"
+            )
         subs.append(t)
     if arrow:
         out = rhs.replace("...", ell)
@@ -173,8 +182,9 @@ def _parse_einsum(equation: str, ndims: tuple) -> tuple:
             if out.count(c) > 1:
                 raise _einsum_error(f"output subscript {c} appears more than once in the output")
             if not any(c in s for s in subs):
-                raise _einsum_error(f"output subscript {c} does not appear in the equation for any input "
-                                    "operand")
+                raise _einsum_error(
+                    f"output subscript {c} does not appear in the equation for any input operand"
+                )
     else:
         joined = "".join(subs)
         out = ell + "".join(sorted(c for c in set(joined) if joined.count(c) == 1 and c not in ell))
@@ -273,15 +283,19 @@ def einsum(equation, *operands):
             for c in set(s):
                 dims = [t._data.shape[k] for k, ch in enumerate(s) if ch == c]
                 if len(set(dims)) > 1:
-                    raise _einsum_error(f"subscript {c} is repeated for operand {i} but the sizes don't "
-                                        f"match, {dims[0]} != {dims[1]}")
+                    raise _einsum_error(
+                        f"subscript {c} is repeated for operand {i} but the sizes don't "
+                        f"match, {dims[0]} != {dims[1]}"
+                    )
         for c, n in zip(s, t._data.shape):
             prev = sizes.get(c)
             if prev is None or prev == 1:
                 sizes[c] = n
             elif n != prev and n != 1:
-                raise _einsum_error(f"subscript {c} has size {n} for operand {i} which does not broadcast "
-                                    f"with previously seen size {prev}")
+                raise _einsum_error(
+                    f"subscript {c} has size {n} for operand {i} which does not broadcast "
+                    f"with previously seen size {prev}"
+                )
     return _einsum(subs, out, operands)
 
 
@@ -300,8 +314,9 @@ def _einsum_sublist(args):
             elif isinstance(k, int) and 0 <= k < 52:
                 res += _LETTERS[k]
             else:
-                raise _einsum_error(f"subscript in sublist format must be an int in [0, 52) or Ellipsis, "
-                                    f"got {k!r}")
+                raise _einsum_error(
+                    f"subscript in sublist format must be an int in [0, 52) or Ellipsis, got {k!r}"
+                )
         return res
 
     eq = ",".join(letters(t) for t in terms)
@@ -330,8 +345,10 @@ def inner(input, other):
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
-        raise RuntimeError(f"inner: last dimension of the inputs must match, got shapes {tuple(input.shape)} "
-                           f"and {tuple(other.shape)}")
+        raise RuntimeError(
+            f"inner: last dimension of the inputs must match, got shapes {tuple(input.shape)} "
+            f"and {tuple(other.shape)}"
+        )
     return tensordot(input, other, dims=([-1], [-1]))
 
 
@@ -350,15 +367,18 @@ def tensordot(a, b, dims=2):
         dims = dims.tolist()
     if isinstance(dims, int):
         if dims < 0 or dims > min(na, nb):
-            raise RuntimeError(f"tensordot: dims must be in [0, {min(na, nb)}] for shapes {tuple(a.shape)} "
-                               f"and {tuple(b.shape)}, got {dims}")
+            raise RuntimeError(
+                f"tensordot: dims must be in [0, {min(na, nb)}] for shapes {tuple(a.shape)} "
+                f"and {tuple(b.shape)}, got {dims}"
+            )
         da, db = list(range(na - dims, na)), list(range(dims))
     else:
         try:
             da, db = dims
         except (TypeError, ValueError):
-            raise TypeError(f"tensordot: dims must be an int or a pair of lists of dims, got "
-                            f"{dims!r}") from None
+            raise TypeError(
+                f"tensordot: dims must be an int or a pair of lists of dims, got {dims!r}"
+            ) from None
         da = [da] if isinstance(da, int) else list(da)
         db = [db] if isinstance(db, int) else list(db)
         if len(da) != len(db):
@@ -367,12 +387,14 @@ def tensordot(a, b, dims=2):
         db = [canonical_dim("tensordot", d, nb) for d in db]
     for x, y in zip(da, db):
         if a.shape[x] != b.shape[y]:
-            raise RuntimeError(f"tensordot: contracted dimensions need to match, but first has size "
-                               f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in dim {y}")
+            raise RuntimeError(
+                f"tensordot: contracted dimensions need to match, but first has size "
+                f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in dim {y}"
+            )
     if na + nb > len(_LETTERS):
         raise RuntimeError("tensordot: too many dimensions")
     sa = _LETTERS[:na]
-    sb = list(_LETTERS[na:na + nb])
+    sb = list(_LETTERS[na : na + nb])
     for x, y in zip(da, db):
         sb[y] = sa[x]
     sb = "".join(sb)

@@ -24,9 +24,35 @@ from ..core.tensor import Tensor
 from . import elementwise as _ew
 from ._util import apply, canonical_dim, canonical_dims, method, shape_args
 
-__all__ = ["sum", "sum_to_size", "mean", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin",
-           "aminmax", "argmax", "argmin", "prod", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
-           "all", "any", "norm", "count_nonzero", "median", "nansum", "nanmean"]
+__all__ = [
+    "sum",
+    "sum_to_size",
+    "mean",
+    "var",
+    "std",
+    "var_mean",
+    "std_mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "aminmax",
+    "argmax",
+    "argmin",
+    "prod",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "cumsum",
+    "cumprod",
+    "all",
+    "any",
+    "norm",
+    "count_nonzero",
+    "median",
+    "nansum",
+    "nanmean",
+]
 
 _bmax = max  # Python's builtin, kept before the op below shadows it
 
@@ -52,8 +78,9 @@ def _rdims(opname, dim, ndim):
     if dim.__class__ is int and -ndim <= dim < ndim:  # fast path
         return (dim + ndim if dim < 0 else dim,) if ndim > 1 else None
     if not isinstance(dim, (numbers.Integral, tuple, list)) or isinstance(dim, bool):
-        raise TypeError(f"{opname}: argument 'dim' must be an int, a tuple of ints or None, not "
-                        f"{type(dim).__name__}")
+        raise TypeError(
+            f"{opname}: argument 'dim' must be an int, a tuple of ints or None, not {type(dim).__name__}"
+        )
     dims = canonical_dims(opname, dim, ndim)
     if not dims or len(dims) == ndim or ndim == 0:
         return None
@@ -97,13 +124,16 @@ def _check_nonempty(opname, x, dims):
     shape = x._data.shape
     if dims is None:
         if x._data.size == 0:
-            raise IndexError(f"{opname}: Expected reduction dim to be specified for input.numel() == 0 "
-                             f"(input shape {list(shape)}).")
+            raise IndexError(
+                f"{opname}: Expected reduction dim to be specified for input.numel() == 0 "
+                f"(input shape {list(shape)})."
+            )
         return
     for d in dims:
         if shape[d] == 0:
-            raise IndexError(f"{opname}: Expected reduction dim {d} to have non-zero size "
-                             f"(input shape {list(shape)}).")
+            raise IndexError(
+                f"{opname}: Expected reduction dim {d} to have non-zero size (input shape {list(shape)})."
+            )
 
 
 def _unreduce(g, shape, dims, keepdim):
@@ -606,8 +636,9 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
     _check_tensor("aminmax", input)
     if dim is not None and (not isinstance(dim, numbers.Integral) or isinstance(dim, bool)):
         raise TypeError(f"aminmax: argument 'dim' must be int, not {type(dim).__name__}")
-    return _RT_AMINMAX(_amax_amin("aminmax", AMIN, input, dim, keepdim),
-                       _amax_amin("aminmax", AMAX, input, dim, keepdim))
+    return _RT_AMINMAX(
+        _amax_amin("aminmax", AMIN, input, dim, keepdim), _amax_amin("aminmax", AMAX, input, dim, keepdim)
+    )
 
 
 def _argext(opname, op, input, dim, keepdim):
@@ -834,12 +865,16 @@ def _softmax_args(opname, input, dim, dtype):
     if dtype is not None:
         input = input.to(_dt.as_dtype(dtype))
     elif input._data.dtype.kind not in _FLOAT_KINDS:
-        raise NotImplementedError(f"{opname}: not implemented for {input.dtype.name} input "
-                                  f"(pass a floating dtype=)")
+        raise NotImplementedError(
+            f"{opname}: not implemented for {input.dtype.name} input (pass a floating dtype=)"
+        )
     nd = input._data.ndim
     if dim is None:
-        warnings.warn(f"{opname}: implicit dimension choice has been deprecated; pass dim explicitly",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{opname}: implicit dimension choice has been deprecated; pass dim explicitly",
+            UserWarning,
+            stacklevel=3,
+        )
         dim = 0 if nd in (0, 1, 3) else 1
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
         raise TypeError(f"{opname}: argument 'dim' must be int, not {type(dim).__name__}")
@@ -913,8 +948,11 @@ CUMPROD = OpDef("cumprod", _cumprod_forward, save_output=True)
 def _transposed_cumsum(t, attrs):
     """The adjoint of the scan described by ``attrs``: the same scan run in the other direction."""
     rev = not attrs.get("reverse", False)
-    return apply(CUMSUM, (t,), {"dim": attrs["dim"], "dtype": None, "reverse": rev,
-                                "exclusive": attrs.get("exclusive", False)})
+    return apply(
+        CUMSUM,
+        (t,),
+        {"dim": attrs["dim"], "dtype": None, "reverse": rev, "exclusive": attrs.get("exclusive", False)},
+    )
 
 
 @CUMSUM.defgrad
@@ -938,8 +976,12 @@ def _cumprod_grad(ctx, g):
     xt = x.transpose(dim, -1) if dim != x._data.ndim - 1 else x
     ar = _arange(n)
     eye = _eq(ar.reshape(n, 1), ar.reshape(1, n))
-    scan = {"dim": xt.ndim, "dtype": None, "reverse": a.get("reverse", False),
-            "exclusive": a.get("exclusive", False)}
+    scan = {
+        "dim": xt.ndim,
+        "dtype": None,
+        "reverse": a.get("reverse", False),
+        "exclusive": a.get("exclusive", False),
+    }
     others = apply(CUMPROD, (_ew.where(eye, _const(x, 1), xt.unsqueeze(-2)),), scan)  # [..., i, k]
     member = apply(CUMSUM, (eye,), dict(scan, dim=1))  # 1 where output k includes input i
     gt = g.transpose(dim, -1) if dim != x._data.ndim - 1 else g
@@ -990,8 +1032,9 @@ def _logical(opname, op, input, dim, keepdim):
         dims = None
     else:
         if not isinstance(dim, (numbers.Integral, tuple, list)) or isinstance(dim, bool):
-            raise TypeError(f"{opname}: argument 'dim' must be an int or a tuple of ints, not "
-                            f"{type(dim).__name__}")
+            raise TypeError(
+                f"{opname}: argument 'dim' must be an int or a tuple of ints, not {type(dim).__name__}"
+            )
         dims = canonical_dims(opname, dim, input._data.ndim)
         if input._data.ndim == 0:
             dims = None
@@ -1093,6 +1136,8 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     dims = _rdims("norm", dim, input._data.ndim)
     p = float(p)
     if (p == math.inf or p == -math.inf) and input._data.size == 0:
-        raise RuntimeError("norm: cannot compute the inf norm on an empty tensor because the operation "
-                           "does not have an identity")
+        raise RuntimeError(
+            "norm: cannot compute the inf norm on an empty tensor because the operation "
+            "does not have an identity"
+        )
     return apply(NORM, (input,), {"p": p, "dims": dims, "keepdim": bool(keepdim)})

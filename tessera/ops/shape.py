@@ -13,13 +13,62 @@ from ..core.tensor import Size, Tensor
 from ._util import apply, canonical_dim, method, shape_args
 
 __all__ = [
-    "reshape", "view_as", "reshape_as", "unflatten", "transpose", "swapaxes", "swapdims", "permute",
-    "squeeze", "unsqueeze", "expand", "broadcast_to", "flatten", "t", "movedim", "moveaxis", "narrow",
-    "select", "split", "split_with_sizes", "chunk", "unbind", "cat", "concat", "concatenate", "stack",
-    "hstack", "vstack", "dstack", "row_stack", "column_stack", "atleast_1d", "atleast_2d", "atleast_3d",
-    "tensor_split", "hsplit", "vsplit", "dsplit", "flip", "fliplr", "flipud", "rot90", "roll", "repeat",
-    "tile", "repeat_interleave", "pad", "tril", "triu", "diag", "diagonal",
-    "diag_embed", "one_hot", "broadcast_tensors", "broadcast_shapes", "meshgrid",
+    "reshape",
+    "view_as",
+    "reshape_as",
+    "unflatten",
+    "transpose",
+    "swapaxes",
+    "swapdims",
+    "permute",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "broadcast_to",
+    "flatten",
+    "t",
+    "movedim",
+    "moveaxis",
+    "narrow",
+    "select",
+    "split",
+    "split_with_sizes",
+    "chunk",
+    "unbind",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "hstack",
+    "vstack",
+    "dstack",
+    "row_stack",
+    "column_stack",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "tensor_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "flip",
+    "fliplr",
+    "flipud",
+    "rot90",
+    "roll",
+    "repeat",
+    "tile",
+    "repeat_interleave",
+    "pad",
+    "tril",
+    "triu",
+    "diag",
+    "diagonal",
+    "diag_embed",
+    "one_hot",
+    "broadcast_tensors",
+    "broadcast_shapes",
+    "meshgrid",
 ]
 
 
@@ -304,7 +353,8 @@ def expand(input, *sizes):
         if sizes[i] < 0:
             raise RuntimeError(
                 f"expand: -1 is not allowed in a leading, non-existing dimension ({list(sizes)})"
-                if sizes[i] == -1 else f"expand: invalid size {sizes[i]} in {list(sizes)}"
+                if sizes[i] == -1
+                else f"expand: invalid size {sizes[i]} in {list(sizes)}"
             )
     for i, cur in enumerate(shape):
         s = sizes[lead + i]
@@ -350,9 +400,9 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     if s == e:
         return input
     n = 1
-    for d in shape[s:e + 1]:
+    for d in shape[s : e + 1]:
         n *= d
-    return apply(RESHAPE, (input,), {"shape": shape[:s] + (n,) + shape[e + 1:]})
+    return apply(RESHAPE, (input,), {"shape": shape[:s] + (n,) + shape[e + 1 :]})
 
 
 def _in_shape(ctx, i=0):
@@ -501,8 +551,10 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
             bounds.append(bounds[-1] + q + (1 if i < r else 0))
     else:
         bounds = [0] + [min(max(int(i) + n if i < 0 else int(i), 0), n) for i in ios] + [n]
-    return tuple(apply(SLICE, (input,), {"dim": d, "start": a, "stop": max(a, b)})
-                 for a, b in zip(bounds[:-1], bounds[1:]))
+    return tuple(
+        apply(SLICE, (input,), {"dim": d, "start": a, "stop": max(a, b)})
+        for a, b in zip(bounds[:-1], bounds[1:])
+    )
 
 
 def _split_dir(opname, input, ios, dim, min_nd):
@@ -551,8 +603,9 @@ def chunk(input, chunks: int, dim: int = 0):
     size = -(-n // chunks)
     if size == 0:
         return tuple(apply(SLICE, (input,), {"dim": d, "start": 0, "stop": 0}) for _ in range(chunks))
-    return tuple(apply(SLICE, (input,), {"dim": d, "start": i, "stop": min(i + size, n)})
-                 for i in range(0, n, size))
+    return tuple(
+        apply(SLICE, (input,), {"dim": d, "start": i, "stop": min(i + size, n)}) for i in range(0, n, size)
+    )
 
 
 @method("unbind")
@@ -596,12 +649,12 @@ def _cat_shape(*tensors, dim):
                 f"cat: tensors must have same number of dimensions: got {len(first)} and {len(s)} "
                 f"(tensor number {i} has shape {tuple(s)})"
             )
-        if s[:dim] != first[:dim] or s[dim + 1:] != first[dim + 1:]:
+        if s[:dim] != first[:dim] or s[dim + 1 :] != first[dim + 1 :]:
             raise OpError(
                 f"cat: sizes of tensors must match except in dimension {dim}; got {tuple(first)} and "
                 f"{tuple(s)} (tensor number {i} in the list)"
             )
-    shape = first[:dim] + (sum(t.shape[dim] for t in tensors),) + first[dim + 1:]
+    shape = first[:dim] + (sum(t.shape[dim] for t in tensors),) + first[dim + 1 :]
     return TensorMeta(shape, _dt.result_type(*tensors))
 
 
@@ -700,8 +753,9 @@ def _stack_shape(*tensors, dim):
 @STACK.defgrad
 def _stack_grad(ctx, g):
     d = ctx.attrs["dim"]
-    return [apply(SLICE, (g,), {"dim": d, "index": i}) if need else None
-            for i, need in enumerate(ctx.needs_grad)]
+    return [
+        apply(SLICE, (g,), {"dim": d, "index": i}) if need else None for i, need in enumerate(ctx.needs_grad)
+    ]
 
 
 def stack(tensors, dim: int = 0, *, out=None):
@@ -813,7 +867,7 @@ def unflatten(input, dim: int, sizes):
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({n}) in "
             "the input tensor"
         ) from None
-    return reshape(input, shape[:d] + sizes + shape[d + 1:])
+    return reshape(input, shape[:d] + sizes + shape[d + 1 :])
 
 
 def _dim_list(opname, dims, nd):
@@ -829,8 +883,12 @@ def _dim_list(opname, dims, nd):
 def movedim(input, source, destination):
     """Move dimension(s) ``source`` to position(s) ``destination``; the others keep their order (a view)."""
     nd = input._data.ndim
-    if (source.__class__ is int and destination.__class__ is int
-            and -nd <= source < nd and -nd <= destination < nd):
+    if (
+        source.__class__ is int
+        and destination.__class__ is int
+        and -nd <= source < nd
+        and -nd <= destination < nd
+    ):
         order = list(range(nd))
         order.insert(destination % nd, order.pop(source % nd))
         return apply(PERMUTE, (input,), {"dims": tuple(order)})
@@ -875,8 +933,10 @@ def flip(input, *dims):
         dims = dims[0]
     dims = _canon_dims("flip", (dims,) if dims.__class__ is int else dims, input._data.ndim)
     if len(set(dims)) != len(dims):
-        raise RuntimeError(f"flip: dims has duplicates, original flip dims size={len(dims)}, but unique flip "
-                           f"dims size={len(set(dims))}")
+        raise RuntimeError(
+            f"flip: dims has duplicates, original flip dims size={len(dims)}, but unique flip "
+            f"dims size={len(set(dims))}"
+        )
     return apply(FLIP, (input,), {"dims": tuple(dims)})
 
 
@@ -1020,7 +1080,7 @@ REPEAT_INTERLEAVE = OpDef("repeat_interleave", _repeat_interleave_forward)
 def _repeat_interleave_grad(ctx, g):
     d, r = ctx.attrs["dim"], ctx.attrs["repeats"]
     shape = _in_shape(ctx)
-    return reshape(g, shape[:d] + (shape[d], r) + shape[d + 1:]).sum(d + 1)
+    return reshape(g, shape[:d] + (shape[d], r) + shape[d + 1 :]).sum(d + 1)
 
 
 @method("repeat_interleave")
@@ -1274,8 +1334,11 @@ DIAG_EMBED = OpDef("diag_embed", _diagonal_backward_forward)
 @DIAGONAL.defgrad
 def _diagonal_grad(ctx, g):
     a = ctx.attrs
-    return apply(DIAG_EMBED, (g,), {"shape": _in_shape(ctx), "offset": a["offset"], "dim1": a["dim1"],
-                                    "dim2": a["dim2"]})
+    return apply(
+        DIAG_EMBED,
+        (g,),
+        {"shape": _in_shape(ctx), "offset": a["offset"], "dim1": a["dim1"], "dim2": a["dim2"]},
+    )
 
 
 @DIAG_EMBED.defgrad
