@@ -5,9 +5,23 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import platform
+import statistics
+import subprocess
+import sys
 
 from . import core
 from .harness import run
+
+
+def import_time(module: str, repeats: int = 5) -> float:
+    """Median wall time of ``import module`` in a fresh interpreter (bytecode cached by a first run)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+        for _ in range(repeats)
+    ]
+    return statistics.median(runs)
 
 
 def main(argv=None) -> None:
@@ -28,6 +42,11 @@ def main(argv=None) -> None:
     selected = [c for c in core.cases() if not args.filters or any(f in c.name for f in args.filters)]
     for c in selected:
         c.makers = {k: v for k, v in c.makers.items() if k == "tessera" or k in peers}
+    if not args.filters or any(f in "import" for f in args.filters):
+        line = f"{'import time':46s} {import_time('tessera') * 1e3:9.1f} ms"
+        for p in peers:
+            line += f" {import_time(p) * 1e3:9.1f} ms"
+        print(line + "   (target: tessera < 300 ms)")
     run(selected, peers, min_time=args.min_time)
 
 
