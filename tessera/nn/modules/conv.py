@@ -1,0 +1,3 @@
+"""TODO: filled in by its owner."""
+
+__all__: list[str] = []
