@@ -7,8 +7,8 @@ import numpy as np
 from ... import ops
 from ...core.dispatch import apply
 from ...core.random import rng
-from ...ops.elementwise import DROPOUT
 from ...core.tensor import Tensor
+from ...ops.elementwise import DROPOUT
 
 __all__ = ["linear", "bilinear", "dropout", "dropout1d", "dropout2d", "alpha_dropout", "embedding"]
 
