@@ -12,7 +12,7 @@ Example:
 
 import warnings as _warnings
 
-from . import autograd, nn, ops
+from . import autograd, data, nn, ops, optim, utils
 from .autograd import GradientTape
 from .autograd.grad_mode import (
     enable_grad,

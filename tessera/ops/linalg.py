@@ -33,7 +33,14 @@ def _matmul_shape(x, y):
     return TensorMeta(out, _dt.result_type(x, y))
 
 
-MATMUL = OpDef("matmul", np.matmul, promote=True, shape_rule=_matmul_shape)
+def _matmul_forward(x, y):
+    # (..., n, k) @ (k, m) as one (N, k) @ (k, m) GEMM: np.matmul would loop over the leading dims.
+    if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous:
+        return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
+    return np.matmul(x, y)
+
+
+MATMUL = OpDef("matmul", _matmul_forward, promote=True, shape_rule=_matmul_shape)
 
 
 @MATMUL.defgrad
@@ -59,6 +66,8 @@ def _matmul_grad(ctx, g):
         if need_x:
             gx = (y @ g.mT).mT if _is_transposed(x) else g @ y.mT
         if need_y:
+            if ny == 2 and nx > 2:  # weight of a batched linear map: one GEMM over the flattened batch
+                x, g = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
             gy = (g.mT @ x).mT if _is_transposed(y) else x.mT @ g
     return gx, gy
 

@@ -1,3 +1,680 @@
-"""TODO: filled in by its owner."""
+"""Functional losses with PyTorch's semantics: every loss takes ``reduction`` ('mean', 'sum' or 'none')
+and the legacy ``size_average``/``reduce`` flags where PyTorch has them.
 
-__all__: list[str] = []
+``nll_loss`` (and so ``cross_entropy`` with class indices, which is ``log_softmax`` followed by it) and
+``binary_cross_entropy`` run on fused ops of ``tessera.ops.nn_ops``; the others are Tessera-op compositions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ... import ops
+from ...core.dispatch import apply
+from ...core.tensor import Tensor
+from ...ops import nn_ops as _nn
+
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "soft_margin_loss",
+    "hinge_embedding_loss",
+    "poisson_nll_loss",
+    "multilabel_soft_margin_loss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _legacy(size_average, reduce) -> str:
+    """PyTorch's mapping of the deprecated ``size_average``/``reduce`` flags to a reduction string."""
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='mean' (or 'sum'/'none') "
+        "instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
+
+
+def _reduction(opname: str, reduction, size_average=None, reduce=None, extra=()) -> str:
+    if size_average is not None or reduce is not None:
+        return _legacy(size_average, reduce)
+    if reduction not in _REDUCTIONS and reduction not in extra:
+        valid = ", ".join(repr(r) for r in _REDUCTIONS + tuple(extra))
+        raise ValueError(
+            f"{opname}: {reduction!r} is not a valid value for reduction (expected one of {valid})"
+        )
+    return reduction
+
+
+def _check_tensor(opname: str, name: str, value) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{opname}: argument '{name}' must be a Tensor, not {type(value).__name__}")
+    return value
+
+
+def _check_float(opname: str, name: str, value) -> Tensor:
+    _check_tensor(opname, name, value)
+    if not value.dtype.is_floating_point:
+        raise TypeError(f"{opname}: expected '{name}' to be a floating point tensor, got {value.dtype.name}")
+    return value
+
+
+def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_size(opname: str, input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"{opname}: using a target size {tuple(target.shape)} that is different to the input size "
+            f"{tuple(input.shape)}. This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _pointwise_weighted(opname, loss, input, weight, reduction, mean_by_weight):
+    if weight is None:
+        return _apply_reduction(loss, reduction)
+    _check_tensor(opname, "weight", weight)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(
+            f"{opname}: weights and input must have the same size, got weight {tuple(weight.shape)} and "
+            f"input {tuple(input.shape)}"
+        )
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum() if mean_by_weight else loss.mean()
+    return _apply_reduction(loss, reduction)
+
+
+def _broadcast_pair(opname: str, input: Tensor, target: Tensor):
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        raise RuntimeError(
+            f"{opname}: the size of input {tuple(input.shape)} must match (or broadcast with) the size of "
+            f"target {tuple(target.shape)}"
+        ) from None
+    return shape
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error ``(input - target)**2``, reduced; with ``weight`` the mean is
+    ``sum(weight * err) / sum(weight)``.
+
+    Example:
+        >>> F.mse_loss(ts.tensor([1.0, 2.0]), ts.tensor([1.0, 4.0]))
+        tensor(2.)
+    """
+    _check_float("mse_loss", "input", input)
+    _check_tensor("mse_loss", "target", target)
+    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    _warn_size("mse_loss", input, target)
+    _broadcast_pair("mse_loss", input, target)
+    d = input - target
+    return _pointwise_weighted("mse_loss", d * d, input, weight, reduction, True)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error ``|input - target|``, reduced.
+
+    Example:
+        >>> F.l1_loss(ts.tensor([1.0, 2.0]), ts.tensor([1.0, 4.0]))
+        tensor(1.)
+    """
+    _check_float("l1_loss", "input", input)
+    _check_tensor("l1_loss", "target", target)
+    reduction = _reduction("l1_loss", reduction, size_average, reduce)
+    _warn_size("l1_loss", input, target)
+    _broadcast_pair("l1_loss", input, target)
+    return _pointwise_weighted("l1_loss", ops.abs(input - target), input, weight, reduction, True)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """``0.5 * d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta`` (``d = input - target``).
+
+    Example:
+        >>> F.smooth_l1_loss(ts.tensor([0.5, 3.0]), ts.tensor([0.0, 0.0]), reduction="none")
+        tensor([0.1250, 2.5000])
+    """
+    _check_float("smooth_l1_loss", "input", input)
+    _check_tensor("smooth_l1_loss", "target", target)
+    reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss: does not support negative values for beta, got {beta}")
+    _warn_size("smooth_l1_loss", input, target)
+    _broadcast_pair("smooth_l1_loss", input, target)
+    d = input - target
+    a = ops.abs(d)
+    if beta == 0:
+        return _apply_reduction(a, reduction)
+    loss = ops.where(a < beta, (0.5 / beta) * d * d, a - 0.5 * beta)
+    return _apply_reduction(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """``0.5 * d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``.
+
+    Example:
+        >>> F.huber_loss(ts.tensor([0.5, 3.0]), ts.tensor([0.0, 0.0]), reduction="none")
+        tensor([0.1250, 2.5000])
+    """
+    _check_float("huber_loss", "input", input)
+    _check_tensor("huber_loss", "target", target)
+    reduction = _reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss: does not support non-positive values for delta, got {delta}")
+    _warn_size("huber_loss", input, target)
+    _broadcast_pair("huber_loss", input, target)
+    d = input - target
+    a = ops.abs(d)
+    loss = ops.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _pointwise_weighted("huber_loss", loss, input, weight, reduction, False)
+
+
+# -- classification -----------------------------------------------------------------------------------------
+def _class_target_check(opname: str, input: Tensor, target: Tensor, weight, ignore_index) -> None:
+    """Validate class-index targets for an (N, C, *) or (C,) input."""
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{opname}: argument 'target' must be a Tensor, not {type(target).__name__}")
+    if target.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(
+            f"{opname}: expected target of class indices with dtype int64 (or class probabilities with "
+            f"the input's shape {tuple(input.shape)}), got {target.dtype.name} target of shape "
+            f"{tuple(target.shape)}"
+        )
+    if input.ndim == 0:
+        raise ValueError(f"{opname}: input must have at least 1 dimension (C,) or (N, C, *), got a scalar")
+    expected = () if input.ndim == 1 else tuple(input.shape[:1]) + tuple(input.shape[2:])
+    if tuple(target.shape) != expected:
+        if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"{opname}: expected input batch_size ({input.shape[0]}) to match target batch_size "
+                f"({target.shape[0]}); input shape {tuple(input.shape)}, target shape {tuple(target.shape)}"
+            )
+        raise RuntimeError(
+            f"{opname}: expected target of shape {expected} for input of shape {tuple(input.shape)}, "
+            f"got {tuple(target.shape)}"
+        )
+    c = input.shape[0 if input.ndim == 1 else 1]
+    if weight is not None:
+        _check_tensor(opname, "weight", weight)
+        if tuple(weight.shape) != (c,):
+            raise RuntimeError(
+                f"{opname}: weight tensor should be defined either for all {c} classes or no classes but "
+                f"got weight tensor of shape {tuple(weight.shape)}"
+            )
+    t = target._data
+    if t.size:
+        bad = (t < 0) | (t >= c)
+        bad &= t != ignore_index
+        if bad.any():
+            raise IndexError(f"{opname}: target {int(t[bad].flat[0])} is out of bounds for {c} classes")
+
+
+def _nll(logp: Tensor, target: Tensor, weight, ignore_index: int, reduction: str) -> Tensor:
+    """``nll_loss`` on validated arguments; handles the unbatched (C,) case."""
+    unbatched = logp.ndim == 1
+    if unbatched:
+        logp = logp.reshape(1, -1)
+        target = target.reshape(1)
+    if target.dtype.name != "int64":
+        target = target.long()
+    out = apply(
+        _nn.NLL_LOSS, (logp, target, weight), {"ignore_index": int(ignore_index), "reduction": reduction}
+    )
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log likelihood of class ``target`` under log-probabilities ``input`` (N, C, *) or (C,).
+
+    ``weight`` (C,) rescales each class; entries equal to ``ignore_index`` contribute nothing, and the mean
+    divides by the total weight of the non-ignored targets.
+
+    Example:
+        >>> F.nll_loss(ts.tensor([[-1.0, -2.0]]), ts.tensor([1]))
+        tensor(2.)
+    """
+    _check_float("nll_loss", "input", input)
+    reduction = _reduction("nll_loss", reduction, size_average, reduce)
+    _class_target_check("nll_loss", input, target, weight, ignore_index)
+    return _nll(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross entropy between logits ``input`` (N, C, *) or (C,) and ``target``: class indices (N, *) or
+    class probabilities of the input's shape.
+
+    ``weight`` (C,) rescales classes, ``ignore_index`` masks class-index targets (the mean divides by the
+    summed weight of the rest), ``label_smoothing`` mixes the target with the uniform distribution.
+
+    Example:
+        >>> logits = ts.tensor([[2.0, 0.0, -1.0]])
+        >>> F.cross_entropy(logits, ts.tensor([0]))
+        tensor(0.1698)
+    """
+    _check_float("cross_entropy", "input", input)
+    _check_tensor("cross_entropy", "target", target)
+    reduction = _reduction("cross_entropy", reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError(
+            "cross_entropy: input must have at least 1 dimension (C,) or (N, C, *), got a scalar"
+        )
+    cdim = 0 if input.ndim == 1 else 1
+    c = input.shape[cdim]
+    if tuple(target.shape) == tuple(input.shape) and target.ndim == input.ndim and input.ndim >= 1:
+        if not target.dtype.is_floating_point:
+            raise RuntimeError(
+                f"cross_entropy: expected floating point type for target with class probabilities, got "
+                f"{target.dtype.name}"
+            )
+        if ignore_index >= 0:
+            raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, cdim, c)
+    if target.dtype.is_floating_point:
+        raise RuntimeError(
+            f"cross_entropy: expected target of class indices of shape "
+            f"{(tuple(input.shape[:1]) + tuple(input.shape[2:])) if input.ndim > 1 else ()} with dtype int64, "
+            f"or class probabilities of the input's shape {tuple(input.shape)}; got {target.dtype.name} "
+            f"target of shape {tuple(target.shape)}"
+        )
+    _class_target_check("cross_entropy", input, target, weight, ignore_index)
+    unbatched = input.ndim == 1
+    if unbatched:
+        input = input.reshape(1, -1)
+        target = target.reshape(1)
+    if target.dtype.name != "int64":
+        target = target.long()
+    attrs = {
+        "ignore_index": int(ignore_index),
+        "reduction": reduction,
+        "label_smoothing": float(label_smoothing),
+    }
+    out = apply(_nn.CROSS_ENTROPY, (input, target, weight), attrs)
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing, cdim, c):
+    if weight is not None:
+        _check_tensor("cross_entropy", "weight", weight)
+        if tuple(weight.shape) != (c,):
+            raise RuntimeError(
+                f"cross_entropy: weight tensor should be defined either for all {c} classes or no classes "
+                f"but got weight tensor of shape {tuple(weight.shape)}"
+            )
+    logp = ops.log_softmax(input, cdim)
+    if label_smoothing > 0.0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / c
+    prod = logp * target
+    if weight is not None:
+        prod = prod * weight.reshape((c,) + (1,) * (input.ndim - cdim - 1))
+    if reduction == "none":
+        return -prod.sum(cdim)
+    if reduction == "sum":
+        return -prod.sum()
+    n = input.numel() // c if c else 0
+    return -prod.sum() / n if n else -prod.sum() * float("nan")
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``-(target * log(input) + (1 - target) * log(1 - input))`` with each log clamped at -100, as in
+    PyTorch; ``input`` holds probabilities in [0, 1] and ``weight`` broadcasts to its shape.
+
+    Example:
+        >>> F.binary_cross_entropy(ts.tensor([0.5]), ts.tensor([1.0]))
+        tensor(0.6931)
+    """
+    _check_float("binary_cross_entropy", "input", input)
+    _check_tensor("binary_cross_entropy", "target", target)
+    reduction = _reduction("binary_cross_entropy", reduction, size_average, reduce)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"binary_cross_entropy: using a target size {tuple(target.shape)} that is different to the "
+            f"input size {tuple(input.shape)} is deprecated. Please ensure they have the same size."
+        )
+    x = input._data
+    if x.size and not ((x >= 0) & (x <= 1)).all():
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    loss = apply(_nn.BINARY_CROSS_ENTROPY, (input, target))
+    if weight is not None:
+        _check_tensor("binary_cross_entropy", "weight", weight)
+        _broadcast_pair("binary_cross_entropy", target, weight)
+        loss = loss * weight
+    return _apply_reduction(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """``binary_cross_entropy(sigmoid(input), target)`` computed stably from logits;
+    ``pos_weight`` (broadcast along the last dimension) weights the positive term.
+
+    Example:
+        >>> F.binary_cross_entropy_with_logits(ts.tensor([0.0]), ts.tensor([1.0]))
+        tensor(0.6931)
+    """
+    _check_float("binary_cross_entropy_with_logits", "input", input)
+    _check_tensor("binary_cross_entropy_with_logits", "target", target)
+    reduction = _reduction("binary_cross_entropy_with_logits", reduction, size_average, reduce)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must be the same as "
+            f"input size {tuple(input.shape)}"
+        )
+    # -log(sigmoid(x)) = softplus(-x); -log(1 - sigmoid(x)) = x + softplus(-x)
+    sp = ops.softplus(-input)
+    if pos_weight is not None:
+        _check_tensor("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
+        _broadcast_pair("binary_cross_entropy_with_logits", input, pos_weight)
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input + log_weight * sp
+    else:
+        loss = (1 - target) * input + sp
+    if weight is not None:
+        _check_tensor("binary_cross_entropy_with_logits", "weight", weight)
+        _broadcast_pair("binary_cross_entropy_with_logits", input, weight)
+        loss = loss * weight
+    return _apply_reduction(loss, reduction)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` for log-probabilities ``input``
+    (``log_target``: the target is given as log-probabilities too). ``'batchmean'`` divides the sum by
+    the batch size, which is the mathematical KL divergence; ``'mean'`` averages over all elements.
+
+    Example:
+        >>> F.kl_div(ts.tensor([-0.6931, -0.6931]), ts.tensor([0.5, 0.5]), reduction="batchmean")
+        tensor(-4.7180e-06)
+    """
+    _check_float("kl_div", "input", input)
+    _check_tensor("kl_div", "target", target)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy(size_average, reduce)
+    else:
+        reduction = _reduction("kl_div", reduction, extra=("batchmean",))
+        if reduction == "mean":
+            warnings.warn(
+                "kl_div: reduction 'mean' divides the total loss by both the batch size and the support "
+                "size. 'batchmean' divides only by the batch size, and aligns with the KL div math "
+                "definition.",
+                UserWarning,
+                stacklevel=2,
+            )
+    _broadcast_pair("kl_div", input, target)
+    if log_target:
+        loss = ops.exp(target) * (target - input)
+    else:
+        pos = target > 0
+        safe = ops.where(pos, target, ops.ones_like(target))
+        loss = target * ops.log(safe) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _apply_reduction(loss, reduction)
+
+
+# -- embedding / ranking losses -----------------------------------------------------------------------------
+def _check_pm1_target(opname: str, target: Tensor, shape: tuple) -> None:
+    _check_tensor(opname, "target", target)
+    if tuple(target.shape) != shape:
+        raise RuntimeError(f"{opname}: expected target of shape {shape}, got {tuple(target.shape)}")
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where ``target == -1``.
+
+    Example:
+        >>> F.cosine_embedding_loss(ts.tensor([[1.0, 0.0]]), ts.tensor([[0.0, 1.0]]), ts.tensor([1]))
+        tensor(1.)
+    """
+    opname = "cosine_embedding_loss"
+    _check_float(opname, "input1", input1)
+    _check_float(opname, "input2", input2)
+    reduction = _reduction(opname, reduction, size_average, reduce)
+    if input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(
+            f"{opname}: expected input1 and input2 of the same shape (N, D) or (D,), got "
+            f"{tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    _check_pm1_target(opname, target, tuple(input1.shape[:-1]))
+    eps = 1e-12
+    dim = input1.ndim - 1
+    prod = (input1 * input2).sum(dim)
+    m1 = (input1 * input1).sum(dim) + eps
+    m2 = (input2 * input2).sum(dim) + eps
+    cos = prod / ops.sqrt(m1 * m2)
+    zeros = ops.zeros_like(cos)
+    pos = ops.where(target == 1, 1 - cos, zeros)
+    neg = ops.where(target == -1, ops.clamp_min(cos - margin, 0), zeros)
+    return _apply_reduction(pos + neg, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)`` with ``target`` in {1, -1}.
+
+    Example:
+        >>> F.margin_ranking_loss(ts.tensor([1.0]), ts.tensor([2.0]), ts.tensor([1.0]))
+        tensor(1.)
+    """
+    opname = "margin_ranking_loss"
+    _check_float(opname, "input1", input1)
+    _check_float(opname, "input2", input2)
+    _check_tensor(opname, "target", target)
+    reduction = _reduction(opname, reduction, size_average, reduce)
+    if not (input1.ndim == input2.ndim == target.ndim):
+        raise RuntimeError(
+            f"{opname}: all input tensors should have the same number of dimensions, got input1 "
+            f"{tuple(input1.shape)}, input2 {tuple(input2.shape)} and target {tuple(target.shape)}"
+        )
+    loss = ops.clamp_min(-target * (input1 - input2) + margin, 0)
+    return _apply_reduction(loss, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target * input))`` with ``target`` in {1, -1}.
+
+    Example:
+        >>> F.soft_margin_loss(ts.tensor([0.0]), ts.tensor([1.0]))
+        tensor(0.6931)
+    """
+    _check_float("soft_margin_loss", "input", input)
+    _check_tensor("soft_margin_loss", "target", target)
+    reduction = _reduction("soft_margin_loss", reduction, size_average, reduce)
+    _broadcast_pair("soft_margin_loss", input, target)
+    return _apply_reduction(ops.log1p(ops.exp(-input * target)), reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``input`` where ``target == 1`` and ``max(0, margin - input)`` where ``target == -1``.
+
+    Example:
+        >>> F.hinge_embedding_loss(ts.tensor([0.3, 0.3]), ts.tensor([1.0, -1.0]), reduction="none")
+        tensor([0.3000, 0.7000])
+    """
+    _check_float("hinge_embedding_loss", "input", input)
+    _check_tensor("hinge_embedding_loss", "target", target)
+    reduction = _reduction("hinge_embedding_loss", reduction, size_average, reduce)
+    _broadcast_pair("hinge_embedding_loss", input, target)
+    zeros = ops.zeros_like(input)
+    margin_clamp = ops.clamp_min(margin - input, 0)
+    loss = ops.where(target != 1, margin_clamp, zeros) + ops.where(target != -1, input, zeros)
+    return _apply_reduction(loss, reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Poisson negative log likelihood: ``exp(input) - target * input`` (``log_input``) or
+    ``input - target * log(input + eps)``; ``full`` adds Stirling's approximation term.
+
+    Example:
+        >>> F.poisson_nll_loss(ts.tensor([0.0]), ts.tensor([1.0]))
+        tensor(1.)
+    """
+    _check_float("poisson_nll_loss", "input", input)
+    _check_tensor("poisson_nll_loss", "target", target)
+    reduction = _reduction("poisson_nll_loss", reduction, size_average, reduce)
+    _broadcast_pair("poisson_nll_loss", input, target)
+    if log_input:
+        loss = ops.exp(input) - target * input
+    else:
+        loss = input - target * ops.log(input + eps)
+    if full:
+        t = target.detach()
+        safe = ops.where(t > 1, t, ops.ones_like(t))
+        stirling = safe * ops.log(safe) - safe + 0.5 * ops.log(2 * np.pi * safe)
+        loss = loss + ops.where(t > 1, stirling, ops.zeros_like(stirling))
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """One-vs-all logistic loss over the C labels of an (N, C) input, averaged over the labels.
+
+    Example:
+        >>> F.multilabel_soft_margin_loss(ts.tensor([[0.0, 0.0]]), ts.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
+    opname = "multilabel_soft_margin_loss"
+    _check_float(opname, "input", input)
+    _check_tensor(opname, "target", target)
+    reduction = _reduction(opname, reduction, size_average, reduce)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"{opname}: target size {tuple(target.shape)} must be the same as input size "
+            f"({tuple(input.shape)})"
+        )
+    # -(t * logsigmoid(x) + (1 - t) * logsigmoid(-x)) = t * softplus(-x) + (1 - t) * softplus(x)
+    loss = target * ops.softplus(-input) + (1 - target) * ops.softplus(input)
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(-1) / input.shape[-1] if input.ndim else loss
+    return _apply_reduction(loss, reduction)

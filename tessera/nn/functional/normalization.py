@@ -1,3 +1,268 @@
-"""TODO: filled in by its owner."""
+"""Functional normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``.
 
-__all__: list[str] = []
+Batch, instance, layer and group norm share the fused ops ``norm_stats`` / ``native_norm`` of
+``tessera.ops.nn_ops`` (statistics computed once in NumPy, analytic backward).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ... import ops
+from ...core import dtypes as _dt
+from ...core.dispatch import apply
+from ...core.tensor import Tensor
+from ...ops import nn_ops as _nn
+
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"]
+
+
+def _check_input(opname: str, input) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{opname}: expected a floating point input, got {input.dtype.name}")
+
+
+def _check_vec(opname: str, name: str, t, size: int) -> None:
+    if t is None:
+        return
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{opname}: argument '{name}' must be a Tensor or None, not {type(t).__name__}")
+    if tuple(t.shape) != (size,):
+        raise RuntimeError(
+            f"{opname}: {name} should have shape ({size},) to match the {size} channels of the input, "
+            f"got {tuple(t.shape)}"
+        )
+
+
+def _update_running(buf: Tensor, new: np.ndarray, momentum: float) -> None:
+    """``buf = (1 - momentum) * buf + momentum * new`` in place (a buffer update, not recorded)."""
+    d = buf._data
+    d *= d.dtype.type(1.0 - momentum)
+    d += (momentum * new).astype(d.dtype, copy=False)
+    buf._vc[0] += 1
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalization over all dimensions but the channel dimension 1 of an (N, C, *) input.
+
+    In training (or without running statistics) the batch statistics normalize the input, and the running
+    statistics, when given, are updated in place: ``running = (1 - momentum) * running + momentum * stat``
+    with the unbiased batch variance for ``running_var``. Otherwise the running statistics are used.
+
+    Example:
+        >>> x = ts.randn(8, 3, 4, 4)
+        >>> rm, rv = ts.zeros(3), ts.ones(3)
+        >>> F.batch_norm(x, rm, rv, training=True).shape
+        tessera.Size([8, 3, 4, 4])
+    """
+    _check_input("batch_norm", input)
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, *), got shape {tuple(input.shape)}")
+    c = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        _check_vec("batch_norm", name, t, c)
+    ndim = input.ndim
+    dims = (0,) + tuple(range(2, ndim))
+    wshape = (1, c) + (1,) * (ndim - 2)
+    if training or running_mean is None or running_var is None:
+        m = input.numel() // c if c else 0
+        if training and m <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                f"{tuple(input.shape)}"
+            )
+        stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
+        if training and (running_mean is not None or running_var is not None):
+            s = stats._data
+            if running_mean is not None:
+                _update_running(running_mean, s[0].reshape(c), momentum)
+            if running_var is not None:
+                _update_running(running_var, s[2].reshape(c) * (m / (m - 1)), momentum)
+        return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
+    # evaluation: an affine map with the running statistics
+    scale = ops.rsqrt(running_var.detach() + eps)
+    if weight is not None:
+        scale = scale * weight
+    shift = -running_mean.detach() * scale
+    if bias is not None:
+        shift = shift + bias
+    return input * scale.reshape(wshape) + shift.reshape(wshape)
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel of each sample over its spatial dimensions; (N, C, *) input.
+
+    Example:
+        >>> F.instance_norm(ts.randn(2, 3, 5)).shape
+        tessera.Size([2, 3, 5])
+    """
+    _check_input("instance_norm", input)
+    if input.ndim < 3:
+        raise ValueError(
+            f"instance_norm: expected an input of shape (N, C, *) with spatial dimensions, got shape "
+            f"{tuple(input.shape)}"
+        )
+    c = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        _check_vec("instance_norm", name, t, c)
+    ndim = input.ndim
+    wshape = (1, c) + (1,) * (ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "instance_norm: expected running_mean and running_var when use_input_stats=False"
+            )
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    dims = tuple(range(2, ndim))
+    m = _nn._count(input.shape, dims)
+    if m <= 1:
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, got input of shape "
+            f"{tuple(input.shape)}"
+        )
+    stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
+    s = stats._data
+    if running_mean is not None:
+        _update_running(running_mean, s[0].reshape(-1, c).mean(0), momentum)
+    if running_var is not None:
+        _update_running(running_var, s[2].reshape(-1, c).mean(0) * (m / (m - 1)), momentum)
+    return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
+
+
+def _normalized_shape(opname: str, input: Tensor, normalized_shape) -> tuple:
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
+        raise RuntimeError(
+            f"{opname}: given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(map(str, shape))}], but got input of shape {tuple(input.shape)}"
+        )
+    return shape
+
+
+def _check_param(opname: str, name: str, t, shape: tuple) -> None:
+    if t is None:
+        return
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{opname}: argument '{name}' must be a Tensor or None, not {type(t).__name__}")
+    if tuple(t.shape) != shape:
+        raise RuntimeError(
+            f"{opname}: expected {name} of shape {shape} (normalized_shape), got {tuple(t.shape)}"
+        )
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dimensions, then scale by ``weight`` and shift by
+    ``bias`` (both of shape ``normalized_shape``).
+
+    Example:
+        >>> F.layer_norm(ts.randn(4, 10), (10,)).shape
+        tessera.Size([4, 10])
+    """
+    _check_input("layer_norm", input)
+    shape = _normalized_shape("layer_norm", input, normalized_shape)
+    _check_param("layer_norm", "weight", weight, shape)
+    _check_param("layer_norm", "bias", bias, shape)
+    ndim = input.ndim
+    dims = tuple(range(ndim - len(shape), ndim))
+    stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
+    return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, shape, eps))
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Split the C channels of an (N, C, *) input into ``num_groups`` groups and normalize each group of
+    each sample; ``weight``/``bias`` of shape (C,) scale and shift per channel.
+
+    Example:
+        >>> F.group_norm(ts.randn(2, 6, 5), 3).shape
+        tessera.Size([2, 6, 5])
+    """
+    _check_input("group_norm", input)
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"group_norm: expected an input of shape (N, C, *), got shape {tuple(input.shape)}"
+        )
+    n, c = input.shape[0], input.shape[1]
+    if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
+        raise RuntimeError(
+            f"group_norm: expected the number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {tuple(input.shape)} and num_groups={num_groups}"
+        )
+    _check_vec("group_norm", "weight", weight, c)
+    _check_vec("group_norm", "bias", bias, c)
+    g = int(num_groups)
+    length = _nn._count(input.shape, range(2, input.ndim))
+    x = input.reshape(n, g, c // g, length)
+    dims = (2, 3)
+    stats = apply(_nn.NORM_STATS, (x,), {"dims": dims, "eps": float(eps)})
+    y = apply(_nn.NATIVE_NORM, (x, stats, weight, bias), _nn.norm_attrs(4, dims, (g, c // g, 1), eps))
+    return y.reshape(input.shape)
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """``input / sqrt(mean(input**2) + eps) * weight`` over the trailing ``normalized_shape`` dimensions
+    (``eps`` defaults to the machine epsilon of the input's dtype, as in PyTorch).
+
+    Example:
+        >>> F.rms_norm(ts.randn(4, 10), (10,)).shape
+        tessera.Size([4, 10])
+    """
+    _check_input("rms_norm", input)
+    shape = _normalized_shape("rms_norm", input, normalized_shape)
+    _check_param("rms_norm", "weight", weight, shape)
+    if eps is None:
+        eps = _dt.finfo(input.dtype).eps
+    dims = tuple(range(-len(shape), 0))
+    y = input * ops.rsqrt(ops.mean(input * input, dims, keepdim=True) + eps)
+    return y if weight is None else y * weight

@@ -1,3 +1,343 @@
-"""TODO: filled in by its owner."""
+"""Pooling and resampling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``,
+``AdaptiveMaxPool1d/2d``, ``LPPool1d/2d``, ``Upsample``, ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``,
+``PixelShuffle`` and ``PixelUnshuffle``."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from ...core.tensor import Tensor
+from .. import functional as F
+from ..module import Module
+
+__all__ = [
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "LPPool1d",
+    "LPPool2d",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+]
+
+
+def _single(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+def _check(layer, input, nd):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{type(layer).__name__}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"{type(layer).__name__}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got shape "
+            f"{tuple(input.shape)}"
+        )
+
+
+class _MaxPoolNd(Module):
+    _nd = 2
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input: Tensor):
+        _check(self, input, self._nd)
+        fn = F.max_pool2d if self._nd == 2 else F.max_pool1d
+        return fn(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool2d(_MaxPoolNd):
+    """2-D max pooling (``stride`` defaults to ``kernel_size``).
+
+    Example:
+        >>> ts.nn.MaxPool2d(2)(ts.randn(64, 32, 28, 28)).shape
+        tessera.Size([64, 32, 14, 14])
+    """
+
+    _nd = 2
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-D max pooling over (N, C, L) or (C, L) inputs.
+
+    Example:
+        >>> ts.nn.MaxPool1d(2)(ts.randn(2, 3, 8)).shape
+        tessera.Size([2, 3, 4])
+    """
+
+    _nd = 1
+
+
+class AvgPool2d(Module):
+    """2-D average pooling.
+
+    Example:
+        >>> ts.nn.AvgPool2d(2)(ts.randn(1, 3, 8, 8)).shape
+        tessera.Size([1, 3, 4, 4])
+    """
+
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check(self, input, 2)
+        return F.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(Module):
+    """1-D average pooling.
+
+    Example:
+        >>> ts.nn.AvgPool1d(2)(ts.randn(2, 3, 8)).shape
+        tessera.Size([2, 3, 4])
+    """
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True
+    ):
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if (stride is not None) else kernel_size)
+        self.padding = _single(padding)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check(self, input, 1)
+        return F.avg_pool1d(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptiveNd(Module):
+    _nd = 2
+    _fn = None
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptiveNd):
+    """Average pooling to a fixed output size (``None`` entries keep the input size).
+
+    Example:
+        >>> ts.nn.AdaptiveAvgPool2d((1, 1))(ts.randn(2, 8, 7, 7)).shape
+        tessera.Size([2, 8, 1, 1])
+    """
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check(self, input, 2)
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool1d(_AdaptiveNd):
+    """Average pooling of (N, C, L) inputs to a fixed length.
+
+    Example:
+        >>> ts.nn.AdaptiveAvgPool1d(4)(ts.randn(2, 3, 10)).shape
+        tessera.Size([2, 3, 4])
+    """
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check(self, input, 1)
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(_AdaptiveNd):
+    """Max pooling to a fixed output size.
+
+    Example:
+        >>> ts.nn.AdaptiveMaxPool2d(3)(ts.randn(1, 2, 7, 7)).shape
+        tessera.Size([1, 2, 3, 3])
+    """
+
+    def forward(self, input: Tensor):
+        _check(self, input, 2)
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveNd):
+    """Max pooling of (N, C, L) inputs to a fixed length.
+
+    Example:
+        >>> ts.nn.AdaptiveMaxPool1d(4)(ts.randn(1, 2, 9)).shape
+        tessera.Size([1, 2, 4])
+    """
+
+    def forward(self, input: Tensor):
+        _check(self, input, 1)
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class LPPool2d(Module):
+    """Power-average pooling over 2-D windows."""
+
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = (
+            norm_type,
+            kernel_size,
+            stride,
+            ceil_mode,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(LPPool2d):
+    """Power-average pooling over 1-D windows."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class Upsample(Module):
+    """Resize with ``F.interpolate`` (modes 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear').
+
+    Example:
+        >>> ts.nn.Upsample(scale_factor=2, mode="nearest")(ts.randn(1, 3, 4, 4)).shape
+        tessera.Size([1, 3, 8, 8])
+    """
+
+    def __init__(
+        self,
+        size=None,
+        scale_factor=None,
+        mode: str = "nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+    ):
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.interpolate(
+            input,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            recompute_scale_factor=self.recompute_scale_factor,
+        )
+
+    def extra_repr(self) -> str:
+        info = (
+            f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        )
+        return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(mode='nearest')`` for 4-D inputs."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(mode='bilinear', align_corners=True)`` for 4-D inputs."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class PixelShuffle(Module):
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r)."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W)."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"

@@ -1,3 +1,152 @@
-"""TODO: filled in by its owner."""
+"""``Embedding``: a lookup table of ``num_embeddings`` vectors of size ``embedding_dim``."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import numbers
+
+from ...autograd.grad_mode import no_grad
+from ...core import creation
+from ...core.tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """Lookup table: ``Embedding(n, d)(indices)`` returns the rows of ``weight`` (n, d) at ``indices``.
+
+    ``weight`` is initialised from N(0, 1); the row ``padding_idx`` (if given) is zeroed and receives no
+    gradient; ``max_norm`` renormalises looked-up rows in place to at most that ``norm_type``-norm.
+    ``sparse=True`` is accepted but gradients are dense.
+
+    Example:
+        >>> emb = ts.nn.Embedding(10, 3, padding_idx=0)
+        >>> emb(ts.tensor([[0, 2], [4, 9]])).shape
+        tessera.Size([2, 2, 3])
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"Embedding: {name} must be a non-negative int, got {v!r}")
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            if not isinstance(padding_idx, numbers.Integral) or not (
+                -num_embeddings <= padding_idx < num_embeddings
+            ):
+                raise ValueError(
+                    f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), got {padding_idx}"
+                )
+            if padding_idx < 0:
+                padding_idx = num_embeddings + padding_idx
+        self.padding_idx = padding_idx
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype), not _freeze)
+            self.reset_parameters()
+        else:
+            if not isinstance(_weight, Tensor) or tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                got = tuple(_weight.shape) if isinstance(_weight, Tensor) else type(_weight).__name__
+                raise ValueError(
+                    f"Embedding: shape of weight does not match num_embeddings and embedding_dim: expected "
+                    f"{(num_embeddings, embedding_dim)}, got {got}"
+                )
+            self.weight = Parameter(_weight.detach(), not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight._data[self.padding_idx] = 0
+                self.weight._vc[0] += 1
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor) or input.dtype.name not in ("int64", "int32"):
+            got = input.dtype.name if isinstance(input, Tensor) else type(input).__name__
+            raise TypeError(f"Embedding: expected an int64 or int32 tensor of indices, got {got}")
+        idx = input._data
+        if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
+            bad = idx.max() if idx.max() >= self.num_embeddings else idx.min()
+            raise IndexError(
+                f"Embedding: index {int(bad)} is out of range for num_embeddings={self.num_embeddings}"
+            )
+        return F.embedding(
+            input,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        if self.sparse:
+            s += ", sparse=True"
+        return s
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An ``Embedding`` whose weight is ``embeddings`` (2-D); ``freeze`` stops it from training.
+
+        Example:
+            >>> emb = ts.nn.Embedding.from_pretrained(ts.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            >>> emb(ts.tensor([1]))
+            tensor([[3., 4.]])
+        """
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            got = tuple(embeddings.shape) if isinstance(embeddings, Tensor) else type(embeddings).__name__
+            raise ValueError(
+                f"Embedding.from_pretrained: embeddings parameter is expected to be 2-D, got {got}"
+            )
+        rows, cols = embeddings.shape
+        return cls(
+            rows,
+            cols,
+            padding_idx=padding_idx,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            sparse=sparse,
+            _weight=embeddings,
+            _freeze=freeze,
+        )

@@ -1,0 +1,390 @@
+"""Convolution and pooling primitives (NumPy kernels; the public API lives in ``tessera.nn.functional``).
+
+Convolution is lowered to three differentiable pieces so that every gradient is itself differentiable:
+
+* ``im2col`` (N, C, H, W) -> (G, C/G * kh * kw, N * Ho * Wo): the sliding windows as a channel-major
+  column matrix, built with one strided copy. Its adjoint is ``col2im`` (overlapping windows summed back,
+  one strided add per kernel offset), and each op's gradient is the other.
+* ``matmul`` of the grouped weight (G, O/G, C/G * kh * kw) with the columns: ONE BLAS call per group. The
+  columns are what the weight gradient needs, so the backward pass does not rebuild them.
+* ``conv_output`` (G, O/G, N * Ho * Wo) -> contiguous (N, O, Ho, Wo) with the bias added in the same pass.
+
+``conv_transpose`` is the same pipeline run backwards (``matmul`` with the transposed weight, then
+``col2im``). Pooling ops loop over the kernel offsets (never over output positions) with strided views.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..core.dispatch import OpDef, TensorMeta
+from ._util import apply
+
+__all__: list[str] = []
+
+
+# -- geometry helpers ---------------------------------------------------------------------------------------
+def _win(a, i, j, kernel_stride_dil, out_hw):
+    """View of ``a[..., h, w]`` at kernel offset (i, j) for every output position."""
+    (sh, sw), (dh, dw) = kernel_stride_dil
+    ho, wo = out_hw
+    r0, c0 = i * dh, j * dw
+    return a[..., r0 : r0 + (ho - 1) * sh + 1 : sh, c0 : c0 + (wo - 1) * sw + 1 : sw]
+
+
+def _pad_hw(x, top, bottom, left, right, value):
+    """``x`` padded on its last two dims with ``value`` (``x`` itself when no padding is needed)."""
+    if top == bottom == left == right == 0:
+        return x
+    n, c, h, w = x.shape
+    out = np.empty((n, c, h + top + bottom, w + left + right), x.dtype)
+    if top or bottom:
+        out[:, :, :top] = value
+        out[:, :, top + h :] = value
+    if left or right:
+        out[:, :, top : top + h, :left] = value
+        out[:, :, top : top + h, left + w :] = value
+    out[:, :, top : top + h, left : left + w] = x
+    return out
+
+
+def _extent(n_out, stride, dil, k):
+    return (n_out - 1) * stride + dil * (k - 1) + 1
+
+
+# -- im2col / col2im ----------------------------------------------------------------------------------------
+def _im2col_forward(x, kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    dh, dw = dilation
+    pt, pb, pl, pr = padding
+    ho, wo = out_hw
+    xp = _pad_hw(x, pt, pb, pl, pr, 0)
+    s0, s1, s2, s3 = xp.strides
+    win = as_strided(
+        xp, (c, kh, kw, n, ho, wo), (s1, dh * s2, dw * s3, s0, sh * s2, sw * s3), writeable=False
+    )
+    cols = np.empty((c, kh, kw, n, ho, wo), x.dtype)
+    np.copyto(cols, win)
+    return cols.reshape(groups, (c // groups) * kh * kw, n * ho * wo)
+
+
+def _col2im_forward(cols, kernel, stride, padding, dilation, groups, out_hw, input_shape):
+    n, c, h, w = input_shape
+    kh, kw = kernel
+    sh, sw = stride
+    dh, dw = dilation
+    pt, pb, pl, pr = padding
+    ho, wo = out_hw
+    src = cols.reshape(c, kh, kw, n, ho, wo)
+    out = np.zeros((n, c, h, w), cols.dtype)
+    # Accumulate straight into the unpadded output: for each kernel offset, the output positions whose
+    # input row/column falls inside the image form one strided slice.
+    rows = [_valid(i * dh - pt, sh, ho, h) for i in range(kh)]
+    colr = [_valid(j * dw - pl, sw, wo, w) for j in range(kw)]
+    for i in range(kh):
+        ri = rows[i]
+        if ri is None:
+            continue
+        (o0, o1, r0) = ri
+        for j in range(kw):
+            cj = colr[j]
+            if cj is None:
+                continue
+            (q0, q1, c0) = cj
+            dst = out[:, :, r0 : r0 + (o1 - o0 - 1) * sh + 1 : sh, c0 : c0 + (q1 - q0 - 1) * sw + 1 : sw]
+            dst += src[:, i, j, :, o0:o1, q0:q1].transpose(1, 0, 2, 3)
+    return out
+
+
+def _valid(offset, stride, n_out, n_in):
+    """Output range [o0, o1) whose input index ``o * stride + offset`` lies in [0, n_in), and its first
+    input index; None when empty."""
+    o0 = max(0, (-offset + stride - 1) // stride)
+    last = n_in - 1 - offset
+    if last < 0:
+        return None
+    o1 = min(n_out, last // stride + 1)
+    if o1 <= o0:
+        return None
+    return o0, o1, o0 * stride + offset
+
+
+def _geom_shape_im2col(x, kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
+    n, c = x.shape[:2]
+    return TensorMeta((groups, (c // groups) * kernel[0] * kernel[1], n * out_hw[0] * out_hw[1]), x.dtype)
+
+
+def _geom_shape_col2im(cols, kernel, stride, padding, dilation, groups, out_hw, input_shape):
+    return TensorMeta(tuple(input_shape), cols.dtype)
+
+
+IM2COL = OpDef("im2col", _im2col_forward, shape_rule=_geom_shape_im2col)
+COL2IM = OpDef("col2im", _col2im_forward, shape_rule=_geom_shape_col2im)
+
+
+@IM2COL.defgrad
+def _im2col_grad(ctx, g):
+    attrs = dict(ctx.attrs)
+    attrs["input_shape"] = tuple(ctx.input_shape(0))
+    return (apply(COL2IM, (g,), attrs),)
+
+
+@COL2IM.defgrad
+def _col2im_grad(ctx, g):
+    return (apply(IM2COL, (g,), ctx.attrs),)
+
+
+# -- conv output layout + bias -------------------------------------------------------------------------------
+def _conv_output_forward(y, *bias, batch, out_hw):
+    ho, wo = out_hw
+    o = y.shape[0] * y.shape[1]
+    src = y.reshape(o, batch, ho, wo).transpose(1, 0, 2, 3)
+    out = np.empty((batch, o, ho, wo), np.result_type(y, *bias))
+    if bias:
+        np.add(src, bias[0].reshape(o, 1, 1), out=out)
+    else:
+        np.copyto(out, src)
+    return out
+
+
+def _conv_output_shape(y, *bias, batch, out_hw):
+    return TensorMeta((batch, y.shape[0] * y.shape[1]) + tuple(out_hw), y.dtype)
+
+
+CONV_OUTPUT = OpDef("conv_output", _conv_output_forward, shape_rule=_conv_output_shape)
+
+
+@CONV_OUTPUT.defgrad
+def _conv_output_grad(ctx, g):
+    gsh = ctx.input_shape(0)
+    gy = g.permute(1, 0, 2, 3).reshape(gsh) if ctx.needs_grad[0] else None
+    if len(ctx.needs_grad) == 1:
+        return (gy,)
+    gb = g.sum((0, 2, 3)) if ctx.needs_grad[1] else None
+    return gy, gb
+
+
+# -- max pooling ----------------------------------------------------------------------------------------------
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _pool_pads(x_hw, kernel, stride, padding, dilation, out_hw):
+    """(top, bottom, left, right) padding so every window of the output grid fits (ceil mode may need more
+    on the bottom/right than ``padding``)."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = x_hw, kernel, stride, padding, dilation, out_hw
+    bottom = max(0, _extent(ho, sh, dh, kh) - h - ph)
+    right = max(0, _extent(wo, sw, dw, kw) - w - pw)
+    return ph, bottom, pw, right
+
+
+def _max_pool_forward(x, kernel, stride, padding, dilation, out_hw):
+    kh, kw = kernel
+    pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
+    xp = _pad_hw(x, *pads, _lowest(x.dtype))
+    sd = (stride, dilation)
+    offs = [(i, j) for i in range(kh) for j in range(kw)]
+    if len(offs) == 1:
+        return np.ascontiguousarray(_win(xp, 0, 0, sd, out_hw))
+    out = np.maximum(_win(xp, *offs[0], sd, out_hw), _win(xp, *offs[1], sd, out_hw))
+    for i, j in offs[2:]:
+        np.maximum(out, _win(xp, i, j, sd, out_hw), out=out)
+    return out
+
+
+def _pool_meta(x, *rest, kernel, stride, padding, out_hw, **_):
+    return TensorMeta(tuple(x.shape[:2]) + tuple(out_hw), x.dtype)
+
+
+def _route(x, out, kernel, stride, padding, dilation, out_hw, visit):
+    """Call ``visit(k, (i, j), sel)`` for each kernel offset with the mask of output positions whose FIRST
+    maximum (PyTorch's tie rule) sits at that offset. Works on the padded input; returns the pads used."""
+    kh, kw = kernel
+    pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
+    xp = _pad_hw(x, *pads, _lowest(x.dtype))
+    sd = (stride, dilation)
+    nan = x.dtype.kind == "f" and np.isnan(out.sum())
+    taken = None
+    last = kh * kw - 1
+    for k in range(kh * kw):
+        i, j = divmod(k, kw)
+        v = _win(xp, i, j, sd, out_hw)
+        sel = v == out
+        if nan:
+            sel |= np.isnan(v) & np.isnan(out)
+        if taken is None:
+            taken = sel
+        else:
+            sel &= ~taken
+            if k != last:
+                taken |= sel
+        visit(i, j, sel)
+    return pads
+
+
+def _overlapping(kernel, stride, dilation):
+    return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+
+
+def _max_pool_backward_forward(g, x, out, kernel, stride, padding, dilation, out_hw):
+    pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
+    n, c, h, w = x.shape
+    dx = np.zeros((n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), g.dtype)
+    sd = (stride, dilation)
+    overlap = _overlapping(kernel, stride, dilation)
+
+    def visit(i, j, sel):
+        dst = _win(dx, i, j, sd, out_hw)
+        if overlap:
+            dst += g * sel
+        else:
+            np.multiply(g, sel, out=dst)
+
+    _route(x, out, kernel, stride, padding, dilation, out_hw, visit)
+    if any(pads):
+        return np.ascontiguousarray(dx[:, :, pads[0] : pads[0] + h, pads[2] : pads[2] + w])
+    return dx
+
+
+def _max_pool_gather_forward(gg, x, out, kernel, stride, padding, dilation, out_hw):
+    pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
+    ggp = _pad_hw(gg, *pads, 0)
+    res = np.zeros(out.shape, gg.dtype)
+    sd = (stride, dilation)
+
+    def visit(i, j, sel):
+        res[sel] = _win(ggp, i, j, sd, out_hw)[sel]
+
+    _route(x, out, kernel, stride, padding, dilation, out_hw, visit)
+    return res
+
+
+MAX_POOL2D = OpDef("max_pool2d", _max_pool_forward, save_output=True, shape_rule=_pool_meta)
+MAX_POOL2D_BACKWARD = OpDef("max_pool2d_backward", _max_pool_backward_forward)
+MAX_POOL2D_GATHER = OpDef("max_pool2d_gather", _max_pool_gather_forward)
+
+
+@MAX_POOL2D.defgrad
+def _max_pool_grad(ctx, g):
+    x = ctx.saved[0]
+    return (apply(MAX_POOL2D_BACKWARD, (g, x, ctx.out), ctx.attrs),)
+
+
+@MAX_POOL2D_BACKWARD.defgrad
+def _max_pool_backward_grad(ctx, gg):
+    _, x, out = ctx.saved
+    return apply(MAX_POOL2D_GATHER, (gg, x, out), ctx.attrs), None, None
+
+
+@MAX_POOL2D_GATHER.defgrad
+def _max_pool_gather_grad(ctx, g):
+    _, x, out = ctx.saved
+    return apply(MAX_POOL2D_BACKWARD, (g, x, out), ctx.attrs), None, None
+
+
+def max_pool2d_indices(
+    x: np.ndarray, out: np.ndarray, kernel, stride, padding, dilation, out_hw
+) -> np.ndarray:
+    """Flat ``h * W + w`` index of each window's (first) maximum, as ``torch.max_pool2d_with_indices``."""
+    n, c, h, w = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_hw
+    base = (np.arange(ho) * sh - ph)[:, None] * w + (np.arange(wo) * sw - pw)[None, :]
+    idx = np.zeros(out.shape, np.int64)
+
+    def visit(i, j, sel):
+        idx[sel] = np.broadcast_to(base + (i * dh * w + j * dw), sel.shape)[sel]
+
+    _route(x, out, kernel, stride, padding, dilation, out_hw, visit)
+    return idx
+
+
+# -- average pooling ------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _avg_scale(x_hw, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
+    """Reciprocal divisor: a float, or an (Ho, Wo) array when windows differ (PyTorch's rule)."""
+    if divisor_override:
+        return 1.0 / divisor_override
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (ho, wo) = x_hw, kernel, stride, padding, out_hw
+
+    def sizes(n_out, s, p, k, n):
+        start = np.arange(n_out) * s - p
+        end = np.minimum(start + k, n + p)
+        full = end - start
+        return full, np.minimum(end, n) - np.maximum(start, 0)
+
+    fh, vh = sizes(ho, sh, ph, kh, h)
+    fw, vw = sizes(wo, sw, pw, kw, w)
+    div = np.outer(fh, fw) if count_include_pad else np.outer(vh, vw)
+    if (div == kh * kw).all():
+        return 1.0 / (kh * kw)
+    return 1.0 / div
+
+
+def _avg_args(x_hw, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
+    return _avg_scale(tuple(x_hw), kernel, stride, padding, out_hw, count_include_pad, divisor_override)
+
+
+def _avg_pool_forward(x, kernel, stride, padding, out_hw, count_include_pad=True, divisor_override=None):
+    kh, kw = kernel
+    pads = _pool_pads(x.shape[2:], kernel, stride, padding, (1, 1), out_hw)
+    xp = _pad_hw(x, *pads, 0)
+    sd = (stride, (1, 1))
+    offs = [(i, j) for i in range(kh) for j in range(kw)]
+    if len(offs) == 1:
+        out = np.array(_win(xp, 0, 0, sd, out_hw))
+    else:
+        out = np.add(_win(xp, *offs[0], sd, out_hw), _win(xp, *offs[1], sd, out_hw))
+        for i, j in offs[2:]:
+            out += _win(xp, i, j, sd, out_hw)
+    scale = _avg_args(x.shape[2:], kernel, stride, padding, out_hw, count_include_pad, divisor_override)
+    out *= np.asarray(scale, dtype=out.dtype) if isinstance(scale, np.ndarray) else out.dtype.type(scale)
+    return out
+
+
+def _avg_pool_backward_forward(
+    g, kernel, stride, padding, out_hw, input_shape, count_include_pad=True, divisor_override=None
+):
+    n, c, h, w = input_shape
+    pads = _pool_pads((h, w), kernel, stride, padding, (1, 1), out_hw)
+    scale = _avg_args((h, w), kernel, stride, padding, out_hw, count_include_pad, divisor_override)
+    gs = g * (np.asarray(scale, dtype=g.dtype) if isinstance(scale, np.ndarray) else g.dtype.type(scale))
+    dx = np.zeros((n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), g.dtype)
+    sd = (stride, (1, 1))
+    overlap = _overlapping(kernel, stride, (1, 1))
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            dst = _win(dx, i, j, sd, out_hw)
+            if overlap:
+                dst += gs
+            else:
+                dst[...] = gs
+    if any(pads):
+        return np.ascontiguousarray(dx[:, :, pads[0] : pads[0] + h, pads[2] : pads[2] + w])
+    return dx
+
+
+def _avg_backward_meta(g, *, input_shape, **_):
+    return TensorMeta(tuple(input_shape), g.dtype)
+
+
+AVG_POOL2D = OpDef("avg_pool2d", _avg_pool_forward, shape_rule=_pool_meta)
+AVG_POOL2D_BACKWARD = OpDef("avg_pool2d_backward", _avg_pool_backward_forward, shape_rule=_avg_backward_meta)
+
+
+@AVG_POOL2D.defgrad
+def _avg_pool_grad(ctx, g):
+    attrs = dict(ctx.attrs)
+    attrs["input_shape"] = tuple(ctx.input_shape(0))
+    return (apply(AVG_POOL2D_BACKWARD, (g,), attrs),)
+
+
+@AVG_POOL2D_BACKWARD.defgrad
+def _avg_pool_backward_grad(ctx, g):
+    attrs = {k: v for k, v in ctx.attrs.items() if k != "input_shape"}
+    return (apply(AVG_POOL2D, (g,), attrs),)

@@ -1,0 +1,129 @@
+"""Adagrad (Duchi et al., 2011), with PyTorch's exact update."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..core.tensor import Tensor
+from .optimizer import Optimizer, _bump_step, _effective_grad, _new_step
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad with PyTorch's update rule:
+
+    ``clr = lr / (1 + (t - 1) * lr_decay)``, ``sum += g * g``, ``p -= clr * g / (sqrt(sum) + eps)``.
+
+    Args:
+        params: tensors or parameter-group dicts to optimize.
+        lr: learning rate (default 1e-2).
+        lr_decay: learning-rate decay (default 0).
+        weight_decay: L2 penalty (default 0).
+        initial_accumulator_value: starting value of the squared-gradient sums (default 0).
+        eps: term added to the denominator (default 1e-10).
+        maximize: maximize the objective instead of minimizing it.
+        foreach, differentiable, fused: accepted for PyTorch compatibility (no effect;
+            ``differentiable=True`` is not supported).
+
+    Example:
+        >>> model = ts.nn.Linear(3, 1)
+        >>> opt = ts.optim.Adagrad(model.parameters(), lr=0.1, initial_accumulator_value=0.1)
+        >>> model(ts.ones(2, 3)).pow(2).mean().backward()
+        >>> opt.step()
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        self._check_hparams(defaults)
+        if fused and foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _check_hparams(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        if isinstance(lr, Tensor):
+            raise TypeError("Adagrad: lr must be a Python number, got a Tensor")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= group["lr_decay"]:
+            raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
+        if not 0.0 <= group["weight_decay"]:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        iav = group["initial_accumulator_value"]
+        if not 0.0 <= iav:
+            raise ValueError(f"Invalid initial_accumulator_value value: {iav}")
+        if not 0.0 <= group["eps"]:
+            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        if group.get("differentiable"):
+            raise NotImplementedError("Adagrad: differentiable=True is not supported by Tessera optimizers")
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict:
+        state = self.state[p]
+        state["step"] = _new_step()
+        state["sum"] = Tensor._wrap(np.full_like(p._data, group["initial_accumulator_value"]))
+        return state
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one Adagrad step; returns ``closure()``'s loss when a closure is given."""
+        loss = self._closure_loss(closure)
+        state_of = self.state
+        for group in self.param_groups:
+            lr = group["lr"]
+            lr_decay = group["lr_decay"]
+            eps = group["eps"]
+            wd = group["weight_decay"]
+            maximize = group["maximize"]
+            for p in group["params"]:
+                gt = p.grad
+                if gt is None:
+                    continue
+                d = p._data
+                state = state_of[p]
+                if "sum" not in state:  # a parameter added with add_param_group
+                    state = self._init_state(p, group)
+                step = _bump_step(state)
+                transformed = wd != 0 or maximize
+                tmp = self._scratch(p, d, 2 if transformed else 1)
+                g = _effective_grad(gt._data, d, wd, maximize, tmp[0])
+                s = tmp[-1]
+                clr = lr / (1 + (step - 1) * lr_decay)
+                acc = state["sum"]._data
+                np.multiply(g, g, out=s)
+                np.add(acc, s, out=acc)
+                np.sqrt(acc, out=s)
+                np.add(s, eps, out=s)
+                np.divide(g, s, out=s)
+                np.multiply(s, -clr, out=s)
+                np.add(d, s, out=d)
+                p._vc[0] += 1
+        return loss

@@ -1,0 +1,201 @@
+"""Adam and AdamW (Kingma & Ba, 2014; Loshchilov & Hutter, 2017), with PyTorch's exact update."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..core.tensor import Tensor
+from .optimizer import Optimizer, _bump_step, _effective_grad, _lerp_, _new_step
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam with PyTorch's update rule (``amsgrad`` and ``maximize`` options, L2 or decoupled decay):
+
+    ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 * v + (1 - beta2) * g * g``,
+    ``p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)``
+    (``v`` replaced by its running maximum with ``amsgrad``).
+
+    Args:
+        params: tensors or parameter-group dicts to optimize.
+        lr: learning rate (default 1e-3).
+        betas: coefficients for the running averages of the gradient and its square (default (0.9, 0.999)).
+        eps: term added to the denominator (default 1e-8).
+        weight_decay: L2 penalty added to the gradient, or decoupled decay ``p *= 1 - lr * weight_decay``
+            when ``decoupled_weight_decay`` (default 0).
+        amsgrad: use the AMSGrad variant.
+        maximize: maximize the objective instead of minimizing it.
+        decoupled_weight_decay: apply AdamW-style decay (what ``AdamW`` sets).
+        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility (no effect;
+            ``differentiable=True`` is not supported).
+
+    Example:
+        >>> model = ts.nn.Linear(3, 1)
+        >>> opt = ts.optim.Adam(model.parameters(), lr=1e-2)
+        >>> model(ts.ones(2, 3)).pow(2).mean().backward()
+        >>> opt.step()
+        >>> float(opt.state[model.weight]["step"])
+        1.0
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        self._check_hparams(defaults)
+        defaults["betas"] = tuple(float(b) for b in betas)
+        if fused and foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        super().__init__(params, defaults)
+
+    def _check_hparams(self, group: dict[str, Any]) -> None:
+        lr, eps, betas, wd = group["lr"], group["eps"], group["betas"], group["weight_decay"]
+        name = type(self).__name__
+        if isinstance(lr, Tensor):
+            raise TypeError(f"{name}: lr must be a Python number, got a Tensor")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= wd:
+            raise ValueError(f"Invalid weight_decay value: {wd}")
+        if group.get("differentiable"):
+            raise NotImplementedError(f"{name}: differentiable=True is not supported by Tessera optimizers")
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one Adam step; returns ``closure()``'s loss when a closure is given."""
+        loss = self._closure_loss(closure)
+        state_of = self.state
+        for group in self.param_groups:
+            lr = group["lr"]
+            beta1, beta2 = group["betas"]
+            eps = group["eps"]
+            wd = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group.get("decoupled_weight_decay", False)
+            for p in group["params"]:
+                gt = p.grad
+                if gt is None:
+                    continue
+                d = p._data
+                state = state_of[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["exp_avg"] = Tensor._wrap(np.zeros_like(d))
+                    state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(d))
+                if amsgrad and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(d))
+                step = _bump_step(state)
+                coupled = wd != 0 and not decoupled
+                tmp = self._scratch(p, d, 2 if (coupled or maximize) else 1)
+                s = tmp[-1]
+                if wd != 0 and decoupled:
+                    np.multiply(d, 1 - lr * wd, out=d)
+                g = _effective_grad(gt._data, d, wd if coupled else 0, maximize, tmp[0])
+                m = state["exp_avg"]._data
+                v = state["exp_avg_sq"]._data
+                _lerp_(m, g, 1 - beta1, s)
+                np.multiply(v, beta2, out=v)
+                np.multiply(g, g, out=s)
+                np.multiply(s, 1 - beta2, out=s)
+                np.add(v, s, out=v)
+
+                bias_correction1 = 1 - beta1**step
+                bias_correction2 = 1 - beta2**step
+                step_size = lr / bias_correction1
+                bias_correction2_sqrt = bias_correction2**0.5
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]._data
+                    np.maximum(vmax, v, out=vmax)
+                    v = vmax
+                np.sqrt(v, out=s)
+                np.divide(s, bias_correction2_sqrt, out=s)
+                np.add(s, eps, out=s)
+                # p.addcdiv_(m, denom, value=-step_size): p + (-step_size * m) / denom
+                np.divide(m, s, out=s)
+                np.multiply(s, -step_size, out=s)
+                np.add(d, s, out=d)
+                p._vc[0] += 1
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``p *= 1 - lr * weight_decay`` before the Adam update), default
+    ``weight_decay=1e-2``; otherwise the same arguments and update as ``Adam``.
+
+    Example:
+        >>> model = ts.nn.Linear(3, 1)
+        >>> opt = ts.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        >>> opt.param_groups[0]["decoupled_weight_decay"]
+        True
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )
+
+    def _fill_group(self, group: dict[str, Any]) -> None:
+        super()._fill_group(group)
+        group["decoupled_weight_decay"] = True

@@ -1,0 +1,144 @@
+"""RMSprop (Hinton), with PyTorch's exact update (centered and momentum variants)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..core.tensor import Tensor
+from .optimizer import Optimizer, _bump_step, _effective_grad, _lerp_, _new_step
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop with PyTorch's update rule:
+
+    ``v = alpha * v + (1 - alpha) * g * g``; ``avg = sqrt(v - ga * ga) + eps`` with ``centered`` (``ga`` the
+    running mean of ``g``) else ``sqrt(v) + eps``; then ``buf = momentum * buf + g / avg`` and
+    ``p -= lr * buf`` when ``momentum > 0``, else ``p -= lr * g / avg``.
+
+    Args:
+        params: tensors or parameter-group dicts to optimize.
+        lr: learning rate (default 1e-2).
+        alpha: smoothing constant (default 0.99).
+        eps: term added to the denominator (default 1e-8).
+        weight_decay: L2 penalty (default 0).
+        momentum: momentum factor (default 0).
+        centered: normalize by an estimate of the gradient's variance.
+        maximize: maximize the objective instead of minimizing it.
+        capturable, foreach, differentiable: accepted for PyTorch compatibility (no effect;
+            ``differentiable=True`` is not supported).
+
+    Example:
+        >>> model = ts.nn.Linear(3, 1)
+        >>> opt = ts.optim.RMSprop(model.parameters(), lr=1e-2, momentum=0.9, centered=True)
+        >>> model(ts.ones(2, 3)).pow(2).mean().backward()
+        >>> opt.step()
+        >>> sorted(opt.state[model.weight])
+        ['grad_avg', 'momentum_buffer', 'square_avg', 'step']
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+        }
+        self._check_hparams(defaults)
+        super().__init__(params, defaults)
+
+    def _check_hparams(self, group: dict[str, Any]) -> None:
+        lr = group["lr"]
+        if isinstance(lr, Tensor):
+            raise TypeError("RMSprop: lr must be a Python number, got a Tensor")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= group["eps"]:
+            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        if not 0.0 <= group["momentum"]:
+            raise ValueError(f"Invalid momentum value: {group['momentum']}")
+        if not 0.0 <= group["weight_decay"]:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        if not 0.0 <= group["alpha"]:
+            raise ValueError(f"Invalid alpha value: {group['alpha']}")
+        if group.get("differentiable"):
+            raise NotImplementedError("RMSprop: differentiable=True is not supported by Tessera optimizers")
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one RMSprop step; returns ``closure()``'s loss when a closure is given."""
+        loss = self._closure_loss(closure)
+        state_of = self.state
+        for group in self.param_groups:
+            lr = group["lr"]
+            alpha = group["alpha"]
+            eps = group["eps"]
+            wd = group["weight_decay"]
+            momentum = group["momentum"]
+            centered = group["centered"]
+            maximize = group["maximize"]
+            for p in group["params"]:
+                gt = p.grad
+                if gt is None:
+                    continue
+                d = p._data
+                state = state_of[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["square_avg"] = Tensor._wrap(np.zeros_like(d))
+                if momentum > 0 and "momentum_buffer" not in state:
+                    state["momentum_buffer"] = Tensor._wrap(np.zeros_like(d))
+                if centered and "grad_avg" not in state:
+                    state["grad_avg"] = Tensor._wrap(np.zeros_like(d))
+                _bump_step(state)
+                transformed = wd != 0 or maximize
+                tmp = self._scratch(p, d, 3 if transformed else 2)
+                g = _effective_grad(gt._data, d, wd, maximize, tmp[0])
+                s, avg = tmp[-2], tmp[-1]
+                v = state["square_avg"]._data
+                np.multiply(v, alpha, out=v)
+                np.multiply(g, g, out=s)
+                np.multiply(s, 1 - alpha, out=s)
+                np.add(v, s, out=v)
+                if centered:
+                    ga = state["grad_avg"]._data
+                    _lerp_(ga, g, 1 - alpha, s)
+                    np.multiply(ga, ga, out=s)
+                    np.subtract(v, s, out=avg)
+                    np.sqrt(avg, out=avg)
+                else:
+                    np.sqrt(v, out=avg)
+                np.add(avg, eps, out=avg)
+                np.divide(g, avg, out=s)
+                if momentum > 0:
+                    buf = state["momentum_buffer"]._data
+                    np.multiply(buf, momentum, out=buf)
+                    np.add(buf, s, out=buf)
+                    np.multiply(buf, -lr, out=s)
+                else:
+                    np.multiply(s, -lr, out=s)
+                np.add(d, s, out=d)
+                p._vc[0] += 1
+        return loss

@@ -1,0 +1,3 @@
+"""Utilities, as ``torch.utils``: ``ts.utils.data`` is ``ts.data``."""
+
+from . import data
