@@ -39,7 +39,9 @@ def main(argv=None) -> None:
     import numpy
 
     print(f"NumPy {numpy.__version__}; Python {platform.python_version()}; medians after warm-up")
-    selected = [c for c in core.cases() + nn.cases() if not args.filters or any(f in c.name for f in args.filters)]
+    selected = [
+        c for c in core.cases() + nn.cases() if not args.filters or any(f in c.name for f in args.filters)
+    ]
     for c in selected:
         c.makers = {k: v for k, v in c.makers.items() if k == "tessera" or k in peers}
     if not args.filters or any(f in "import" for f in args.filters):

@@ -55,9 +55,12 @@ def main(epochs: int = 15, seed: int = 0, verbose: bool = True) -> float:
     ts.manual_seed(seed)
     dataset = load_digits_dataset()
     n_test = len(dataset) // 5
-    train_set, test_set = random_split(dataset, [len(dataset) - n_test, n_test],
-                                       generator=ts.Generator().manual_seed(seed))
-    train_loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=ts.Generator().manual_seed(seed))
+    train_set, test_set = random_split(
+        dataset, [len(dataset) - n_test, n_test], generator=ts.Generator().manual_seed(seed)
+    )
+    train_loader = DataLoader(
+        train_set, batch_size=64, shuffle=True, generator=ts.Generator().manual_seed(seed)
+    )
     test_loader = DataLoader(test_set, batch_size=256)
 
     model = DigitsCNN()
@@ -78,7 +81,9 @@ def main(epochs: int = 15, seed: int = 0, verbose: bool = True) -> float:
             print(f"epoch {epoch + 1:2d}  loss {total_loss / len(train_set):.4f}  test accuracy {acc:.4f}")
     accuracy = evaluate(model, test_loader)
     if verbose:
-        print(f"test accuracy {accuracy:.2%} on {n_test} held-out digits in {time.perf_counter() - start:.1f} s")
+        print(
+            f"test accuracy {accuracy:.2%} on {n_test} held-out digits in {time.perf_counter() - start:.1f} s"
+        )
     return accuracy
 
 

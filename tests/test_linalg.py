@@ -246,5 +246,3 @@ def test_trace(shape):
     assert ts.tensor([[1, 2], [3, 4]]).trace().item() == 5
     with pytest.raises(RuntimeError, match="trace: expected a matrix, but got tensor with dim 3"):
         ts.trace(ts.ones(2, 2, 2))
-
-

@@ -12,6 +12,14 @@ import tessera as ts
 from tessera.core.dispatch import REGISTRY, TensorMeta, infer_meta
 
 OP_TEST_FILES = [
+    "nn/test_normalization.py",
+    "nn/test_loss.py",
+    "nn/test_embedding.py",
+    "nn/test_conv.py",
+    "nn/test_pooling.py",
+    "nn/test_attention.py",
+    "nn/test_transformer.py",
+    "nn/test_rnn.py",
     "test_arith.py",
     "test_elementwise.py",
     "test_reduction.py",

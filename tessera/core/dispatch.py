@@ -210,7 +210,8 @@ def _explain(op, exc, args, attrs):
         except OpError as e:
             return e
     shapes = ", ".join(f"{tuple(a.shape)} {a.dtype.name}" if isinstance(a, Tensor) else repr(a) for a in args)
-    cls = exc.__class__ if isinstance(exc, (TypeError, IndexError, ValueError)) else OpError
+    # The plain builtin class: NumPy's subclasses (e.g. _UFuncOutputCastingError) take other constructor args.
+    cls = next((c for c in (TypeError, IndexError, ValueError) if isinstance(exc, c)), OpError)
     return cls(f"{op.name}: invalid arguments ({shapes}): {exc}")
 
 

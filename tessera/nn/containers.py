@@ -147,6 +147,20 @@ class ModuleList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container; iterate over it in your own forward")
 
+    def __repr__(self) -> str:
+        # Runs of identical children print once, as PyTorch does: "(0-2): 3 x Linear(...)".
+        reprs = [repr(m).replace("\n", "\n  ") for m in self._modules.values()]
+        if not reprs:
+            return "ModuleList()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i == len(reprs) or reprs[i] != reprs[start]:
+                n = i - start
+                label = f"({start})" if n == 1 else f"({start}-{i - 1}): {n} x"
+                lines.append(f"{label}: {reprs[start]}" if n == 1 else f"{label} {reprs[start]}")
+                start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of modules whose parameters are registered, keeping insertion order."""

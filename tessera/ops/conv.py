@@ -220,7 +220,7 @@ def _route(x, out, kernel, stride, padding, dilation, out_hw, visit):
         if taken is None:
             taken = sel
         else:
-            sel &= ~taken
+            np.greater(sel, taken, out=sel)  # sel & ~taken without a temporary
             if k != last:
                 taken |= sel
         visit(i, j, sel)
@@ -234,9 +234,12 @@ def _overlapping(kernel, stride, dilation):
 def _max_pool_backward_forward(g, x, out, kernel, stride, padding, dilation, out_hw):
     pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
     n, c, h, w = x.shape
-    dx = np.zeros((n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), g.dtype)
-    sd = (stride, dilation)
     overlap = _overlapping(kernel, stride, dilation)
+    # Windows that tile the input exactly write every position once: no need to zero-fill first.
+    tiled = not overlap and not any(pads) and tuple(dilation) == (1, 1) and tuple(stride) == tuple(kernel)
+    tiled = tiled and out_hw[0] * kernel[0] == h and out_hw[1] * kernel[1] == w
+    dx = (np.empty if tiled else np.zeros)((n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), g.dtype)
+    sd = (stride, dilation)
 
     def visit(i, j, sel):
         dst = _win(dx, i, j, sd, out_hw)

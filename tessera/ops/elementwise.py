@@ -1313,9 +1313,7 @@ def _relu_into(out, x):
 
 # Dropout's masked scaling: the Bernoulli keep-mask is drawn by nn.functional and passed as an attribute,
 # so forward and backward apply the same mask.
-DROPOUT = OpDef(
-    "dropout", lambda x, mask, scale: np.multiply(x, mask, dtype=x.dtype) * x.dtype.type(scale)
-)
+DROPOUT = OpDef("dropout", lambda x, mask, scale: np.multiply(x, mask, dtype=x.dtype) * x.dtype.type(scale))
 
 
 @DROPOUT.defgrad

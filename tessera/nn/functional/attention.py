@@ -67,9 +67,7 @@ def _attend(q, k, v, disallowed, bias, dropout_p: float, safe: bool, need_weight
             if disallowed is not None:
                 disallowed = disallowed & ~full
             if bias is not None:
-                bias = ops.masked_fill(
-                    bias, Tensor._wrap(np.broadcast_to(full, bias._data.shape[:-1] + (1,))), 0.0
-                )
+                bias = ops.masked_fill(bias, Tensor._wrap(full), 0.0)
         else:
             full = None
     if bias is not None:
@@ -118,13 +116,15 @@ def scaled_dot_product_attention(
             )
     if not (query.dtype is key.dtype is value.dtype) or query._data.dtype.kind != "f":
         raise RuntimeError(
-            f"{name}: expected query, key and value to have the same floating dtype, got query {query.dtype.name}, "
+            f"{name}: expected query, key and value to have the same floating dtype, got query "
+            f"{query.dtype.name}, "
             f"key {key.dtype.name}, value {value.dtype.name}"
         )
     qs, ks, vs = tuple(query.shape), tuple(key.shape), tuple(value.shape)
     if qs[-1] != ks[-1]:
         raise RuntimeError(
-            f"{name}: query and key must have the same embedding size (last dimension), got query {qs} and key {ks}"
+            f"{name}: query and key must have the same embedding size (last dimension), got query {qs} "
+            f"and key {ks}"
         )
     if ks[-2] != vs[-2]:
         raise RuntimeError(
@@ -138,7 +138,8 @@ def scaled_dot_product_attention(
         hq, hk, hv = qs[-3], ks[-3], vs[-3] if len(vs) >= 3 else 0
         if hk != hv or hk == 0 or hq % hk:
             raise RuntimeError(
-                f"{name}: with enable_gqa the number of query heads ({hq}) must be a multiple of the number of "
+                f"{name}: with enable_gqa the number of query heads ({hq}) must be a multiple of the "
+                f"number of "
                 f"key/value heads (key {hk}, value {hv})"
             )
         key = ops.repeat_interleave(key, hq // hk, dim=-3)
@@ -282,22 +283,14 @@ def _mha(
                     f"{tuple(key_padding_mask.shape)}"
                 )
             key_padding_mask = key_padding_mask.unsqueeze(0)
-    if batch_first:
-        N, L, E = query.shape
-        S = key.shape[1]
-        if key.shape[0] != N or value.shape[0] != N:
-            raise RuntimeError(
-                f"{name}: query, key and value must have the same batch size, got shapes {tuple(query.shape)}, "
-                f"{tuple(key.shape)} and {tuple(value.shape)}"
-            )
-    else:
-        L, N, E = query.shape
-        S = key.shape[0]
-        if key.shape[1] != N or value.shape[1] != N:
-            raise RuntimeError(
-                f"{name}: query, key and value must have the same batch size, got shapes {tuple(query.shape)}, "
-                f"{tuple(key.shape)} and {tuple(value.shape)}"
-            )
+    bdim = 0 if batch_first else 1
+    N, L, E = query.shape[bdim], query.shape[1 - bdim], query.shape[2]
+    S = key.shape[1 - bdim]
+    if key.shape[bdim] != N or value.shape[bdim] != N:
+        raise RuntimeError(
+            f"{name}: query, key and value must have the same batch size, got shapes "
+            f"{tuple(query.shape)}, {tuple(key.shape)} and {tuple(value.shape)}"
+        )
     if embed_dim_to_check is not None and E != embed_dim_to_check:
         raise RuntimeError(f"{name}: was expecting embedding dimension of {embed_dim_to_check}, but got {E}")
     H = num_heads

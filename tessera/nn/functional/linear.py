@@ -43,7 +43,7 @@ def _check_p(name, p):
 def _masked(input, mask_shape, p, generator=None):
     if p == 1.0:
         return input * 0
-    mask = rng(generator).random(mask_shape) >= p
+    mask = rng(generator).random(mask_shape, dtype=np.float32) >= p
     return apply(DROPOUT, (input,), {"mask": mask, "scale": 1.0 / (1.0 - p)})
 
 
@@ -107,9 +107,10 @@ def embedding(
         )
     n = weight.shape[0]
     idx = input._data
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(
-            f"embedding: index out of range in self (indices must be in [0, {n}), got max {idx.max()})"
+            f"embedding: index out of range in self (indices must be in [0, {n}), got "
+            f"{idx.min() if idx.min() < 0 else idx.max()})"
         )
     if max_norm is not None:
         from ...autograd.grad_mode import no_grad

@@ -21,7 +21,8 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 class MultiheadAttention(Module):
-    """Attention over ``num_heads`` heads of size ``embed_dim // num_heads``, as ``torch.nn.MultiheadAttention``.
+    """Attention over ``num_heads`` heads of size ``embed_dim // num_heads``, as
+    ``torch.nn.MultiheadAttention``.
 
     Inputs are (L, N, E) (``batch_first``: (N, L, E); unbatched: (L, E)). ``key_padding_mask`` (N, S) and
     ``attn_mask`` ((L, S) or (N * num_heads, L, S)) are bool (True = not attended) or float (added to the
@@ -135,7 +136,8 @@ class MultiheadAttention(Module):
         for arg, t, width in (("query", query, E), ("key", key, self.kdim), ("value", value, self.vdim)):
             if t.shape[-1] != width:
                 raise RuntimeError(
-                    f"MultiheadAttention: expected {arg} with last dimension {width}, got shape {tuple(t.shape)}"
+                    f"MultiheadAttention: expected {arg} with last dimension {width}, got shape "
+                    f"{tuple(t.shape)}"
                 )
             if t.dtype is not self.out_proj.weight.dtype:
                 raise RuntimeError(

@@ -219,7 +219,8 @@ class RNNBase(Module):
 
     # -- input checking --------------------------------------------------------------------------------------
     def _prepare(self, input, hx, is_lstm):
-        """Validate ``input``/``hx``; return (batched input, [h0 per layer*dir] | None, [c0...] | None, batched)."""
+        """Validate ``input``/``hx``; return (batched input, [h0 per layer and direction] | None,
+        [c0 ...] | None, batched)."""
         name = self._name
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected input to be a Tensor, got {type(input).__name__}")
@@ -264,7 +265,8 @@ class RNNBase(Module):
                 if t.ndim != want_nd:
                     kind = "batched 3-D" if batched else "unbatched 2-D"
                     raise RuntimeError(
-                        f"{name}: for {kind} input, {what} should also be {want_nd}-D but got {t.ndim}-D tensor "
+                        f"{name}: for {kind} input, {what} should also be {want_nd}-D but got {t.ndim}-D "
+                        f"tensor "
                         f"of shape {tuple(t.shape)}"
                     )
                 if not batched:
@@ -283,7 +285,7 @@ class RNNBase(Module):
             h_n = tuple(h.squeeze(1) for h in h_n)
         return output, h_n
 
-    # -- the recurrence ----------------------------------------------------------------------------------------
+    # -- the recurrence ------------------------------------------------------------------------------------
     def _run(self, x, h0, c0):
         """All layers and directions over the batched (T, N, I) / (N, T, I) input ``x``."""
         mode = self.mode
@@ -537,7 +539,8 @@ class RNNCellBase(Module):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(
-                f"{name}: input has inconsistent input_size: got {input.shape[-1]} expected {self.input_size} "
+                f"{name}: input has inconsistent input_size: got {input.shape[-1]} expected "
+                f"{self.input_size} "
                 f"(input shape {tuple(input.shape)})"
             )
         _check_dtype(name, input, self.weight_ih, "input")

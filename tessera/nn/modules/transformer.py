@@ -92,7 +92,8 @@ class TransformerEncoderLayer(Module):
             activation = _get_activation_fn(activation)
         elif not callable(activation):
             raise TypeError(
-                f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a callable, got {activation!r}"
+                f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a callable, got "
+                f"{activation!r}"
             )
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
