@@ -12,6 +12,10 @@ Example:
 
 import warnings as _warnings
 
+from .core.allocator import tune_malloc as _tune_malloc
+
+_tune_malloc()
+
 from . import autograd, data, nn, ops, optim, utils
 from .autograd import GradientTape
 from .autograd.grad_mode import (
