@@ -80,48 +80,31 @@ def _mlp_weights(seed=0):
 def _mlp_case():
     ws, x_np, y_np = _mlp_weights()
 
-    def make_ts():
-        import tessera as ts
+    def maker(lib_name):
+        def make():
+            import importlib
 
-        params = [(ts.tensor(w, requires_grad=True), ts.tensor(b, requires_grad=True)) for w, b in ws]
-        x = ts.tensor(x_np)
-        y = ts.tensor(y_np)
+            lib = importlib.import_module(lib_name)
+            params = [(lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)) for w, b in ws]
+            x, y = lib.tensor(x_np), lib.tensor(y_np)
 
-        def step():
-            h = x
-            for i, (w, b) in enumerate(params):
-                h = h @ w.T + b
-                if i < len(params) - 1:
-                    h = h.relu()
-            loss = -h.log_softmax(dim=1)[ts.arange(BATCH), y].mean()
-            for w, b in params:
-                w.grad = b.grad = None
-            loss.backward()
+            def step():
+                h = x
+                for i, (w, b) in enumerate(params):
+                    h = h @ w.T + b
+                    if i < len(params) - 1:
+                        h = h.relu()
+                loss = -h.log_softmax(dim=1)[lib.arange(BATCH), y].mean()
+                for w, b in params:
+                    w.grad = b.grad = None
+                loss.backward()
 
-        return step
+            return step
 
-    def make_torch():
-        import torch
-
-        params = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) for w, b in ws]
-        x = torch.tensor(x_np)
-        y = torch.tensor(y_np)
-
-        def step():
-            h = x
-            for i, (w, b) in enumerate(params):
-                h = h @ w.T + b
-                if i < len(params) - 1:
-                    h = h.relu()
-            loss = -h.log_softmax(dim=1)[torch.arange(BATCH), y].mean()
-            for w, b in params:
-                w.grad = b.grad = None
-            loss.backward()
-
-        return step
+        return make
 
     return Case(
-        "MLP 784-512-512-10 fwd+bwd, batch 128", {"tessera": make_ts, "torch": make_torch}, target=1.5
+        "MLP 784-512-512-10 fwd+bwd, batch 128", {fw: maker(fw) for fw in ("tessera", "torch")}, target=1.5
     )
 
 

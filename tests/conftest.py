@@ -7,6 +7,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run PyTorch single-threaded in a module: its thread pool makes tiny ops erratic on a busy machine."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _check_meta_rules():
     """With TESSERA_CHECK_META=<file>, every op application in the run also checks that the op's

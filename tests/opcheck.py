@@ -111,3 +111,8 @@ def check_torch(ts_fn, torch_fn, *inputs, rtol=1e-5, atol=1e-6, grad=True, seed=
 def rand(*shape, seed=0, dtype=np.float32, low=-2.0, high=2.0):
     """Reproducible test data."""
     return np.random.default_rng(seed + 7 * len(shape)).uniform(low, high, shape).astype(dtype)
+
+
+def randn(*shape, seed=0):
+    """Reproducible standard-normal float32 test data."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)

@@ -3,7 +3,6 @@ state_dict and hook semantics."""
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
@@ -12,29 +11,13 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..core import dtypes as _dt
 from ..core.device import as_device
+from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "IncompatibleKeys"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _RemovableHandle:
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self.hooks = hooks
-        self.id = next(self._ids)
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class Module:
@@ -475,15 +458,15 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # -- hooks ----------------------------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook) -> _RemovableHandle:
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; a non-None return replaces the arguments."""
-        h = _RemovableHandle(self._forward_pre_hooks)
+        h = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[h.id] = hook
         return h
 
-    def register_forward_hook(self, hook) -> _RemovableHandle:
+    def register_forward_hook(self, hook) -> RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; a non-None return replaces the output."""
-        h = _RemovableHandle(self._forward_hooks)
+        h = RemovableHandle(self._forward_hooks)
         self._forward_hooks[h.id] = hook
         return h
 

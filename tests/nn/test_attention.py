@@ -8,23 +8,12 @@ import warnings
 import numpy as np
 import pytest
 from opcheck import needs_torch, torch
+from opcheck import randn as rnd
 
 import tessera as ts
 import tessera.nn.functional as F
 
-pytestmark = needs_torch
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+pytestmark = [needs_torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 def _convert(obj, to_torch, memo):

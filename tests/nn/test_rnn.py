@@ -6,19 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opcheck import needs_torch, torch
+from opcheck import randn as rnd
 
 import tessera as ts
 
-pytestmark = needs_torch
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_one_thread():
-    # Tiny recurrent problems: PyTorch's thread pool only adds synchronisation (seconds on a busy machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = [needs_torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 # -- parity helper -------------------------------------------------------------------------------------------
@@ -83,10 +75,6 @@ def check_parity(tmod, smod, args, kwargs=None, rtol=1e-5, atol=1e-5, seed=0):
     for (name, p), (_, q) in zip(tmod.named_parameters(), smod.named_parameters()):
         assert q.grad is not None, name
         np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
 def make(cls, *args, **kw):

@@ -8,23 +8,16 @@ import re
 import numpy as np
 import pytest
 from opcheck import needs_torch, torch
+from opcheck import randn as rnd
 
 import tessera as ts
 import tessera.nn.functional as F
 
-pytestmark = [needs_torch, pytest.mark.filterwarnings("ignore:Support for mismatched")]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+pytestmark = [
+    needs_torch,
+    pytest.mark.usefixtures("torch_one_thread"),
+    pytest.mark.filterwarnings("ignore:Support for mismatched"),
+]
 
 
 def copy_weights(tmod, smod):
