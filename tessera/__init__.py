@@ -65,8 +65,20 @@ from .core.random import (
 )
 from .core.tensor import Size, Tensor
 from .ops import *  # noqa: F401,F403
+from .serialization import load, save
 
 __version__ = "0.1.0"
 
 # NumPy reports log(0), 0/0 and overflow as RuntimeWarnings; like PyTorch, Tessera returns inf/nan silently.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tessera(\.|$)")
+
+
+def __getattr__(name):
+    # Heavier subsystems load on first use so that ``import tessera`` stays fast.
+    if name in ("keras", "tensorboard"):
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'tessera' has no attribute {name!r}")

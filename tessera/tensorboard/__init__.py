@@ -1,0 +1,1 @@
+"""Placeholder: ``SummaryWriter`` writing TensorBoard event files."""
