@@ -55,6 +55,107 @@ def _extent(n_out, stride, dil, k):
     return (n_out - 1) * stride + dil * (k - 1) + 1
 
 
+# -- "same"-size stride-1 fast path ------------------------------------------------------------------------
+# When stride is 1 and the output grid equals the input grid, every kernel offset is ONE flat shift of the
+# (C, N * H * W) image stack: positions whose window element falls in the padding (or wraps into the
+# neighbouring row / image) are cleared with a precomputed bit mask. Each offset then costs one coalesced
+# copy/add per channel instead of one short strided loop per image row.
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _flat_ok(shape_hw, stride, out_hw, dtype):
+    return tuple(stride) == (1, 1) and tuple(out_hw) == tuple(shape_hw) and dtype.itemsize in _UINT
+
+
+@functools.lru_cache(maxsize=32)
+def _shift_masks(n, h, w, kernel, dilation, padding, itemsize):
+    """Per kernel offset: (flat shift, bit mask or None when every position is valid, or False when none
+    is). The mask covers the whole N * H * W stack (one coalesced pass) unless that would be large; then it
+    covers one image and is broadcast over the batch."""
+    reps = n if n * h * w <= 1 << 18 else 1
+    kh, kw = kernel
+    dh, dw = dilation
+    pt, pl = padding[0], padding[2]
+    ut = _UINT[itemsize]
+    hh, ww = np.arange(h)[:, None], np.arange(w)[None, :]
+    res = []
+    for i in range(kh):
+        for j in range(kw):
+            ro, co = i * dh - pt, j * dw - pl
+            valid = (hh + ro >= 0) & (hh + ro < h) & (ww + co >= 0) & (ww + co < w)
+            if valid.all():
+                m = None
+            elif not valid.any():
+                m = False
+            else:
+                m = np.tile(np.where(valid.ravel(), np.iinfo(ut).max, 0).astype(ut), reps)
+                m.flags.writeable = False
+            res.append((ro * w + co, m))
+    return tuple(res)
+
+
+def _im2col_flat(x, kernel, dilation, padding, groups):
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    t = n * h * w
+    xt = np.ascontiguousarray(x.reshape(n, c, h * w).transpose(1, 0, 2)).reshape(c, t)
+    cols = np.empty((c, kh * kw, t), x.dtype)
+    ut = _UINT[x.dtype.itemsize]
+    for k, (d, m) in enumerate(_shift_masks(n, h, w, kernel, dilation, padding, x.dtype.itemsize)):
+        dst = cols[:, k]
+        if m is False:
+            dst[...] = 0
+            continue
+        q0, q1 = max(0, -d), t - max(0, d)
+        np.copyto(dst[:, q0:q1], xt[:, q0 + d : q1 + d])
+        if m is not None:  # also clears the uncovered ends: they are never valid
+            dv = dst.view(ut) if m.size == t else dst.view(ut).reshape(c, n, h * w)
+            np.bitwise_and(dv, m, out=dv)
+    return cols.reshape(groups, (c // groups) * kh * kw, t)
+
+
+def _col2im_flat(cols, kernel, dilation, padding, input_shape):
+    n, c, h, w = input_shape
+    kh, kw = kernel
+    t = n * h * w
+    src = cols.reshape(c, kh * kw, t)
+    ut = _UINT[cols.dtype.itemsize]
+    acc = np.empty((c, t), cols.dtype)
+    tmp = None
+    init = False
+    offs = list(enumerate(_shift_masks(n, h, w, kernel, dilation, padding, cols.dtype.itemsize)))
+    offs.sort(key=lambda e: e[1][1] is not None)  # the unmasked (centre) offset first: it initialises acc
+    for k, (d, m) in offs:
+        if m is False:
+            continue
+        s = src[:, k]
+        if m is not None:
+            if tmp is None:
+                tmp = np.empty((c, t), cols.dtype)
+            if m.size == t:
+                np.bitwise_and(s.view(ut), m, out=tmp.view(ut))
+            else:
+                shp = (c, n, h * w)
+                np.bitwise_and(s.view(ut).reshape(shp), m, out=tmp.view(ut).reshape(shp))
+            s = tmp
+        if not init:
+            if d != 0:
+                acc[...] = 0
+            else:
+                np.copyto(acc, s)
+                init = True
+                continue
+            init = True
+        q0, q1 = max(0, -d), t - max(0, d)
+        dst = acc[:, q0 + d : q1 + d]
+        np.add(dst, s[:, q0:q1], out=dst)
+    if not init:
+        acc[...] = 0
+    out = np.empty((n, c, h, w), cols.dtype)
+    np.copyto(out.reshape(n, c, h * w).transpose(1, 0, 2), acc.reshape(c, n, h * w))
+    return out
+
+
 # -- im2col / col2im ----------------------------------------------------------------------------------------
 def _im2col_forward(x, kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
     n, c, h, w = x.shape
@@ -63,6 +164,8 @@ def _im2col_forward(x, kernel, stride, padding, dilation, groups, out_hw, input_
     dh, dw = dilation
     pt, pb, pl, pr = padding
     ho, wo = out_hw
+    if x.size and _flat_ok((h, w), stride, out_hw, x.dtype):
+        return _im2col_flat(x, kernel, dilation, padding, groups)
     xp = _pad_hw(x, pt, pb, pl, pr, 0)
     s0, s1, s2, s3 = xp.strides
     win = as_strided(
@@ -80,6 +183,8 @@ def _col2im_forward(cols, kernel, stride, padding, dilation, groups, out_hw, inp
     dh, dw = dilation
     pt, pb, pl, pr = padding
     ho, wo = out_hw
+    if n * c * h * w and _flat_ok((h, w), stride, out_hw, cols.dtype):
+        return _col2im_flat(cols, kernel, dilation, padding, input_shape)
     src = cols.reshape(c, kh, kw, n, ho, wo)
     out = np.zeros((n, c, h, w), cols.dtype)
     # Accumulate straight into the unpadded output: for each kernel offset, the output positions whose
@@ -143,12 +248,13 @@ def _col2im_grad(ctx, g):
 def _conv_output_forward(y, *bias, batch, out_hw):
     ho, wo = out_hw
     o = y.shape[0] * y.shape[1]
-    src = y.reshape(o, batch, ho, wo).transpose(1, 0, 2, 3)
+    src = y.reshape(o, batch, ho * wo)
     out = np.empty((batch, o, ho, wo), np.result_type(y, *bias))
+    dst = out.reshape(batch, o, ho * wo).transpose(1, 0, 2)  # iterate in the source's order
     if bias:
-        np.add(src, bias[0].reshape(o, 1, 1), out=out)
+        np.add(src, bias[0].reshape(o, 1, 1), out=dst)
     else:
-        np.copyto(out, src)
+        np.copyto(dst, src)
     return out
 
 
