@@ -1,0 +1,83 @@
+"""Atomic file writes shared by every Tessera saver (``ts.save``, ``model.save``, ``save_weights``).
+
+The data goes to a temporary file in the target's directory, which is flushed and fsync'ed, then renamed
+over the target with ``os.replace`` (atomic on POSIX and Windows), and the directory is fsync'ed so the
+rename itself survives a power loss. A crash or an exception at any point leaves the previous file intact,
+and the temporary file is removed on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import IO, Any
+
+__all__ = ["atomic_write"]
+
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _UMASK = mask
+    return _UMASK
+
+
+def _fsync_dir(directory: str) -> None:
+    if os.name != "posix":  # pragma: no cover - Windows cannot open directories
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # pragma: no cover - e.g. a directory we may write but not read
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike, write_fn: Callable[[IO[bytes]], Any]) -> Any:
+    """Write ``path`` atomically: ``write_fn(f)`` fills a binary temporary file that replaces ``path``
+    only once it is completely written and synced. Returns what ``write_fn`` returns.
+
+    Example:
+        >>> atomic_write("weights.bin", lambda f: f.write(b"..."))  # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"atomic_write: {path!r} is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"atomic_write: directory {directory!r} does not exist (writing {path!r})")
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            result = write_fn(f)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file 0600; give it the permissions a plain open() would have.
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        try:
+            os.chmod(tmp, mode)
+        except OSError:  # pragma: no cover
+            pass
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+    return result
