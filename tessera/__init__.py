@@ -12,10 +12,6 @@ Example:
 
 import warnings as _warnings
 
-from .core.allocator import tune_malloc as _tune_malloc
-
-_tune_malloc()
-
 from . import autograd, data, nn, ops, optim, utils
 from .autograd import GradientTape
 from .autograd.grad_mode import (
@@ -26,6 +22,7 @@ from .autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .core.allocator import tune_malloc as _tune_malloc
 from .core.creation import *  # noqa: F401,F403
 from .core.device import cuda_is_available, device
 from .core.dtypes import (
@@ -68,6 +65,8 @@ from .ops import *  # noqa: F401,F403
 from .serialization import load, save
 
 __version__ = "0.1.0"
+
+_tune_malloc()
 
 # NumPy reports log(0), 0/0 and overflow as RuntimeWarnings; like PyTorch, Tessera returns inf/nan silently.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tessera(\.|$)")

@@ -197,6 +197,12 @@ _PICKLE_HINT = (
 
 def _sniff(data: bytes, name: str) -> None:
     """Raise a clear error for well-known non-safetensors formats (checked before anything is parsed)."""
+    if len(data) >= 9:
+        # A safetensors file: a little-endian u64 header length, then a JSON header. Its first byte can be
+        # 0x80 (a header of 896 bytes, say), so this test must come before the pickle signature's.
+        n = int.from_bytes(data[:8], "little")
+        if 8 + n <= len(data) and data[8:9] == b"{":
+            return
     if len(data) >= 2 and data[0] == 0x80 and 1 <= data[1] <= 5:
         raise ValueError(f"{name} is a pickle file; {_PICKLE_HINT}")
     if data[:4] == b"PK\x03\x04":

@@ -1,5 +1,142 @@
-"""Placeholder: Keras layers."""
+"""``ts.keras.layers``: Keras layers as ``ts.nn.Module``s that build their weights on first call.
+
+Example:
+    >>> from tessera.keras.layers import Dense, ReLU
+    >>> from tessera.keras import Sequential
+    >>> model = Sequential([Dense(20, input_shape=(10,)), ReLU(), Dense(1)])
+    >>> model(ts.randn(4, 10)).shape
+    tessera.Size([4, 1])
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .attention import MultiHeadAttention
+from .base import Input, InputLayer, InputSpec, KerasTensor, Layer, clear_session
+from .conv import (
+    AveragePooling1D,
+    AveragePooling2D,
+    Conv1D,
+    Conv2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from .core import Activation, Dense, Dropout, Embedding, Flatten, LeakyReLU, Permute, ReLU, Reshape, Softmax
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .normalization import BatchNormalization, LayerNormalization
+from .rnn import GRU, LSTM, SimpleRNN
+
+# Keras's aliases
+Convolution1D, Convolution2D = Conv1D, Conv2D
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+
+__all__ = [
+    "Layer",
+    "InputSpec",
+    "KerasTensor",
+    "Input",
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "Dropout",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "Embedding",
+    "Conv1D",
+    "Conv2D",
+    "Convolution1D",
+    "Convolution2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "BatchNormalization",
+    "LayerNormalization",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "MultiHeadAttention",
+    "Concatenate",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "clear_session",
+    "serialize",
+    "deserialize",
+    "get_builtin_objects",
+]
 
 
-def Input(*args, **kwargs):
-    raise NotImplementedError
+def get_builtin_objects() -> dict:
+    """Class name -> class for every built-in layer and model class (what ``deserialize`` knows)."""
+    from .. import models
+
+    objs = {
+        name: obj
+        for name, obj in globals().items()
+        if isinstance(obj, type) and issubclass(obj, Layer) and name in __all__
+    }
+    objs.update(Model=models.Model, Functional=models.Model, Sequential=models.Sequential)
+    return objs
+
+
+def serialize(layer: Layer) -> dict:
+    """``{"class_name": ..., "config": layer.get_config()}`` (JSON-serialisable).
+
+    Example:
+        >>> serialize(Dense(3))["class_name"]
+        'Dense'
+    """
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layers.serialize: expected a keras Layer, got {type(layer).__name__}")
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
+    """Rebuild a layer (or model) from ``serialize``'s dict; ``custom_objects`` maps names of user classes.
+
+    Example:
+        >>> deserialize({"class_name": "Dense", "config": {"units": 3}}).units
+        3
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"layers.deserialize: expected a dict with 'class_name' and 'config', got {config!r}"
+        )
+    name = config["class_name"]
+    custom = custom_objects or {}
+    cls = custom.get(name) or get_builtin_objects().get(name)
+    if cls is None:
+        raise ValueError(
+            f"layers.deserialize: unknown layer class {name!r}; pass it in custom_objects={{'{name}': {name}}}"
+        )
+    cfg = dict(config.get("config", {}))
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(cfg, custom_objects=custom_objects)
+    return cls.from_config(cfg)
