@@ -158,6 +158,34 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            0,
+            groups,
+            bias,
+            padding_mode,
+            dtype,
+        )
+
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         fn = F.conv2d if self._nd == 2 else F.conv1d
         if self.padding_mode != "zeros":
@@ -183,34 +211,6 @@ class Conv2d(_Conv):
 
     _nd = 2
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            0,
-            groups,
-            bias,
-            padding_mode,
-            dtype,
-        )
-
 
 class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L) or (C_in, L) inputs; ``weight`` is (out_channels,
@@ -223,6 +223,10 @@ class Conv1d(_Conv):
 
     _nd = 1
 
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
     def __init__(
         self,
         in_channels: int,
@@ -230,44 +234,13 @@ class Conv1d(_Conv):
         kernel_size,
         stride=1,
         padding=0,
-        dilation=1,
+        output_padding=0,
         groups: int = 1,
         bias: bool = True,
+        dilation=1,
         padding_mode: str = "zeros",
         device=None,
         dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            0,
-            groups,
-            bias,
-            padding_mode,
-            dtype,
-        )
-
-
-class _ConvTransposeNd(_ConvNd):
-    _transposed = True
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        bias,
-        dilation,
-        padding_mode,
-        dtype,
     ):
         name = type(self).__name__
         if padding_mode != "zeros":
@@ -343,35 +316,6 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     _nd = 2
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            output_padding,
-            groups,
-            bias,
-            dilation,
-            padding_mode,
-            dtype,
-        )
-
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution; ``weight`` is (in_channels, out_channels/groups, k).
@@ -382,32 +326,3 @@ class ConvTranspose1d(_ConvTransposeNd):
     """
 
     _nd = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            output_padding,
-            groups,
-            bias,
-            dilation,
-            padding_mode,
-            dtype,
-        )
