@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.creation import ones_like, zeros_like
+from ..core.dispatch import REGISTRY, apply
 from ..core.tensor import Tensor
 from .grad_mode import STATE as _GRAD
 from .graph import Node
@@ -18,10 +20,13 @@ from .graph import Node
 __all__ = ["backward", "grad"]
 
 
-def _ops():
-    from .. import ops
+def _sum_to_size(g, shape):
+    # Looked up in the registry: the op modules sit above autograd in the layering.
+    return apply(REGISTRY["sum_to_size"], (g,), {"shape": tuple(shape)})
 
-    return ops
+
+def _cast(g, dtype):
+    return apply(REGISTRY["cast"], (g,), {"dtype": dtype})
 
 
 def _as_tuple(x):
@@ -33,7 +38,6 @@ def _as_tuple(x):
 
 
 def _make_root_grads(outputs, grad_outputs, opname):
-    ops = _ops()
     grads = []
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
@@ -49,7 +53,7 @@ def _make_root_grads(outputs, grad_outputs, opname):
                     f"{opname}: grad can be implicitly created only for scalar outputs, but output {i} has "
                     f"shape {tuple(out.shape)}"
                 )
-            g = ops.ones_like(out)
+            g = ones_like(out)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"{opname}: gradient must be a Tensor, got {type(g).__name__}")
@@ -62,12 +66,12 @@ def _make_root_grads(outputs, grad_outputs, opname):
     return grads
 
 
-def _fit(g, inp, ops):
+def _fit(g, inp):
     """Reduce ``g`` over dimensions ``inp`` was broadcast along, and cast it to ``inp``'s dtype."""
     if g._data.shape != inp._data.shape:
-        g = ops.sum_to_size(g, inp._data.shape)
+        g = _sum_to_size(g, inp._data.shape)
     if g._data.dtype != inp._data.dtype:
-        g = ops.cast(g, inp.dtype)
+        g = _cast(g, inp.dtype)
     return g
 
 
@@ -119,7 +123,6 @@ def _needed(nodes, targets_nodes, target_leaves):
 
 
 def _run(outputs, root_grads, *, retain_graph, create_graph, inputs=None, accumulate=True):
-    ops = _ops()
     root_nodes = []
     pending: dict = {}
     leaf_grads: dict[int, list] = {}
@@ -170,7 +173,7 @@ def _run(outputs, root_grads, *, retain_graph, create_graph, inputs=None, accumu
             for edge, gi, inp in zip(node.edges, gin, inputs_):
                 if edge is None or gi is None:
                     continue
-                gi = _fit(gi, inp, ops)
+                gi = _fit(gi, inp)
                 if edge.__class__ is Node:
                     if edge in pending:
                         pending[edge] = pending[edge] + gi
@@ -328,7 +331,7 @@ def grad(
                         g = r
         if g is None:
             if materialize_grads:
-                g = _ops().zeros_like(t)
+                g = zeros_like(t)
             elif not allow_unused:
                 raise RuntimeError(
                     f"grad: one of the differentiated Tensors (input {i}) appears to not have been used in the "
