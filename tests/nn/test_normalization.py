@@ -282,3 +282,49 @@ def test_norm_op_meta_rules_match_eager():
         REGISTRY["norm_stats"], (TensorMeta((4, 3, 5), ts.float32),), {"dims": (0, 2), "eps": 1e-5}
     )
     assert meta == TensorMeta(tuple(stats.shape), stats.dtype) == TensorMeta((3, 1, 3, 1), ts.float32)
+
+
+@needs_torch
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shift", [0.0, 1.0, 20.0, "mixed"])
+def test_layer_norm_row_fast_path_and_offset_fallback(affine, shift):
+    """Rows with small |mean|/std take the expanded BLAS formulas; rows with a large offset (here all, or
+    every other row) must fall back to the centered ones and still match PyTorch."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 6, 64)).astype(np.float32)
+    x += np.float32(20.0) * (np.arange(6)[:, None] % 2) if shift == "mixed" else np.float32(shift)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    w = rng.standard_normal(64).astype(np.float32) if affine else None
+    b = rng.standard_normal(64).astype(np.float32) if affine else None
+    params = [ts.tensor(a, requires_grad=True) if a is not None else None for a in (x, w, b)]
+    tparams = [torch.tensor(a, requires_grad=True) if a is not None else None for a in (x, w, b)]
+    ys = F.layer_norm(params[0], (64,), params[1], params[2])
+    yt = torch.nn.functional.layer_norm(tparams[0], (64,), tparams[1], tparams[2])
+    _close(ys, yt)
+    ys.backward(ts.tensor(g))
+    yt.backward(torch.tensor(g))
+    for p, tp in zip(params, tparams):
+        if p is not None:
+            _close(p.grad, tp.grad, atol=1e-4)
+
+
+@needs_torch
+def test_layer_norm_noncontiguous_and_dtypes():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((32, 5, 3)).astype(np.float32)
+    xs = ts.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    ys = F.layer_norm(xs.transpose(0, 2), (32,))
+    yt = torch.nn.functional.layer_norm(xt.transpose(0, 2), (32,))
+    _close(ys, yt)
+    ys.sum().backward()
+    yt.sum().backward()
+    _close(xs.grad, xt.grad)
+    for dt in (ts.float64, ts.float16, ts.bfloat16):
+        xd = ts.tensor(x[:, 0, :], dtype=dt, requires_grad=True)
+        w = ts.ones(3, dtype=dt, requires_grad=True)
+        y = F.layer_norm(xd, (3,), w, ts.zeros(3, dtype=dt))
+        y.sum().backward()
+        assert y.dtype == dt and xd.grad.dtype == dt and w.grad.dtype == dt
+        ref = torch.nn.functional.layer_norm(torch.tensor(x[:, 0, :], dtype=torch.float64), (3,))
+        np.testing.assert_allclose(y.detach().to(ts.float64).numpy(), ref.numpy(), rtol=2e-2, atol=2e-2)
