@@ -16,6 +16,7 @@ Convolution is lowered to three differentiable pieces so that every gradient is 
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -289,8 +290,26 @@ def _pool_pads(x_hw, kernel, stride, padding, dilation, out_hw):
     return ph, bottom, pw, right
 
 
+def _tiled2(x, kernel, stride, padding, dilation, out_hw):
+    """Whether the 2x2 windows tile ``x`` exactly (kernel = stride = 2, no padding, dilation 1)."""
+    return (
+        tuple(kernel) == (2, 2)
+        and tuple(stride) == (2, 2)
+        and tuple(padding) == (0, 0)
+        and tuple(dilation) == (1, 1)
+        and x.shape[2] == 2 * out_hw[0]
+        and x.shape[3] == 2 * out_hw[1]
+    )
+
+
 def _max_pool_forward(x, kernel, stride, padding, dilation, out_hw):
     kh, kw = kernel
+    if _tiled2(x, kernel, stride, padding, dilation, out_hw):
+        # Row pairs first (contiguous rows), then the column pairs of the half-size result.
+        n, c, h, w = x.shape
+        x5 = x.reshape(n, c, h // 2, 2, w)
+        m = np.maximum(x5[:, :, :, 0], x5[:, :, :, 1])
+        return np.maximum(m[..., 0::2], m[..., 1::2])
     pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
     xp = _pad_hw(x, *pads, _lowest(x.dtype))
     sd = (stride, dilation)
@@ -337,7 +356,58 @@ def _overlapping(kernel, stride, dilation):
     return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
 
 
+_PAIR = {2: (np.uint16, np.uint32, 0x10001), 4: (np.uint32, np.uint64, 0x100000001)}
+
+
+def _dup_w(a):
+    """``a`` (N, C, Ho, Wo) with every element repeated twice along W: one contiguous cast + multiply
+    (each element becomes both halves of a double-width integer) instead of two stride-2 writes."""
+    narrow, wide, mul = _PAIR[a.dtype.itemsize]
+    d = a.view(narrow).astype(wide)
+    d *= wide(mul)
+    return d.view(a.dtype)
+
+
+def _max_pool_backward_tiled2(g, x, out):
+    """2x2 / stride-2 backward: the first maximum of each window (PyTorch's tie rule) gets the gradient.
+
+    The window maxima, repeated along W, are compared with the top and the bottom rows of ``x`` (two
+    half-size boolean masks). Each mask is read as uint16 byte pairs (left, right) and the right byte is
+    cleared where the left is set; a bottom pair is cleared where its top pair holds a maximum. The gradient,
+    repeated along W, times each mask is one half-size row block of the result, copied in whole rows."""
+    n, c, h, w = x.shape
+    ho = h // 2
+    x5 = x.reshape(n, c, ho, 2, w)
+    od = _dup_w(out)
+    top = np.equal(x5[:, :, :, 0], od)
+    bot = np.equal(x5[:, :, :, 1], od)
+    u8 = np.uint16(8)
+    for e in (top.view(np.uint16), bot.view(np.uint16)):  # (left, right) byte pairs, little-endian
+        s = np.left_shift(e, u8)  # the left byte moved onto the right one
+        np.invert(s, out=s)
+        np.bitwise_and(e, s, out=e)
+    bot16 = bot.view(np.uint16)
+    np.multiply(bot16, top.view(np.uint16) == 0, out=bot16)
+    gd = _dup_w(g)
+    dx = np.empty((n, c, ho, 2, w), g.dtype)
+    row = np.dtype((np.void, g.itemsize * w))  # whole rows: one copy per row, not per element
+    dv = dx.view(row)
+    dv[:, :, :, 0] = np.multiply(gd, top).view(row)
+    dv[:, :, :, 1] = np.multiply(gd, bot, out=gd).view(row)
+    return dx.reshape(n, c, h, w)
+
+
 def _max_pool_backward_forward(g, x, out, kernel, stride, padding, dilation, out_hw):
+    if (
+        _tiled2(x, kernel, stride, padding, dilation, out_hw)
+        and sys.byteorder == "little"
+        and x.dtype.itemsize in _PAIR
+        and g.dtype.itemsize in _PAIR
+        and x.dtype.kind in "fiu"
+        and x.size
+        and not (x.dtype.kind == "f" and np.isnan(out.sum()))
+    ):
+        return _max_pool_backward_tiled2(g, x, out)
     pads = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, out_hw)
     n, c, h, w = x.shape
     overlap = _overlapping(kernel, stride, dilation)

@@ -74,6 +74,43 @@ def test_max_pool1d_vs_torch(kw):
     )
 
 
+def _first_max_grad(g, x):
+    """Reference 2x2 / stride-2 max-pool backward: each window's gradient to its first maximum."""
+    n, c, h, w = x.shape
+    win = x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
+    hot = np.arange(4) == win.argmax(-1)[..., None]  # argmax: the first maximum (NaN counts as maximum)
+    dx = (hot * g[..., None]).astype(g.dtype).reshape(n, c, h // 2, w // 2, 2, 2)
+    return dx.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.float64, np.int32])
+def test_max_pool2d_tiled_ties_and_zeros(dtype):
+    """The 2x2 tiled fast path: every tie pattern of a window, ReLU-style zeros and signed zeros."""
+    from tessera.ops.conv import _max_pool_backward_forward, _max_pool_forward
+
+    pats = ((np.arange(16)[:, None] >> np.arange(4)) & 1).reshape(16, 2, 2)  # all 16 {0, 1} windows
+    ties = pats.reshape(4, 4, 2, 2).transpose(0, 2, 1, 3).reshape(1, 1, 8, 8)
+    rng = np.random.default_rng(0)
+    relu = np.maximum(rng.standard_normal((3, 5, 12, 6)), 0)
+    signed = np.where(rng.random((2, 3, 4, 8)) < 0.5, -0.0, 0.0)
+    for x in (ties, relu, signed, np.round(rng.standard_normal((2, 2, 6, 10)))):
+        x = x.astype(dtype)
+        attrs = ((2, 2), (2, 2), (0, 0), (1, 1), (x.shape[2] // 2, x.shape[3] // 2))
+        out = _max_pool_forward(x, *attrs)
+        np.testing.assert_array_equal(out, x.reshape(*out.shape[:3], 2, -1, 2).max((3, 5)))
+        g = (rng.standard_normal(out.shape) * 10).astype(dtype) + 1
+        got = _max_pool_backward_forward(g, x, out, *attrs)
+        assert got.dtype == g.dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, _first_max_grad(g, x))
+
+
+@needs_torch
+def test_max_pool2d_tiled_relu_grad_vs_torch():
+    x = np.maximum(rand(4, 8, 28, 28, seed=3), 0)  # many all-zero windows
+    x[:, :, ::3] = np.round(x[:, :, ::3])
+    check_torch(lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), x)
+
+
 def test_max_pool_nan_propagates():
     x = ts.tensor([[[[1.0, float("nan")], [0.0, 2.0]]]], requires_grad=True)
     out = F.max_pool2d(x, 2)
