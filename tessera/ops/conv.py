@@ -375,6 +375,8 @@ def _max_pool_backward_tiled2(g, x, out):
     half-size boolean masks). Each mask is read as uint16 byte pairs (left, right) and the right byte is
     cleared where the left is set; a bottom pair is cleared where its top pair holds a maximum. The gradient,
     repeated along W, times each mask is one half-size row block of the result, copied in whole rows."""
+    # The byte-pair views below need C-contiguous operands (a channels_last input arrives permuted).
+    g, x, out = np.ascontiguousarray(g), np.ascontiguousarray(x), np.ascontiguousarray(out)
     n, c, h, w = x.shape
     ho = h // 2
     x5 = x.reshape(n, c, ho, 2, w)

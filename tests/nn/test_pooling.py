@@ -301,3 +301,17 @@ def test_errors_name_the_op_or_layer():
         F.adaptive_avg_pool2d(ts.zeros(1, 1, 4, 4), (1, 2, 3))
     with pytest.raises(RuntimeError, match="pixel_shuffle: expected input"):
         F.pixel_shuffle(ts.zeros(1, 3, 2, 2), 2)
+
+
+@needs_torch
+def test_max_pool2d_tiled_on_non_contiguous_input_matches_torch():
+    x = np.maximum(np.random.default_rng(5).standard_normal((2, 6, 6, 3)).astype(np.float32), 0)
+    tx = torch.tensor(x, requires_grad=True)
+    mx = ts.tensor(x, requires_grad=True)
+    to = torch.nn.functional.max_pool2d(tx.permute(0, 3, 1, 2), 2)
+    mo = F.max_pool2d(mx.permute(0, 3, 1, 2), 2)  # channels_last data seen as NCHW: not contiguous
+    np.testing.assert_array_equal(mo.detach().numpy(), to.detach().numpy())
+    g = np.random.default_rng(6).standard_normal(tuple(to.shape)).astype(np.float32)
+    to.backward(torch.tensor(g))
+    mo.backward(ts.tensor(g))
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy())
