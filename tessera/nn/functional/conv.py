@@ -70,16 +70,15 @@ def _conv_padding(opname, padding, kernel, stride, dilation):
     return (ph, ph, pw, pw)
 
 
-def _conv_nd(opname, input, weight, bias, stride, padding, dilation, groups, nd):
-    """Shared front end of conv1d/conv2d: validation, unbatched inputs, then ``_conv2d_core``."""
+def _check_conv_args(opname, input, weight, bias, groups, nd, weight_layout):
+    """Validation shared by the convolution front ends (types, ranks, groups)."""
     _check_tensor(opname, "input", input)
     _check_tensor(opname, "weight", weight)
     if bias is not None:
         _check_tensor(opname, "bias", bias)
     if weight.ndim != nd + 2:
         raise RuntimeError(
-            f"{opname}: expected {nd + 2}-D weight (out_channels, in_channels/groups, *kernel), "
-            f"got shape {tuple(weight.shape)}"
+            f"{opname}: expected {nd + 2}-D weight {weight_layout}, got shape {tuple(weight.shape)}"
         )
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(
@@ -88,6 +87,11 @@ def _conv_nd(opname, input, weight, bias, stride, padding, dilation, groups, nd)
         )
     if not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"{opname}: groups must be a positive integer, got {groups!r}")
+
+
+def _conv_nd(opname, input, weight, bias, stride, padding, dilation, groups, nd):
+    """Shared front end of conv1d/conv2d: validation, unbatched inputs, then ``_conv2d_core``."""
+    _check_conv_args(opname, input, weight, bias, groups, nd, "(out_channels, in_channels/groups, *kernel)")
     out_ch, in_per_group = weight.shape[0], weight.shape[1]
     unbatched = input.ndim == nd + 1
     if unbatched:
@@ -203,22 +207,7 @@ def conv1d(
 
 
 def _conv_transpose_nd(opname, input, weight, bias, stride, padding, output_padding, groups, dilation, nd):
-    _check_tensor(opname, "input", input)
-    _check_tensor(opname, "weight", weight)
-    if bias is not None:
-        _check_tensor(opname, "bias", bias)
-    if weight.ndim != nd + 2:
-        raise RuntimeError(
-            f"{opname}: expected {nd + 2}-D weight (in_channels, out_channels/groups, *kernel), "
-            f"got shape {tuple(weight.shape)}"
-        )
-    if input.ndim not in (nd + 1, nd + 2):
-        raise RuntimeError(
-            f"{opname}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got shape "
-            f"{tuple(input.shape)}"
-        )
-    if not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{opname}: groups must be a positive integer, got {groups!r}")
+    _check_conv_args(opname, input, weight, bias, groups, nd, "(in_channels, out_channels/groups, *kernel)")
     if isinstance(padding, str):
         raise ValueError(f"{opname}: padding must be an int or a tuple of ints, got {padding!r}")
     unbatched = input.ndim == nd + 1
