@@ -32,6 +32,27 @@ def _positive_int(layer: str, name: str, v) -> int:
     return int(v)
 
 
+def _add_affine(module: Module, shape, affine: bool, bias: bool, dtype) -> None:
+    """Register the learnable per-feature ``weight``/``bias`` (or None placeholders, as PyTorch does)."""
+    if affine:
+        module.weight = Parameter(creation.empty(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(creation.empty(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    """PyTorch's default affine initialisation: weight ones, bias zeros."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if getattr(module, "bias", None) is not None:
+        init.zeros_(module.bias)
+
+
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine ``weight``/``bias`` (C,) and the running statistics
     buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` (int64)."""
@@ -58,15 +79,7 @@ class _NormBase(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         n = self.num_features
-        if affine:
-            self.weight = Parameter(creation.empty(n, dtype=dtype))
-            if bias:
-                self.bias = Parameter(creation.empty(n, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, n, affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(n, dtype=dtype))
             self.register_buffer("running_var", creation.ones(n, dtype=dtype))
@@ -88,10 +101,7 @@ class _NormBase(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
@@ -298,22 +308,11 @@ class LayerNorm(Module):
         self.normalized_shape = _as_shape("LayerNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(creation.empty(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         k = len(self.normalized_shape)
@@ -362,22 +361,11 @@ class GroupNorm(Module):
             )
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(creation.empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(creation.empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, num_channels, affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor) or input.ndim < 2 or input.shape[1] != self.num_channels:
@@ -417,8 +405,7 @@ class RMSNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         k = len(self.normalized_shape)
