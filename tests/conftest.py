@@ -30,27 +30,25 @@ def _check_meta_rules():
 
     seen, mismatches = set(), []
 
-    def interceptor(op, args, attrs):
-        dispatch.set_interceptor(None)
-        try:
-            out = dispatch.apply(op, args, attrs)
-            metas = tuple(
-                dispatch.TensorMeta(a._data.shape, a.dtype) if isinstance(a, dispatch.Tensor) else a
-                for a in args
-            )
-            try:
-                meta = dispatch.infer_meta(op, metas, attrs)
-            except Exception as e:  # noqa: BLE001
-                meta = e
-            real = dispatch.TensorMeta(out._data.shape, out.dtype)
-            if meta != real and not op.data_dependent:
-                mismatches.append(f"{op.name}: predicted {meta!r}, eager gave {real!r}")
+    def check(call):
+        out = call.proceed()
+        op, args = call.op, call.args
+        if call.mutated:
             seen.add(op.name)
             return out
-        finally:
-            dispatch.set_interceptor(interceptor)
+        metas = tuple(
+            dispatch.TensorMeta(a.shape, a.dtype) if isinstance(a, dispatch.Tensor) else a for a in args
+        )
+        try:
+            meta = dispatch.infer_meta(op, metas, call.attrs)
+        except Exception as e:  # noqa: BLE001
+            meta = e
+        real = dispatch.TensorMeta(out.shape, out.dtype)
+        if meta != real and not op.data_dependent:
+            mismatches.append(f"{op.name}: predicted {meta!r}, eager gave {real!r}")
+        seen.add(op.name)
+        return out
 
-    dispatch.set_interceptor(interceptor)
-    yield
-    dispatch.set_interceptor(None)
+    with dispatch.intercept(check):
+        yield
     Path(target).write_text("\n".join(sorted(seen)) + "\n--\n" + "\n".join(mismatches))

@@ -124,7 +124,7 @@ def test_getitem_key_types():
 def test_basic_indexing_is_a_view():
     x = ts.zeros(3, 4)
     v = x[1:, ::2]
-    assert v._vc is x._vc
+    assert v._version_counter is x._version_counter
     assert np.shares_memory(v.numpy(), x.numpy())
     v[0, 1] = 7.0
     assert x[1, 2].item() == 7.0

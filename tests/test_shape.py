@@ -353,7 +353,7 @@ def test_view_dtype():
     x = ts.tensor([1.0, -2.0])
     y = x.view(ts.int32)
     np.testing.assert_array_equal(y.numpy(), np.array([1.0, -2.0], np.float32).view(np.int32))
-    assert y._vc is x._vc and np.shares_memory(x.numpy(), y.numpy())
+    assert y._version_counter is x._version_counter and np.shares_memory(x.numpy(), y.numpy())
     assert x.view(ts.int64).shape == (1,)
     assert x.view(ts.float16).shape == (4,)
     z = ts.ones(2, requires_grad=True)
@@ -429,7 +429,7 @@ def test_expand_and_broadcast_are_views():
         ts.meshgrid(ts.arange(3.0), x.reshape(3))[1],
     ):
         assert np.shares_memory(x.numpy(), y.numpy())
-        assert y._vc is x._vc
+        assert y._version_counter is x._version_counter
     v = x._version
     x.add_(1.0)
     assert x.expand(3, 2)._version == v + 1

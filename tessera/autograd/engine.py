@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.creation import ones_like, zeros_like
-from ..core.dispatch import REGISTRY, apply
-from ..core.tensor import Tensor
-from .grad_mode import STATE as _GRAD
-from .graph import Node
+from ..core.dispatch import REGISTRY, apply, is_tracing
+from ..core.tensor import _OPS, Tensor
+from ..core.grad_mode import STATE as _GRAD
+from ..core.graph import Node
 
 __all__ = ["backward", "grad"]
 
@@ -27,6 +27,10 @@ def _sum_to_size(g, shape):
 
 def _cast(g, dtype):
     return apply(REGISTRY["cast"], (g,), {"dtype": dtype})
+
+
+def _clone(g):
+    return apply(REGISTRY["clone"], (g,))
 
 
 def _as_tuple(x):
@@ -42,7 +46,7 @@ def _make_root_grads(outputs, grad_outputs, opname):
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
             raise TypeError(f"{opname}: outputs must be tensors, got {type(out).__name__} at position {i}")
-        if not out._rg:
+        if not out._requires_grad:
             raise RuntimeError(
                 f"{opname}: element {i} of tensors does not require grad and does not have a grad_fn"
             )
@@ -215,8 +219,9 @@ def _root_buffer(d):
 def _accumulate(leaf_grads, create_graph, only, root_grads):
     # A gradient is stored without copying unless its memory is shared with another stored gradient or a
     # caller's grad_output (so in-place updates of one .grad never show up in another), or its layout
-    # differs from the leaf's.
-    taken = {_root_buffer(g._data) for g in root_grads}
+    # differs from the leaf's. While tracing, buffers are not inspected: every new .grad is a clone.
+    tracing = is_tracing()
+    taken = set() if tracing else {_root_buffer(g._data) for g in root_grads}
     for key, (leaf, g) in leaf_grads.items():
         if only is not None and key not in only:
             continue
@@ -228,6 +233,8 @@ def _accumulate(leaf_grads, create_graph, only, root_grads):
         if leaf.grad is None:
             if create_graph:
                 leaf.grad = g
+            elif tracing:
+                leaf.grad = _clone(g)
             else:
                 d = g._data
                 buf = _root_buffer(d)
@@ -240,11 +247,10 @@ def _accumulate(leaf_grads, create_graph, only, root_grads):
                     buf = id(d)
                 taken.add(buf)
                 leaf.grad = Tensor._wrap(d)
-        elif create_graph or leaf.grad._rg:
+        elif create_graph or leaf.grad._requires_grad:
             leaf.grad = leaf.grad + g
         else:
-            leaf.grad._data += g._data
-            leaf.grad._vc[0] += 1
+            apply(REGISTRY["add"], (leaf.grad, g), out=leaf.grad)
 
 
 def backward(
@@ -269,7 +275,7 @@ def backward(
         if not targets:
             raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
         for t in targets:
-            if not t._rg:
+            if not t._requires_grad:
                 raise RuntimeError("backward: one of the tensors in 'inputs' does not require grad")
     leaf_grads, captured = _run(
         outputs, roots, retain_graph=retain_graph, create_graph=create_graph, inputs=targets, accumulate=True
@@ -306,7 +312,7 @@ def grad(
     for i, t in enumerate(ins):
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: inputs must be tensors, got {type(t).__name__} at position {i}")
-        if not t._rg:
+        if not t._requires_grad:
             raise RuntimeError(f"grad: one of the differentiated Tensors (input {i}) does not require grad")
     gouts = _as_tuple(grad_outputs) if grad_outputs is not None else None
     if isinstance(grad_outputs, Sequence) and gouts is not None and len(gouts) != len(outs):
@@ -341,3 +347,6 @@ def grad(
             g = g.detach()
         result.append(g)
     return tuple(result)
+
+
+_OPS.backward = backward

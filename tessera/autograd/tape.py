@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from .engine import grad as _grad
-from .grad_mode import STATE as _GRAD
+from ..core.grad_mode import STATE as _GRAD
 
 __all__ = ["GradientTape"]
 
@@ -77,9 +77,9 @@ class GradientTape:
         for t in _flatten(tensor, []):
             if not t.is_floating_point():
                 raise TypeError(f"GradientTape.watch: only floating tensors can be watched, got {t.dtype}")
-            if not t._rg:
+            if not t._requires_grad:
                 if t.grad_fn is None:
-                    t._rg = True  # leaf: becomes a differentiable source for this tape
+                    t._requires_grad = True  # leaf: becomes a differentiable source for this tape
                 self._watched.append(t)
 
     def watched_variables(self) -> tuple:
@@ -104,7 +104,7 @@ class GradientTape:
     def reset(self) -> None:
         for t in self._watched:
             if t.grad_fn is None:
-                t._rg = False
+                t._requires_grad = False
         self._watched.clear()
 
     def _check_use(self, name):
@@ -130,13 +130,13 @@ class GradientTape:
         flat_sources = _flatten(sources, [])
         if not flat_sources:
             raise ValueError("GradientTape.gradient: sources must contain at least one tensor")
-        live = [t for t in targets if t._rg]
+        live = [t for t in targets if t._requires_grad]
         if output_gradients is not None:
             ogs = _flatten(output_gradients, [])
-            ogs = [g for t, g in zip(targets, ogs) if t._rg]
+            ogs = [g for t, g in zip(targets, ogs) if t._requires_grad]
         else:
             ogs = [Tensor._wrap(np.ones(t._data.shape, dtype=t._data.dtype)) for t in live]
-        usable = [s for s in flat_sources if s._rg]
+        usable = [s for s in flat_sources if s._requires_grad]
         grads = {}
         if live and usable:
             res = _grad(
@@ -168,10 +168,10 @@ class GradientTape:
             onehot = np.zeros(n, dtype=target._data.dtype)
             onehot[k] = 1
             og = Tensor._wrap(onehot.reshape(target._data.shape))
-            usable = [s for s in flat_sources if s._rg]
+            usable = [s for s in flat_sources if s._requires_grad]
             res = (
                 _grad(target, usable, og, retain_graph=True, allow_unused=True)
-                if target._rg
+                if target._requires_grad
                 else [None] * len(usable)
             )
             got = {id(s): g for s, g in zip(usable, res)}
@@ -180,7 +180,7 @@ class GradientTape:
                 rows[j].append(np.zeros(s._data.shape, s._data.dtype) if g is None else g._data)
         out = []
         for j, s in enumerate(flat_sources):
-            if not s._rg and unconnected_gradients == "none":
+            if not s._requires_grad and unconnected_gradients == "none":
                 out.append(None)
             else:
                 out.append(Tensor._wrap(np.stack(rows[j]).reshape(target._data.shape + s._data.shape)))

@@ -50,7 +50,7 @@ def _finish(arr: np.ndarray, requires_grad: bool, opname: str) -> Tensor:
             raise RuntimeError(
                 f"{opname}: only tensors of floating point dtype can require gradients, got {t.dtype}"
             )
-        t._rg = True
+        t._requires_grad = True
     return t
 
 

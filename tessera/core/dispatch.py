@@ -1,37 +1,52 @@
 """The op registry and the single dispatch point through which every tensor computation runs.
 
 An ``OpDef`` holds everything about one primitive: its name, its NumPy forward, its shape/dtype rule
-(used for error messages and, later, by the compiler), and its gradient rule written with Tessera ops.
-``apply`` runs an op eagerly and records a graph node when autograd needs one; the compiler will swap in
-a tracing interceptor through ``set_interceptor``.
+(used for error messages, symbolic shape inference and by the compiler), its gradient rule written with
+Tessera ops, an optional reference decomposition, and slots for its lowerings (C, ONNX).
+
+``apply`` runs an op eagerly and records a graph node when autograd needs one. State changes go through it
+too: ``apply(op, args, out=t)`` writes an op's result into ``t`` (the in-place variants ``add_``...), and ops
+declared with ``mutates=`` update some of their inputs in place (optimizer steps, running statistics,
+random-key advances). Interceptors installed with ``intercept`` see every call, in place or not.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from ..autograd.grad_mode import STATE as _GRAD
-from ..autograd.graph import Node
 from . import dtypes as _dt
+from .grad_mode import STATE as _GRAD
+from .graph import Node
 
-__all__ = ["OpDef", "defop", "apply", "REGISTRY", "set_interceptor", "OpError", "TensorMeta", "infer_meta"]
+__all__ = [
+    "OpDef",
+    "defop",
+    "apply",
+    "REGISTRY",
+    "intercept",
+    "is_tracing",
+    "OpCall",
+    "OpError",
+    "TensorMeta",
+    "infer_meta",
+]
 
 REGISTRY: dict[str, OpDef] = {}
 _NOATTRS: dict = {}
-_interceptor = None
 _FROM_NP = _dt._FROM_NP
 _FLOAT = _dt._FLOAT
+
+# Interceptor stacks are per thread; ``_ACTIVE`` counts installed interceptors over all threads so that the
+# eager hot path pays one global load when none is installed anywhere.
+_LOCAL = threading.local()
+_ACTIVE = 0
+_ACTIVE_LOCK = threading.Lock()
 
 
 class OpError(RuntimeError):
     """Raised when an op is called with arguments it cannot handle (shape, dtype, value)."""
-
-
-def set_interceptor(fn):
-    """Route every ``apply`` through ``fn(op, args, attrs)`` (``None`` restores eager execution)."""
-    global _interceptor
-    prev, _interceptor = _interceptor, fn
-    return prev
 
 
 class OpDef:
@@ -41,8 +56,12 @@ class OpDef:
     ``to_float``: integer/bool results of promotion are computed in the default float dtype (``div``,
     ``exp``...). ``save_output``: the gradient rule reads ``ctx.out``. ``view``: the output may share the
     first input's memory, so it shares its version counter too (in-place checks see through views).
-    ``inplace_forward(out, *arrays, **attrs)``: writes the result into ``out`` when no graph is recorded.
+    ``inplace_forward(out, *arrays, **attrs)``: writes the result into ``out`` (``apply(..., out=t)``).
+    ``mutates``: indices of the inputs the forward writes into (a state update such as ``adam_step``); the
+    op returns the first of them, bumps their versions and records no autograd history.
     ``data_dependent``: the output shape depends on input values (``nonzero``), so no static rule exists.
+    ``decompose``: a reference implementation in other Tessera ops (a test oracle for fused kernels, and
+    what a compiler may lower instead). ``lowerings``: backend name -> lowering, filled by later work.
     """
 
     __slots__ = (
@@ -57,7 +76,10 @@ class OpDef:
         "inplace_forward",
         "differentiable",
         "view",
-        "__dict__",
+        "mutates",
+        "data_dependent",
+        "decompose",
+        "lowerings",
     )
 
     def __init__(
@@ -72,7 +94,9 @@ class OpDef:
         shape_rule=None,
         inplace_forward=None,
         view=False,
+        mutates=(),
         data_dependent=False,
+        decompose=None,
     ):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is already registered")
@@ -83,10 +107,13 @@ class OpDef:
         self.promote = promote
         self.to_float = to_float
         self.save_output = save_output
-        self.differentiable = differentiable
+        self.differentiable = differentiable and not mutates
         self.inplace_forward = inplace_forward
         self.view = view
+        self.mutates = tuple(mutates)
         self.data_dependent = data_dependent
+        self.decompose = decompose
+        self.lowerings = {}
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
         REGISTRY[name] = self
 
@@ -97,15 +124,155 @@ class OpDef:
 
     def defshape(self, fn):
         """Decorator: register ``fn(*args, **attrs)`` that raises ``OpError`` for invalid inputs and returns
-        the output's (shape, dtype)."""
+        the output's ``TensorMeta`` (args are tensors, ``TensorMeta``s or scalars; no data is read)."""
         self.shape_rule = fn
         return fn
+
+    def defdecompose(self, fn):
+        """Decorator: register a reference implementation ``fn(*args, **attrs)`` written in Tessera ops."""
+        self.decompose = fn
+        return fn
+
+    def deflowering(self, backend: str):
+        """Decorator: register the lowering of this op for ``backend`` (``"c"``, ``"onnx"``...)."""
+
+        def deco(fn):
+            self.lowerings[backend] = fn
+            return fn
+
+        return deco
 
     def __call__(self, *args, **attrs):
         return apply(self, args, attrs)
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+class OpCall:
+    """One ``apply`` as an interceptor sees it: the op, its arguments and attributes, and the tensor an
+    in-place call writes into (``out``; for ``mutates`` ops, the mutated inputs are ``op.mutates``).
+
+    ``proceed()`` runs the call through the interceptors installed below this one, then eagerly, and
+    returns the result (a new tensor, or the tensor written in place). ``meta()`` is the result's shape and
+    dtype from the op's rule, without running it.
+    """
+
+    __slots__ = ("op", "args", "attrs", "out", "_level")
+
+    def __init__(self, op, args, attrs, out, level):
+        self.op, self.args, self.attrs, self.out, self._level = op, args, attrs, out, level
+
+    @property
+    def mutated(self) -> tuple:
+        """The tensors this call writes into (``out``, or the inputs a ``mutates`` op updates)."""
+        if self.out is not None:
+            return (self.out,)
+        return tuple(self.args[i] for i in self.op.mutates)
+
+    def proceed(self):
+        if self._level > 0:
+            return _run_level(self._level - 1, self.op, self.args, self.attrs, self.out)
+        saved = _LOCAL.level
+        _LOCAL.level = 0
+        try:
+            return _eager(self.op, self.args, self.attrs, self.out)
+        finally:
+            _LOCAL.level = saved
+
+    def meta(self) -> TensorMeta:
+        return infer_meta(self.op, self.args, self.attrs)
+
+    def __repr__(self):
+        return f"OpCall({self.op.name}, attrs={self.attrs!r}{', in place' if self.mutated else ''})"
+
+
+class intercept:
+    """Context manager: route every ``apply`` on this thread through ``fn(call: OpCall) -> Tensor``.
+
+    Interceptors stack: the innermost sees a call first and reaches the outer ones (and finally eager
+    execution) through ``call.proceed()``. Calls made inside the interceptor itself, outside ``proceed``,
+    bypass it and go to the interceptors below. While one is installed, every op's attributes must be
+    hashable (static), and ``is_tracing()`` is true.
+
+    Example:
+        >>> seen = []
+        >>> def log(call):
+        ...     seen.append(call.op.name)
+        ...     return call.proceed()
+        >>> with ts.core.intercept(log):
+        ...     y = ts.ones(2) * 3
+        >>> "mul" in seen
+        True
+    """
+
+    def __init__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"intercept: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+
+    def __enter__(self):
+        global _ACTIVE
+        stack = getattr(_LOCAL, "stack", None)
+        if stack is None:
+            stack = _LOCAL.stack = []
+            _LOCAL.level = 0
+        stack.append(self.fn)
+        _LOCAL.level = len(stack)
+        with _ACTIVE_LOCK:
+            _ACTIVE += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _ACTIVE
+        stack = _LOCAL.stack
+        if not stack or stack[-1] is not self.fn:
+            raise RuntimeError("intercept: interceptors must be removed in the reverse order of installation")
+        stack.pop()
+        _LOCAL.level = len(stack)
+        with _ACTIVE_LOCK:
+            _ACTIVE -= 1
+        return False
+
+
+def is_tracing() -> bool:
+    """True while an interceptor is installed on this thread (a tracer may be recording).
+
+    Checks that read tensor values (index bounds, target ranges) are skipped then: a trace must not
+    depend on the values it was recorded with.
+    """
+    return _ACTIVE > 0 and getattr(_LOCAL, "level", 0) > 0
+
+
+def _intercepted(op, args, attrs, out):
+    if attrs:
+        try:
+            hash(tuple(attrs.items()))
+        except TypeError:
+            bad = [k for k, v in attrs.items() if not _hashable(v)]
+            raise TypeError(
+                f"{op.name}: attribute(s) {bad} are not hashable; arrays must be passed as tensor inputs, "
+                "not attributes"
+            ) from None
+    return _run_level(_LOCAL.level - 1, op, args, attrs, out)
+
+
+def _run_level(level, op, args, attrs, out):
+    # While interceptor ``level`` runs, the calls it makes itself go to the interceptors below it.
+    saved = _LOCAL.level
+    _LOCAL.level = level
+    try:
+        return _LOCAL.stack[level](OpCall(op, args, attrs, out, level))
+    finally:
+        _LOCAL.level = saved
+
+
+def _hashable(v) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 class TensorMeta:
@@ -143,17 +310,13 @@ def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
         Tensor._wrap(np.broadcast_to(np.zeros((), a.dtype.np), a.shape)) if isinstance(a, TensorMeta) else a
         for a in args
     )
-    prev = set_interceptor(None)
-    try:
-        with _no_grad_ctx():
-            out = apply(op, fakes, attrs)
-    finally:
-        set_interceptor(prev)
+    with _no_grad_ctx():
+        out = _eager(op, fakes, attrs, None)
     return TensorMeta(out._data.shape, _FROM_NP[out._data.dtype])
 
 
 def _no_grad_ctx():
-    from ..autograd.grad_mode import no_grad
+    from .grad_mode import no_grad
 
     return no_grad()
 
@@ -215,16 +378,28 @@ def _explain(op, exc, args, attrs):
     return cls(f"{op.name}: invalid arguments ({shapes}): {exc}")
 
 
-def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS):
-    """Run ``op`` on ``args`` (tensors and scalars) with keyword ``attrs``; the one dispatch point."""
-    if _interceptor is not None:
-        return _interceptor(op, args, attrs)
+def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS, out=None):
+    """Run ``op`` on ``args`` (tensors and scalars) with keyword ``attrs``; the one dispatch point.
+
+    With ``out=t`` the result is written into ``t`` in place (no autograd history is recorded; ``t``'s
+    version is bumped). Ops declared with ``mutates`` write into those inputs and return the first.
+    """
+    if _ACTIVE and getattr(_LOCAL, "level", 0):
+        return _intercepted(op, args, attrs, out)
+    return _eager(op, args, attrs, out)
+
+
+def _eager(op, args, attrs, out_tensor):
+    if out_tensor is not None:
+        return _eager_into(op, args, attrs, out_tensor)
+    if op.mutates:
+        return _eager_mutating(op, args, attrs)
     arrays = []
     needs = False
     for a in args:
         if isinstance(a, Tensor):
             arrays.append(a._data)
-            if a._rg:
+            if a._requires_grad:
                 needs = True
         else:
             arrays.append(a)
@@ -249,28 +424,24 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS):
         raise _explain(op, e, args, attrs) from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
-    t = Tensor.__new__(Tensor)
-    t._data = out
-    t._rg = False
-    t.grad = None
-    t.grad_fn = None
-    t._vc = [0]
-    t._base = None
-    t._hooks = None
+    t = _new_tensor(Tensor)
+    t._init(out)
     if op.view and out.base is not None:
         src = args[0]
-        t._vc = src._vc
-        if src._base is not None:
+        t._version_counter = src._version_counter
+        if not op.differentiable:
+            pass  # an alias such as ``detach``: shared memory and version, no view history
+        elif src._base is not None:
             t._base = src._base
-            t._vfn = src._vfn + ((op, attrs),)
+            t._view_ops = src._view_ops + ((op, attrs),)
         else:
             t._base = src
-            t._vfn = ((op, attrs),)
+            t._view_ops = ((op, attrs),)
     if needs and _GRAD.enabled and op.grad is not None and _FROM_NP[out.dtype].category == _FLOAT:
         edges = []
         needs_grad = []
         for a in args:
-            if isinstance(a, Tensor) and a._rg:
+            if isinstance(a, Tensor) and a._requires_grad:
                 edges.append(a.grad_fn if a.grad_fn is not None else a)
                 needs_grad.append(True)
             else:
@@ -278,9 +449,90 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS):
                 needs_grad.append(False)
         node = t.grad_fn = Node(op, args, attrs, edges, needs_grad, out if op.save_output else None)
         if op.save_output:
-            node._out_vc, node._out_version = t._vc, t._vc[0]
-        t._rg = True
+            node._out_vc, node._out_version = t._version_counter, t._version_counter[0]
+        t._requires_grad = True
     return t
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor's methods are bound to ops defined through this module)
+def _check_writable(opname, t):
+    if t._requires_grad and _GRAD.enabled:
+        what = "a leaf Variable" if t.grad_fn is None else "a tensor"
+        raise RuntimeError(
+            f"{opname}: {what} that requires grad is being used in an in-place operation outside autograd; "
+            "run it under ts.no_grad()"
+        )
+
+
+def _eager_into(op, args, attrs, out):
+    """``apply(op, args, out=out)``: compute ``op`` and write the result into ``out``'s memory."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op.name}: out must be a Tensor, got {type(out).__name__}")
+    _check_writable(op.name, out)
+    dst = out._data
+    if op.inplace_forward is None:
+        res = _eager(op, args, attrs, None)._data
+        if res.shape != dst.shape:
+            raise RuntimeError(
+                f"{op.name}_: output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                f"{list(res.shape)}"
+            )
+        if res.dtype != dst.dtype and not _dt.can_cast(_FROM_NP[res.dtype], out.dtype):
+            raise RuntimeError(
+                f"{op.name}_: result type {_FROM_NP[res.dtype].name} can't be cast to the desired output type "
+                f"{out.dtype.name}"
+            )
+        np.copyto(dst, res, casting="unsafe")
+        out._version_counter[0] += 1
+        return out
+    arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+    if op.promote:
+        meta = op.shape_rule(*args, **attrs) if op.shape_rule is not None else None
+        rt = getattr(meta, "dtype", None) or _dt.result_type(*args)
+        if op.to_float and not rt.is_floating_point:
+            rt = _dt._default_float
+        if rt.np != dst.dtype and not _dt.can_cast(rt, out.dtype):
+            raise RuntimeError(
+                f"{op.name}_: result type {rt.name} can't be cast to the desired output type {out.dtype.name}"
+            )
+    try:
+        op.inplace_forward(dst, *arrays, **attrs)
+    except Exception as e:  # noqa: BLE001
+        if "non-broadcastable output" in str(e):
+            try:
+                full = list(np.broadcast_shapes(*(np.shape(a) for a in arrays)))
+            except ValueError:
+                full = "incompatible"
+            raise RuntimeError(
+                f"{op.name}_: output with shape {list(dst.shape)} doesn't match the broadcast shape {full}"
+            ) from None
+        raise _explain(op, e, args, attrs) from None
+    out._version_counter[0] += 1
+    return out
+
+
+def _eager_mutating(op, args, attrs):
+    """An op declared with ``mutates``: its forward updates those inputs' memory in place."""
+    targets = [args[i] for i in op.mutates]
+    for t in targets:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op.name}: the tensor it updates must be a Tensor, got {type(t).__name__}")
+        _check_writable(op.name, t)
+    arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+    try:
+        op.forward(*arrays, **attrs)
+    except Exception as e:  # noqa: BLE001
+        raise _explain(op, e, args, attrs) from None
+    bumped = []
+    for t in targets:
+        vc = t._version_counter
+        if not any(vc is b for b in bumped):
+            vc[0] += 1
+            bumped.append(vc)
+    return targets[0]
+
+
+from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
+from . import tensor as _tensor_module  # noqa: E402
+
+_new_tensor = object.__new__
+_tensor_module._DETACH = OpDef("detach", _detach_forward, view=True, differentiable=False)

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from ..autograd.grad_mode import STATE as _GRAD
+from .grad_mode import STATE as _GRAD
 from . import dtypes as _dt
 from .device import CPU, as_device
 
@@ -45,8 +45,18 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    # _base/_vfn: for a view, the tensor owning the memory and the chain of view ops leading from it.
-    __slots__ = ("_data", "_rg", "grad", "grad_fn", "_vc", "_base", "_vfn", "_hooks", "__weakref__")
+    # _base/_view_ops: for a view, the tensor owning the memory and the chain of view ops leading from it.
+    __slots__ = (
+        "_data",
+        "_requires_grad",
+        "grad",
+        "grad_fn",
+        "_version_counter",
+        "_base",
+        "_view_ops",
+        "_hooks",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # NumPy arrays defer binary operators to Tensor's reflected methods
 
     def __init__(self, data=None, *, requires_grad: bool = False):
@@ -58,20 +68,23 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    def _init(self, arr, rg=False):
+    def _init(self, arr, requires_grad=False):
+        # The one place a tensor's fields are set: every constructor (``_wrap``, ``apply``, ``Parameter``)
+        # comes through here.
         self._data = arr
-        self._rg = rg
+        self._requires_grad = requires_grad
         self.grad = None
         self.grad_fn = None
-        self._vc = [0]
+        self._version_counter = [0]
         self._base = None
-        self._vfn = ()
+        self._view_ops = ()
         self._hooks = None
 
     @classmethod
-    def _wrap(cls, arr, rg=False):
+    def _wrap(cls, arr, requires_grad=False):
+        """A new leaf tensor holding ``arr`` (not copied)."""
         t = cls.__new__(cls)
-        t._init(arr, rg)
+        t._init(arr, requires_grad)
         return t
 
     # -- metadata ---------------------------------------------------------------------------------------
@@ -140,12 +153,12 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vc[0]
+        return self._version_counter[0]
 
     # -- autograd state ---------------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._rg
+        return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -165,7 +178,7 @@ class Tensor:
             raise RuntimeError(
                 f"requires_grad_: only tensors of floating point dtype can require gradients, got {self.dtype}"
             )
-        self._rg = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     @property
@@ -182,18 +195,16 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
         self._data = value._data
-        self._vc[0] += 1
+        self._version_counter[0] += 1
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's memory (and version counter) with no autograd history."""
-        t = Tensor._wrap(self._data)
-        t._vc = self._vc
-        return t
+        return _apply(_DETACH, (self,))
 
     def detach_(self) -> Tensor:
         """Cut this tensor off from the graph in place, making it a leaf."""
         self.grad_fn = None
-        self._rg = False
+        self._requires_grad = False
         return self
 
     def register_hook(self, hook):
@@ -201,7 +212,7 @@ class Tensor:
 
         Returns a handle with ``remove()``.
         """
-        if not self._rg:
+        if not self._requires_grad:
             raise RuntimeError(
                 "register_hook: cannot register a hook on a tensor that doesn't require gradient"
             )
@@ -210,13 +221,13 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
-        from ..autograd.graph import _RemovableHandle
+        from .graph import _RemovableHandle
 
         return _RemovableHandle(self._hooks, hook)
 
     def retain_grad(self) -> None:
         """Make this non-leaf tensor keep its ``.grad`` after ``backward``."""
-        if not self._rg:
+        if not self._requires_grad:
             raise RuntimeError("retain_grad: can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self.retains_grad:
             return
@@ -242,14 +253,12 @@ class Tensor:
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``. ``self`` must be a scalar unless
         ``gradient`` (of self's shape) is given."""
-        from ..autograd.engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _OPS.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # -- conversion -------------------------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The values as a NumPy array sharing memory (like ``torch.Tensor.numpy``)."""
-        if self._rg and not force:
+        if self._requires_grad and not force:
             raise RuntimeError(
                 "numpy: can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
@@ -315,7 +324,7 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         # Deliberately no pickle support for files (use ts.save); copy/deepcopy and multiprocessing still work.
-        return (_rebuild_tensor, (np.array(self._data), self._rg))
+        return (_rebuild_tensor, (np.array(self._data), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
@@ -323,7 +332,7 @@ class Tensor:
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
             )
         t = type(self).__new__(type(self))
-        t._init(self._data.copy(), self._rg)
+        t._init(self._data.copy(), self._requires_grad)
         if self.grad is not None:
             t.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = t
@@ -449,14 +458,22 @@ class Tensor:
 
 
 class _OpsNamespace:
-    """Filled by ``tessera.ops`` at import: the few ops the core class calls itself (``cast``, ``clone``)."""
+    """Filled at import by the layers above core (``tessera.ops``, ``tessera.autograd``): the few functions
+    the core class calls itself (``cast``, ``clone``, ``copy``, ``backward``...)."""
 
     cast = None
+    clone = None
+    copy = None
     copy_slices = None
     replay = None
+    backward = None  # set by tessera.autograd.engine, which sits above core
 
 
 _OPS = _OpsNamespace()
+
+
+def _detach_forward(x):
+    return x.view()
 
 
 def _rebuild_tensor(arr, requires_grad):
@@ -504,7 +521,7 @@ def _format_tensor(t: Tensor) -> str:
         extras.append(f"dtype=tessera.{dt.name}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t._rg:
+    elif t._requires_grad:
         extras.append("requires_grad=True")
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
@@ -515,58 +532,30 @@ def is_tensor(obj) -> bool:
 
 
 def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
-    """Run ``op`` out of place, then write the result into ``self`` and rebind its autograd history.
+    """Write ``op(self, *args)`` into ``self`` and, when autograd records it, rebind ``self``'s history.
 
     Validation happens before any memory is touched, so a failing in-place op leaves ``self`` unchanged.
+    Every write goes through ``apply`` (``out=``), so an interceptor sees it.
     """
-    recording = _GRAD.enabled and (self._rg or any(isinstance(a, Tensor) and a._rg for a in args))
-    if recording and self._rg and self.grad_fn is None:
+    recording = _GRAD.enabled and (
+        self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    )
+    if not recording:
+        return _apply(op, (self,) + args, attrs, out=self)
+    if self._requires_grad and self.grad_fn is None:
         raise RuntimeError(
             f"{op.name}_: a leaf Variable that requires grad is being used in an in-place operation."
         )
     base = self._base
-    if recording and base is not None and base._rg and base.grad_fn is None:
+    if recording and base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError(
             f"{op.name}_: a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
-    if not recording and op.inplace_forward is not None:
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        if op.promote:
-            meta = op.shape_rule(self, *args, **attrs) if op.shape_rule is not None else None
-            rt = getattr(meta, "dtype", None) or _dt.result_type(self, *args)
-            if op.to_float and not rt.is_floating_point:
-                rt = _dt._default_float
-            if rt.np != self._data.dtype and not _dt.can_cast(rt, self.dtype):
-                raise RuntimeError(
-                    f"{op.name}_: result type {rt.name} can't be cast to the desired output type {self.dtype.name}"
-                )
-        try:
-            op.inplace_forward(self._data, self._data, *arrays, **attrs)
-        except Exception as e:  # noqa: BLE001
-            from .dispatch import _explain
-
-            if "non-broadcastable output" in str(e):
-                shapes = [np.shape(a) for a in arrays]
-                try:
-                    full = list(np.broadcast_shapes(self._data.shape, *shapes))
-                except ValueError:
-                    full = "incompatible"
-                raise RuntimeError(
-                    f"{op.name}_: output with shape {list(self._data.shape)} doesn't match the broadcast shape "
-                    f"{full}"
-                ) from None
-            raise _explain(op, e, (self,) + args, attrs) from None
-        self._vc[0] += 1
-        return self
     # The op sees a snapshot of self's old values with self's old history, so its gradient rule can use
     # them after self is overwritten below.
-    alias = Tensor.__new__(Tensor)
-    alias._data = self._data.copy() if recording else self._data
-    alias._rg, alias.grad, alias.grad_fn = self._rg, None, self.grad_fn
-    alias._vc, alias._base, alias._hooks = [0], None, None
-    from .dispatch import apply
-
-    out = apply(op, (alias,) + args, attrs)
+    alias = _OPS.clone(self.detach())
+    alias._requires_grad, alias.grad_fn = self._requires_grad, self.grad_fn
+    out = _apply(op, (alias,) + args, attrs)
     od = out._data
     if od.shape != self._data.shape:
         raise RuntimeError(
@@ -578,19 +567,32 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
             f"{op.name}_: result type {_FROM_NP[od.dtype].name} can't be cast to the desired output type "
             f"{self.dtype.name}"
         )
-    if base is not None and out._rg:
+    if base is not None and out._requires_grad:
         # Writing through a view: the base gets the new history, and this view is re-derived from it.
-        snapshot = Tensor._wrap(base._data.copy(order="K"), base._rg)
-        snapshot.grad_fn = base.grad_fn
-        self._data[...] = od
-        self._vc[0] += 1
-        new_base = _OPS.copy_slices(snapshot, out, self._vfn)
-        base.grad_fn, base._rg = new_base.grad_fn, True
-        self.grad_fn, self._rg = _OPS.replay(base, self._vfn).grad_fn, True
+        snapshot = _OPS.clone(base.detach())
+        snapshot._requires_grad, snapshot.grad_fn = base._requires_grad, base.grad_fn
+        _write(self, out)
+        new_base = _OPS.copy_slices(snapshot, out, self._view_ops)
+        base.grad_fn, base._requires_grad = new_base.grad_fn, True
+        self.grad_fn, self._requires_grad = _OPS.replay(base, self._view_ops).grad_fn, True
         return self
-    self._data[...] = od
-    self._vc[0] += 1
-    if out._rg:
+    _write(self, out)
+    if out._requires_grad:
         self.grad_fn = out.grad_fn if od.dtype == self._data.dtype else _OPS.cast(out, self.dtype).grad_fn
-        self._rg = True
+        self._requires_grad = True
     return self
+
+
+def _write(dst: Tensor, src: Tensor) -> None:
+    """Copy ``src``'s values into ``dst``'s memory through the ``copy`` op (no history; bumps the version)."""
+    target = dst.detach()
+    from .grad_mode import no_grad
+
+    with no_grad():
+        _apply(_OPS.copy, (target, src.detach()), out=target)
+
+
+def _apply(op, args, attrs=None, out=None):
+    from .dispatch import _NOATTRS, apply
+
+    return apply(op, args, _NOATTRS if attrs is None else attrs, out=out)

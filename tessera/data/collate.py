@@ -36,7 +36,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None) -> Tensor:
     for i, t in enumerate(batch):
         if not isinstance(t, Tensor):
             raise TypeError(f"default_collate: expected all elements to be tensors, got {type(t).__name__}")
-        if t._rg or t._data.dtype != dt:
+        if t._requires_grad or t._data.dtype != dt:
             fast = False
         if t._data.shape != shape:
             raise RuntimeError(

@@ -860,7 +860,7 @@ class TensorBoard(Callback):
         was_training = self.model.training
         self.model.eval()
         try:
-            from ..autograd.grad_mode import no_grad
+            from ..core.grad_mode import no_grad
 
             with no_grad():
                 self._writer("train").add_graph(self.model, example)

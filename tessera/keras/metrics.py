@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from . import losses as _losses
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import optim as _optim
-from ..autograd.grad_mode import no_grad
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..core.grad_mode import no_grad
 from ..core import dtypes as _dt
 from ..core.creation import randperm
 from ..core.tensor import Tensor

@@ -39,7 +39,7 @@ def _check(fn, tensor):
 
 def _fill(tensor: Tensor, values) -> Tensor:
     tensor._data[...] = np.asarray(values).astype(tensor._data.dtype, copy=False)
-    tensor._vc[0] += 1
+    tensor._version_counter[0] += 1
     return tensor
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..core.grad_mode import no_grad
 from ..core import dtypes as _dt
 from ..core.device import as_device
 from ..core.hooks import RemovableHandle
@@ -454,7 +454,7 @@ class Module:
                     m.__dict__[name] = new
                 else:
                     target._data[...] = arr.astype(target._data.dtype, copy=False)
-                    target._vc[0] += 1
+                    target._version_counter[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
     # -- hooks ----------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter: data must be a Tensor, got {type(data).__name__}")
         self._init(arr)
         if isinstance(data, Tensor):
-            self._vc = data._vc
+            self._version_counter = data._version_counter
         if requires_grad:
             self.requires_grad_(True)
 
@@ -37,14 +37,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __deepcopy__(self, memo):
-        p = Parameter(Tensor._wrap(self._data.copy()), self._rg)
+        p = Parameter(Tensor._wrap(self._data.copy()), self._requires_grad)
         if self.grad is not None:
             p.grad = Tensor._wrap(self.grad._data.copy())
         memo[id(self)] = p
         return p
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (np.array(self._data), self._rg))
+        return (_rebuild_parameter, (np.array(self._data), self._requires_grad))
 
 
 def _rebuild_parameter(arr, requires_grad):

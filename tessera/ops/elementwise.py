@@ -2197,7 +2197,7 @@ def cast(input, dtype):
     return apply(CAST, (input,), {"dtype": _dt.as_dtype(dtype)})
 
 
-CLONE = OpDef("clone", lambda x: x.copy())
+CLONE = OpDef("clone", lambda x: x.copy(order="K"))  # preserve_format, as PyTorch's default
 
 
 @CLONE.defgrad
@@ -2212,3 +2212,4 @@ def clone(input, *, memory_format=None):
 
 
 _OPS.cast = cast
+_OPS.clone = clone

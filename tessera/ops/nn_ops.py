@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.grad_mode import STATE as _GRAD
+from ..core.grad_mode import STATE as _GRAD
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta, apply
 from ..core.tensor import Tensor

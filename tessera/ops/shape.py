@@ -147,14 +147,14 @@ def reshape(input, *shape):
     """
     arr = input._data
     shape = _infer_shape("reshape", _shape("reshape", shape), arr.size, arr.shape)
-    if shape == arr.shape and not input._rg:
+    if shape == arr.shape and not input._requires_grad:
         return _alias(input)
     return apply(RESHAPE, (input,), {"shape": shape})
 
 
 def _alias(t):
     out = Tensor._wrap(t._data.view())
-    out._vc = t._vc
+    out._version_counter = t._version_counter
     out._base = t._base if t._base is not None else t
     return out
 
@@ -189,7 +189,7 @@ def _view_dtype(self, dtype):
             f"view: cannot view a {self.dtype} tensor of shape {list(self.shape)} as {dtype}: {e}"
         ) from None
     out = Tensor._wrap(arr)
-    out._vc = self._vc
+    out._version_counter = self._version_counter
     out._base = self._base if self._base is not None else self
     return out
 

@@ -125,5 +125,5 @@ class Adagrad(Optimizer):
                 np.divide(g, s, out=s)
                 np.multiply(s, -clr, out=s)
                 np.add(d, s, out=d)
-                p._vc[0] += 1
+                p._version_counter[0] += 1
         return loss

@@ -151,7 +151,7 @@ class Adam(Optimizer):
                 np.divide(m, s, out=s)
                 np.multiply(s, -step_size, out=s)
                 np.add(d, s, out=d)
-                p._vc[0] += 1
+                p._version_counter[0] += 1
         return loss
 
 

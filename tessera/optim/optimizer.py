@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import enable_grad
+from ..core.grad_mode import enable_grad
 from ..core import dtypes as _dt
 from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
@@ -285,9 +285,9 @@ class Optimizer:
                     if g.grad_fn is not None:
                         g.detach_()
                     else:
-                        g._rg = False
+                        g._requires_grad = False
                     g._data.fill(0)
-                    g._vc[0] += 1
+                    g._version_counter[0] += 1
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step; ``closure`` (optional) re-evaluates the model and returns the loss."""

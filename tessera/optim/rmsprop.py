@@ -140,5 +140,5 @@ class RMSprop(Optimizer):
                 else:
                     np.multiply(s, -lr, out=s)
                 np.add(d, s, out=d)
-                p._vc[0] += 1
+                p._version_counter[0] += 1
         return loss

@@ -135,5 +135,5 @@ class SGD(Optimizer):
                 t = tmp[-1]
                 np.multiply(g, neg_lr, out=t)
                 np.add(d, t, out=d)
-                p._vc[0] += 1
+                p._version_counter[0] += 1
         return loss

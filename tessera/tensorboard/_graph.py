@@ -1,6 +1,6 @@
 """``add_graph``: trace one forward pass through the op dispatcher into a TensorBoard ``GraphDef``.
 
-Every ``apply`` is recorded (via ``tessera.core.dispatch.set_interceptor``) as a node named by the op,
+Every ``apply`` is recorded (via ``tessera.core.dispatch.intercept``) as a node named by the op,
 scoped by the module that ran it (``Net/Linear[fc1]/matmul_0``), with edges from the nodes that produced
 its tensor inputs (model inputs, parameters, buffers, constants or earlier ops) and its output shape and
 dtype as attributes.
@@ -123,27 +123,22 @@ class _Tracer:
         return name
 
     # -- tracing ----------------------------------------------------------------------------------------
-    def intercept(self, prev):
-        def interceptor(op, args, attrs):
-            inputs = [self.source(t) for t in _tensors_in(args, [])]
-            dispatch.set_interceptor(prev)
-            try:
-                out = dispatch.apply(op, args, attrs)
-            finally:
-                dispatch.set_interceptor(interceptor)
-            extra = {}
-            consts = [_describe_attr(a) for a in args if not isinstance(a, Tensor)]
-            if consts:
-                extra["args"] = ", ".join(consts)
-            if attrs:
-                extra["attrs"] = ", ".join(f"{k}={_describe_attr(v)}" for k, v in attrs.items())
-            self.add_node(self.unique(f"{self.stack[-1]}/{op.name}"), op.name, inputs, out, extra)
-            return out
-
-        return interceptor
+    def record(self, call):
+        """Interceptor: add one node per op application."""
+        op, args, attrs = call.op, call.args, call.attrs
+        inputs = [self.source(t) for t in _tensors_in(args, [])]
+        out = call.proceed()
+        extra = {}
+        consts = [_describe_attr(a) for a in args if not isinstance(a, Tensor)]
+        if consts:
+            extra["args"] = ", ".join(consts)
+        if attrs:
+            extra["attrs"] = ", ".join(f"{k}={_describe_attr(v)}" for k, v in attrs.items())
+        self.add_node(self.unique(f"{self.stack[-1]}/{op.name}"), op.name, inputs, out, extra)
+        return out
 
     def run(self, inputs: tuple):
-        from ..autograd.grad_mode import no_grad
+        from ..core.grad_mode import no_grad
 
         for i, t in enumerate(_tensors_in(inputs, [])):
             if id(t) not in self.names:
@@ -160,13 +155,10 @@ class _Tracer:
         for m in self.model.modules():
             handles.append(m.register_forward_pre_hook(pre))
             handles.append(m.register_forward_hook(post))
-        prev = dispatch.set_interceptor(None)
-        dispatch.set_interceptor(self.intercept(prev))
         try:
-            with no_grad():
+            with no_grad(), dispatch.intercept(self.record):
                 out = self.model(*inputs)
         finally:
-            dispatch.set_interceptor(prev)
             for h in handles:
                 h.remove()
         for i, t in enumerate(_tensors_in(out, [])):

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from ...autograd.grad_mode import no_grad
+from ...core.grad_mode import no_grad
 from ...core import creation
 from ...core import dtypes as _dt
 from ...core.tensor import Tensor
@@ -501,7 +501,7 @@ class Layer(Module):
             arrays.append(a)
         for p, a in zip(params, arrays):
             p._data[...] = a.astype(p._data.dtype, copy=False)
-            p._vc[0] += 1
+            p._version_counter[0] += 1
 
     def count_params(self) -> int:
         """The number of scalars in all weights (trainable or not)."""

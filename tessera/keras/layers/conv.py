@@ -14,7 +14,7 @@ from __future__ import annotations
 import numbers
 
 from ... import ops
-from ...autograd.grad_mode import no_grad
+from ...core.grad_mode import no_grad
 from ...core import creation
 from ...core.tensor import Tensor
 from ...nn import functional as F

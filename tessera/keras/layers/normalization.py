@@ -131,8 +131,8 @@ class BatchNormalization(Layer):
             mm._data[...] = mm._data * m + batch_mean._data * (1 - m)
             biased = batch_var._data * mv._data.dtype.type((n - 1) / n)
             mv._data[...] = mv._data * m + biased * (1 - m)
-            mm._vc[0] += 1
-            mv._vc[0] += 1
+            mm._version_counter[0] += 1
+            mv._version_counter[0] += 1
         else:
             y = F.batch_norm(x, self.moving_mean, self.moving_variance, gamma, beta, False, 0.0, self.epsilon)
         return y if axis == 1 else ops.movedim(y, 1, axis)

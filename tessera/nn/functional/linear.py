@@ -113,7 +113,7 @@ def embedding(
             f"{idx.min() if idx.min() < 0 else idx.max()})"
         )
     if max_norm is not None:
-        from ...autograd.grad_mode import no_grad
+        from ...core.grad_mode import no_grad
 
         with no_grad():
             rows = np.unique(idx)

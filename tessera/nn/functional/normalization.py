@@ -43,7 +43,7 @@ def _update_running(buf: Tensor, new: np.ndarray, momentum: float) -> None:
     d = buf._data
     d *= d.dtype.type(1.0 - momentum)
     d += (momentum * new).astype(d.dtype, copy=False)
-    buf._vc[0] += 1
+    buf._version_counter[0] += 1
 
 
 def batch_norm(

@@ -97,7 +97,7 @@ class _NormBase(Module):
             self.running_var._data[...] = 1
             self.num_batches_tracked._data[...] = 0
             for b in (self.running_mean, self.running_var, self.num_batches_tracked):
-                b._vc[0] += 1
+                b._version_counter[0] += 1
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -135,7 +135,7 @@ class _BatchNorm(_NormBase):
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             nbt = self.num_batches_tracked
             nbt._data += 1
-            nbt._vc[0] += 1
+            nbt._version_counter[0] += 1
             factor = 1.0 / float(nbt._data) if self.momentum is None else self.momentum
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from ...autograd.grad_mode import no_grad
+from ...core.grad_mode import no_grad
 from ...core import creation
 from ...core.tensor import Tensor
 from .. import functional as F
@@ -79,7 +79,7 @@ class Embedding(Module):
         if self.padding_idx is not None:
             with no_grad():
                 self.weight._data[self.padding_idx] = 0
-                self.weight._vc[0] += 1
+                self.weight._version_counter[0] += 1
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor) or input.dtype.name not in ("int64", "int32"):

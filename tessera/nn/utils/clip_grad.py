@@ -52,7 +52,7 @@ def clip_grad_norm_(
     if coef < 1:
         for p in params:
             p.grad._data *= p.grad._data.dtype.type(coef)
-            p.grad._vc[0] += 1
+            p.grad._version_counter[0] += 1
     return total
 
 
@@ -62,4 +62,4 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     for p in _params(parameters):
         if p.grad is not None:
             np.clip(p.grad._data, -c, c, out=p.grad._data)
-            p.grad._vc[0] += 1
+            p.grad._version_counter[0] += 1

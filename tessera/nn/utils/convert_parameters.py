@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import ops
-from ...autograd.grad_mode import no_grad
+from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
@@ -31,5 +31,5 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
         for p in params:
             n = p.numel()
             p._data[...] = vec._data[start : start + n].reshape(p._data.shape)
-            p._vc[0] += 1
+            p._version_counter[0] += 1
             start += n
