@@ -13,9 +13,9 @@ import numpy as np
 
 from ..core.creation import ones_like, zeros_like
 from ..core.dispatch import REGISTRY, apply, is_tracing
-from ..core.tensor import _OPS, Tensor
 from ..core.grad_mode import STATE as _GRAD
 from ..core.graph import Node
+from ..core.tensor import _OPS, Tensor
 
 __all__ = ["backward", "grad"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
 from .engine import grad as _grad
-from ..core.grad_mode import STATE as _GRAD
 
 __all__ = ["GradientTape"]
 

@@ -531,8 +531,8 @@ def _eager_mutating(op, args, attrs):
     return targets[0]
 
 
-from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 from . import tensor as _tensor_module  # noqa: E402
+from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 
 _new_tensor = object.__new__
 _tensor_module._DETACH = OpDef("detach", _detach_forward, view=True, differentiable=False)

@@ -11,9 +11,9 @@ import weakref
 
 import numpy as np
 
-from .grad_mode import STATE as _GRAD
 from . import dtypes as _dt
 from .device import CPU, as_device
+from .grad_mode import STATE as _GRAD
 
 __all__ = ["Tensor", "Size"]
 

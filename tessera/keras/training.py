@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.grad_mode import no_grad
 from ..core import dtypes as _dt
 from ..core.creation import randperm
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ..data import DataLoader, Dataset, IterableDataset
 from ..nn.module import Module

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..core.grad_mode import no_grad
 from ..core import dtypes as _dt
 from ..core.device import as_device
+from ..core.grad_mode import no_grad
 from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
 from .parameter import Buffer, Parameter

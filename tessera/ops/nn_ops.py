@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.grad_mode import STATE as _GRAD
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta, apply
+from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
 from . import elementwise as _ew
 from . import reduction as _red

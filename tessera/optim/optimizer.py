@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.grad_mode import enable_grad
 from ..core import dtypes as _dt
+from ..core.grad_mode import enable_grad
 from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
 

@@ -15,9 +15,9 @@ import re
 
 import numpy as np
 
-from ...core.grad_mode import no_grad
 from ...core import creation
 from ...core import dtypes as _dt
+from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from ...nn.containers import ModuleList
 from ...nn.module import Module

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numbers
 
 from ... import ops
-from ...core.grad_mode import no_grad
 from ...core import creation
+from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from ...nn import functional as F
 from .. import activations as _activations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-from ...core.grad_mode import no_grad
 from ...core import creation
+from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from .. import functional as F
 from .. import init
