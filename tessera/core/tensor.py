@@ -476,6 +476,9 @@ def _detach_forward(x):
     return x.view()
 
 
+_DETACH = None  # the ``detach`` op, registered by core.dispatch (which imports this module)
+
+
 def _rebuild_tensor(arr, requires_grad):
     return Tensor._wrap(arr, requires_grad)
 
