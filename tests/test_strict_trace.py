@@ -520,7 +520,7 @@ def test_keras_fit_step_replays():
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # fmt: skip
         x, y = np.random.default_rng(0).normal(size=(8, 4)).astype("float32"), np.arange(8) % 3
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-        return {"model": model, "x": ts.tensor(x), "y": ts.tensor(y)}
+        return {"model": model, "opt": model.optimizer.optimizer, "x": ts.tensor(x), "y": ts.tensor(y)}
 
     def step(o):
         model = o["model"]
