@@ -7,4 +7,14 @@ Nothing here imports from the higher layers (autograd, ops, nn, optim, keras...)
 
 from .dispatch import REGISTRY, OpCall, OpDef, OpError, TensorMeta, apply, infer_meta, intercept, is_tracing
 
-__all__ = ["REGISTRY", "OpCall", "OpDef", "OpError", "TensorMeta", "apply", "infer_meta", "intercept", "is_tracing"]
+__all__ = [
+    "REGISTRY",
+    "OpCall",
+    "OpDef",
+    "OpError",
+    "TensorMeta",
+    "apply",
+    "infer_meta",
+    "intercept",
+    "is_tracing",
+]
