@@ -88,7 +88,7 @@ def check_replay(build, step, *, warmup: int = 0, rtol: float = 1e-5, atol: floa
     before1 = w1.named()
     key1 = _generator_state()
     with StrictTracer() as tr:
-        tr.guard(list(before1.values()), key1 or ())
+        tr.guard(list(before1.values()), () if key1 is None else key1)
         out1 = step(w1.objects)
     after1 = w1.named()
     after1["<out>"] = out1

@@ -1,6 +1,6 @@
 """Random number generation as ops with an explicit key: ``ts.Generator`` and the global default generator.
 
-A generator's whole state is one small uint64 tensor, ``[key0, key1, counter]``. Every draw is an op that
+A generator's whole state is one small int64 tensor (64-bit words), ``[key0, key1, counter]``. Every draw is an op that
 takes that tensor as an input (``random``, ``bernoulli``...) followed by ``rng_advance``, an in-place op that
 bumps the counter: the numbers are a pure function of (key, counter), as with JAX's and tinygrad's
 counter-based generators, so a recorded graph replayed with another state draws other numbers, and an
@@ -42,8 +42,8 @@ def _splitmix(x: int) -> int:
 
 
 def numpy_generator(state: np.ndarray) -> np.random.Generator:
-    """The NumPy generator whose stream is the one for ``state`` = ``[key0, key1, counter]`` (uint64)."""
-    k0, k1, counter = int(state[0]), int(state[1]), int(state[2])
+    """The NumPy generator whose stream is the one for ``state`` = ``[key0, key1, counter]`` (int64 words)."""
+    k0, k1, counter = (int(v) & _M64 for v in state)
     hi = _splitmix(k0 ^ _splitmix(counter))
     lo = _splitmix(k1 ^ _splitmix(counter ^ 0xD1B54A32D192ED03))
     inc = ((_splitmix(k0 ^ 0x632BE59BD9B4E019) << 64) | _splitmix(k1)) | 1
@@ -114,7 +114,7 @@ def _multinomial_shape(state, probs, *, num_samples, replacement):
 
 
 def _advance_forward(state):
-    state[2] += np.uint64(1)
+    state[2] += 1
 
 
 RNG_ADVANCE = OpDef("rng_advance", _advance_forward, mutates=(0,))
@@ -132,14 +132,14 @@ def draw(generator, op: OpDef, args: tuple = (), attrs: dict | None = None) -> T
 
 
 def _seed_state(seed: int) -> np.ndarray:
-    key = np.random.SeedSequence(seed).generate_state(2, np.uint64)
-    return np.array([key[0], key[1], 0], dtype=np.uint64)
+    key = np.random.SeedSequence(seed).generate_state(2, np.uint64).view(np.int64)
+    return np.array([key[0], key[1], 0], dtype=np.int64)
 
 
 class Generator:
     """A seedable source of random numbers, accepted by ``rand``, ``randn``, ``randint``, data loaders...
 
-    Its state is one uint64 tensor ``[key0, key1, counter]`` that random ops read and ``rng_advance``
+    Its state is one int64 tensor ``[key0, key1, counter]`` that random ops read and ``rng_advance``
     updates in place.
 
     Example:
@@ -186,7 +186,7 @@ class Generator:
             raise RuntimeError(
                 f"set_state: expected a uint8 tensor of 24 bytes from get_state(), got {arr.dtype} of {arr.size}"
             )
-        self._set(np.ascontiguousarray(arr).reshape(-1).view(np.uint64).copy())
+        self._set(np.ascontiguousarray(arr).reshape(-1).view(np.int64).copy())
         return self
 
     @property
