@@ -246,15 +246,28 @@ def is_tracing() -> bool:
 
 def _intercepted(op, args, attrs, out):
     if attrs:
-        try:
-            hash(tuple(attrs.items()))
-        except TypeError:
-            bad = [k for k, v in attrs.items() if not _hashable(v)]
+        bad = [k for k, v in attrs.items() if not _static(v)]
+        if bad:
             raise TypeError(
-                f"{op.name}: attribute(s) {bad} are not hashable; arrays must be passed as tensor inputs, "
-                "not attributes"
-            ) from None
+                f"{op.name}: attribute(s) {bad} are not static hashable values; arrays must be passed as tensor "
+                "inputs, not attributes"
+            )
     return _run_level(_LOCAL.level - 1, op, args, attrs, out)
+
+
+def _static(v) -> bool:
+    """Whether an attribute value is static: hashable, or a slice or tuple of static values (slices are
+    immutable but only hashable from Python 3.12)."""
+    c = v.__class__
+    if c is slice:
+        return _static(v.start) and _static(v.stop) and _static(v.step)
+    if c is tuple:
+        return all(_static(x) for x in v)
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 def _run_level(level, op, args, attrs, out):
@@ -265,14 +278,6 @@ def _run_level(level, op, args, attrs, out):
         return _LOCAL.stack[level](OpCall(op, args, attrs, out, level))
     finally:
         _LOCAL.level = saved
-
-
-def _hashable(v) -> bool:
-    try:
-        hash(v)
-    except TypeError:
-        return False
-    return True
 
 
 class TensorMeta:
