@@ -178,7 +178,9 @@ class GradientTape:
             got = {id(s): g for s, g in zip(usable, res)}
             for j, s in enumerate(flat_sources):
                 g = got.get(id(s))
-                rows[j].append(Tensor._wrap(np.zeros(s._data.shape, s._data.dtype)) if g is None else g.detach())
+                rows[j].append(
+                    Tensor._wrap(np.zeros(s._data.shape, s._data.dtype)) if g is None else g.detach()
+                )
         out = []
         for j, s in enumerate(flat_sources):
             if not s._requires_grad and unconnected_gradients == "none":

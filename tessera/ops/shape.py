@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef, OpError, TensorMeta
+from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
 from ..core.tensor import Size, Tensor
 from ._util import apply, canonical_dim, method, shape_args
 
@@ -147,8 +147,8 @@ def reshape(input, *shape):
     """
     arr = input._data
     shape = _infer_shape("reshape", _shape("reshape", shape), arr.size, arr.shape)
-    if shape == arr.shape and not input._requires_grad:
-        return _alias(input)
+    if shape == arr.shape and not input._requires_grad and not is_tracing():
+        return _alias(input)  # an eager shortcut; a trace records the reshape
     return apply(RESHAPE, (input,), {"shape": shape})
 
 
