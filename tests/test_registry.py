@@ -27,6 +27,8 @@ OP_TEST_FILES = [
     "test_indexing.py",
     "test_linalg.py",
     "test_autograd.py",
+    "test_random.py",
+    "test_optim.py",
 ]
 
 
