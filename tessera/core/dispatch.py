@@ -192,10 +192,12 @@ class intercept:
 
     Interceptors stack: the innermost sees a call first and reaches the outer ones (and finally eager
     execution) through ``call.proceed()``. Calls made inside the interceptor itself, outside ``proceed``,
-    bypass it and go to the interceptors below. While a tracing one is installed, every op's attributes
-    must be static (hashable; checked, a TypeError names the op). ``tracing=True`` (the default) says the interceptor records a program that may run
-    on other values, so ``is_tracing()`` is true and value checks are skipped; an observer that only
-    watches real eager values (a logger, a shape checker) passes ``tracing=False``.
+    bypass it and go to the interceptors below.
+
+    ``tracing=True`` (the default) says the interceptor records a program that may run on other values:
+    every op's attributes must then be static (hashable; a TypeError names the op), and ``is_tracing()``
+    is true, so checks that read values are skipped. An observer that only watches real eager values (a
+    logger, a shape checker) passes ``tracing=False``.
 
     Example:
         >>> seen = []
