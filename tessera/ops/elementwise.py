@@ -274,8 +274,14 @@ def _check_int_divisor(name, r, y):
         raise OpError(f"{name}: {_ZERO_DIV} (integer division by zero)")
 
 
+_DIV_TRUNC_BOOL = "div: \"div_trunc\" not implemented for 'Bool'"
+
+
 def _div_trunc(x, y):
-    if np.result_type(x, y).kind in "iu":
+    kind = np.result_type(x, y).kind
+    if kind == "b":
+        raise TypeError(_DIV_TRUNC_BOOL)
+    if kind in "iu":
         # exact for all int64 values: (x - fmod(x, y)) is a multiple of y
         r = np.floor_divide(np.subtract(x, np.fmod(x, y)), y)
         _check_int_divisor("div", r, y)
@@ -314,10 +320,11 @@ def _div_grad(ctx, g):
 
 
 def _floor_divide_forward(x, y):
+    # NumPy computes bool // bool in int8; PyTorch refuses it (checked on the inputs for that reason)
+    if np.result_type(x, y).kind == "b":
+        raise TypeError("floor_divide: \"div_floor\" not implemented for 'Bool'")
     r = np.floor_divide(x, y)
-    if r.dtype.kind in "iub":
-        if r.dtype.kind == "b":
-            raise TypeError("floor_divide: \"div_floor\" not implemented for 'Bool'")
+    if r.dtype.kind in "iu":
         _check_int_divisor("floor_divide", r, y)
     return r
 
@@ -330,7 +337,12 @@ FLOOR_DIVIDE = OpDef(
         "floor_divide", check=_bool_rejected("floor_divide: \"div_floor\" not implemented for 'Bool'")
     ),
 )
-DIV_TRUNC = OpDef("div_trunc", _div_trunc, promote=True, shape_rule=elementwise_rule("div"))
+DIV_TRUNC = OpDef(
+    "div_trunc",
+    _div_trunc,
+    promote=True,
+    shape_rule=elementwise_rule("div", check=_bool_rejected(_DIV_TRUNC_BOOL)),
+)
 
 
 @FLOOR_DIVIDE.defgrad
@@ -341,19 +353,19 @@ def _rounded_div_grad(ctx, g):
 
 
 def _remainder_forward(x, y):
+    if np.result_type(x, y).kind == "b":
+        raise TypeError("remainder: not implemented for 'Bool'")
     r = np.remainder(x, y)
-    if r.dtype.kind in "iub":
-        if r.dtype.kind == "b":
-            raise TypeError("remainder: not implemented for 'Bool'")
+    if r.dtype.kind in "iu":
         _check_int_divisor("remainder", r, y)
     return r
 
 
 def _fmod_forward(x, y):
+    if np.result_type(x, y).kind == "b":
+        raise TypeError("fmod: not implemented for 'Bool'")
     r = np.fmod(x, y)
-    if r.dtype.kind in "iub":
-        if r.dtype.kind == "b":
-            raise TypeError("fmod: not implemented for 'Bool'")
+    if r.dtype.kind in "iu":
         _check_int_divisor("fmod", r, y)
     return r
 
@@ -568,8 +580,11 @@ def _int_pow(x, y):
 def _pow_forward(x, y):
     if y.__class__ is np.ndarray and y.dtype.kind in "iu" and np.result_type(x, y).kind in "iu":
         return _int_pow(x, y)
-    if getattr(x, "dtype", None) == np.bool_ and getattr(y, "dtype", None) == np.bool_:
+    xb, yb = getattr(x, "dtype", None) == np.bool_, getattr(y, "dtype", None) == np.bool_
+    if xb and yb:
         raise TypeError("pow: \"pow\" not implemented for 'Bool'")
+    if (xb and y.__class__ is bool) or (yb and x.__class__ is bool):
+        return np.power(x, y).astype(np.bool_)  # NumPy computes bool ** bool in int8; PyTorch keeps bool
     return np.power(x, y)
 
 
@@ -1888,11 +1903,19 @@ def _int_or_bool_only(opname, dt):
         raise OpTypeError(f'{opname}: "{opname}" is only implemented on integer and Boolean tensors')
 
 
-def _bits(name, uf):
+def _integer_only(opname, dt):
+    _int_or_bool_only(opname, dt)
+    if dt is _dt.bool:
+        raise OpTypeError(f"{opname}: \"{opname}\" not implemented for 'Bool'")
+
+
+def _bits(name, uf, shift=False):
     def forward(x, y):
         for a in (x, y):
             if getattr(a, "dtype", None) is not None and a.dtype.kind in "fV" or a.__class__ is float:
                 raise TypeError(f'{name}: "{name}" is only implemented on integer and Boolean tensors')
+        if shift and np.result_type(x, y).kind == "b":  # NumPy would shift bools as int8
+            raise TypeError(f"{name}: \"{name}\" not implemented for 'Bool'")
         return uf(x, y)
 
     return OpDef(
@@ -1900,15 +1923,15 @@ def _bits(name, uf):
         forward,
         promote=True,
         inplace_forward=_binary_into(name, uf),
-        shape_rule=elementwise_rule(name, check=_int_or_bool_only),
+        shape_rule=elementwise_rule(name, check=_integer_only if shift else _int_or_bool_only),
     )
 
 
 BITWISE_AND = _bits("bitwise_and", np.bitwise_and)
 BITWISE_OR = _bits("bitwise_or", np.bitwise_or)
 BITWISE_XOR = _bits("bitwise_xor", np.bitwise_xor)
-BITWISE_LEFT_SHIFT = _bits("bitwise_left_shift", np.left_shift)
-BITWISE_RIGHT_SHIFT = _bits("bitwise_right_shift", np.right_shift)
+BITWISE_LEFT_SHIFT = _bits("bitwise_left_shift", np.left_shift, shift=True)
+BITWISE_RIGHT_SHIFT = _bits("bitwise_right_shift", np.right_shift, shift=True)
 
 
 @method("bitwise_and")
@@ -2068,6 +2091,80 @@ def _clone_grad(ctx, g):
 def clone(input, *, memory_format=None):
     """A copy of ``input`` with its own memory; gradients flow back to ``input``."""
     return apply(CLONE, (input,))
+
+
+# -- reference decompositions of the fused kernels (test oracles; what a compiler may lower instead) --------
+@SIGMOID_BACKWARD.defdecompose
+def _sigmoid_backward_ref(g, y):
+    return g * (y * (1 - y))
+
+
+@TANH_BACKWARD.defdecompose
+def _tanh_backward_ref(g, y):
+    return g * (1 - y * y)
+
+
+@THRESHOLD_BACKWARD.defdecompose
+def _threshold_backward_ref(g, y):
+    return apply(WHERE, (apply(GT, (y, 0)), g, 0))
+
+
+def _gelu_cdf_pdf(x, approximate):
+    if approximate == "tanh":
+        inner = (x + x * x * x * _GELU_C) * _GELU_K
+        t = tanh(inner)
+        return (t + 1) * 0.5, (1 - t * t) * ((x * x * (3 * _GELU_C) + 1) * (_GELU_K * 0.5))
+    return (erf(x * _SQRT1_2) + 1) * 0.5, exp(x * x * -0.5) * _INV_SQRT_2PI
+
+
+@GELU.defdecompose
+def _gelu_ref(x, approximate="none"):
+    return x * _gelu_cdf_pdf(x, approximate)[0]
+
+
+@GELU_BACKWARD.defdecompose
+def _gelu_backward_ref(g, x, approximate="none"):
+    cdf, pdf = _gelu_cdf_pdf(x, approximate)
+    return g * (cdf + x * pdf)
+
+
+@SILU.defdecompose
+def _silu_ref(x):
+    return x * sigmoid(x)
+
+
+@SILU_BACKWARD.defdecompose
+def _silu_backward_ref(g, x):
+    s = sigmoid(x)
+    return g * (s * (x * (1 - s) + 1))
+
+
+@SOFTPLUS.defdecompose
+def _softplus_ref(x, beta=1.0, threshold=20.0):
+    bx = x * beta
+    return apply(WHERE, (apply(GT, (bx, threshold)), x, log1p(exp(bx)) / beta))
+
+
+@SOFTPLUS_BACKWARD.defdecompose
+def _softplus_backward_ref(g, x, beta=1.0, threshold=20.0):
+    bx = x * beta
+    return g * apply(WHERE, (apply(GT, (bx, threshold)), 1, sigmoid(bx)))
+
+
+@MAX_BACKWARD.defdecompose
+def _max_backward_ref(g, a, b):
+    return apply(WHERE, (apply(EQ, (a, b)), g * 0.5, apply(WHERE, (apply(GT, (a, b)), g, 0))))
+
+
+@CLAMP_BACKWARD.defdecompose
+def _clamp_backward_ref(g, x, lo, hi):
+    inside = None
+    if lo is not None:
+        inside = apply(GE, (x, lo))
+    if hi is not None:
+        below = apply(LE, (x, hi))
+        inside = below if inside is None else logical_and(inside, below)
+    return apply(WHERE, (inside, g, 0))
 
 
 _OPS.cast = cast

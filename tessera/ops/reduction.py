@@ -34,6 +34,9 @@ from ._util import (
     shape_args,
     unary_rule,
 )
+from ._util import (
+    reduced_shape as _reduced_shape,
+)
 
 __all__ = [
     "sum",
@@ -229,7 +232,10 @@ def _sum_to_size_forward(x, shape):
     dims = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
     )
-    out = np.sum(x, axis=dims, keepdims=True) if dims else x
+    # integers and bools sum in int64 (NumPy would give uint8 sums in uint64)
+    out = (
+        np.sum(x, axis=dims, keepdims=True, dtype=np.int64 if x.dtype.kind in "biu" else None) if dims else x
+    )
     return out.reshape(shape)
 
 
@@ -1255,3 +1261,48 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
             "does not have an identity"
         )
     return apply(NORM, (input,), {"p": p, "dims": dims, "keepdim": bool(keepdim)})
+
+
+# -- reference decompositions of the fused kernels (test oracles; what a compiler may lower instead) --------
+def _red(op, x, dims, keepdim=True):
+    return apply(op, (x,), {"dims": dims, "keepdim": keepdim})
+
+
+@SOFTMAX.defdecompose
+def _softmax_ref(x, dims=None):
+    e = _ew.exp(x - _red(AMAX, x, dims))
+    return e / _red(SUM, e, dims)
+
+
+@LOG_SOFTMAX.defdecompose
+def _log_softmax_ref(x, dims=None):
+    s = x - _red(AMAX, x, dims)
+    return s - _ew.log(_red(SUM, _ew.exp(s), dims))
+
+
+@LOGSUMEXP.defdecompose
+def _logsumexp_ref(x, dims=None, keepdim=False):
+    m = _red(AMAX, x, dims)
+    out = _ew.log(_red(SUM, _ew.exp(x - m), dims)) + m
+    return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
+
+
+@VAR.defdecompose
+def _var_ref(x, dims=None, correction=1, keepdim=False):
+    d = x - _red(MEAN, x, dims)
+    n = _count(x.shape, dims)
+    return _red(SUM, d * d, dims, keepdim) / _bmax(n - correction, 0)
+
+
+@STD.defdecompose
+def _std_ref(x, dims=None, correction=1, keepdim=False):
+    return _ew.sqrt(_var_ref(x, dims, correction, keepdim))
+
+
+@SUM_TO_SIZE.defdecompose
+def _sum_to_size_ref(x, shape):
+    lead = x.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    return _red(SUM, x, dims or None).reshape(shape) if dims else x.reshape(shape)
