@@ -57,8 +57,8 @@ class OpDef:
     ``exp``...). ``save_output``: the gradient rule reads ``ctx.out``. ``view``: the output may share the
     first input's memory, so it shares its version counter too (in-place checks see through views).
     ``inplace_forward(out, *arrays, **attrs)``: writes the result into ``out`` (``apply(..., out=t)``).
-    ``mutates``: indices of the inputs the forward writes into (a state update such as ``adam_step``); the
-    op returns the first of them, bumps their versions and records no autograd history.
+    ``mutates``: indices of the inputs the forward writes into (a state update such as ``adam_step``; an
+    optional one may be None); the op returns the first, bumps their versions and records no autograd history.
     ``data_dependent``: the output shape depends on input values (``nonzero``), so no static rule exists.
     ``decompose``: a reference implementation in other Tessera ops (a test oracle for fused kernels, and
     what a compiler may lower instead). ``lowerings``: backend name -> lowering, filled by later work.
@@ -168,7 +168,7 @@ class OpCall:
         """The tensors this call writes into (``out``, or the inputs a ``mutates`` op updates)."""
         if self.out is not None:
             return (self.out,)
-        return tuple(self.args[i] for i in self.op.mutates)
+        return tuple(self.args[i] for i in self.op.mutates if self.args[i] is not None)
 
     def proceed(self):
         if self._level > 0:
@@ -246,15 +246,28 @@ def is_tracing() -> bool:
 
 def _intercepted(op, args, attrs, out):
     if attrs:
-        try:
-            hash(tuple(attrs.items()))
-        except TypeError:
-            bad = [k for k, v in attrs.items() if not _hashable(v)]
+        bad = [k for k, v in attrs.items() if not _static(v)]
+        if bad:
             raise TypeError(
-                f"{op.name}: attribute(s) {bad} are not hashable; arrays must be passed as tensor inputs, "
-                "not attributes"
-            ) from None
+                f"{op.name}: attribute(s) {bad} are not static hashable values; arrays must be passed as tensor "
+                "inputs, not attributes"
+            )
     return _run_level(_LOCAL.level - 1, op, args, attrs, out)
+
+
+def _static(v) -> bool:
+    """Whether an attribute value is static: hashable, or a slice or tuple of static values (slices are
+    immutable but only hashable from Python 3.12)."""
+    c = v.__class__
+    if c is slice:
+        return _static(v.start) and _static(v.stop) and _static(v.step)
+    if c is tuple:
+        return all(_static(x) for x in v)
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 def _run_level(level, op, args, attrs, out):
@@ -265,14 +278,6 @@ def _run_level(level, op, args, attrs, out):
         return _LOCAL.stack[level](OpCall(op, args, attrs, out, level))
     finally:
         _LOCAL.level = saved
-
-
-def _hashable(v) -> bool:
-    try:
-        hash(v)
-    except TypeError:
-        return False
-    return True
 
 
 class TensorMeta:
@@ -518,7 +523,7 @@ def _eager_into(op, args, attrs, out):
 
 def _eager_mutating(op, args, attrs):
     """An op declared with ``mutates``: its forward updates those inputs' memory in place."""
-    targets = [args[i] for i in op.mutates]
+    targets = [args[i] for i in op.mutates if args[i] is not None]  # optional state may be absent (None)
     for t in targets:
         if not isinstance(t, Tensor):
             raise TypeError(f"{op.name}: the tensor it updates must be a Tensor, got {type(t).__name__}")

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..core import dtypes as _dt
+from ..core.dispatch import is_tracing
 from ..core.tensor import Tensor
 from ..nn import functional as F
 
@@ -379,22 +381,21 @@ def sparse_categorical_crossentropy(
             f"{who}: expected y_true of shape {tuple(y_pred.shape[:-1])} (or with a trailing 1) for y_pred of "
             f"shape {tuple(y_pred.shape)}, got {tuple(y_true.shape)}"
         )
-    labels = y_true._data
-    if labels.dtype.kind == "f":
-        labels = labels.astype(np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
+    labels = y_true if y_true.dtype is _dt.int64 else y_true.to(_dt.int64)
     c = y_pred.shape[-1]
     mask = None
     if ignore_class is not None:
         mask = labels == ignore_class
-        labels = np.where(mask, 0, labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= c):
-        bad = labels[(labels < 0) | (labels >= c)].flat[0]
-        raise ValueError(f"{who}: label {int(bad)} is out of range for {c} classes")
+        labels = ops.where(mask, 0, labels)
+    if not is_tracing() and labels.numel():  # a value check: a trace must not depend on the labels
+        values = labels._data
+        if values.min() < 0 or values.max() >= c:
+            bad = values[(values < 0) | (values >= c)].flat[0]
+            raise ValueError(f"{who}: label {int(bad)} is out of range for {c} classes")
     if from_logits and mask is None:
         # The fused cross-entropy op (log-softmax + NLL in one kernel).
         flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, c)
-        out = F.cross_entropy(flat, Tensor._wrap(labels.reshape(-1)), reduction="none")
+        out = F.cross_entropy(flat, labels.reshape(-1), reduction="none")
         return out if y_pred.ndim == 2 else out.reshape(tuple(y_true.shape))
     if from_logits:
         logp = ops.log_softmax(y_pred, -1)
@@ -402,9 +403,9 @@ def sparse_categorical_crossentropy(
         p = y_pred / y_pred.sum(-1, keepdim=True)
         logp = p.clamp(EPSILON, 1.0 - EPSILON).log()
     flat = logp.reshape(-1, c)
-    out = F.nll_loss(flat, Tensor._wrap(labels.reshape(-1)), reduction="none").reshape(tuple(y_true.shape))
+    out = F.nll_loss(flat, labels.reshape(-1), reduction="none").reshape(tuple(y_true.shape))
     if mask is not None:
-        out = out * Tensor._wrap((~mask).astype(out._data.dtype))
+        out = out * ops.logical_not(mask).to(out.dtype)
     return out
 
 

@@ -792,6 +792,14 @@ class Trainer:
     # -- steps --------------------------------------------------------------------------------------------
     def train_step(self, x, y=None, sample_weight=None) -> dict[str, float]:
         """One optimization step on a batch; returns the running logs (override for a custom step)."""
+        total, parts, outputs, ys = self._optimization_step(x, y, sample_weight)
+        state = self._compile_state
+        self._update_metrics(state, total, parts, outputs, ys, sample_weight, _batch_len(x))
+        return self._logs(state)
+
+    def _optimization_step(self, x, y=None, sample_weight=None):
+        """The part of ``train_step`` that runs as ops (forward, loss, backward, optimizer update); the
+        metric trackers are updated afterwards on the host. Returns (total, parts, outputs, targets)."""
         state = self._compile_state
         y_pred = self(x)
         opt = self.optimizer
@@ -801,8 +809,7 @@ class Trainer:
         opt.zero_grad()
         total.backward()
         opt.step()
-        self._update_metrics(state, total, parts, outputs, ys, sample_weight, _batch_len(x))
-        return self._logs(state)
+        return total, parts, outputs, ys
 
     def test_step(self, x, y=None, sample_weight=None) -> dict[str, float]:
         """Evaluate one batch (no gradients) and return the running logs."""

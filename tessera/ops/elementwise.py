@@ -1163,16 +1163,6 @@ def _relu_into(out, x):
     np.maximum(x, 0, out=out)
 
 
-# Dropout's masked scaling: the Bernoulli keep-mask is drawn by nn.functional and passed as an attribute,
-# so forward and backward apply the same mask.
-DROPOUT = OpDef("dropout", lambda x, mask, scale: np.multiply(x, mask, dtype=x.dtype) * x.dtype.type(scale))
-
-
-@DROPOUT.defgrad
-def _dropout_grad(ctx, g):
-    return apply(DROPOUT, (g,), ctx.attrs)
-
-
 RELU = OpDef("relu", _relu_forward, save_output=True, inplace_forward=_relu_into)
 # g * mask is ~10x faster than np.where(y > 0, g, 0); it differs only for non-finite g where y <= 0.
 THRESHOLD_BACKWARD = OpDef("threshold_backward", lambda g, y: np.multiply(g, y > 0, dtype=g.dtype))

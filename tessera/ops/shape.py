@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef, OpError, TensorMeta
+from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
 from ..core.tensor import Size, Tensor
 from ._util import OpShapeError, apply, canonical_dim, method, shape_args, unary_rule
 
@@ -161,7 +161,16 @@ def reshape(input, *shape):
     """
     arr = input._data
     shape = _infer_shape("reshape", _shape("reshape", shape), arr.size, arr.shape)
+    if shape == arr.shape and not input._requires_grad and not is_tracing():
+        return _alias(input)  # an eager shortcut; a trace records the reshape
     return apply(RESHAPE, (input,), {"shape": shape})
+
+
+def _alias(t):
+    out = Tensor._wrap(t._data.view())
+    out._version_counter = t._version_counter
+    out._base = t._base if t._base is not None else t
+    return out
 
 
 @method("view")

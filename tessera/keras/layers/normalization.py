@@ -6,7 +6,6 @@ from __future__ import annotations
 import numbers
 
 from ... import ops
-from ...core import creation
 from ...core.tensor import Tensor
 from ...nn import functional as F
 from .. import initializers as _initializers
@@ -120,19 +119,19 @@ class BatchNormalization(Layer):
         gamma = self.gamma if self.scale else None
         beta = self.beta if self.center else None
         if training:
-            mm, mv = self.moving_mean, self.moving_variance
-            batch_mean = creation.zeros(*mm.shape, dtype=mm.dtype)
-            batch_var = creation.zeros(*mv.shape, dtype=mv.dtype)
-            # momentum=1 makes F.batch_norm store the batch statistics themselves in the scratch buffers
-            y = F.batch_norm(x, batch_mean, batch_var, gamma, beta, True, 1.0, self.epsilon)
-            c = x.shape[1]
-            n = x.numel() // c
-            m = mm._data.dtype.type(self.momentum)
-            mm._data[...] = mm._data * m + batch_mean._data * (1 - m)
-            biased = batch_var._data * mv._data.dtype.type((n - 1) / n)
-            mv._data[...] = mv._data * m + biased * (1 - m)
-            mm._version_counter[0] += 1
-            mv._version_counter[0] += 1
+            # Keras's momentum weighs the old value (PyTorch's the new one) and Keras keeps the biased
+            # variance; the update itself is the same running_stat_update op as nn.BatchNorm's.
+            y = F.batch_norm(
+                x,
+                self.moving_mean,
+                self.moving_variance,
+                gamma,
+                beta,
+                True,
+                1.0 - float(self.momentum),
+                self.epsilon,
+                unbiased_running_var=False,
+            )
         else:
             y = F.batch_norm(x, self.moving_mean, self.moving_variance, gamma, beta, False, 0.0, self.epsilon)
         return y if axis == 1 else ops.movedim(y, 1, axis)

@@ -14,6 +14,9 @@ import numbers
 import numpy as np
 
 from ... import ops
+from ...core import dtypes as _dt
+from ...core.creation import zeros
+from ...core.dispatch import is_tracing
 from ...core.tensor import Tensor
 from .linear import dropout as _dropout
 from .linear import linear as _linear
@@ -24,11 +27,9 @@ _NEG_INF = float("-inf")
 
 
 @functools.lru_cache(maxsize=64)
-def _causal_disallowed(L: int, S: int) -> np.ndarray:
-    """(L, S) bool array, True above the diagonal: the positions a causal (top-left aligned) mask hides."""
-    m = np.triu(np.ones((L, S), dtype=bool), 1)
-    m.flags.writeable = False
-    return m
+def _causal_disallowed(L: int, S: int) -> Tensor:
+    """(L, S) bool constant, True above the diagonal: the positions a causal (top-left aligned) mask hides."""
+    return Tensor._wrap(np.triu(np.ones((L, S), dtype=bool), 1))
 
 
 def _check_tensor(opname: str, argname: str, value) -> Tensor:
@@ -39,7 +40,7 @@ def _check_tensor(opname: str, argname: str, value) -> Tensor:
 
 def _float_mask(opname: str, argname: str, mask: Tensor, dtype) -> Tensor:
     """A float additive mask in ``dtype`` (masks of another float dtype are cast)."""
-    if mask._data.dtype.kind != "f":
+    if not mask.dtype.is_floating_point:
         raise TypeError(
             f"{opname}: only bool and floating types of {argname} are supported, got {mask.dtype.name}"
         )
@@ -49,7 +50,7 @@ def _float_mask(opname: str, argname: str, mask: Tensor, dtype) -> Tensor:
 def _attend(q, k, v, disallowed, bias, dropout_p: float, safe: bool, need_weights: bool):
     """softmax(q @ k^T + bias, masked where ``disallowed``) @ v, with ``q`` already scaled.
 
-    ``disallowed``: a bool ndarray (True = hidden) broadcastable to the scores, or None. ``bias``: a float
+    ``disallowed``: a bool tensor (True = hidden) broadcastable to the scores, or None. ``bias``: a float
     Tensor added to the scores, or None. ``safe``: rows hidden entirely give zeros (PyTorch's
     ``scaled_dot_product_attention``) rather than NaN (its ``MultiheadAttention`` with weights).
     """
@@ -58,25 +59,26 @@ def _attend(q, k, v, disallowed, bias, dropout_p: float, safe: bool, need_weight
     if safe and (disallowed is not None or bias is not None):
         hidden = disallowed
         if bias is not None:
-            hb = np.isneginf(bias._data)
-            hidden = hb if hidden is None else (hidden | hb)
-        full = hidden.all(-1, keepdims=True)
-        if full.any():
-            # Rows with nothing to attend to: leave them unmasked (finite softmax, finite gradients), then
-            # zero their weights, which also zeroes the gradient reaching their scores.
+            hb = ops.isneginf(bias.detach())
+            hidden = hb if hidden is None else ops.logical_or(hidden, hb)
+        full = ops.all(hidden, -1, keepdim=True)
+        # Rows with nothing to attend to: leave them unmasked (finite softmax, finite gradients), then zero
+        # their weights, which also zeroes the gradient reaching their scores. Eager skips this when no row
+        # is fully hidden (the result is the same); a trace always records it.
+        if is_tracing() or bool(full.any()):
             if disallowed is not None:
-                disallowed = disallowed & ~full
+                disallowed = ops.logical_and(disallowed, ops.logical_not(full))
             if bias is not None:
-                bias = ops.masked_fill(bias, Tensor._wrap(full), 0.0)
+                bias = ops.masked_fill(bias, full, 0.0)
         else:
             full = None
     if bias is not None:
         scores = scores + bias
     if disallowed is not None:
-        scores = ops.masked_fill(scores, Tensor._wrap(disallowed), _NEG_INF)
+        scores = ops.masked_fill(scores, disallowed, _NEG_INF)
     attn = ops.softmax(scores, -1)
     if full is not None:
-        attn = ops.masked_fill(attn, Tensor._wrap(full), 0.0)
+        attn = ops.masked_fill(attn, full, 0.0)
     if dropout_p > 0.0:
         attn = _dropout(attn, dropout_p, True)
     out = ops.matmul(attn, v)
@@ -110,11 +112,11 @@ def scaled_dot_product_attention(
     name = "scaled_dot_product_attention"
     for arg, t in (("query", query), ("key", key), ("value", value)):
         _check_tensor(name, arg, t)
-        if t._data.ndim < 2:
+        if t.ndim < 2:
             raise RuntimeError(
                 f"{name}: expected {arg} to have at least 2 dimensions, got shape {tuple(t.shape)}"
             )
-    if not (query.dtype is key.dtype is value.dtype) or query._data.dtype.kind != "f":
+    if not (query.dtype is key.dtype is value.dtype) or not query.dtype.is_floating_point:
         raise RuntimeError(
             f"{name}: expected query, key and value to have the same floating dtype, got query "
             f"{query.dtype.name}, "
@@ -162,8 +164,8 @@ def scaled_dot_product_attention(
                 f"{name}: attn_mask of shape {tuple(attn_mask.shape)} is not broadcastable to the attention "
                 f"scores of shape {batch + (L, S)}"
             ) from None
-        if attn_mask._data.dtype == np.bool_:
-            disallowed = ~attn_mask._data
+        if attn_mask.dtype is _dt.bool:
+            disallowed = ops.logical_not(attn_mask)
         else:
             bias = _float_mask(name, "attn_mask", attn_mask, query.dtype)
     elif is_causal:
@@ -177,7 +179,7 @@ def scaled_dot_product_attention(
 # -- multi-head attention --------------------------------------------------------------------------------
 def _merge_masks(name, attn_mask, key_padding_mask, dtype, N, H, L, S, batched):
     """PyTorch's mask canonicalisation: bool masks (True = hidden) combine with ``|``; as soon as one mask is
-    float, bool ones become ``-inf`` and the masks add. Returns (disallowed ndarray | None, bias | None),
+    float, bool ones become ``-inf`` and the masks add. Returns (disallowed bool tensor | None, bias | None),
     each broadcastable to the (N, H, L, S) scores."""
     masks = []
     if attn_mask is not None:
@@ -210,17 +212,15 @@ def _merge_masks(name, attn_mask, key_padding_mask, dtype, N, H, L, S, batched):
         masks.append(("key_padding_mask", key_padding_mask.reshape(N, 1, 1, S)))
     if not masks:
         return None, None
-    if all(m._data.dtype == np.bool_ for _, m in masks):
-        disallowed = masks[0][1]._data
+    if all(m.dtype is _dt.bool for _, m in masks):
+        disallowed = masks[0][1]
         for _, m in masks[1:]:
-            disallowed = disallowed | m._data
+            disallowed = ops.logical_or(disallowed, m)
         return disallowed, None
     bias = None
     for argname, m in masks:
-        if m._data.dtype == np.bool_:
-            f = np.zeros(m._data.shape, dtype=dtype.np)
-            f[m._data] = _NEG_INF
-            m = Tensor._wrap(f)
+        if m.dtype is _dt.bool:
+            m = ops.masked_fill(zeros(tuple(m.shape), dtype=dtype), m, _NEG_INF)
         else:
             m = _float_mask(name, argname, m, dtype)
         bias = m if bias is None else bias + m

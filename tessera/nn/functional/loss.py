@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from ... import ops
-from ...core.dispatch import apply
+from ...core.dispatch import apply, is_tracing
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 
@@ -254,8 +254,8 @@ def _class_target_check(opname: str, input: Tensor, target: Tensor, weight, igno
                 f"{opname}: weight tensor should be defined either for all {c} classes or no classes but "
                 f"got weight tensor of shape {tuple(weight.shape)}"
             )
-    t = target._data
-    if t.size:
+    t = None if is_tracing() else target._data  # a value check: a trace must not depend on the targets
+    if t is not None and t.size:
         bad = (t < 0) | (t >= c)
         bad &= t != ignore_index
         if bad.any():
@@ -409,8 +409,8 @@ def binary_cross_entropy(
             f"binary_cross_entropy: using a target size {tuple(target.shape)} that is different to the "
             f"input size {tuple(input.shape)} is deprecated. Please ensure they have the same size."
         )
-    x = input._data
-    if x.size and not ((x >= 0) & (x <= 1)).all():
+    x = None if is_tracing() else input._data
+    if x is not None and x.size and not ((x >= 0) & (x <= 1)).all():
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     loss = apply(_nn.BINARY_CROSS_ENTROPY, (input, target))
     if weight is not None:

@@ -12,7 +12,8 @@ import numpy as np
 
 from ... import ops
 from ...core import dtypes as _dt
-from ...core.dispatch import apply
+from ...core.dispatch import OpDef, TensorMeta, apply
+from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 
@@ -38,12 +39,41 @@ def _check_vec(opname: str, name: str, t, size: int) -> None:
         )
 
 
-def _update_running(buf: Tensor, new: np.ndarray, momentum: float) -> None:
-    """``buf = (1 - momentum) * buf + momentum * new`` in place (a buffer update, not recorded)."""
-    d = buf._data
-    d *= d.dtype.type(1.0 - momentum)
-    d += (momentum * new).astype(d.dtype, copy=False)
-    buf._version_counter[0] += 1
+def _running_update_forward(buf, new, momentum):
+    m = float(momentum)
+    buf *= buf.dtype.type(1.0 - m)
+    buf += (m * new).astype(buf.dtype, copy=False)
+
+
+# ``buf = (1 - momentum) * buf + momentum * new`` in place: the running-statistics update of the batch and
+# instance norms (and Keras's BatchNormalization), a state change the dispatcher sees. ``momentum`` is a
+# 0-d tensor input, so a cumulative average (momentum=None: 1 / num_batches_tracked) is read, not baked in.
+RUNNING_UPDATE = OpDef("running_stat_update", _running_update_forward, mutates=(0,))
+RUNNING_UPDATE.defshape(lambda buf, new, momentum: TensorMeta(buf.shape, buf.dtype))
+
+
+def _update_running(buf: Tensor | None, new: Tensor, momentum) -> None:
+    if buf is None:
+        return
+    if not isinstance(momentum, Tensor):
+        momentum = Tensor._wrap(np.array(float(momentum)))
+    with no_grad():
+        apply(RUNNING_UPDATE, (buf, new.detach(), momentum))
+
+
+def _update_batch_stats(running_mean, running_var, stats, c, m, momentum, unbiased=True, per_sample=False):
+    """Fold the batch statistics (``stats`` from ``norm_stats``: mean, ..., biased variance) of ``m``
+    values per channel into the running buffers."""
+    if running_mean is None and running_var is None:
+        return
+    with no_grad():
+        mean, var = stats[0], stats[2]
+        if per_sample:  # instance norm: the average over the samples of each channel
+            mean, var = mean.reshape(-1, c).mean(0), var.reshape(-1, c).mean(0)
+        else:
+            mean, var = mean.reshape(c), var.reshape(c)
+        _update_running(running_mean, mean, momentum)
+        _update_running(running_var, var * (m / (m - 1)) if unbiased else var, momentum)
 
 
 def batch_norm(
@@ -55,12 +85,15 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    *,
+    unbiased_running_var: bool = True,
 ) -> Tensor:
     """Batch normalization over all dimensions but the channel dimension 1 of an (N, C, *) input.
 
     In training (or without running statistics) the batch statistics normalize the input, and the running
     statistics, when given, are updated in place: ``running = (1 - momentum) * running + momentum * stat``
-    with the unbiased batch variance for ``running_var``. Otherwise the running statistics are used.
+    with the unbiased batch variance for ``running_var`` (the biased one with ``unbiased_running_var=False``,
+    as Keras keeps it). ``momentum`` may be a 0-d tensor. Otherwise the running statistics are used.
 
     Example:
         >>> x = ts.randn(8, 3, 4, 4)
@@ -90,12 +123,8 @@ def batch_norm(
                 f"{tuple(input.shape)}"
             )
         stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-        if training and (running_mean is not None or running_var is not None):
-            s = stats._data
-            if running_mean is not None:
-                _update_running(running_mean, s[0].reshape(c), momentum)
-            if running_var is not None:
-                _update_running(running_var, s[2].reshape(c) * (m / (m - 1)), momentum)
+        if training:
+            _update_batch_stats(running_mean, running_var, stats, c, m, momentum, unbiased_running_var)
         return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
     # evaluation: an affine map with the running statistics
     scale = ops.rsqrt(running_var.detach() + eps)
@@ -153,11 +182,7 @@ def instance_norm(
             f"{tuple(input.shape)}"
         )
     stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-    s = stats._data
-    if running_mean is not None:
-        _update_running(running_mean, s[0].reshape(-1, c).mean(0), momentum)
-    if running_var is not None:
-        _update_running(running_var, s[2].reshape(-1, c).mean(0) * (m / (m - 1)), momentum)
+    _update_batch_stats(running_mean, running_var, stats, c, m, momentum, per_sample=True)
     return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
 
 
