@@ -309,6 +309,11 @@ class TensorMeta:
         return f"TensorMeta({self.shape}, {self.dtype.name})"
 
 
+# Ops whose meta ``infer_meta`` had to compute with the stand-in fallback (no shape rule answered): what is
+# left to give a rule before the fallback can go.
+FALLBACK_OPS: set[str] = set()
+
+
 def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
     """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), without
     computing on real data.
@@ -320,6 +325,7 @@ def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
         res = op.shape_rule(*args, **attrs)
         if isinstance(res, TensorMeta):
             return res
+    FALLBACK_OPS.add(op.name)
     fakes = tuple(
         Tensor._wrap(np.broadcast_to(np.zeros((), a.dtype.np), a.shape)) if isinstance(a, TensorMeta) else a
         for a in args
