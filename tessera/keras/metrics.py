@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Callable
 from typing import Any
@@ -364,13 +365,18 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None) -> None:
         with no_grad():
             v = _tensor(values, self.name, "values").to(_F64)
-            w = _weights_like(sample_weight, v, self.name)
-            if w is None:
-                self.total.add_(v.sum())
+            if sample_weight is None:
+                self.total.add_(v.sum() if v.ndim else v)
                 self.count.add_(float(v.numel()))
-            else:
-                self.total.add_((v * w).sum())
-                self.count.add_(w.sum())
+                return
+            if v.ndim == 0 and isinstance(sample_weight, numbers.Real):  # a loss tracker: (loss, batch size)
+                w = float(sample_weight)
+                self.total.add_(v * w)
+                self.count.add_(w)
+                return
+            w = _weights_like(sample_weight, v, self.name)
+            self.total.add_((v * w).sum())
+            self.count.add_(w.sum())
 
     def result(self) -> Tensor:
         total, count = self.total.item(), self.count.item()

@@ -733,10 +733,10 @@ class Trainer:
 
     def _update_metrics(self, state, total, parts, outputs, ys, sw, batch_size) -> None:
         # Through ops on the trackers' state tensors (no host read of the loss: that waits for the logs).
-        state.loss_tracker.update_state(total.detach(), sample_weight=batch_size)
+        state.loss_tracker.update_state(total, sample_weight=batch_size)
         for tracker, part in zip(state.output_loss_trackers, parts):
             if part is not None:
-                tracker.update_state(part.detach(), sample_weight=batch_size)
+                tracker.update_state(part, sample_weight=batch_size)
         for i, objs in enumerate(state.metrics):
             if not objs:
                 continue

@@ -219,3 +219,20 @@ def test_fit_step_with_metrics_under_strict_tracer_replays():
     metric_state = [v for m in model.metrics for v in vars(m).values() if isinstance(v, ts.Tensor)]
     assert metric_state and all(id(t) in tr.refs for t in metric_state)
     assert {"add"} & set(tr.op_names()) or any(n.startswith("add") for n in tr.op_names())
+
+
+@pytest.mark.parametrize("cls", [kl.SimpleRNN, kl.LSTM, kl.GRU])
+@pytest.mark.parametrize("steps", [1, 2, 7, None])
+def test_symbolic_rnn_shapes_match_eager(cls, steps):
+    # A symbolic RNN call runs two time steps only; its shapes must still be those of a full eager call.
+    for kwargs in ({}, {"return_sequences": True}, {"return_state": True, "go_backwards": True}):
+        layer = cls(4, **kwargs)
+        sym = layer(keras.Input(shape=(steps, 3)))
+        eager = layer(ts.randn(2, steps or 5, 3))
+        sym, eager = (sym, eager) if isinstance(sym, list) else ([sym], [eager])
+        assert len(sym) == len(eager)
+        for s, e in zip(sym, eager):
+            want = (None,) + tuple(e.shape)[1:]
+            if steps is None and len(want) == 3:
+                want = (None, None, 4)
+            assert s.shape == want

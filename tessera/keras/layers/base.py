@@ -221,16 +221,25 @@ class InputSpec:
 _PROBING = [0]
 _PROBE_LENGTHS = (32, 33)
 _META_ZERO: dict = {}  # NumPy dtype -> the 0-d zero that every meta array of that dtype broadcasts
+_META_ARRAYS: dict = {}  # (dtype, shape) -> a read-only zero-strided array
+_SYMBOLIC: list = []  # the _BUILDING level of each active symbolic run (innermost last)
 _BUILDING = [0]  # > 0 while a layer builds (its weights get real values, even inside a symbolic call)
 
 
 def _meta_tensor(shape, dtype) -> Tensor:
-    """A tensor that only has a shape and a dtype: a zero-strided view of one zero (no memory, no compute)."""
-    npd = np.dtype(dtype.np)
-    zero = _META_ZERO.get(npd)
-    if zero is None:
-        zero = _META_ZERO[npd] = np.zeros((), npd)
-    return Tensor._wrap(np.broadcast_to(zero, tuple(shape)))
+    """A tensor that only has a shape and a dtype: a zero-strided view of one zero (no memory, no compute).
+    The read-only arrays are cached by (dtype, shape): an RNN's symbolic call makes thousands of them."""
+    key = (dtype, tuple(shape))
+    arr = _META_ARRAYS.get(key)
+    if arr is None:
+        npd = np.dtype(dtype.np)
+        zero = _META_ZERO.get(npd)
+        if zero is None:
+            zero = _META_ZERO[npd] = np.zeros((), npd)
+        if len(_META_ARRAYS) > 4096:
+            _META_ARRAYS.clear()
+        arr = _META_ARRAYS[key] = np.broadcast_to(zero, key[1])
+    return Tensor._wrap(arr)
 
 
 def _is_meta(t) -> bool:
@@ -239,6 +248,12 @@ def _is_meta(t) -> bool:
         return False
     arr = t._data
     return arr.base is not None and arr.base is _META_ZERO.get(arr.dtype)
+
+
+def in_symbolic_call() -> bool:
+    """True while layer code runs symbolically (on meta tensors, outside a build): values are placeholders,
+    so a layer may skip work that cannot change its output shapes (an RNN runs two time steps)."""
+    return bool(_SYMBOLIC) and _SYMBOLIC[-1] == _BUILDING[0]
 
 
 class _Building:
@@ -295,8 +310,10 @@ class _Symbolic(_Probe):
 
         self.ic = intercept(meta_op)
         self.ic.__enter__()
+        _SYMBOLIC.append(level)
 
     def __exit__(self, *exc):
+        _SYMBOLIC.pop()
         self.ic.__exit__(*exc)
         super().__exit__(*exc)
 

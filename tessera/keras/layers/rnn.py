@@ -22,7 +22,7 @@ from ...nn.modules.rnn import _gru_step, _lstm_step, _rnn_step, _time_steps
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import InputSpec, Layer
+from .base import InputSpec, Layer, in_symbolic_call
 from .core import _no_constraint, _ser_init
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
@@ -156,7 +156,14 @@ class _RNN(Layer):
             keep = F.dropout(creation.ones(x.shape[0], 1, x.shape[2], dtype=x.dtype), self.dropout, True)
             x = x * keep
         states = self._states(initial_state, x.shape[0])
+        steps = x.shape[1]
+        symbolic = in_symbolic_call() and steps > 2
+        if symbolic:
+            # Shapes only: the first step (no state yet) and one recurrent step show every output shape.
+            x = x[:, :2]
         outs, states = self._run(x, states)
+        if symbolic:
+            outs = outs + [outs[-1]] * (steps - len(outs))
         if self.return_sequences:
             output = ops.stack(outs, 1)
         else:
