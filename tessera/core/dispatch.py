@@ -555,4 +555,10 @@ from . import tensor as _tensor_module  # noqa: E402
 from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 
 _new_tensor = object.__new__
-_tensor_module._DETACH = OpDef("detach", _detach_forward, view=True, differentiable=False)
+_tensor_module._DETACH = OpDef(
+    "detach",
+    _detach_forward,
+    view=True,
+    differentiable=False,
+    shape_rule=lambda x: TensorMeta(x.shape, x.dtype),
+)
