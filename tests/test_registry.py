@@ -36,6 +36,8 @@ OP_TEST_FILES = [
     "test_indexing.py",
     "test_linalg.py",
     "test_autograd.py",
+    "test_random.py",
+    "test_optim.py",
 ]
 
 # Ops of these modules must pass every check here; the others are printed until STRICT is True.

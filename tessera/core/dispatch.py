@@ -192,8 +192,12 @@ class intercept:
 
     Interceptors stack: the innermost sees a call first and reaches the outer ones (and finally eager
     execution) through ``call.proceed()``. Calls made inside the interceptor itself, outside ``proceed``,
-    bypass it and go to the interceptors below. While one is installed, every op's attributes must be
-    hashable (static), and ``is_tracing()`` is true.
+    bypass it and go to the interceptors below.
+
+    ``tracing=True`` (the default) says the interceptor records a program that may run on other values:
+    every op's attributes must then be static (hashable; a TypeError names the op), and ``is_tracing()``
+    is true, so checks that read values are skipped. An observer that only watches real eager values (a
+    logger, a shape checker) passes ``tracing=False``.
 
     Example:
         >>> seen = []
@@ -206,18 +210,21 @@ class intercept:
         True
     """
 
-    def __init__(self, fn):
+    def __init__(self, fn, *, tracing: bool = True):
         if not callable(fn):
             raise TypeError(f"intercept: fn must be callable, got {type(fn).__name__}")
         self.fn = fn
+        self.tracing = bool(tracing)
 
     def __enter__(self):
         global _ACTIVE
         stack = getattr(_LOCAL, "stack", None)
         if stack is None:
             stack = _LOCAL.stack = []
+            _LOCAL.tracing = []
             _LOCAL.level = 0
         stack.append(self.fn)
+        _LOCAL.tracing.append(self.tracing)
         _LOCAL.level = len(stack)
         with _ACTIVE_LOCK:
             _ACTIVE += 1
@@ -229,6 +236,7 @@ class intercept:
         if not stack or stack[-1] is not self.fn:
             raise RuntimeError("intercept: interceptors must be removed in the reverse order of installation")
         stack.pop()
+        _LOCAL.tracing.pop()
         _LOCAL.level = len(stack)
         with _ACTIVE_LOCK:
             _ACTIVE -= 1
@@ -236,16 +244,17 @@ class intercept:
 
 
 def is_tracing() -> bool:
-    """True while an interceptor is installed on this thread (a tracer may be recording).
+    """True while a tracing interceptor is installed on this thread (a program is being recorded).
 
     Checks that read tensor values (index bounds, target ranges) are skipped then: a trace must not
     depend on the values it was recorded with.
     """
-    return _ACTIVE > 0 and getattr(_LOCAL, "level", 0) > 0
+    level = getattr(_LOCAL, "level", 0) if _ACTIVE else 0
+    return level > 0 and any(_LOCAL.tracing[:level])
 
 
 def _intercepted(op, args, attrs, out):
-    if attrs:
+    if attrs and any(_LOCAL.tracing[: _LOCAL.level]):
         bad = [k for k, v in attrs.items() if not _static(v)]
         if bad:
             raise TypeError(
@@ -546,4 +555,10 @@ from . import tensor as _tensor_module  # noqa: E402
 from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 
 _new_tensor = object.__new__
-_tensor_module._DETACH = OpDef("detach", _detach_forward, view=True, differentiable=False)
+_tensor_module._DETACH = OpDef(
+    "detach",
+    _detach_forward,
+    view=True,
+    differentiable=False,
+    shape_rule=lambda x: TensorMeta(x.shape, x.dtype),
+)
