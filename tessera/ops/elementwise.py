@@ -945,7 +945,7 @@ _UNARY_TABLE = (
            "-1, 0 or 1 by the sign of each element (bools are returned as they are).",
            methods=("sign", "sgn"), inplace=("sign_", "sgn_")),
     _Unary("floor", _floor, 0, _ZERO,
-    # doc None: "``name`` test; a bool tensor (integers are always finite)"
+           "Largest integer <= each element (integer inputs are returned as they are).", no_bool, _floor_into),
     _Unary("ceil", _ceil, 0, _ZERO, "Smallest integer not less than each element.", no_bool, _ceil_into),
     _Unary("trunc", _trunc, 0, _ZERO, "Each element rounded towards zero.", no_bool, _trunc_into,
            ("trunc", "fix"), ("trunc_", "fix_")),
@@ -954,7 +954,7 @@ _UNARY_TABLE = (
     _Unary("logical_not", np.logical_not, B, None, "Elementwise ``not``; a bool tensor."),
     _Unary("bitwise_not", _invert_forward, U, None, "Elementwise ``~`` of an integer or bool tensor.",
            _no_float_invert, np.invert, ("bitwise_not", "__invert__")),
-    # doc None: "Elementwise ``name`` test; a bool tensor (integers are always finite)"
+    # doc None: "Elementwise ``<name>`` test; a bool tensor (integers are always finite)."
     _Unary("isnan", _float_test(np.isnan, False), B, None, None, inplace=()),
     _Unary("isinf", _float_test(np.isinf, False), B, None, None, inplace=()),
     _Unary("isposinf", _float_test(lambda x: x == np.inf, False), B, None, None, inplace=()),
