@@ -20,7 +20,9 @@ def _static(v) -> bool:
 
     if isinstance(v, tuple):
         return all(_static(e) for e in v)
-    return isinstance(v, _STATIC) or isinstance(v, dtype)
+    if isinstance(v, slice):
+        return _static(v.start) and _static(v.stop) and _static(v.step)
+    return isinstance(v, _STATIC) or isinstance(v, dtype) or v is Ellipsis
 
 
 @pytest.fixture(autouse=True, scope="session")

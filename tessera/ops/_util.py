@@ -219,7 +219,8 @@ def float_only(opname: str, dt) -> None:
 
 
 def reduced_shape(shape, dims, keepdim: bool) -> tuple:
-    """``shape`` reduced over ``dims`` (sorted non-negative ints; None: all), kept as size 1 if ``keepdim``."""
+    """``shape`` reduced over ``dims`` (sorted non-negative ints; None: all), kept as size 1 with
+    ``keepdim``."""
     if dims is None:
         return (1,) * len(shape) if keepdim else ()
     if keepdim:
