@@ -406,12 +406,8 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS, out=None):
     """
     if _ACTIVE and getattr(_LOCAL, "level", 0):
         return _intercepted(op, args, attrs, out)
-    return _eager(op, args, attrs, out)
-
-
-def _eager(op, args, attrs, out_tensor):
-    if out_tensor is not None:
-        return _eager_into(op, args, attrs, out_tensor)
+    if out is not None:
+        return _eager_into(op, args, attrs, out)
     if op.mutates:
         return _eager_mutating(op, args, attrs)
     arrays = []
@@ -444,8 +440,16 @@ def _eager(op, args, attrs, out_tensor):
         raise _explain(op, e, args, attrs) from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
+    # Tensor._init, inlined: this is the hottest line of the eager path
     t = _new_tensor(Tensor)
-    t._init(out)
+    t._data = out
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._version_counter = [0]
+    t._base = None
+    t._view_ops = ()
+    t._hooks = None
     if op.view and out.base is not None:
         src = args[0]
         t._version_counter = src._version_counter
@@ -472,6 +476,18 @@ def _eager(op, args, attrs, out_tensor):
             node._out_vc, node._out_version = t._version_counter, t._version_counter[0]
         t._requires_grad = True
     return t
+
+
+def _eager(op, args, attrs, out):
+    """``apply`` past the interceptors (which ``OpCall.proceed`` and ``infer_meta`` have already passed)."""
+    saved = getattr(_LOCAL, "level", 0)
+    if not saved:
+        return apply(op, args, attrs, out)
+    _LOCAL.level = 0
+    try:
+        return apply(op, args, attrs, out)
+    finally:
+        _LOCAL.level = saved
 
 
 def _check_writable(opname, t):
