@@ -309,36 +309,21 @@ class TensorMeta:
         return f"TensorMeta({self.shape}, {self.dtype.name})"
 
 
-# Ops whose meta ``infer_meta`` had to compute with the stand-in fallback (no shape rule answered): what is
-# left to give a rule before the fallback can go.
-FALLBACK_OPS: set[str] = set()
-
-
 def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
-    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), without
-    computing on real data.
+    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), from the
+    op's shape rule alone: no data is read and nothing is computed.
 
-    An op's own ``shape_rule`` answers when it returns a ``TensorMeta``; otherwise the forward runs on
-    zero-strided stand-ins (one element of memory whatever the shape), through the same promotion as eager.
+    Example:
+        >>> m = ts.core.TensorMeta
+        >>> ts.core.infer_meta(ts.core.REGISTRY["add"], (m((3, 1), ts.int32), m((4,), ts.float16)))
+        TensorMeta((3, 4), float16)
     """
-    if op.shape_rule is not None:
-        res = op.shape_rule(*args, **attrs)
-        if isinstance(res, TensorMeta):
-            return res
-    FALLBACK_OPS.add(op.name)
-    fakes = tuple(
-        Tensor._wrap(np.broadcast_to(np.zeros((), a.dtype.np), a.shape)) if isinstance(a, TensorMeta) else a
-        for a in args
-    )
-    with _no_grad_ctx():
-        out = _eager(op, fakes, attrs, None)
-    return TensorMeta(out._data.shape, _FROM_NP[out._data.dtype])
-
-
-def _no_grad_ctx():
-    from .grad_mode import no_grad
-
-    return no_grad()
+    if op.shape_rule is None:
+        raise OpError(f"{op.name}: the op has no shape rule")
+    res = op.shape_rule(*args, **attrs)
+    if not isinstance(res, TensorMeta):
+        raise TypeError(f"{op.name}: the shape rule returned {type(res).__name__}, not a TensorMeta")
+    return res
 
 
 def defop(name, **kw):
@@ -457,10 +442,10 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS, out=None):
             pass  # an alias such as ``detach``: shared memory and version, no view history
         elif src._base is not None:
             t._base = src._base
-            t._view_ops = src._view_ops + ((op, attrs),)
+            t._view_ops = src._view_ops + ((op.name, tuple(attrs.items())),)
         else:
             t._base = src
-            t._view_ops = ((op, attrs),)
+            t._view_ops = ((op.name, tuple(attrs.items())),)
     if needs and _GRAD.enabled and op.grad is not None and _FROM_NP[out.dtype].category == _FLOAT:
         edges = []
         needs_grad = []
