@@ -256,11 +256,10 @@ def cosine_similarity(y_true, y_pred, axis: int = -1) -> Tensor:
 
 
 def _signed(y_true: Tensor) -> Tensor:
-    # Keras: labels in {0, 1} become {-1, 1}; labels already in {-1, 1} stay.
-    t = y_true._data
-    if t.size and ((t == 0) | (t == 1)).all():
-        return y_true * 2.0 - 1.0
-    return y_true
+    # Keras: labels in {0, 1} become {-1, 1}; labels already in {-1, 1} stay. Chosen with ``where`` on the
+    # data (not a Python branch), so a traced loss works for either kind of labels.
+    binary = ((y_true == 0) | (y_true == 1)).all()
+    return ops.where(binary, y_true * 2.0 - 1.0, y_true)
 
 
 def hinge(y_true, y_pred) -> Tensor:
@@ -490,8 +489,10 @@ def reduce_weighted_values(values: Tensor, sample_weight, reduction, who: str = 
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        denom = float(np.broadcast_to(w._data, values.shape).sum())
-        return total / denom if denom else total * 0.0
+        # sum of the weights broadcast over the values; a zero sum gives 0 (branch-free)
+        denom = (w * ops.ones_like(values)).sum() if tuple(w.shape) != tuple(values.shape) else w.sum()
+        nonzero = denom != 0
+        return ops.where(nonzero, total / ops.where(nonzero, denom, 1.0), total * 0.0)
     n = values.numel()
     return total / n if n else total * 0.0
 
