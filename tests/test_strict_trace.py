@@ -484,7 +484,15 @@ def test_conv_bn_relu_pool_dropout_linear_adam_step():
     tr = check_replay(build, step, warmup=1, rtol=1e-4, atol=1e-6)
     names = tr.op_names()
     # the state changes and random draws are ops too
-    for op in ("bernoulli", "rng_advance", "dropout", "running_stat_update", "adam_step", "fill"):
+    for op in (
+        "batch_norm",
+        "bernoulli",
+        "rng_advance",
+        "dropout",
+        "running_stat_update",
+        "adam_step",
+        "fill",
+    ):
         assert op in names, f"{op} not recorded"
 
 

@@ -309,36 +309,21 @@ class TensorMeta:
         return f"TensorMeta({self.shape}, {self.dtype.name})"
 
 
-# Ops whose meta ``infer_meta`` had to compute with the stand-in fallback (no shape rule answered): what is
-# left to give a rule before the fallback can go.
-FALLBACK_OPS: set[str] = set()
-
-
 def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
-    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), without
-    computing on real data.
+    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), from the
+    op's shape rule alone: no data is read and nothing is computed.
 
-    An op's own ``shape_rule`` answers when it returns a ``TensorMeta``; otherwise the forward runs on
-    zero-strided stand-ins (one element of memory whatever the shape), through the same promotion as eager.
+    Example:
+        >>> m = ts.core.TensorMeta
+        >>> ts.core.infer_meta(ts.core.REGISTRY["add"], (m((3, 1), ts.int32), m((4,), ts.float16)))
+        TensorMeta((3, 4), float16)
     """
-    if op.shape_rule is not None:
-        res = op.shape_rule(*args, **attrs)
-        if isinstance(res, TensorMeta):
-            return res
-    FALLBACK_OPS.add(op.name)
-    fakes = tuple(
-        Tensor._wrap(np.broadcast_to(np.zeros((), a.dtype.np), a.shape)) if isinstance(a, TensorMeta) else a
-        for a in args
-    )
-    with _no_grad_ctx():
-        out = _eager(op, fakes, attrs, None)
-    return TensorMeta(out._data.shape, _FROM_NP[out._data.dtype])
-
-
-def _no_grad_ctx():
-    from .grad_mode import no_grad
-
-    return no_grad()
+    if op.shape_rule is None:
+        raise OpError(f"{op.name}: the op has no shape rule")
+    res = op.shape_rule(*args, **attrs)
+    if not isinstance(res, TensorMeta):
+        raise TypeError(f"{op.name}: the shape rule returned {type(res).__name__}, not a TensorMeta")
+    return res
 
 
 def defop(name, **kw):
@@ -406,12 +391,8 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS, out=None):
     """
     if _ACTIVE and getattr(_LOCAL, "level", 0):
         return _intercepted(op, args, attrs, out)
-    return _eager(op, args, attrs, out)
-
-
-def _eager(op, args, attrs, out_tensor):
-    if out_tensor is not None:
-        return _eager_into(op, args, attrs, out_tensor)
+    if out is not None:
+        return _eager_into(op, args, attrs, out)
     if op.mutates:
         return _eager_mutating(op, args, attrs)
     arrays = []
@@ -444,8 +425,16 @@ def _eager(op, args, attrs, out_tensor):
         raise _explain(op, e, args, attrs) from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
+    # Tensor._init, inlined: this is the hottest line of the eager path
     t = _new_tensor(Tensor)
-    t._init(out)
+    t._data = out
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._version_counter = [0]
+    t._base = None
+    t._view_ops = ()
+    t._hooks = None
     if op.view and out.base is not None:
         src = args[0]
         t._version_counter = src._version_counter
@@ -453,10 +442,10 @@ def _eager(op, args, attrs, out_tensor):
             pass  # an alias such as ``detach``: shared memory and version, no view history
         elif src._base is not None:
             t._base = src._base
-            t._view_ops = src._view_ops + ((op, attrs),)
+            t._view_ops = src._view_ops + ((op.name, tuple(attrs.items())),)
         else:
             t._base = src
-            t._view_ops = ((op, attrs),)
+            t._view_ops = ((op.name, tuple(attrs.items())),)
     if needs and _GRAD.enabled and op.grad is not None and _FROM_NP[out.dtype].category == _FLOAT:
         edges = []
         needs_grad = []
@@ -472,6 +461,18 @@ def _eager(op, args, attrs, out_tensor):
             node._out_vc, node._out_version = t._version_counter, t._version_counter[0]
         t._requires_grad = True
     return t
+
+
+def _eager(op, args, attrs, out):
+    """``apply`` past the interceptors (which ``OpCall.proceed`` and ``infer_meta`` have already passed)."""
+    saved = getattr(_LOCAL, "level", 0)
+    if not saved:
+        return apply(op, args, attrs, out)
+    _LOCAL.level = 0
+    try:
+        return apply(op, args, attrs, out)
+    finally:
+        _LOCAL.level = saved
 
 
 def _check_writable(opname, t):
@@ -555,4 +556,10 @@ from . import tensor as _tensor_module  # noqa: E402
 from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 
 _new_tensor = object.__new__
-_tensor_module._DETACH = OpDef("detach", _detach_forward, view=True, differentiable=False)
+_tensor_module._DETACH = OpDef(
+    "detach",
+    _detach_forward,
+    view=True,
+    differentiable=False,
+    shape_rule=lambda x: TensorMeta(x.shape, x.dtype),
+)

@@ -219,7 +219,8 @@ def float_only(opname: str, dt) -> None:
 
 
 def reduced_shape(shape, dims, keepdim: bool) -> tuple:
-    """``shape`` reduced over ``dims`` (sorted non-negative ints; None: all), kept as size 1 if ``keepdim``."""
+    """``shape`` reduced over ``dims`` (sorted non-negative ints; None: all), kept as size 1 with
+    ``keepdim``."""
     if dims is None:
         return (1,) * len(shape) if keepdim else ()
     if keepdim:
@@ -240,3 +241,16 @@ def reduction_rule(opname: str, result_dtype=None, dims_attr: str = "dims"):
         return TensorMeta(reduced_shape(tuple(x.shape), dims, attrs.get("keepdim", False)), dt)
 
     return rule
+
+
+def meta_if_broadcasts(opname: str, src, dst, what: str):
+    """``dst``'s ``TensorMeta`` once ``src`` (a tensor, meta or scalar) is checked to broadcast to it: the
+    shape rule of ops that write ``src`` over ``dst`` (``copy_``, ``dropout``'s mask)."""
+    src_shape = tuple(src.shape) if hasattr(src, "shape") else ()
+    try:
+        np.broadcast_shapes(src_shape, tuple(dst.shape))
+    except ValueError:
+        raise OpError(
+            f"{opname}: {what} of shape {src_shape} is not broadcastable to {tuple(dst.shape)}"
+        ) from None
+    return TensorMeta(dst.shape, dst.dtype)

@@ -446,8 +446,17 @@ def _max_pool_gather_forward(gg, x, out, kernel, stride, padding, dilation, out_
 
 
 MAX_POOL2D = OpDef("max_pool2d", _max_pool_forward, save_output=True, shape_rule=_pool_meta)
-MAX_POOL2D_BACKWARD = OpDef("max_pool2d_backward", _max_pool_backward_forward)
-MAX_POOL2D_GATHER = OpDef("max_pool2d_gather", _max_pool_gather_forward)
+# The gradient routed back to the input's positions, and its transpose (double backward).
+MAX_POOL2D_BACKWARD = OpDef(
+    "max_pool2d_backward",
+    _max_pool_backward_forward,
+    shape_rule=lambda g, x, out, **attrs: TensorMeta(x.shape, g.dtype),
+)
+MAX_POOL2D_GATHER = OpDef(
+    "max_pool2d_gather",
+    _max_pool_gather_forward,
+    shape_rule=lambda gg, x, out, **attrs: TensorMeta(out.shape, gg.dtype),
+)
 
 
 @MAX_POOL2D.defgrad

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta, apply
+from ._util import meta_if_broadcasts
 
 __all__: list[str] = []
 
@@ -23,13 +24,7 @@ DROPOUT = OpDef("dropout", _dropout_forward)
 
 @DROPOUT.defshape
 def _dropout_shape(x, mask, *, p):
-    try:
-        np.broadcast_shapes(tuple(mask.shape), tuple(x.shape))
-    except ValueError:
-        raise OpError(
-            f"dropout: mask of shape {tuple(mask.shape)} does not broadcast to {tuple(x.shape)}"
-        ) from None
-    return TensorMeta(x.shape, x.dtype)
+    return meta_if_broadcasts("dropout", mask, x, "the mask")
 
 
 @DROPOUT.defgrad

@@ -8,6 +8,7 @@ import numbers
 from ... import ops
 from ...core.tensor import Tensor
 from ...nn import functional as F
+from ...ops.nn_ops import update_running_stats
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer
@@ -119,18 +120,20 @@ class BatchNormalization(Layer):
         gamma = self.gamma if self.scale else None
         beta = self.beta if self.center else None
         if training:
-            # Keras's momentum weighs the old value (PyTorch's the new one) and Keras keeps the biased
-            # variance; the update itself is the same running_stat_update op as nn.BatchNorm's.
-            y = F.batch_norm(
-                x,
+            y = F.batch_norm(x, None, None, gamma, beta, True, 0.0, self.epsilon)
+            # Keras's convention: moving = moving * momentum + batch_stat * (1 - momentum), biased variance;
+            # the same update op as nn's BatchNorm (factors rounded in the buffers' dtype, as before)
+            m = self.moving_mean.dtype.np.type(self.momentum)
+            dims = (0,) + tuple(range(2, x.ndim))
+            update_running_stats(
                 self.moving_mean,
                 self.moving_variance,
-                gamma,
-                beta,
-                True,
-                1.0 - float(self.momentum),
+                x,
+                dims,
                 self.epsilon,
-                unbiased_running_var=False,
+                float(1 - m),
+                keep=float(m),
+                unbiased=False,
             )
         else:
             y = F.batch_norm(x, self.moving_mean, self.moving_variance, gamma, beta, False, 0.0, self.epsilon)

@@ -1,23 +1,24 @@
 """Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward`` (PyTorch semantics).
 
-Both are composites of registered ops (batched ``matmul`` over all heads at once, the fused ``softmax``,
-``masked_fill``), so autograd, double backward and the compiler see ordinary graphs. Masks never enter the
-graph as computations: boolean masks become one ``masked_fill`` of the scores, float masks one addition.
+Without dropout both run the fused op ``scaled_dot_product_attention`` (``tessera.ops.nn_ops``; masks are
+its tensor inputs). With dropout on the weights, or when the weights are returned, they are composites of
+registered ops (batched ``matmul`` over all heads at once, the fused ``softmax``, ``masked_fill``). Masks are
+tensors throughout and nothing branches on their values.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 
 import numpy as np
 
 from ... import ops
+from ...core import creation
 from ...core import dtypes as _dt
-from ...core.creation import zeros
-from ...core.dispatch import is_tracing
+from ...core.dispatch import apply
 from ...core.tensor import Tensor
+from ...ops import nn_ops as _nn
 from .linear import dropout as _dropout
 from .linear import linear as _linear
 
@@ -26,10 +27,10 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 _NEG_INF = float("-inf")
 
 
-@functools.lru_cache(maxsize=64)
-def _causal_disallowed(L: int, S: int) -> Tensor:
-    """(L, S) bool constant, True above the diagonal: the positions a causal (top-left aligned) mask hides."""
-    return Tensor._wrap(np.triu(np.ones((L, S), dtype=bool), 1))
+def _causal_hidden(L: int, S: int) -> Tensor:
+    """(L, S) bool tensor, True above the diagonal: the positions a causal (top-left aligned) mask hides
+    (a constant built from the sizes)."""
+    return ops.triu(creation.ones((L, S), dtype=_dt.bool), 1)
 
 
 def _check_tensor(opname: str, argname: str, value) -> Tensor:
@@ -47,42 +48,24 @@ def _float_mask(opname: str, argname: str, mask: Tensor, dtype) -> Tensor:
     return mask if mask.dtype is dtype else mask.to(dtype)
 
 
-def _attend(q, k, v, disallowed, bias, dropout_p: float, safe: bool, need_weights: bool):
-    """softmax(q @ k^T + bias, masked where ``disallowed``) @ v, with ``q`` already scaled.
+def _attend(q, k, v, hidden, bias, dropout_p: float, safe: bool, need_weights: bool):
+    """softmax(q @ k^T + bias, masked where ``hidden``) @ v, with ``q`` already scaled: the composite path
+    (dropout on the weights, or the weights returned).
 
-    ``disallowed``: a bool tensor (True = hidden) broadcastable to the scores, or None. ``bias``: a float
-    Tensor added to the scores, or None. ``safe``: rows hidden entirely give zeros (PyTorch's
+    ``hidden``: a bool Tensor (True = hidden) broadcastable to the scores, or None. ``bias``: a float Tensor
+    added to the scores, or None. ``safe``: rows hidden entirely give zeros (PyTorch's
     ``scaled_dot_product_attention``) rather than NaN (its ``MultiheadAttention`` with weights).
     """
-    scores = ops.matmul(q, k.mT)
-    full = None
-    if safe and (disallowed is not None or bias is not None):
-        hidden = disallowed
-        if bias is not None:
-            hb = ops.isneginf(bias.detach())
-            hidden = hb if hidden is None else ops.logical_or(hidden, hb)
-        full = ops.all(hidden, -1, keepdim=True)
-        # Rows with nothing to attend to: leave them unmasked (finite softmax, finite gradients), then zero
-        # their weights, which also zeroes the gradient reaching their scores. Eager skips this when no row
-        # is fully hidden (the result is the same); a trace always records it.
-        if is_tracing() or bool(full.any()):
-            if disallowed is not None:
-                disallowed = ops.logical_and(disallowed, ops.logical_not(full))
-            if bias is not None:
-                bias = ops.masked_fill(bias, full, 0.0)
-        else:
-            full = None
-    if bias is not None:
-        scores = scores + bias
-    if disallowed is not None:
-        scores = ops.masked_fill(scores, disallowed, _NEG_INF)
-    attn = ops.softmax(scores, -1)
-    if full is not None:
-        attn = ops.masked_fill(attn, full, 0.0)
+    attn = _nn.attention_probs(ops.matmul(q, k.mT), hidden, bias, safe)
     if dropout_p > 0.0:
         attn = _dropout(attn, dropout_p, True)
     out = ops.matmul(attn, v)
     return out, (attn if need_weights else None)
+
+
+def _fused(q, k, v, mask, is_causal: bool, scale: float) -> Tensor:
+    """The ``scaled_dot_product_attention`` op (no dropout); ``mask``: bool (True = attend) or float."""
+    return apply(_nn.SDPA, (q, k, v, mask), {"is_causal": bool(is_causal), "scale": float(scale)})
 
 
 def scaled_dot_product_attention(
@@ -154,7 +137,6 @@ def scaled_dot_product_attention(
             f"{name}: batch dimensions of query {qs}, key {ks} and value {vs} are not broadcastable"
         ) from None
     L, S = qs[-2], ks[-2]
-    disallowed = bias = None
     if attn_mask is not None:
         _check_tensor(name, "attn_mask", attn_mask)
         try:
@@ -164,22 +146,28 @@ def scaled_dot_product_attention(
                 f"{name}: attn_mask of shape {tuple(attn_mask.shape)} is not broadcastable to the attention "
                 f"scores of shape {batch + (L, S)}"
             ) from None
-        if attn_mask.dtype is _dt.bool:
-            disallowed = ops.logical_not(attn_mask)
-        else:
-            bias = _float_mask(name, "attn_mask", attn_mask, query.dtype)
-    elif is_causal:
-        disallowed = _causal_disallowed(L, S)
+        if attn_mask.dtype is not _dt.bool:
+            attn_mask = _float_mask(name, "attn_mask", attn_mask, query.dtype)
     if scale is None:
         scale = 1.0 / math.sqrt(qs[-1]) if qs[-1] else 1.0
-    out, _ = _attend(query * scale, key, value, disallowed, bias, float(dropout_p), True, False)
+    if not dropout_p:
+        return _fused(query, key, value, attn_mask, is_causal, scale)
+    hidden = bias = None
+    if attn_mask is not None:
+        if attn_mask.dtype is _dt.bool:
+            hidden = ops.logical_not(attn_mask)
+        else:
+            bias = attn_mask
+    elif is_causal:
+        hidden = _causal_hidden(L, S)
+    out, _ = _attend(query * scale, key, value, hidden, bias, float(dropout_p), True, False)
     return out
 
 
 # -- multi-head attention --------------------------------------------------------------------------------
 def _merge_masks(name, attn_mask, key_padding_mask, dtype, N, H, L, S, batched):
     """PyTorch's mask canonicalisation: bool masks (True = hidden) combine with ``|``; as soon as one mask is
-    float, bool ones become ``-inf`` and the masks add. Returns (disallowed bool tensor | None, bias | None),
+    float, bool ones become ``-inf`` and the masks add. Returns (hidden bool Tensor | None, bias | None),
     each broadcastable to the (N, H, L, S) scores."""
     masks = []
     if attn_mask is not None:
@@ -213,14 +201,14 @@ def _merge_masks(name, attn_mask, key_padding_mask, dtype, N, H, L, S, batched):
     if not masks:
         return None, None
     if all(m.dtype is _dt.bool for _, m in masks):
-        disallowed = masks[0][1]
+        hidden = masks[0][1]
         for _, m in masks[1:]:
-            disallowed = ops.logical_or(disallowed, m)
-        return disallowed, None
+            hidden = ops.logical_or(hidden, m)
+        return hidden, None
     bias = None
     for argname, m in masks:
         if m.dtype is _dt.bool:
-            m = ops.masked_fill(zeros(tuple(m.shape), dtype=dtype), m, _NEG_INF)
+            m = ops.masked_fill(creation.zeros(tuple(m.shape), dtype=dtype), m, _NEG_INF)
         else:
             m = _float_mask(name, argname, m, dtype)
         bias = m if bias is None else bias + m
@@ -413,15 +401,21 @@ def _mha(
             key_padding_mask = ops.pad(key_padding_mask, (0, 1))
 
     # -- attention over all heads at once ----------------------------------------------------------------
-    if causal_only:
-        disallowed, bias = _causal_disallowed(L, S), None
-    else:
-        disallowed, bias = _merge_masks(name, attn_mask, key_padding_mask, query.dtype, N, H, L, S, True)
     if not training:
         dropout_p = 0.0
-    out, weights = _attend(
-        q * (1.0 / math.sqrt(D)), k, v, disallowed, bias, dropout_p, not need_weights, need_weights
-    )
+    if causal_only:
+        hidden, bias = None, None
+    else:
+        hidden, bias = _merge_masks(name, attn_mask, key_padding_mask, query.dtype, N, H, L, S, True)
+    if not need_weights and not dropout_p:
+        mask = bias if hidden is None else ops.logical_not(hidden)
+        out, weights = _fused(q, k, v, mask, causal_only, 1.0 / math.sqrt(D)), None
+    else:
+        if causal_only:
+            hidden = _causal_hidden(L, S)
+        out, weights = _attend(
+            q * (1.0 / math.sqrt(D)), k, v, hidden, bias, dropout_p, not need_weights, need_weights
+        )
     if batch_first:
         out = out.permute(0, 2, 1, 3).reshape(N, L, E)
     else:

@@ -1,19 +1,17 @@
 """Functional normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``.
 
-Batch, instance, layer and group norm share the fused ops ``norm_stats`` / ``native_norm`` of
-``tessera.ops.nn_ops`` (statistics computed once in NumPy, analytic backward).
+Batch, instance, layer and group norm are one op each (``batch_norm``, ``instance_norm``, ``layer_norm``,
+``group_norm`` of ``tessera.ops.nn_ops``: statistics computed once in NumPy, analytic backward). Running
+statistics change through the state-update op ``running_stat_update`` on the buffers.
 """
 
 from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from ... import ops
 from ...core import dtypes as _dt
-from ...core.dispatch import OpDef, TensorMeta, apply
-from ...core.grad_mode import no_grad
+from ...core.dispatch import apply
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 
@@ -39,43 +37,6 @@ def _check_vec(opname: str, name: str, t, size: int) -> None:
         )
 
 
-def _running_update_forward(buf, new, momentum):
-    m = float(momentum)
-    buf *= buf.dtype.type(1.0 - m)
-    buf += (m * new).astype(buf.dtype, copy=False)
-
-
-# ``buf = (1 - momentum) * buf + momentum * new`` in place: the running-statistics update of the batch and
-# instance norms (and Keras's BatchNormalization), a state change the dispatcher sees. ``momentum`` is a
-# 0-d tensor input, so a cumulative average (momentum=None: 1 / num_batches_tracked) is read, not baked in.
-RUNNING_UPDATE = OpDef("running_stat_update", _running_update_forward, mutates=(0,))
-RUNNING_UPDATE.defshape(lambda buf, new, momentum: TensorMeta(buf.shape, buf.dtype))
-
-
-def _update_running(buf: Tensor | None, new: Tensor, momentum) -> None:
-    if buf is None:
-        return
-    if not isinstance(momentum, Tensor):
-        momentum = Tensor._wrap(np.array(float(momentum)))
-    with no_grad():
-        apply(RUNNING_UPDATE, (buf, new.detach(), momentum))
-
-
-def _update_batch_stats(running_mean, running_var, stats, c, m, momentum, unbiased=True, per_sample=False):
-    """Fold the batch statistics (``stats`` from ``norm_stats``: mean, ..., biased variance) of ``m``
-    values per channel into the running buffers."""
-    if running_mean is None and running_var is None:
-        return
-    with no_grad():
-        mean, var = stats[0], stats[2]
-        if per_sample:  # instance norm: the average over the samples of each channel
-            mean, var = mean.reshape(-1, c).mean(0), var.reshape(-1, c).mean(0)
-        else:
-            mean, var = mean.reshape(c), var.reshape(c)
-        _update_running(running_mean, mean, momentum)
-        _update_running(running_var, var * (m / (m - 1)) if unbiased else var, momentum)
-
-
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -85,15 +46,12 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
-    *,
-    unbiased_running_var: bool = True,
 ) -> Tensor:
     """Batch normalization over all dimensions but the channel dimension 1 of an (N, C, *) input.
 
     In training (or without running statistics) the batch statistics normalize the input, and the running
     statistics, when given, are updated in place: ``running = (1 - momentum) * running + momentum * stat``
-    with the unbiased batch variance for ``running_var`` (the biased one with ``unbiased_running_var=False``,
-    as Keras keeps it). ``momentum`` may be a 0-d tensor. Otherwise the running statistics are used.
+    with the unbiased batch variance for ``running_var``. Otherwise the running statistics are used.
 
     Example:
         >>> x = ts.randn(8, 3, 4, 4)
@@ -101,6 +59,12 @@ def batch_norm(
         >>> F.batch_norm(x, rm, rv, training=True).shape
         tessera.Size([8, 3, 4, 4])
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, count=None):
+    """``batch_norm``; ``count`` (the ``num_batches_tracked`` tensor) with ``momentum=None`` makes the
+    running statistics a cumulative average, its factor ``1 / count`` read inside the update op."""
     _check_input("batch_norm", input)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C, *), got shape {tuple(input.shape)}")
@@ -112,9 +76,7 @@ def batch_norm(
         ("bias", bias),
     ):
         _check_vec("batch_norm", name, t, c)
-    ndim = input.ndim
-    dims = (0,) + tuple(range(2, ndim))
-    wshape = (1, c) + (1,) * (ndim - 2)
+    eps = float(eps)
     if training or running_mean is None or running_var is None:
         m = input.numel() // c if c else 0
         if training and m <= 1:
@@ -122,18 +84,16 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                 f"{tuple(input.shape)}"
             )
-        stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-        if training:
-            _update_batch_stats(running_mean, running_var, stats, c, m, momentum, unbiased_running_var)
-        return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
+        # the running buffers are not inputs here: they change below, after the op has saved its inputs
+        y = apply(_nn.BATCH_NORM, (input, None, None, weight, bias), {"training": True, "eps": eps})
+        if training and (running_mean is not None or running_var is not None):
+            dims = (0,) + tuple(range(2, input.ndim))
+            _nn.update_running_stats(running_mean, running_var, input, dims, eps, momentum, count=count)
+        return y
     # evaluation: an affine map with the running statistics
-    scale = ops.rsqrt(running_var.detach() + eps)
-    if weight is not None:
-        scale = scale * weight
-    shift = -running_mean.detach() * scale
-    if bias is not None:
-        shift = shift + bias
-    return input * scale.reshape(wshape) + shift.reshape(wshape)
+    return apply(
+        _nn.BATCH_NORM, (input, running_mean, running_var, weight, bias), {"training": False, "eps": eps}
+    )
 
 
 def instance_norm(
@@ -167,7 +127,6 @@ def instance_norm(
     ):
         _check_vec("instance_norm", name, t, c)
     ndim = input.ndim
-    wshape = (1, c) + (1,) * (ndim - 2)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError(
@@ -181,9 +140,10 @@ def instance_norm(
             f"instance_norm: expected more than 1 spatial element when training, got input of shape "
             f"{tuple(input.shape)}"
         )
-    stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-    _update_batch_stats(running_mean, running_var, stats, c, m, momentum, per_sample=True)
-    return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
+    eps = float(eps)
+    y = apply(_nn.INSTANCE_NORM, (input, weight, bias), {"eps": eps})
+    _nn.update_running_stats(running_mean, running_var, input, dims, eps, momentum)
+    return y
 
 
 def _normalized_shape(opname: str, input: Tensor, normalized_shape) -> tuple:
@@ -228,10 +188,7 @@ def layer_norm(
     shape = _normalized_shape("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
-    ndim = input.ndim
-    dims = tuple(range(ndim - len(shape), ndim))
-    stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-    return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, shape, eps))
+    return apply(_nn.LAYER_NORM, (input, weight, bias), {"normalized_shape": shape, "eps": float(eps)})
 
 
 def group_norm(
@@ -253,7 +210,7 @@ def group_norm(
         raise RuntimeError(
             f"group_norm: expected an input of shape (N, C, *), got shape {tuple(input.shape)}"
         )
-    n, c = input.shape[0], input.shape[1]
+    c = input.shape[1]
     if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
         raise RuntimeError(
             f"group_norm: expected the number of channels in input to be divisible by num_groups, but got "
@@ -261,13 +218,7 @@ def group_norm(
         )
     _check_vec("group_norm", "weight", weight, c)
     _check_vec("group_norm", "bias", bias, c)
-    g = int(num_groups)
-    length = _nn._count(input.shape, range(2, input.ndim))
-    x = input.reshape(n, g, c // g, length)
-    dims = (2, 3)
-    stats = apply(_nn.NORM_STATS, (x,), {"dims": dims, "eps": float(eps)})
-    y = apply(_nn.NATIVE_NORM, (x, stats, weight, bias), _nn.norm_attrs(4, dims, (g, c // g, 1), eps))
-    return y.reshape(input.shape)
+    return apply(_nn.GROUP_NORM, (input, weight, bias), {"num_groups": int(num_groups), "eps": float(eps)})
 
 
 def rms_norm(

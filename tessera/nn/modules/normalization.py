@@ -11,6 +11,7 @@ from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..functional.normalization import _batch_norm
 from ..module import Module
 from ..parameter import Parameter
 
@@ -131,16 +132,18 @@ class _BatchNorm(_NormBase):
                 f"{type(self).__name__}: expected more than 1 value per channel when training, got input of "
                 f"shape {tuple(input.shape)}"
             )
-        factor = 0.0 if self.momentum is None else self.momentum
+        factor = self.momentum
+        count = None
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            nbt = self.num_batches_tracked
             with no_grad():
-                nbt.add_(1)
-                # a cumulative average reads the count as a tensor, so a captured step keeps counting
-                factor = nbt.double().reciprocal() if self.momentum is None else self.momentum
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative average: the update op reads 1 / num_batches_tracked
+                count = self.num_batches_tracked
+        elif factor is None:
+            factor = 0.0
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
-        return F.batch_norm(
+        return _batch_norm(
             input,
             self.running_mean if use_running else None,
             self.running_var if use_running else None,
@@ -149,6 +152,7 @@ class _BatchNorm(_NormBase):
             bn_training,
             factor,
             self.eps,
+            count,
         )
 
 
