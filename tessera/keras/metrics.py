@@ -25,7 +25,7 @@ import numpy as np
 from .. import ops
 from ..core import creation
 from ..core import dtypes as _dt
-from ..core.dispatch import is_tracing
+from ..core.dispatch import OpDef, OpError, TensorMeta, apply, is_tracing
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from . import losses as _losses
@@ -144,15 +144,58 @@ def _state(metric, name: str, shape=()) -> None:
         metric.__dict__[name] = creation.zeros(*shape, dtype=_F64)
 
 
+def _accumulate(state: Tensor, increment: Tensor) -> None:
+    """``state += increment`` as ops (an add, then ``copy_`` into the state: the same values as ``add_``,
+    and cheaper than its in-place path today). Call under ``no_grad``."""
+    state.copy_(state + increment)
+
+
+def _metric_update_forward(state, *increments):
+    # Check every increment before writing anything (a failed update leaves the state as it was).
+    rows = state.shape[1:]
+    if len(increments) != state.shape[0]:
+        raise ValueError(f"expected {state.shape[0]} increments, got {len(increments)}")
+    for inc in increments:
+        shape = getattr(inc, "shape", ())
+        if shape != rows and (len(shape) > len(rows) or np.broadcast_shapes(shape, rows) != rows):
+            raise ValueError(f"increment of shape {shape} does not broadcast to {rows}")
+    for i, inc in enumerate(increments):
+        state[i] += inc
+
+
+# state[i] += increments[i] for every row of a metric's state (a Mean's [total, count]) in one fused op.
+METRIC_UPDATE = OpDef("keras_metric_update", _metric_update_forward, mutates=(0,))
+
+
+@METRIC_UPDATE.defshape
+def _metric_update_shape(state, *increments):
+    shape = tuple(state.shape)
+    if not shape or len(increments) != shape[0]:
+        raise OpError(
+            f"keras_metric_update: expected {shape[0] if shape else 0} increments, got {len(increments)}"
+        )
+    for inc in increments:
+        inc_shape = tuple(getattr(inc, "shape", ()))
+        try:
+            ok = np.broadcast_shapes(inc_shape, shape[1:]) == shape[1:]
+        except ValueError:
+            ok = False
+        if not ok:
+            raise OpError(
+                f"keras_metric_update: increment of shape {inc_shape} does not broadcast to {shape[1:]}"
+            )
+    return TensorMeta(shape, state.dtype)
+
+
 def _host(t: Tensor) -> np.ndarray:
     """A state variable's values for ``result()`` (host-side reporting, after the step)."""
     return t.numpy()
 
 
-# -- metric functions (Tessera ops, float64 per-sample values; the public versions return float32) ------------
+# -- metric functions (Tessera ops: float64 values or bool hits per sample; the public versions return float32) -
 def _accuracy(y_true, y_pred):
     y_true, y_pred = _align(y_true, y_pred)
-    return (y_true == y_pred).to(_F64)
+    return y_true == y_pred  # bool hits (Mean counts them exactly)
 
 
 def _binary_accuracy(y_true, y_pred, threshold=0.5):
@@ -163,7 +206,7 @@ def _binary_accuracy(y_true, y_pred, threshold=0.5):
 
 
 def _categorical_accuracy(y_true, y_pred):
-    return (y_true.argmax(-1) == y_pred.argmax(-1)).to(_F64)
+    return y_true.argmax(-1) == y_pred.argmax(-1)
 
 
 def _sparse_labels(y_true, y_pred, who):
@@ -179,14 +222,14 @@ def _sparse_labels(y_true, y_pred, who):
 
 def _sparse_categorical_accuracy(y_true, y_pred):
     y_true = _sparse_labels(y_true, y_pred, "sparse_categorical_accuracy")
-    return (y_pred.argmax(-1) == y_true).to(_F64)
+    return y_pred.argmax(-1) == y_true
 
 
 def _in_top_k(labels, y_pred, k):
     # TensorFlow's in_top_k: the label is in the top k when fewer than k classes score strictly higher.
     labels = labels if labels.dtype is _dt.int64 else labels.to(_dt.int64)
     score = y_pred.gather(-1, labels.unsqueeze(-1))
-    return ((y_pred > score).sum(-1) < k).to(_F64)
+    return (y_pred > score).sum(-1) < k
 
 
 def _top_k_categorical_accuracy(y_true, y_pred, k=5):
@@ -359,27 +402,39 @@ class Mean(Metric):
         self.reset_state()
 
     def reset_state(self) -> None:
-        _state(self, "total")
-        _state(self, "count")
+        _state(self, "_total_count", (2,))  # [weighted total, total weight]: one state update per batch
+
+    @property
+    def total(self) -> Tensor:
+        return self._total_count[0]
+
+    @property
+    def count(self) -> Tensor:
+        return self._total_count[1]
 
     def update_state(self, values, sample_weight=None) -> None:
         with no_grad():
-            v = _tensor(values, self.name, "values").to(_F64)
+            v = _tensor(values, self.name, "values")
+            if sample_weight is None and v.dtype is _dt.bool and v.ndim:
+                # hits of an accuracy: their int64 count is exact, no float64 copy needed
+                apply(METRIC_UPDATE, (self._total_count, v.sum(), float(v.numel())))
+                return
+            v = v.to(_F64)
             if sample_weight is None:
-                self.total.add_(v.sum() if v.ndim else v)
-                self.count.add_(float(v.numel()))
-                return
-            if v.ndim == 0 and isinstance(sample_weight, numbers.Real):  # a loss tracker: (loss, batch size)
-                w = float(sample_weight)
-                self.total.add_(v * w)
-                self.count.add_(w)
-                return
-            w = _weights_like(sample_weight, v, self.name)
-            self.total.add_((v * w).sum())
-            self.count.add_(w.sum())
+                total, count = (v.sum() if v.ndim else v), float(v.numel())
+            elif v.ndim == 0 and isinstance(sample_weight, numbers.Real):
+                total, count = (
+                    v * float(sample_weight),
+                    float(sample_weight),
+                )  # a loss tracker's (loss, batch)
+            else:
+                w = _weights_like(sample_weight, v, self.name)
+                total, count = (v * w).sum(), w.sum()
+            # One fused op; a count known from shapes alone is a constant of the step.
+            apply(METRIC_UPDATE, (self._total_count, total, count))
 
     def result(self) -> Tensor:
-        total, count = self.total.item(), self.count.item()
+        total, count = _host(self._total_count).tolist()
         return _scalar(total / count if count else 0.0)
 
 
@@ -402,7 +457,7 @@ class Sum(Metric):
         with no_grad():
             v = _tensor(values, self.name, "values").to(_F64)
             w = _weights_like(sample_weight, v, self.name)
-            self.total.add_(v.sum() if w is None else (v * w).sum())
+            _accumulate(self.total, v.sum() if w is None else (v * w).sum())
 
     def result(self) -> Tensor:
         return _scalar(self.total.item())
@@ -661,7 +716,7 @@ class RootMeanSquaredError(Mean):
         super().update_state(d, sample_weight)
 
     def result(self) -> Tensor:
-        total, count = self.total.item(), self.count.item()
+        total, count = _host(self._total_count).tolist()
         return _scalar(np.sqrt(total / count) if count else 0.0)
 
 
@@ -729,10 +784,10 @@ class _ThresholdCounts(Metric):
             pred_pos = p.unsqueeze(0) > th
             pred_neg = ~pred_pos
             w = ops.ones_like(p) if w is None else w
-            self.tp.add_((pred_pos & pos).to(_F64) @ w)
-            self.fp.add_((pred_pos & neg).to(_F64) @ w)
-            self.fn.add_((pred_neg & pos).to(_F64) @ w)
-            self.tn.add_((pred_neg & neg).to(_F64) @ w)
+            _accumulate(self.tp, (pred_pos & pos).to(_F64) @ w)
+            _accumulate(self.fp, (pred_pos & neg).to(_F64) @ w)
+            _accumulate(self.fn, (pred_neg & pos).to(_F64) @ w)
+            _accumulate(self.tn, (pred_neg & neg).to(_F64) @ w)
 
     def _out(self, values):
         values = np.asarray(_host(values) if isinstance(values, Tensor) else values, dtype=np.float32)
@@ -912,18 +967,18 @@ class AUC(Metric):
             p2, pos2, neg2 = (a.reshape(-1, labels) for a in (p, pos_w, neg_w))
             above = (p2.unsqueeze(0) > th.reshape(-1, 1, 1)).to(_F64)  # (thresholds, N, labels)
             below = 1.0 - above
-            self.true_positives.add_((above * pos2).sum(1))
-            self.false_positives.add_((above * neg2).sum(1))
-            self.true_negatives.add_((below * neg2).sum(1))
-            self.false_negatives.add_((below * pos2).sum(1))
+            _accumulate(self.true_positives, (above * pos2).sum(1))
+            _accumulate(self.false_positives, (above * neg2).sum(1))
+            _accumulate(self.true_negatives, (below * neg2).sum(1))
+            _accumulate(self.false_negatives, (below * pos2).sum(1))
             return
         above = (p.reshape(1, -1) > th.reshape(-1, 1)).to(_F64)  # (thresholds, N)
         below = 1.0 - above
         pos_w, neg_w = pos_w.reshape(-1), neg_w.reshape(-1)
-        self.true_positives.add_(above @ pos_w)
-        self.false_positives.add_(above @ neg_w)
-        self.true_negatives.add_(below @ neg_w)
-        self.false_negatives.add_(below @ pos_w)
+        _accumulate(self.true_positives, above @ pos_w)
+        _accumulate(self.false_positives, above @ neg_w)
+        _accumulate(self.true_negatives, below @ neg_w)
+        _accumulate(self.false_negatives, below @ pos_w)
 
     def _area(self, tp, fp, tn, fn) -> float:
         if self.curve == "PR" and self.summation_method == "interpolation":
@@ -1129,3 +1184,9 @@ def get(identifier, custom_objects: dict[str, Any] | None = None):
     if isinstance(identifier, Metric) or callable(identifier):
         return identifier
     raise ValueError(f"metrics.get: could not interpret metric identifier {identifier!r}")
+
+
+# The built-in updates run under no_grad themselves, so the training loop need not detach predictions first.
+_NO_GRAD_UPDATES = frozenset(
+    c.update_state for c in (Mean, Sum, MeanMetricWrapper, RootMeanSquaredError, _ThresholdCounts, AUC)
+)

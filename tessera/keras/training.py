@@ -743,13 +743,18 @@ class Trainer:
             y_true = ys[i]
             if y_true is None:
                 continue
-            y_pred = outputs[i].detach()
+            y_pred = outputs[i]
+            detached = None
             w = sw[i] if isinstance(sw, (list, tuple)) and len(outputs) > 1 else sw
             for m, weighted in objs:
+                if type(m).update_state in metrics_module._NO_GRAD_UPDATES:
+                    p = y_pred
+                else:  # a user's metric may read values: give it a tensor outside autograd
+                    p = detached = y_pred.detach() if detached is None else detached
                 if weighted and w is not None:
-                    m.update_state(y_true, y_pred, sample_weight=w)
+                    m.update_state(y_true, p, sample_weight=w)
                 else:
-                    m.update_state(y_true, y_pred)
+                    m.update_state(y_true, p)
 
     def _logs(self, state) -> dict[str, float]:
         logs = {"loss": float(state.loss_tracker.result())}

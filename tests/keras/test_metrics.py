@@ -417,3 +417,35 @@ def test_optimizer_config_state_and_get():
         O.get("adamax9")
     with pytest.raises(ValueError, match="beta_1"):
         O.Adam(beta_1=1.5)
+
+
+def test_metric_update_op_rule_validation_and_trace():
+    from tessera.core.dispatch import OpError, TensorMeta, infer_meta, intercept
+
+    op = M.METRIC_UPDATE
+    state = ts.zeros(2, dtype=ts.float64)
+    with ts.no_grad():
+        out = ts.core.dispatch.apply(op, (state, ts.tensor(1.5, dtype=ts.float64), 4.0))
+    assert out is state and state.numpy().tolist() == [1.5, 4.0]
+    meta = infer_meta(op, (TensorMeta((2,), ts.float64), TensorMeta((), ts.float32), 1.0))
+    assert meta == TensorMeta((2,), ts.float64)
+    with pytest.raises(OpError, match="expected 2 increments"):
+        infer_meta(op, (TensorMeta((2,), ts.float64), 1.0))
+    with pytest.raises(OpError, match="does not broadcast"):
+        infer_meta(op, (TensorMeta((2, 3), ts.float64), TensorMeta((4,), ts.float64), 1.0))
+    # a bad increment leaves the state untouched (checked before any write)
+    counts = ts.zeros(2, 3, dtype=ts.float64)
+    with ts.no_grad(), pytest.raises((ValueError, OpError)):
+        ts.core.dispatch.apply(op, (counts, ts.ones(3, dtype=ts.float64), ts.ones(4, dtype=ts.float64)))
+    assert counts.numpy().sum() == 0
+    # a metric's whole update is seen by an interceptor, and its state changes only inside the ops
+    m = M.Mean()
+    seen = []
+
+    def watch(call):
+        seen.append(call.op.name)
+        return call.proceed()
+
+    with intercept(watch):
+        m.update_state(np.array([1.0, 2.0, 6.0]), sample_weight=np.array([1.0, 1.0, 0.5]))
+    assert "keras_metric_update" in seen and float(m.result()) == pytest.approx(6.0 / 2.5)
