@@ -254,9 +254,11 @@ def test_gradient_tape_jacobian():
 
 
 def test_gradcheck_detects_a_wrong_gradient():
-    from tessera.core.dispatch import REGISTRY, OpDef
+    from tessera.core.dispatch import REGISTRY, OpDef, TensorMeta
 
-    bad = REGISTRY.get("test_bad_square") or OpDef("test_bad_square", lambda x: x * x)
+    bad = REGISTRY.get("test_bad_square") or OpDef(
+        "test_bad_square", lambda x: x * x, shape_rule=lambda x: TensorMeta(x.shape, x.dtype)
+    )
     bad.defgrad(lambda ctx, g: g * ctx.saved[0] * 3)  # should be 2x
     x = ts.tensor([0.5, 1.5], dtype=ts.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match="Jacobian mismatch"):

@@ -1114,3 +1114,23 @@ def test_fast_path_overhead_sanity():
     y = ts.randn(8, requires_grad=True)
     assert ts.relu(y).grad_fn.name() == "ReluBackward0"
     assert ts.sigmoid(y).grad_fn.name() == "SigmoidBackward0"
+
+
+def test_fill_zero_and_copy_write_in_place_with_shape_rules():
+    from tessera.core.dispatch import REGISTRY, TensorMeta, infer_meta
+
+    w = ts.ones(2, 3)
+    v = w._version
+    w.fill_(2.5)
+    assert w.tolist() == [[2.5] * 3] * 2 and w._version == v + 1
+    w.zero_()
+    assert w.tolist() == [[0.0] * 3] * 2
+    w.copy_(ts.tensor([1, 2, 3]))
+    assert w.tolist() == [[1.0, 2.0, 3.0]] * 2 and w.dtype is ts.float32
+    x = ts.ones(2, requires_grad=True)
+    y = (x * 1).fill_(4.0)
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    m = TensorMeta((2, 3), ts.int8)
+    assert infer_meta(REGISTRY["fill"], (m, 1.5)) == m
+    assert infer_meta(REGISTRY["copy"], (m, TensorMeta((3,), ts.float64))) == m

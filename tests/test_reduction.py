@@ -735,3 +735,76 @@ def test_nanmean_ignores_nans(dim, keepdim):
         lambda x: ts.nanmean(x, dim, keepdim), lambda x: np.nanmean(x, axis=dim, keepdims=keepdim), a
     )
     check_torch(lambda x: ts.nanmean(x, dim, keepdim), lambda x: torch.nanmean(x, dim, keepdim), a)
+
+
+# -- gradients without value-dependent branches: a trace recorded on one input replays exactly on another --
+_ZERO_NAN_CASES = {
+    "no zeros": np.array([[1.5, -2.0, 3.0], [0.5, 2.0, -0.25], [1.25, 0.75, 2.0]]),
+    "one zero": np.array([[0.0, 2.0, 3.0], [1.0, 2.0, 0.5], [1.5, -1.0, 2.0]]),
+    "zeros": np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 0.5], [0.0, 0.0, 2.0]]),
+    "nan": np.array([[1.0, np.nan, 3.0], [1.0, 2.0, 0.5], [0.0, 4.0, 2.0]]),
+}
+_BRANCH_FREE = {
+    "prod": (lambda x: x.prod(), lambda t: t.prod()),
+    "prod_dim": (lambda x: x.prod(1), lambda t: t.prod(1)),
+    "cumprod0": (lambda x: x.cumprod(0), lambda t: t.cumprod(0)),
+    "cumprod1": (lambda x: x.cumprod(1), lambda t: t.cumprod(1)),
+    "max": (lambda x: x.max(), lambda t: t.max()),
+    "min": (lambda x: x.min(), lambda t: t.min()),
+    "median": (lambda x: x.median(), lambda t: t.median()),
+}
+
+
+def _torch_grad(tfn, a, w):
+    t = torch.tensor(a, requires_grad=True)
+    (g,) = torch.autograd.grad(tfn(t), t, torch.tensor(w))
+    return g.numpy()
+
+
+@pytest.mark.parametrize("case", sorted(_ZERO_NAN_CASES))
+@pytest.mark.parametrize("name", sorted(_BRANCH_FREE))
+def test_gradients_match_torch_with_zeros_and_nans(name, case):
+    fn, tfn = _BRANCH_FREE[name]
+    a = _ZERO_NAN_CASES[case]
+    x = ts.tensor(a, requires_grad=True)
+    y = fn(x)
+    w = np.random.default_rng(1).standard_normal(tuple(y.shape))
+    (g,) = ts.autograd.grad(y, x, ts.tensor(w))
+    if torch is not None:
+        np.testing.assert_allclose(g.numpy(), _torch_grad(tfn, a, w), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["one zero", "zeros", "nan"])
+@pytest.mark.parametrize("name", sorted(_BRANCH_FREE))
+def test_gradient_traced_without_zeros_replays_with_zeros(name, case):
+    from strict_trace import StrictTracer
+
+    fn, _ = _BRANCH_FREE[name]
+    x = ts.tensor(_ZERO_NAN_CASES["no zeros"], requires_grad=True)
+    w = ts.tensor(np.random.default_rng(1).standard_normal(tuple(fn(x).shape)))
+    with StrictTracer() as tr:
+        tr.guard(x, w)
+        (g,) = ts.autograd.grad(fn(x), x, w)
+    b = _ZERO_NAN_CASES[case]
+    replayed = tr.value(tr.replay({x: b}), g)
+    xb = ts.tensor(b, requires_grad=True)
+    (eager,) = ts.autograd.grad(fn(xb), xb, w)
+    np.testing.assert_allclose(replayed, eager.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reverse,exclusive", [(False, False), (True, False), (False, True), (True, True)])
+def test_first_order_cumprod_grad_matches_the_exact_formula(reverse, exclusive):
+    from tessera.ops import reduction as R
+
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-2, 2, (4, 6))
+    a[rng.random(a.shape) < 0.3] = 0.0
+    a[0] = [0.0, 1.5, 0.0, 2.0, -1.0, 0.0]
+    attrs = {"dim": 1, "dtype": None, "reverse": reverse, "exclusive": exclusive}
+    x = ts.tensor(a, requires_grad=True)
+    y = R.apply(R.CUMPROD, (x,), attrs)
+    v = ts.tensor(rng.standard_normal(a.shape))
+    (fast,) = ts.autograd.grad(y, x, v)  # first order: the O(n) formula
+    with ts.no_grad():
+        exact = R._cumprod_grad_exact(x.detach(), v, y.detach(), attrs)
+    np.testing.assert_allclose(fast.numpy(), exact.numpy(), rtol=1e-12, atol=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.dispatch import REGISTRY, apply
 from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
 from .engine import grad as _grad
@@ -177,13 +178,17 @@ class GradientTape:
             got = {id(s): g for s, g in zip(usable, res)}
             for j, s in enumerate(flat_sources):
                 g = got.get(id(s))
-                rows[j].append(np.zeros(s._data.shape, s._data.dtype) if g is None else g._data)
+                rows[j].append(
+                    Tensor._wrap(np.zeros(s._data.shape, s._data.dtype)) if g is None else g.detach()
+                )
         out = []
         for j, s in enumerate(flat_sources):
             if not s._requires_grad and unconnected_gradients == "none":
                 out.append(None)
             else:
-                out.append(Tensor._wrap(np.stack(rows[j]).reshape(target._data.shape + s._data.shape)))
+                # Stacked with the registry's op (autograd sits below tessera.ops), so a trace records it.
+                stacked = apply(REGISTRY["stack"], tuple(rows[j]), {"dim": 0})
+                out.append(stacked.reshape(tuple(target.shape) + tuple(s.shape)))
         if not self.persistent:
             self.reset()
         return _unflatten(sources, iter(out))

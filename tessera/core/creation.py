@@ -9,8 +9,9 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import as_device
-from .random import rng
-from .tensor import Tensor
+from .dispatch import is_tracing
+from .random import BERNOULLI, MULTINOMIAL, RANDOM, draw
+from .tensor import _OPS, Tensor
 
 __all__ = [
     "tensor",
@@ -44,14 +45,7 @@ __all__ = [
 
 
 def _finish(arr: np.ndarray, requires_grad: bool, opname: str) -> Tensor:
-    t = Tensor._wrap(arr)
-    if requires_grad:
-        if arr.dtype.kind not in "fV":
-            raise RuntimeError(
-                f"{opname}: only tensors of floating point dtype can require gradients, got {t.dtype}"
-            )
-        t._requires_grad = True
-    return t
+    return _finish_tensor(Tensor._wrap(arr), requires_grad, opname)
 
 
 def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:
@@ -287,13 +281,28 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
 
 
 # -- random ---------------------------------------------------------------------------------------------
+# Every draw is an op reading the generator's state tensor (see ``core.random``), so a trace records it.
+def _random(opname, generator, shape, dtype, dist, requires_grad, **extra) -> Tensor:
+    t = draw(generator, RANDOM, (), {"dist": dist, "shape": tuple(shape), "dtype": dtype, **extra})
+    return _finish_tensor(t, requires_grad, opname)
+
+
+def _finish_tensor(t: Tensor, requires_grad: bool, opname: str) -> Tensor:
+    if requires_grad:
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(
+                f"{opname}: only tensors of floating point dtype can require gradients, got {t.dtype}"
+            )
+        t._requires_grad = True
+    return t
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [0, 1): ``ts.rand(2, 3, generator=g)``."""
     shape = _size("rand", size)
     d = _float_dtype(dtype, "rand")
     as_device(device)
-    arr = rng(generator).random(shape, dtype=np.float64 if d is _dt.float64 else np.float32)
-    return _finish(arr.astype(d.np, copy=False), requires_grad, "rand")
+    return _random("rand", generator, shape, d, "uniform", requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -301,8 +310,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     shape = _size("randn", size)
     d = _float_dtype(dtype, "randn")
     as_device(device)
-    arr = rng(generator).standard_normal(shape, dtype=np.float64 if d is _dt.float64 else np.float32)
-    return _finish(arr.astype(d.np, copy=False), requires_grad, "randn")
+    return _random("randn", generator, shape, d, "normal", requires_grad)
 
 
 def randint(
@@ -320,7 +328,7 @@ def randint(
     shape = _size("randint", (size,) if not isinstance(size, numbers.Integral) else ((size,),))
     d = _dt.int64 if dtype is None else _dt.as_dtype(dtype)
     as_device(device)
-    return _finish(rng(generator).integers(low, high, shape).astype(d.np), requires_grad, "randint")
+    return _random("randint", generator, shape, d, "integers", requires_grad, low=int(low), high=int(high))
 
 
 def rand_like(input: Tensor, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -344,42 +352,47 @@ def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
         raise RuntimeError(f"randperm: n must be a non-negative int, got {n!r}")
     d = _dt.int64 if dtype is None else _dt.as_dtype(dtype)
     as_device(device)
-    return _finish(rng(generator).permutation(int(n)).astype(d.np), False, "randperm")
+    return _random("randperm", generator, (int(n),), d, "permutation", False)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None) -> Tensor:
     """Normal random numbers with the given mean and std (numbers or tensors, broadcast)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    if np.any(np.asarray(s) < 0):
+    if not is_tracing() and np.any(np.asarray(std._data if isinstance(std, Tensor) else std) < 0):
         raise RuntimeError("normal: std must be >= 0")
-    shape = _size("normal", (size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    shapes = [tuple(v.shape) if isinstance(v, Tensor) else np.shape(v) for v in (mean, std)]
+    shape = _size("normal", (size,)) if size is not None else np.broadcast_shapes(*shapes)
     d = _float_dtype(dtype, "normal")
-    return _finish((m + s * rng(generator).standard_normal(shape)).astype(d.np), False, "normal")
+    z = _random("normal", generator, shape, _dt.float64, "normal", False)
+    out = z * std + mean
+    return out if out.dtype is d else _OPS.cast(out, d)
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """Draw 0/1 with probability ``input`` (or ``p``) per element, in ``input``'s dtype."""
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    if np.any((probs < 0) | (probs > 1)):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli: argument 'input' must be a Tensor, not {type(input).__name__}")
+    if p is None and not is_tracing() and np.any((input._data < 0) | (input._data > 1)):
         raise RuntimeError("bernoulli: expected all probabilities to be in [0, 1]")
-    return _finish(
-        (rng(generator).random(input._data.shape) < probs).astype(input._data.dtype), False, "bernoulli"
-    )
+    if p is not None and not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli: expected p to be in [0, 1], got {p}")
+    attrs = {"shape": tuple(input.shape), "p": None if p is None else float(p), "dtype": input.dtype}
+    return draw(generator, BERNOULLI, (input if p is None else None,), attrs)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """Sample category indices from the rows of ``input`` (unnormalised non-negative weights)."""
-    probs = np.asarray(input._data, dtype=np.float64)
-    if probs.ndim not in (1, 2):
-        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {probs.shape}")
-    if np.any(probs < 0) or np.any(probs.sum(-1) <= 0):
-        raise RuntimeError("multinomial: invalid distribution (negative or all-zero weights)")
-    rows = probs.reshape(-1, probs.shape[-1])
-    if not replacement and num_samples > rows.shape[1]:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial: argument 'input' must be a Tensor, not {type(input).__name__}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
+    if not is_tracing():
+        probs = np.asarray(input._data, dtype=np.float64)
+        if np.any(probs < 0) or np.any(probs.sum(-1) <= 0):
+            raise RuntimeError("multinomial: invalid distribution (negative or all-zero weights)")
+    if not replacement and num_samples > input.shape[-1]:
         raise RuntimeError(
             "multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
-    g = rng(generator)
-    out = np.stack([g.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
-    return Tensor._wrap(out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64))
+    return draw(
+        generator, MULTINOMIAL, (input,), {"num_samples": int(num_samples), "replacement": bool(replacement)}
+    )

@@ -57,8 +57,8 @@ class OpDef:
     ``exp``...). ``save_output``: the gradient rule reads ``ctx.out``. ``view``: the output may share the
     first input's memory, so it shares its version counter too (in-place checks see through views).
     ``inplace_forward(out, *arrays, **attrs)``: writes the result into ``out`` (``apply(..., out=t)``).
-    ``mutates``: indices of the inputs the forward writes into (a state update such as ``adam_step``); the
-    op returns the first of them, bumps their versions and records no autograd history.
+    ``mutates``: indices of the inputs the forward writes into (a state update such as ``adam_step``; an
+    optional one may be None); the op returns the first, bumps their versions and records no autograd history.
     ``data_dependent``: the output shape depends on input values (``nonzero``), so no static rule exists.
     ``decompose``: a reference implementation in other Tessera ops (a test oracle for fused kernels, and
     what a compiler may lower instead). ``lowerings``: backend name -> lowering, filled by later work.
@@ -168,7 +168,7 @@ class OpCall:
         """The tensors this call writes into (``out``, or the inputs a ``mutates`` op updates)."""
         if self.out is not None:
             return (self.out,)
-        return tuple(self.args[i] for i in self.op.mutates)
+        return tuple(self.args[i] for i in self.op.mutates if self.args[i] is not None)
 
     def proceed(self):
         if self._level > 0:
@@ -192,8 +192,12 @@ class intercept:
 
     Interceptors stack: the innermost sees a call first and reaches the outer ones (and finally eager
     execution) through ``call.proceed()``. Calls made inside the interceptor itself, outside ``proceed``,
-    bypass it and go to the interceptors below. While one is installed, every op's attributes must be
-    hashable (static), and ``is_tracing()`` is true.
+    bypass it and go to the interceptors below.
+
+    ``tracing=True`` (the default) says the interceptor records a program that may run on other values:
+    every op's attributes must then be static (hashable; a TypeError names the op), and ``is_tracing()``
+    is true, so checks that read values are skipped. An observer that only watches real eager values (a
+    logger, a shape checker) passes ``tracing=False``.
 
     Example:
         >>> seen = []
@@ -206,18 +210,21 @@ class intercept:
         True
     """
 
-    def __init__(self, fn):
+    def __init__(self, fn, *, tracing: bool = True):
         if not callable(fn):
             raise TypeError(f"intercept: fn must be callable, got {type(fn).__name__}")
         self.fn = fn
+        self.tracing = bool(tracing)
 
     def __enter__(self):
         global _ACTIVE
         stack = getattr(_LOCAL, "stack", None)
         if stack is None:
             stack = _LOCAL.stack = []
+            _LOCAL.tracing = []
             _LOCAL.level = 0
         stack.append(self.fn)
+        _LOCAL.tracing.append(self.tracing)
         _LOCAL.level = len(stack)
         with _ACTIVE_LOCK:
             _ACTIVE += 1
@@ -229,6 +236,7 @@ class intercept:
         if not stack or stack[-1] is not self.fn:
             raise RuntimeError("intercept: interceptors must be removed in the reverse order of installation")
         stack.pop()
+        _LOCAL.tracing.pop()
         _LOCAL.level = len(stack)
         with _ACTIVE_LOCK:
             _ACTIVE -= 1
@@ -236,25 +244,39 @@ class intercept:
 
 
 def is_tracing() -> bool:
-    """True while an interceptor is installed on this thread (a tracer may be recording).
+    """True while a tracing interceptor is installed on this thread (a program is being recorded).
 
     Checks that read tensor values (index bounds, target ranges) are skipped then: a trace must not
     depend on the values it was recorded with.
     """
-    return _ACTIVE > 0 and getattr(_LOCAL, "level", 0) > 0
+    level = getattr(_LOCAL, "level", 0) if _ACTIVE else 0
+    return level > 0 and any(_LOCAL.tracing[:level])
 
 
 def _intercepted(op, args, attrs, out):
-    if attrs:
-        try:
-            hash(tuple(attrs.items()))
-        except TypeError:
-            bad = [k for k, v in attrs.items() if not _hashable(v)]
+    if attrs and any(_LOCAL.tracing[: _LOCAL.level]):
+        bad = [k for k, v in attrs.items() if not _static(v)]
+        if bad:
             raise TypeError(
-                f"{op.name}: attribute(s) {bad} are not hashable; arrays must be passed as tensor inputs, "
-                "not attributes"
-            ) from None
+                f"{op.name}: attribute(s) {bad} are not static hashable values; arrays must be passed as tensor "
+                "inputs, not attributes"
+            )
     return _run_level(_LOCAL.level - 1, op, args, attrs, out)
+
+
+def _static(v) -> bool:
+    """Whether an attribute value is static: hashable, or a slice or tuple of static values (slices are
+    immutable but only hashable from Python 3.12)."""
+    c = v.__class__
+    if c is slice:
+        return _static(v.start) and _static(v.stop) and _static(v.step)
+    if c is tuple:
+        return all(_static(x) for x in v)
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 def _run_level(level, op, args, attrs, out):
@@ -265,14 +287,6 @@ def _run_level(level, op, args, attrs, out):
         return _LOCAL.stack[level](OpCall(op, args, attrs, out, level))
     finally:
         _LOCAL.level = saved
-
-
-def _hashable(v) -> bool:
-    try:
-        hash(v)
-    except TypeError:
-        return False
-    return True
 
 
 class TensorMeta:
@@ -296,29 +310,20 @@ class TensorMeta:
 
 
 def infer_meta(op: OpDef, args: tuple, attrs: dict = _NOATTRS) -> TensorMeta:
-    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), without
-    computing on real data.
+    """The output shape and dtype of ``op`` on ``args`` (tensors, ``TensorMeta`` or scalars), from the
+    op's shape rule alone: no data is read and nothing is computed.
 
-    An op's own ``shape_rule`` answers when it returns a ``TensorMeta``; otherwise the forward runs on
-    zero-strided stand-ins (one element of memory whatever the shape), through the same promotion as eager.
+    Example:
+        >>> m = ts.core.TensorMeta
+        >>> ts.core.infer_meta(ts.core.REGISTRY["add"], (m((3, 1), ts.int32), m((4,), ts.float16)))
+        TensorMeta((3, 4), float16)
     """
-    if op.shape_rule is not None:
-        res = op.shape_rule(*args, **attrs)
-        if isinstance(res, TensorMeta):
-            return res
-    fakes = tuple(
-        Tensor._wrap(np.broadcast_to(np.zeros((), a.dtype.np), a.shape)) if isinstance(a, TensorMeta) else a
-        for a in args
-    )
-    with _no_grad_ctx():
-        out = _eager(op, fakes, attrs, None)
-    return TensorMeta(out._data.shape, _FROM_NP[out._data.dtype])
-
-
-def _no_grad_ctx():
-    from .grad_mode import no_grad
-
-    return no_grad()
+    if op.shape_rule is None:
+        raise OpError(f"{op.name}: the op has no shape rule")
+    res = op.shape_rule(*args, **attrs)
+    if not isinstance(res, TensorMeta):
+        raise TypeError(f"{op.name}: the shape rule returned {type(res).__name__}, not a TensorMeta")
+    return res
 
 
 def defop(name, **kw):
@@ -386,12 +391,8 @@ def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS, out=None):
     """
     if _ACTIVE and getattr(_LOCAL, "level", 0):
         return _intercepted(op, args, attrs, out)
-    return _eager(op, args, attrs, out)
-
-
-def _eager(op, args, attrs, out_tensor):
-    if out_tensor is not None:
-        return _eager_into(op, args, attrs, out_tensor)
+    if out is not None:
+        return _eager_into(op, args, attrs, out)
     if op.mutates:
         return _eager_mutating(op, args, attrs)
     arrays = []
@@ -424,8 +425,16 @@ def _eager(op, args, attrs, out_tensor):
         raise _explain(op, e, args, attrs) from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
+    # Tensor._init, inlined: this is the hottest line of the eager path
     t = _new_tensor(Tensor)
-    t._init(out)
+    t._data = out
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._version_counter = [0]
+    t._base = None
+    t._view_ops = ()
+    t._hooks = None
     if op.view and out.base is not None:
         src = args[0]
         t._version_counter = src._version_counter
@@ -433,10 +442,10 @@ def _eager(op, args, attrs, out_tensor):
             pass  # an alias such as ``detach``: shared memory and version, no view history
         elif src._base is not None:
             t._base = src._base
-            t._view_ops = src._view_ops + ((op, attrs),)
+            t._view_ops = src._view_ops + ((op.name, tuple(attrs.items())),)
         else:
             t._base = src
-            t._view_ops = ((op, attrs),)
+            t._view_ops = ((op.name, tuple(attrs.items())),)
     if needs and _GRAD.enabled and op.grad is not None and _FROM_NP[out.dtype].category == _FLOAT:
         edges = []
         needs_grad = []
@@ -452,6 +461,18 @@ def _eager(op, args, attrs, out_tensor):
             node._out_vc, node._out_version = t._version_counter, t._version_counter[0]
         t._requires_grad = True
     return t
+
+
+def _eager(op, args, attrs, out):
+    """``apply`` past the interceptors (which ``OpCall.proceed`` and ``infer_meta`` have already passed)."""
+    saved = getattr(_LOCAL, "level", 0)
+    if not saved:
+        return apply(op, args, attrs, out)
+    _LOCAL.level = 0
+    try:
+        return apply(op, args, attrs, out)
+    finally:
+        _LOCAL.level = saved
 
 
 def _check_writable(opname, t):
@@ -512,7 +533,7 @@ def _eager_into(op, args, attrs, out):
 
 def _eager_mutating(op, args, attrs):
     """An op declared with ``mutates``: its forward updates those inputs' memory in place."""
-    targets = [args[i] for i in op.mutates]
+    targets = [args[i] for i in op.mutates if args[i] is not None]  # optional state may be absent (None)
     for t in targets:
         if not isinstance(t, Tensor):
             raise TypeError(f"{op.name}: the tensor it updates must be a Tensor, got {type(t).__name__}")
@@ -535,4 +556,10 @@ from . import tensor as _tensor_module  # noqa: E402
 from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 
 _new_tensor = object.__new__
-_tensor_module._DETACH = OpDef("detach", _detach_forward, view=True, differentiable=False)
+_tensor_module._DETACH = OpDef(
+    "detach",
+    _detach_forward,
+    view=True,
+    differentiable=False,
+    shape_rule=lambda x: TensorMeta(x.shape, x.dtype),
+)

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..core import dtypes as _dt
+from ..core.dispatch import is_tracing
 from ..core.tensor import Tensor
 from ..nn import functional as F
 
@@ -254,11 +256,10 @@ def cosine_similarity(y_true, y_pred, axis: int = -1) -> Tensor:
 
 
 def _signed(y_true: Tensor) -> Tensor:
-    # Keras: labels in {0, 1} become {-1, 1}; labels already in {-1, 1} stay.
-    t = y_true._data
-    if t.size and ((t == 0) | (t == 1)).all():
-        return y_true * 2.0 - 1.0
-    return y_true
+    # Keras: labels in {0, 1} become {-1, 1}; labels already in {-1, 1} stay. Chosen with ``where`` on the
+    # data (not a Python branch), so a traced loss works for either kind of labels.
+    binary = ((y_true == 0) | (y_true == 1)).all()
+    return ops.where(binary, y_true * 2.0 - 1.0, y_true)
 
 
 def hinge(y_true, y_pred) -> Tensor:
@@ -379,22 +380,21 @@ def sparse_categorical_crossentropy(
             f"{who}: expected y_true of shape {tuple(y_pred.shape[:-1])} (or with a trailing 1) for y_pred of "
             f"shape {tuple(y_pred.shape)}, got {tuple(y_true.shape)}"
         )
-    labels = y_true._data
-    if labels.dtype.kind == "f":
-        labels = labels.astype(np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
+    labels = y_true if y_true.dtype is _dt.int64 else y_true.to(_dt.int64)
     c = y_pred.shape[-1]
     mask = None
     if ignore_class is not None:
         mask = labels == ignore_class
-        labels = np.where(mask, 0, labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= c):
-        bad = labels[(labels < 0) | (labels >= c)].flat[0]
-        raise ValueError(f"{who}: label {int(bad)} is out of range for {c} classes")
+        labels = ops.where(mask, 0, labels)
+    if not is_tracing() and labels.numel():  # a value check: a trace must not depend on the labels
+        values = labels._data
+        if values.min() < 0 or values.max() >= c:
+            bad = values[(values < 0) | (values >= c)].flat[0]
+            raise ValueError(f"{who}: label {int(bad)} is out of range for {c} classes")
     if from_logits and mask is None:
         # The fused cross-entropy op (log-softmax + NLL in one kernel).
         flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, c)
-        out = F.cross_entropy(flat, Tensor._wrap(labels.reshape(-1)), reduction="none")
+        out = F.cross_entropy(flat, labels.reshape(-1), reduction="none")
         return out if y_pred.ndim == 2 else out.reshape(tuple(y_true.shape))
     if from_logits:
         logp = ops.log_softmax(y_pred, -1)
@@ -402,9 +402,9 @@ def sparse_categorical_crossentropy(
         p = y_pred / y_pred.sum(-1, keepdim=True)
         logp = p.clamp(EPSILON, 1.0 - EPSILON).log()
     flat = logp.reshape(-1, c)
-    out = F.nll_loss(flat, Tensor._wrap(labels.reshape(-1)), reduction="none").reshape(tuple(y_true.shape))
+    out = F.nll_loss(flat, labels.reshape(-1), reduction="none").reshape(tuple(y_true.shape))
     if mask is not None:
-        out = out * Tensor._wrap((~mask).astype(out._data.dtype))
+        out = out * ops.logical_not(mask).to(out.dtype)
     return out
 
 
@@ -489,8 +489,10 @@ def reduce_weighted_values(values: Tensor, sample_weight, reduction, who: str = 
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        denom = float(np.broadcast_to(w._data, values.shape).sum())
-        return total / denom if denom else total * 0.0
+        # sum of the weights broadcast over the values; a zero sum gives 0 (branch-free)
+        denom = (w * ops.ones_like(values)).sum() if tuple(w.shape) != tuple(values.shape) else w.sum()
+        nonzero = denom != 0
+        return ops.where(nonzero, total / ops.where(nonzero, denom, 1.0), total * 0.0)
     n = values.numel()
     return total / n if n else total * 0.0
 

@@ -1,8 +1,9 @@
 """Keras metrics (``ts.keras.metrics``): stateful objects with ``update_state(y_true, y_pred,
 sample_weight=None)``, ``result()`` and ``reset_state()``, plus the Keras metric functions.
 
-Metrics are not differentiable: they read the arrays behind tensors and accumulate their state in NumPy
-(float64), so they add no autograd work to a training step. ``result()`` returns a float32 scalar tensor.
+Metrics are not differentiable: ``update_state`` computes with Tessera ops under ``no_grad`` and
+accumulates into float64 state tensors (totals, counts, confusion counts) with in-place ops, so a captured
+training step sees the metric updates. ``result()`` (host-side reporting) returns a float32 tensor.
 
 Example:
     >>> import numpy as np
@@ -20,6 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
+from ..core import creation
+from ..core import dtypes as _dt
+from ..core.dispatch import is_tracing
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from . import losses as _losses
@@ -63,18 +68,20 @@ __all__ = [
 ]
 
 EPSILON = 1e-7
+_F64 = _dt.float64
 
 
-def _np(value, who: str, name: str) -> np.ndarray:
+def _tensor(value, who: str, name: str) -> Tensor:
+    """``value`` as a tensor (user arrays and lists become new tensors; tensors are used as they are)."""
     if isinstance(value, Tensor):
-        return value._data
+        return value
     try:
         arr = np.asarray(value)
     except Exception:
         raise TypeError(f"{who}: {name} must be a Tensor or array-like, got {type(value).__name__}") from None
     if arr.dtype == object:
         raise TypeError(f"{who}: {name} must be numeric, got an object array")
-    return arr
+    return Tensor._wrap(np.ascontiguousarray(arr))
 
 
 def _snake(name: str) -> str:
@@ -82,77 +89,107 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
-def _align(y_true: np.ndarray, y_pred: np.ndarray):
+def _align(y_true: Tensor, y_pred: Tensor):
     """Keras's ``squeeze_or_expand_to_same_rank``: drop a trailing size-1 axis from the higher-rank side."""
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
+        y_true = y_true.squeeze(-1)
     elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        y_pred = y_pred[..., 0]
+        y_pred = y_pred.squeeze(-1)
     return y_true, y_pred
 
 
-def _weights_like(sample_weight, values: np.ndarray, who: str) -> np.ndarray | None:
+def _broadcast(t: Tensor, shape: tuple, err: str) -> Tensor:
+    """``t`` broadcast to exactly ``shape`` (NumPy's ``broadcast_to`` rule); ValueError ``err`` otherwise."""
+    shape = tuple(shape)
+    if tuple(t.shape) == shape:
+        return t
+    try:
+        ok = np.broadcast_shapes(tuple(t.shape), shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(err)
+    return t.expand(shape)
+
+
+def _weights_like(sample_weight, values: Tensor, who: str) -> Tensor | None:
     if sample_weight is None:
         return None
-    w = np.asarray(_np(sample_weight, who, "sample_weight"), dtype=np.float64)
+    w = _tensor(sample_weight, who, "sample_weight").to(_F64)
     while w.ndim > values.ndim and w.shape[-1] == 1:
-        w = w[..., 0]
+        w = w.squeeze(-1)
     while w.ndim < values.ndim:
-        w = w[..., None]
-    try:
-        return np.broadcast_to(w, values.shape)
-    except ValueError:
-        raise ValueError(
-            f"{who}: sample_weight of shape {w.shape} does not broadcast to the values of shape {values.shape}"
-        ) from None
+        w = w.unsqueeze(-1)
+    return _broadcast(
+        w,
+        tuple(values.shape),
+        f"{who}: sample_weight of shape {tuple(w.shape)} does not broadcast to the values of shape "
+        f"{tuple(values.shape)}",
+    )
 
 
 def _scalar(value: float) -> Tensor:
     return Tensor._wrap(np.asarray(value, dtype=np.float32))
 
 
-# -- metric functions (NumPy cores; the public versions return tensors) ---------------------------------------
+def _state(metric, name: str, shape=()) -> None:
+    """(Re)set the float64 state variable ``name`` to zeros: in place (the ``zero_`` op) when it exists
+    with that shape, so that a captured training step keeps updating the same tensor."""
+    t = metric.__dict__.get(name)
+    if isinstance(t, Tensor) and tuple(t.shape) == tuple(shape):
+        with no_grad():
+            t.zero_()
+    else:
+        metric.__dict__[name] = creation.zeros(*shape, dtype=_F64)
+
+
+def _host(t: Tensor) -> np.ndarray:
+    """A state variable's values for ``result()`` (host-side reporting, after the step)."""
+    return t.numpy()
+
+
+# -- metric functions (Tessera ops, float64 per-sample values; the public versions return float32) ------------
 def _accuracy(y_true, y_pred):
     y_true, y_pred = _align(y_true, y_pred)
-    return (y_true == y_pred).astype(np.float64)
+    return (y_true == y_pred).to(_F64)
 
 
 def _binary_accuracy(y_true, y_pred, threshold=0.5):
     y_true, y_pred = _align(y_true, y_pred)
-    hit = y_true == (y_pred > threshold).astype(y_true.dtype if y_true.dtype.kind == "f" else np.float64)
-    hit = hit.astype(np.float64)
+    cast = y_true.dtype if y_true.dtype.is_floating_point else _F64
+    hit = (y_true == (y_pred > threshold).to(cast)).to(_F64)
     return hit.mean(-1) if hit.ndim else hit
 
 
 def _categorical_accuracy(y_true, y_pred):
-    return (np.argmax(y_true, -1) == np.argmax(y_pred, -1)).astype(np.float64)
+    return (y_true.argmax(-1) == y_pred.argmax(-1)).to(_F64)
 
 
 def _sparse_labels(y_true, y_pred, who):
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
-    if y_true.shape != y_pred.shape[:-1]:
+        y_true = y_true.squeeze(-1)
+    if tuple(y_true.shape) != tuple(y_pred.shape[:-1]):
         raise ValueError(
-            f"{who}: expected y_true of shape {y_pred.shape[:-1]} (or with a trailing 1) for y_pred of shape "
-            f"{y_pred.shape}, got {y_true.shape}"
+            f"{who}: expected y_true of shape {tuple(y_pred.shape[:-1])} (or with a trailing 1) for y_pred of "
+            f"shape {tuple(y_pred.shape)}, got {tuple(y_true.shape)}"
         )
     return y_true
 
 
 def _sparse_categorical_accuracy(y_true, y_pred):
     y_true = _sparse_labels(y_true, y_pred, "sparse_categorical_accuracy")
-    return (np.argmax(y_pred, -1) == y_true).astype(np.float64)
+    return (y_pred.argmax(-1) == y_true).to(_F64)
 
 
 def _in_top_k(labels, y_pred, k):
     # TensorFlow's in_top_k: the label is in the top k when fewer than k classes score strictly higher.
-    labels = labels.astype(np.int64)
-    score = np.take_along_axis(y_pred, labels[..., None], axis=-1)
-    return ((y_pred > score).sum(-1) < k).astype(np.float64)
+    labels = labels if labels.dtype is _dt.int64 else labels.to(_dt.int64)
+    score = y_pred.gather(-1, labels.unsqueeze(-1))
+    return ((y_pred > score).sum(-1) < k).to(_F64)
 
 
 def _top_k_categorical_accuracy(y_true, y_pred, k=5):
-    return _in_top_k(np.argmax(y_true, -1), y_pred, k)
+    return _in_top_k(y_true.argmax(-1), y_pred, k)
 
 
 def _sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
@@ -162,38 +199,39 @@ def _sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 def _check_same(who, y_true, y_pred):
     try:
-        np.broadcast_shapes(y_true.shape, y_pred.shape)
+        np.broadcast_shapes(tuple(y_true.shape), tuple(y_pred.shape))
     except ValueError:
         raise ValueError(
-            f"{who}: y_true of shape {y_true.shape} does not match y_pred of shape {y_pred.shape}"
+            f"{who}: y_true of shape {tuple(y_true.shape)} does not match y_pred of shape {tuple(y_pred.shape)}"
         ) from None
 
 
 def _mse(y_true, y_pred, _who="mean_squared_error"):
     y_true, y_pred = _align(y_true, y_pred)
     _check_same(_who, y_true, y_pred)
-    d = np.square(y_pred.astype(np.float64) - y_true)
+    d = (y_pred.to(_F64) - y_true).square()
     return d.mean(-1) if d.ndim else d
 
 
 def _mae(y_true, y_pred, _who="mean_absolute_error"):
     y_true, y_pred = _align(y_true, y_pred)
     _check_same(_who, y_true, y_pred)
-    d = np.abs(y_pred.astype(np.float64) - y_true)
+    d = (y_pred.to(_F64) - y_true).abs()
     return d.mean(-1) if d.ndim else d
 
 
 def _public(core, doc):
     def fn(y_true, y_pred, **kwargs):
         name = core.__name__.lstrip("_")
-        return Tensor._wrap(
-            core(_np(y_true, name, "y_true"), _np(y_pred, name, "y_pred"), **kwargs).astype(np.float32)
-        )
+        with no_grad():  # metrics are not differentiable
+            return core(_tensor(y_true, name, "y_true"), _tensor(y_pred, name, "y_pred"), **kwargs).to(
+                _dt.float32
+            )
 
     fn.__name__ = core.__name__.lstrip("_")
     fn.__qualname__ = fn.__name__
     fn.__doc__ = doc
-    fn._np_core = core
+    fn._core = core
     return fn
 
 
@@ -320,21 +358,23 @@ class Mean(Metric):
         self.reset_state()
 
     def reset_state(self) -> None:
-        self.total = 0.0
-        self.count = 0.0
+        _state(self, "total")
+        _state(self, "count")
 
     def update_state(self, values, sample_weight=None) -> None:
-        v = np.asarray(_np(values, self.name, "values"), dtype=np.float64)
-        w = _weights_like(sample_weight, v, self.name)
-        if w is None:
-            self.total += float(v.sum())
-            self.count += float(v.size)
-        else:
-            self.total += float((v * w).sum())
-            self.count += float(w.sum())
+        with no_grad():
+            v = _tensor(values, self.name, "values").to(_F64)
+            w = _weights_like(sample_weight, v, self.name)
+            if w is None:
+                self.total.add_(v.sum())
+                self.count.add_(float(v.numel()))
+            else:
+                self.total.add_((v * w).sum())
+                self.count.add_(w.sum())
 
     def result(self) -> Tensor:
-        return _scalar(self.total / self.count if self.count else 0.0)
+        total, count = self.total.item(), self.count.item()
+        return _scalar(total / count if count else 0.0)
 
 
 class Sum(Metric):
@@ -350,15 +390,16 @@ class Sum(Metric):
         self.reset_state()
 
     def reset_state(self) -> None:
-        self.total = 0.0
+        _state(self, "total")
 
     def update_state(self, values, sample_weight=None) -> None:
-        v = np.asarray(_np(values, self.name, "values"), dtype=np.float64)
-        w = _weights_like(sample_weight, v, self.name)
-        self.total += float(v.sum() if w is None else (v * w).sum())
+        with no_grad():
+            v = _tensor(values, self.name, "values").to(_F64)
+            w = _weights_like(sample_weight, v, self.name)
+            self.total.add_(v.sum() if w is None else (v * w).sum())
 
     def result(self) -> Tensor:
-        return _scalar(self.total)
+        return _scalar(self.total.item())
 
 
 class MeanMetricWrapper(Mean):
@@ -378,14 +419,15 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        core = getattr(self._fn, "_np_core", None)
-        if core is not None:
-            kwargs = dict(self._fn_kwargs, _who=self.name) if core in (_mse, _mae) else self._fn_kwargs
-            values = core(_np(y_true, self.name, "y_true"), _np(y_pred, self.name, "y_pred"), **kwargs)
-        else:
-            with no_grad():
+        core = getattr(self._fn, "_core", None)
+        with no_grad():
+            if core is not None:  # the float64 per-sample values, not the public float32 ones
+                kwargs = dict(self._fn_kwargs, _who=self.name) if core in (_mse, _mae) else self._fn_kwargs
+                values = core(
+                    _tensor(y_true, self.name, "y_true"), _tensor(y_pred, self.name, "y_pred"), **kwargs
+                )
+            else:
                 values = self._fn(y_true, y_pred, **self._fn_kwargs)
-            values = _np(values, self.name, "metric values")
         super().update_state(values, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
@@ -607,31 +649,34 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        t, p = _align(_np(y_true, self.name, "y_true"), _np(y_pred, self.name, "y_pred"))
-        super().update_state(np.square(p.astype(np.float64) - t), sample_weight)
+        with no_grad():
+            t, p = _align(_tensor(y_true, self.name, "y_true"), _tensor(y_pred, self.name, "y_pred"))
+            d = (p.to(_F64) - t).square()
+        super().update_state(d, sample_weight)
 
     def result(self) -> Tensor:
-        return _scalar(np.sqrt(self.total / self.count) if self.count else 0.0)
+        total, count = self.total.item(), self.count.item()
+        return _scalar(np.sqrt(total / count) if count else 0.0)
 
 
 # -- confusion-matrix metrics --------------------------------------------------------------------------------
 def _prepare_binary(metric, y_true, y_pred, sample_weight, class_id=None, top_k=None):
-    t = np.asarray(_np(y_true, metric.name, "y_true"), dtype=np.float64)
-    p = np.asarray(_np(y_pred, metric.name, "y_pred"), dtype=np.float64)
+    t = _tensor(y_true, metric.name, "y_true").to(_F64)
+    p = _tensor(y_pred, metric.name, "y_pred").to(_F64)
     t, p = _align(t, p)
-    if t.shape != p.shape:
-        try:
-            t = np.broadcast_to(t, p.shape)
-        except ValueError:
-            raise ValueError(
-                f"{metric.name}: y_true of shape {t.shape} does not match y_pred of shape {p.shape}"
-            ) from None
+    t = _broadcast(
+        t,
+        tuple(p.shape),
+        f"{metric.name}: y_true of shape {tuple(t.shape)} does not match y_pred of shape {tuple(p.shape)}",
+    )
     w = _weights_like(sample_weight, p, metric.name)
     if top_k is not None:
         if p.ndim == 0:
             raise ValueError(f"{metric.name}: top_k needs predictions with a class axis")
-        kth = -np.sort(-p, axis=-1)[..., min(top_k, p.shape[-1]) - 1 : min(top_k, p.shape[-1])]
-        p = np.where(p >= kth, p, -np.inf)
+        # Keep the predictions >= the k-th largest: those with fewer than k classes strictly above them.
+        k = min(top_k, p.shape[-1])
+        above = (p.unsqueeze(-2) > p.unsqueeze(-1)).sum(-1)
+        p = ops.where(above < k, p, -np.inf)
     if class_id is not None:
         t, p = t[..., class_id], p[..., class_id]
         w = None if w is None else w[..., class_id]
@@ -664,21 +709,27 @@ class _ThresholdCounts(Metric):
 
     def reset_state(self) -> None:
         n = len(self._thresholds)
-        self.tp, self.fp, self.tn, self.fn = (np.zeros(n) for _ in range(4))
+        for name in self._needed:
+            _state(self, name, (n,))
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        t, p, w = _prepare_binary(self, y_true, y_pred, sample_weight, self.class_id, self.top_k)
-        pos = t > 0
-        th = np.asarray(self._thresholds)
-        pred_pos = p[None, :] > th[:, None]
-        w = np.ones_like(p) if w is None else w
-        self.tp += (pred_pos & pos) @ w
-        self.fp += (pred_pos & ~pos) @ w
-        self.fn += (~pred_pos & pos) @ w
-        self.tn += (~pred_pos & ~pos) @ w
+        th = self.__dict__.get("_th_column")
+        if th is None:  # a constant: the thresholds as a column, compared with every prediction
+            th = self.__dict__["_th_column"] = Tensor._wrap(np.asarray(self._thresholds).reshape(-1, 1))
+        with no_grad():
+            t, p, w = _prepare_binary(self, y_true, y_pred, sample_weight, self.class_id, self.top_k)
+            pos = t > 0
+            neg = ~pos
+            pred_pos = p.unsqueeze(0) > th
+            pred_neg = ~pred_pos
+            w = ops.ones_like(p) if w is None else w
+            self.tp.add_((pred_pos & pos).to(_F64) @ w)
+            self.fp.add_((pred_pos & neg).to(_F64) @ w)
+            self.fn.add_((pred_neg & pos).to(_F64) @ w)
+            self.tn.add_((pred_neg & neg).to(_F64) @ w)
 
     def _out(self, values):
-        values = np.asarray(values, dtype=np.float32)
+        values = np.asarray(_host(values) if isinstance(values, Tensor) else values, dtype=np.float32)
         return Tensor._wrap(values[0] if self._single else values)
 
     def get_config(self) -> dict[str, Any]:
@@ -701,7 +752,8 @@ class Precision(_ThresholdCounts):
     """
 
     def result(self) -> Tensor:
-        return self._out(_div(self.tp, self.tp + self.fp))
+        tp, fp = _host(self.tp), _host(self.fp)
+        return self._out(_div(tp, tp + fp))
 
 
 class Recall(_ThresholdCounts):
@@ -713,7 +765,8 @@ class Recall(_ThresholdCounts):
     """
 
     def result(self) -> Tensor:
-        return self._out(_div(self.tp, self.tp + self.fn))
+        tp, fn = _host(self.tp), _host(self.fn)
+        return self._out(_div(tp, tp + fn))
 
 
 def _count_class(attr, doc):
@@ -808,63 +861,63 @@ class AUC(Metric):
 
     def reset_state(self) -> None:
         shape = (self.num_thresholds,) if self._labels is None else (self.num_thresholds, self._labels)
-        self.true_positives = np.zeros(shape)
-        self.false_positives = np.zeros(shape)
-        self.true_negatives = np.zeros(shape)
-        self.false_negatives = np.zeros(shape)
-
-    def _counts(self, t, p, w):
-        # Number of thresholds strictly below each prediction: the prediction is positive at thresholds[:c].
-        c = np.searchsorted(self._thresholds, p, side="left")
-        n = self.num_thresholds + 1
-        pos_w = np.bincount(c, weights=t * w, minlength=n)
-        neg_w = np.bincount(c, weights=(1.0 - t) * w, minlength=n)
-        # tp[i] = weight of positives with c > i: a suffix sum.
-        tp = pos_w.sum() - np.cumsum(pos_w)[: self.num_thresholds]
-        fp = neg_w.sum() - np.cumsum(neg_w)[: self.num_thresholds]
-        return tp, fp, neg_w.sum() - fp, pos_w.sum() - tp
+        for name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            _state(self, name, shape)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        t = np.asarray(_np(y_true, self.name, "y_true"), dtype=np.float64)
-        p = np.asarray(_np(y_pred, self.name, "y_pred"), dtype=np.float64)
+        th = self.__dict__.get("_th_tensor")
+        if th is None:  # a constant: the thresholds, compared with every prediction
+            th = self.__dict__["_th_tensor"] = Tensor._wrap(self._thresholds.copy())
+        with no_grad():
+            self._update(th, y_true, y_pred, sample_weight)
+
+    def _update(self, th, y_true, y_pred, sample_weight) -> None:
+        t = _tensor(y_true, self.name, "y_true").to(_F64)
+        p = _tensor(y_pred, self.name, "y_pred").to(_F64)
         t, p = _align(t, p)
-        if t.shape != p.shape:
-            try:
-                t = np.broadcast_to(t, p.shape)
-            except ValueError:
-                raise ValueError(
-                    f"AUC: y_true of shape {t.shape} does not match y_pred of shape {p.shape}"
-                ) from None
+        t = _broadcast(
+            t,
+            tuple(p.shape),
+            f"AUC: y_true of shape {tuple(t.shape)} does not match y_pred of shape {tuple(p.shape)}",
+        )
         if self.from_logits:
-            p = 1.0 / (1.0 + np.exp(-p))
-        if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1):
-            raise ValueError("AUC: predictions must be in [0, 1] (pass from_logits=True for logits)")
+            p = 1.0 / (1.0 + (-p).exp())
+        if not is_tracing() and p.numel():  # a value check: a trace must not depend on the predictions
+            if ((p < 0) | (p > 1)).any().item():
+                raise ValueError("AUC: predictions must be in [0, 1] (pass from_logits=True for logits)")
         w = _weights_like(sample_weight, p, self.name)
-        w = np.ones_like(p) if w is None else np.asarray(w, dtype=np.float64)
+        w = ops.ones_like(p) if w is None else w
+        # A prediction counts as positive at the thresholds strictly below it; labels weigh in as t (positive)
+        # and 1 - t (negative), as Keras does for soft labels.
+        pos_w, neg_w = t * w, (1.0 - t) * w
         if self.multi_label:
             if p.ndim < 2:
                 raise ValueError(
-                    f"AUC: multi_label=True needs predictions of shape (N, labels), got {p.shape}"
+                    f"AUC: multi_label=True needs predictions of shape (N, labels), got {tuple(p.shape)}"
                 )
             labels = p.shape[-1]
             if self._labels is None:
                 self._labels = labels
                 self.reset_state()
             elif labels != self._labels:
-                raise ValueError(f"AUC: expected {self._labels} labels, got predictions of shape {p.shape}")
-            t2, p2, w2 = (a.reshape(-1, labels) for a in (t, p, w))
-            for j in range(labels):
-                tp, fp, tn, fn = self._counts(t2[:, j], p2[:, j], w2[:, j])
-                self.true_positives[:, j] += tp
-                self.false_positives[:, j] += fp
-                self.true_negatives[:, j] += tn
-                self.false_negatives[:, j] += fn
+                raise ValueError(
+                    f"AUC: expected {self._labels} labels, got predictions of shape {tuple(p.shape)}"
+                )
+            p2, pos2, neg2 = (a.reshape(-1, labels) for a in (p, pos_w, neg_w))
+            above = (p2.unsqueeze(0) > th.reshape(-1, 1, 1)).to(_F64)  # (thresholds, N, labels)
+            below = 1.0 - above
+            self.true_positives.add_((above * pos2).sum(1))
+            self.false_positives.add_((above * neg2).sum(1))
+            self.true_negatives.add_((below * neg2).sum(1))
+            self.false_negatives.add_((below * pos2).sum(1))
             return
-        tp, fp, tn, fn = self._counts(t.reshape(-1), p.reshape(-1), w.reshape(-1))
-        self.true_positives += tp
-        self.false_positives += fp
-        self.true_negatives += tn
-        self.false_negatives += fn
+        above = (p.reshape(1, -1) > th.reshape(-1, 1)).to(_F64)  # (thresholds, N)
+        below = 1.0 - above
+        pos_w, neg_w = pos_w.reshape(-1), neg_w.reshape(-1)
+        self.true_positives.add_(above @ pos_w)
+        self.false_positives.add_(above @ neg_w)
+        self.true_negatives.add_(below @ neg_w)
+        self.false_negatives.add_(below @ pos_w)
 
     def _area(self, tp, fp, tn, fn) -> float:
         if self.curve == "PR" and self.summation_method == "interpolation":
@@ -883,25 +936,15 @@ class AUC(Metric):
         return float(((x[:-1] - x[1:]) * heights).sum())
 
     def result(self) -> Tensor:
+        tp, fp, tn, fn = (
+            _host(v)
+            for v in (self.true_positives, self.false_positives, self.true_negatives, self.false_negatives)
+        )
         if not self.multi_label:
-            return _scalar(
-                self._area(
-                    self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
-                )
-            )
+            return _scalar(self._area(tp, fp, tn, fn))
         if self._labels is None:
             return _scalar(0.0)
-        areas = np.array(
-            [
-                self._area(
-                    self.true_positives[:, j],
-                    self.false_positives[:, j],
-                    self.true_negatives[:, j],
-                    self.false_negatives[:, j],
-                )
-                for j in range(self._labels)
-            ]
-        )
+        areas = np.array([self._area(tp[:, j], fp[:, j], tn[:, j], fn[:, j]) for j in range(self._labels)])
         if self.label_weights is None:
             return _scalar(areas.mean())
         return _scalar(float(_div((areas * self.label_weights).sum(), self.label_weights.sum())))

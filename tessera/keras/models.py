@@ -16,6 +16,7 @@ import json
 import numpy as np
 
 from ..core import creation
+from ..core import dtypes as _dt
 from ..core.tensor import Tensor
 from ..nn.module import Module
 from .layers import base as _base
@@ -26,8 +27,9 @@ from .layers.base import (
     Node,
     _call_accepts,
     _jsonable_shape,
-    _Probe,
+    _meta_tensor,
     _shape_from_json,
+    _Symbolic,
     flatten,
     map_structure,
 )
@@ -37,11 +39,12 @@ from .training import Trainer
 __all__ = ["Model", "Sequential", "model_from_config", "model_from_json", "load_model"]
 
 
-def _zeros_for(shape, dtype=None):
-    """Placeholder zeros for a (batch-included) shape, unknown dimensions set to 1."""
+def _meta_for(shape, dtype=None):
+    """Placeholder meta tensors (shape and dtype only) for a (batch-included) shape, unknown dimensions
+    set to 1."""
     if isinstance(shape, list):
-        return [_zeros_for(s, dtype) for s in shape]
-    return creation.zeros(*[1 if d is None else d for d in shape], **({"dtype": dtype} if dtype else {}))
+        return [_meta_for(s, dtype) for s in shape]
+    return _meta_tensor([1 if d is None else d for d in shape], dtype or _dt.get_default_dtype())
 
 
 def _out_shape_str(shape) -> str:
@@ -284,8 +287,8 @@ class Model(Layer, Trainer):
         d["built"] = True
         d["_build_input_shape"] = shape
         try:
-            with _Probe(self):
-                self.forward(_zeros_for(shape, self._dtype))
+            with _Symbolic(self):
+                self.forward(_meta_for(shape, self._dtype))
         except Exception:
             d["built"] = False
             raise
@@ -733,13 +736,13 @@ class Sequential(Model):
 
 
 def _symbolic_apply(layer, x):
-    """Call a Keras layer on a KerasTensor; a plain ``nn.Module`` is run on placeholder zeros to infer the
-    output shape (it records no node, which ``Sequential`` does not need)."""
+    """Call a Keras layer on a KerasTensor; a plain ``nn.Module`` is run symbolically (on meta tensors) to
+    infer the output shape (it records no node, which ``Sequential`` does not need)."""
     if isinstance(layer, Layer):
         return layer(x)
     node = Node(layer, (x,), {}, [x])
-    with _Probe(layer):
-        out = layer(_zeros_for(x.shape, x.dtype))
+    with _Symbolic(layer):
+        out = layer(_meta_for(x.shape, x.dtype))
     shape = tuple(out.shape)
     if x.shape and x.shape[0] is None and shape:
         shape = (None,) + shape[1:]

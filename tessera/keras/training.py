@@ -732,10 +732,11 @@ class Trainer:
         return total, parts, outputs, ys
 
     def _update_metrics(self, state, total, parts, outputs, ys, sw, batch_size) -> None:
-        state.loss_tracker.update_state(float(total._data), sample_weight=batch_size)
+        # Through ops on the trackers' state tensors (no host read of the loss: that waits for the logs).
+        state.loss_tracker.update_state(total.detach(), sample_weight=batch_size)
         for tracker, part in zip(state.output_loss_trackers, parts):
             if part is not None:
-                tracker.update_state(float(part._data), sample_weight=batch_size)
+                tracker.update_state(part.detach(), sample_weight=batch_size)
         for i, objs in enumerate(state.metrics):
             if not objs:
                 continue
@@ -792,6 +793,13 @@ class Trainer:
     # -- steps --------------------------------------------------------------------------------------------
     def train_step(self, x, y=None, sample_weight=None) -> dict[str, float]:
         """One optimization step on a batch; returns the running logs (override for a custom step)."""
+        self._optimization_step(x, y, sample_weight)
+        return self._logs(self._compile_state)
+
+    def _optimization_step(self, x, y=None, sample_weight=None):
+        """The part of ``train_step`` that runs as ops: forward, loss, backward, optimizer update and the
+        metric updates (in-place ops on the metrics' state). Reading the logs is left to the caller (host
+        side). Returns (total, parts, outputs, targets)."""
         state = self._compile_state
         y_pred = self(x)
         opt = self.optimizer
@@ -802,7 +810,7 @@ class Trainer:
         total.backward()
         opt.step()
         self._update_metrics(state, total, parts, outputs, ys, sample_weight, _batch_len(x))
-        return self._logs(state)
+        return total, parts, outputs, ys
 
     def test_step(self, x, y=None, sample_weight=None) -> dict[str, float]:
         """Evaluate one batch (no gradients) and return the running logs."""

@@ -10,6 +10,9 @@ import math
 
 import numpy as np
 
+from ..core.creation import rand, randn
+from ..core.dtypes import float64
+from ..core.grad_mode import no_grad
 from ..core.random import rng
 from ..core.tensor import Tensor
 
@@ -38,9 +41,11 @@ def _check(fn, tensor):
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
-    tensor._data[...] = np.asarray(values).astype(tensor._data.dtype, copy=False)
-    tensor._version_counter[0] += 1
-    return tensor
+    # Through the ``copy`` op, so the write is seen (and the version bumped) like any other state change.
+    if not isinstance(values, Tensor):
+        values = Tensor._wrap(np.asarray(values))
+    with no_grad():
+        return tensor.copy_(values)
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -94,13 +99,14 @@ def _fan(tensor, mode):
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b): ``init.uniform_(w, -0.1, 0.1)``."""
     _check("uniform_", tensor)
-    return _fill(tensor, rng(generator).uniform(a, b, tensor.shape))
+    u = rand(tuple(tensor.shape), generator=generator, dtype=float64)
+    return _fill(tensor, u * (b - a) + a)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2)."""
     _check("normal_", tensor)
-    return _fill(tensor, mean + std * rng(generator).standard_normal(tuple(tensor.shape)))
+    return _fill(tensor, randn(tuple(tensor.shape), generator=generator, dtype=float64) * std + mean)
 
 
 def trunc_normal_(

@@ -6,7 +6,7 @@ Each module owns one family of ops and lists its public functions in ``__all__``
 
 from ..core.creation import ones_like, zeros_like  # noqa: F401
 from ..core.dispatch import REGISTRY, OpDef, apply  # noqa: F401
-from . import elementwise, indexing, linalg, reduction, shape, state, views  # noqa: F401  (registered on import)
+from . import elementwise, indexing, linalg, random, reduction, shape, state, views  # noqa: F401  (registered on import)
 from .elementwise import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403

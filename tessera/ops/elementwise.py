@@ -9,13 +9,26 @@ differentiable again, so higher-order gradients still work.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta
 from ..core.tensor import _OPS, Tensor, _inplace
-from ._util import apply, bind_binary, bind_inplace, method
+from ._util import (
+    OpTypeError,
+    apply,
+    bind_binary,
+    bind_inplace,
+    broadcast_shape,
+    elementwise_rule,
+    float_only,
+    method,
+    no_bool,
+    numpy_result_dtype,
+    unary_rule,
+)
 
 __all__ = [
     # arithmetic
@@ -202,25 +215,24 @@ def _binary_into(name, uf):
     return into
 
 
-def _binary_meta(name, dtype=None):
-    """Shape/dtype rule for broadcasting binary ops (``dtype``: fixed result dtype, else promotion); used for
-    error messages and shape inference."""
+def _bool_rejected(message):
+    """Dtype check of a shape rule: a bool result raises ``message`` (the kernel's own error)."""
 
-    def rule(x, y, **attrs):
-        shapes = [tuple(a.shape) for a in (x, y) if isinstance(a, (Tensor, TensorMeta))]
-        try:
-            shape = np.broadcast_shapes(*shapes)
-        except ValueError:
-            raise OpError(
-                f"{name}: the shapes {' and '.join(str(list(s)) for s in shapes)} are not broadcastable"
-            ) from None
-        return TensorMeta(tuple(shape), dtype or _dt.result_type(x, y))
+    def check(opname, dt):
+        if dt is _dt.bool:
+            raise OpTypeError(message)
 
-    return rule
+    return check
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-ADD = OpDef("add", np.add, promote=True, inplace_forward=_binary_into("add", np.add))
+ADD = OpDef(
+    "add",
+    np.add,
+    promote=True,
+    inplace_forward=_binary_into("add", np.add),
+    shape_rule=elementwise_rule("add"),
+)
 
 
 @ADD.defgrad
@@ -228,7 +240,13 @@ def _add_grad(ctx, g):
     return g, g
 
 
-SUB = OpDef("sub", np.subtract, promote=True, inplace_forward=_binary_into("sub", np.subtract))
+SUB = OpDef(
+    "sub",
+    np.subtract,
+    promote=True,
+    inplace_forward=_binary_into("sub", np.subtract),
+    shape_rule=elementwise_rule("sub"),
+)
 
 
 @SUB.defgrad
@@ -236,7 +254,13 @@ def _sub_grad(ctx, g):
     return g, (-g if ctx.needs_grad[1] else None)
 
 
-MUL = OpDef("mul", np.multiply, promote=True, inplace_forward=_binary_into("mul", np.multiply))
+MUL = OpDef(
+    "mul",
+    np.multiply,
+    promote=True,
+    inplace_forward=_binary_into("mul", np.multiply),
+    shape_rule=elementwise_rule("mul"),
+)
 
 
 @MUL.defgrad
@@ -250,8 +274,14 @@ def _check_int_divisor(name, r, y):
         raise OpError(f"{name}: {_ZERO_DIV} (integer division by zero)")
 
 
+_DIV_TRUNC_BOOL = "div: \"div_trunc\" not implemented for 'Bool'"
+
+
 def _div_trunc(x, y):
-    if np.result_type(x, y).kind in "iu":
+    kind = np.result_type(x, y).kind
+    if kind == "b":
+        raise TypeError(_DIV_TRUNC_BOOL)
+    if kind in "iu":
         # exact for all int64 values: (x - fmod(x, y)) is a multiple of y
         r = np.floor_divide(np.subtract(x, np.fmod(x, y)), y)
         _check_int_divisor("div", r, y)
@@ -275,6 +305,7 @@ DIV = OpDef(
     promote=True,
     to_float=True,
     inplace_forward=_float_into("div", _binary_into("div", np.true_divide)),
+    shape_rule=elementwise_rule("div", to_float=True),
 )
 
 
@@ -289,18 +320,29 @@ def _div_grad(ctx, g):
 
 
 def _floor_divide_forward(x, y):
+    # NumPy computes bool // bool in int8; PyTorch refuses it (checked on the inputs for that reason)
+    if np.result_type(x, y).kind == "b":
+        raise TypeError("floor_divide: \"div_floor\" not implemented for 'Bool'")
     r = np.floor_divide(x, y)
-    if r.dtype.kind in "iub":
-        if r.dtype.kind == "b":
-            raise TypeError("floor_divide: \"div_floor\" not implemented for 'Bool'")
+    if r.dtype.kind in "iu":
         _check_int_divisor("floor_divide", r, y)
     return r
 
 
 FLOOR_DIVIDE = OpDef(
-    "floor_divide", _floor_divide_forward, promote=True, shape_rule=_binary_meta("floor_divide")
+    "floor_divide",
+    _floor_divide_forward,
+    promote=True,
+    shape_rule=elementwise_rule(
+        "floor_divide", check=_bool_rejected("floor_divide: \"div_floor\" not implemented for 'Bool'")
+    ),
 )
-DIV_TRUNC = OpDef("div_trunc", _div_trunc, promote=True, shape_rule=_binary_meta("div"))
+DIV_TRUNC = OpDef(
+    "div_trunc",
+    _div_trunc,
+    promote=True,
+    shape_rule=elementwise_rule("div", check=_bool_rejected(_DIV_TRUNC_BOOL)),
+)
 
 
 @FLOOR_DIVIDE.defgrad
@@ -311,25 +353,35 @@ def _rounded_div_grad(ctx, g):
 
 
 def _remainder_forward(x, y):
+    if np.result_type(x, y).kind == "b":
+        raise TypeError("remainder: not implemented for 'Bool'")
     r = np.remainder(x, y)
-    if r.dtype.kind in "iub":
-        if r.dtype.kind == "b":
-            raise TypeError("remainder: not implemented for 'Bool'")
+    if r.dtype.kind in "iu":
         _check_int_divisor("remainder", r, y)
     return r
 
 
 def _fmod_forward(x, y):
+    if np.result_type(x, y).kind == "b":
+        raise TypeError("fmod: not implemented for 'Bool'")
     r = np.fmod(x, y)
-    if r.dtype.kind in "iub":
-        if r.dtype.kind == "b":
-            raise TypeError("fmod: not implemented for 'Bool'")
+    if r.dtype.kind in "iu":
         _check_int_divisor("fmod", r, y)
     return r
 
 
-REMAINDER = OpDef("remainder", _remainder_forward, promote=True, shape_rule=_binary_meta("remainder"))
-FMOD = OpDef("fmod", _fmod_forward, promote=True, shape_rule=_binary_meta("fmod"))
+REMAINDER = OpDef(
+    "remainder",
+    _remainder_forward,
+    promote=True,
+    shape_rule=elementwise_rule("remainder", check=_bool_rejected("remainder: not implemented for 'Bool'")),
+)
+FMOD = OpDef(
+    "fmod",
+    _fmod_forward,
+    promote=True,
+    shape_rule=elementwise_rule("fmod", check=_bool_rejected("fmod: not implemented for 'Bool'")),
+)
 
 
 @REMAINDER.defgrad
@@ -346,7 +398,9 @@ def _fmod_grad(ctx, g):
     return (g if ctx.needs_grad[0] else None), gy
 
 
-NEG = OpDef("neg", np.negative, inplace_forward=lambda out, x: np.negative(x, out=out))
+NEG = OpDef(
+    "neg", np.negative, inplace_forward=lambda out, x: np.negative(x, out=out), shape_rule=unary_rule("neg")
+)
 
 
 @NEG.defgrad
@@ -526,13 +580,21 @@ def _int_pow(x, y):
 def _pow_forward(x, y):
     if y.__class__ is np.ndarray and y.dtype.kind in "iu" and np.result_type(x, y).kind in "iu":
         return _int_pow(x, y)
-    if getattr(x, "dtype", None) == np.bool_ and getattr(y, "dtype", None) == np.bool_:
+    xb, yb = getattr(x, "dtype", None) == np.bool_, getattr(y, "dtype", None) == np.bool_
+    if xb and yb:
         raise TypeError("pow: \"pow\" not implemented for 'Bool'")
+    if (xb and y.__class__ is bool) or (yb and x.__class__ is bool):
+        return np.power(x, y).astype(np.bool_)  # NumPy computes bool ** bool in int8; PyTorch keeps bool
     return np.power(x, y)
 
 
 POW = OpDef(
-    "pow", _pow_forward, promote=True, save_output=True, inplace_forward=_binary_into("pow", np.power)
+    "pow",
+    _pow_forward,
+    promote=True,
+    save_output=True,
+    inplace_forward=_binary_into("pow", np.power),
+    shape_rule=elementwise_rule("pow"),
 )
 
 
@@ -590,36 +652,6 @@ method("square_")(lambda self: _inplace(self, POW, (2,), {}))
 
 
 # -- unary math -------------------------------------------------------------------------------------------
-def _unary(name, forward, *, to_float=False, save_output=False, into=None, methods=(), inplace=(), doc=""):
-    """Register a one-input op and its public wrapper (bound as ``Tensor`` methods ``methods`` and in-place
-    methods ``inplace``)."""
-    if to_float and into is not None:
-        into = _float_into(name, into)
-    op = OpDef(name, forward, to_float=to_float, save_output=save_output, inplace_forward=into)
-
-    def fn(input):
-        if input.__class__ is not Tensor:
-            _check_input(name, input)
-        return apply(op, (input,))
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    for m in methods:
-        setattr(Tensor, m, fn)
-    if inplace:
-        bind_inplace(op, *inplace)
-    return op, fn
-
-
-def _no_bool(name, uf):
-    def forward(x):
-        if x.dtype.kind == "b":
-            raise TypeError(f"{name}: \"{name}\" not implemented for 'Bool'")
-        return uf(x)
-
-    return forward
-
-
 def _float_only_int_copy(name, uf):
     """Rounding ops: integers are returned unchanged (as a copy), bools are rejected."""
 
@@ -641,142 +673,6 @@ def _float_only_int_copy(name, uf):
     return forward, into
 
 
-EXP, exp = _unary(
-    "exp",
-    np.exp,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("exp", np.exp),
-    methods=("exp",),
-    inplace=("exp_",),
-    doc="Elementwise ``e ** input``.",
-)
-
-
-@EXP.defgrad
-def _exp_grad(ctx, g):
-    return g * ctx.out
-
-
-EXP2, exp2 = _unary(
-    "exp2",
-    np.exp2,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("exp2", np.exp2),
-    methods=("exp2",),
-    inplace=("exp2_",),
-    doc="Elementwise ``2 ** input``.",
-)
-
-
-@EXP2.defgrad
-def _exp2_grad(ctx, g):
-    return g * ctx.out * _LN2
-
-
-EXPM1, expm1 = _unary(
-    "expm1",
-    np.expm1,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("expm1", np.expm1),
-    methods=("expm1",),
-    inplace=("expm1_",),
-    doc="``exp(input) - 1``, accurate for small inputs.",
-)
-
-
-@EXPM1.defgrad
-def _expm1_grad(ctx, g):
-    return g * (ctx.out + 1)
-
-
-LOG, log = _unary(
-    "log",
-    np.log,
-    to_float=True,
-    into=_ufunc_into("log", np.log),
-    methods=("log",),
-    inplace=("log_",),
-    doc="Elementwise natural logarithm.",
-)
-
-
-@LOG.defgrad
-def _log_grad(ctx, g):
-    (x,) = ctx.saved
-    return g / x
-
-
-LOG2, log2 = _unary(
-    "log2",
-    np.log2,
-    to_float=True,
-    into=_ufunc_into("log2", np.log2),
-    methods=("log2",),
-    inplace=("log2_",),
-    doc="Elementwise base-2 logarithm.",
-)
-
-
-@LOG2.defgrad
-def _log2_grad(ctx, g):
-    (x,) = ctx.saved
-    return g / (x * _LN2)
-
-
-LOG10, log10 = _unary(
-    "log10",
-    np.log10,
-    to_float=True,
-    into=_ufunc_into("log10", np.log10),
-    methods=("log10",),
-    inplace=("log10_",),
-    doc="Elementwise base-10 logarithm.",
-)
-
-
-@LOG10.defgrad
-def _log10_grad(ctx, g):
-    (x,) = ctx.saved
-    return g / (x * _LN10)
-
-
-LOG1P, log1p = _unary(
-    "log1p",
-    np.log1p,
-    to_float=True,
-    into=_ufunc_into("log1p", np.log1p),
-    methods=("log1p",),
-    inplace=("log1p_",),
-    doc="``log(1 + input)``, accurate for small inputs.",
-)
-
-
-@LOG1P.defgrad
-def _log1p_grad(ctx, g):
-    (x,) = ctx.saved
-    return g / (x + 1)
-
-
-SQRT, sqrt = _unary(
-    "sqrt",
-    np.sqrt,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("sqrt", np.sqrt),
-    methods=("sqrt",),
-    inplace=("sqrt_",),
-    doc="Elementwise square root.",
-)
-
-
-@SQRT.defgrad
-def _sqrt_grad(ctx, g):
-    return g / (ctx.out * 2)
-
-
 def _rsqrt(x):
     r = _arr(np.sqrt(x))
     return np.reciprocal(r, out=r)
@@ -790,117 +686,10 @@ def _rsqrt_into(out, x):
     np.reciprocal(out, out=out)
 
 
-RSQRT, rsqrt = _unary(
-    "rsqrt",
-    _rsqrt,
-    to_float=True,
-    save_output=True,
-    into=_rsqrt_into,
-    methods=("rsqrt",),
-    inplace=("rsqrt_",),
-    doc="Elementwise ``1 / sqrt(input)``.",
-)
-
-
-@RSQRT.defgrad
-def _rsqrt_grad(ctx, g):
-    y = ctx.out
-    return g * (y * y * y) * -0.5
-
-
-def _reciprocal(x):
-    return np.reciprocal(x)
-
-
-RECIPROCAL, reciprocal = _unary(
-    "reciprocal",
-    _reciprocal,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("reciprocal", np.reciprocal),
-    methods=("reciprocal",),
-    inplace=("reciprocal_",),
-    doc="Elementwise ``1 / input`` (integers give floats).",
-)
-
-
-@RECIPROCAL.defgrad
-def _reciprocal_grad(ctx, g):
-    y = ctx.out
-    return -g * (y * y)
-
-
-SIN, sin = _unary(
-    "sin",
-    np.sin,
-    to_float=True,
-    into=_ufunc_into("sin", np.sin),
-    methods=("sin",),
-    inplace=("sin_",),
-    doc="Elementwise sine.",
-)
-COS, cos = _unary(
-    "cos",
-    np.cos,
-    to_float=True,
-    into=_ufunc_into("cos", np.cos),
-    methods=("cos",),
-    inplace=("cos_",),
-    doc="Elementwise cosine.",
-)
-
-
-@SIN.defgrad
-def _sin_grad(ctx, g):
-    (x,) = ctx.saved
-    return g * cos(x)
-
-
-@COS.defgrad
-def _cos_grad(ctx, g):
-    (x,) = ctx.saved
-    return -(g * sin(x))
-
-
-TAN, tan = _unary(
-    "tan",
-    np.tan,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("tan", np.tan),
-    methods=("tan",),
-    inplace=("tan_",),
-    doc="Elementwise tangent.",
-)
-
-
-@TAN.defgrad
-def _tan_grad(ctx, g):
-    y = ctx.out
-    return g * (y * y + 1)
-
-
 def _abs_forward(x):
     if x.dtype.kind == "b":
         raise TypeError("abs: \"abs\" not implemented for 'Bool'")
     return np.abs(x)
-
-
-ABS, abs = _unary(
-    "abs",
-    _abs_forward,
-    into=_ufunc_into("abs", np.abs),
-    methods=("abs", "absolute", "__abs__"),
-    inplace=("abs_", "absolute_"),
-    doc="Elementwise absolute value (integers stay integers).",
-)
-absolute = abs
-
-
-@ABS.defgrad
-def _abs_grad(ctx, g):
-    (x,) = ctx.saved
-    return g * sign(x)  # sign(0) = 0, so abs'(0) = 0 as in PyTorch
 
 
 def _sign_forward(x):
@@ -913,147 +702,40 @@ def _sign_forward(x):
     return np.subtract(np.greater(x, 0), np.less(x, 0), dtype=x.dtype)
 
 
-SIGN, sign = _unary(
-    "sign",
-    _sign_forward,
-    methods=("sign", "sgn"),
-    inplace=("sign_", "sgn_"),
-    doc="-1, 0 or 1 by the sign of each element (bools are returned as they are).",
-)
-sgn = sign
-
-
-@SIGN.defgrad
-def _sign_grad(ctx, g):
-    return _zeros(g)
-
-
-_fl, _fl_into = _float_only_int_copy("floor", np.floor)
-FLOOR, floor = _unary(
-    "floor",
-    _fl,
-    into=_fl_into,
-    methods=("floor",),
-    inplace=("floor_",),
-    doc="Largest integer <= each element (integer inputs are returned as they are).",
-)
-_cl, _cl_into = _float_only_int_copy("ceil", np.ceil)
-CEIL, ceil = _unary(
-    "ceil",
-    _cl,
-    into=_cl_into,
-    methods=("ceil",),
-    inplace=("ceil_",),
-    doc="Smallest integer not less than each element.",
-)
-_tr, _tr_into = _float_only_int_copy("trunc", np.trunc)
-TRUNC, trunc = _unary(
-    "trunc",
-    _tr,
-    into=_tr_into,
-    methods=("trunc", "fix"),
-    inplace=("trunc_", "fix_"),
-    doc="Each element rounded towards zero.",
-)
-fix = trunc
-
-
-@FLOOR.defgrad
-@CEIL.defgrad
-@TRUNC.defgrad
-def _step_grad(ctx, g):
-    return _zeros(g)
-
-
 def _frac_forward(x):
     if x.dtype.kind not in "fV":
         raise TypeError(f"frac: \"frac\" not implemented for '{_dt._FROM_NP[x.dtype].name}'")
     return np.subtract(x, np.trunc(x))
 
 
-FRAC, frac = _unary(
-    "frac",
-    _frac_forward,
-    methods=("frac",),
-    inplace=("frac_",),
-    doc="Fractional part ``input - trunc(input)`` (keeps the sign).",
-)
+_INVERT_MSG = "bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type tensors"
 
 
-@FRAC.defgrad
-def _frac_grad(ctx, g):
-    return g
+def _invert_forward(x):
+    if x.dtype.kind in "fV":
+        raise TypeError(_INVERT_MSG)
+    return np.invert(x)
 
 
-def _round_forward(x, decimals=0):
-    k = x.dtype.kind
-    if k not in "fV":
-        if k == "b" or decimals:
-            raise TypeError(
-                f"round: \"round\" not implemented for '{_dt._FROM_NP[x.dtype].name}'"
-                + (f" with decimals={decimals}" if decimals else "")
-            )
-        return x.copy()
-    if decimals == 0:
-        return np.rint(x)
-    return np.round(x, decimals)
+def _no_float_invert(opname, dt):
+    if dt.is_floating_point:
+        raise OpTypeError(_INVERT_MSG)
 
 
-ROUND = OpDef("round", _round_forward)
+def _float_test(uf, int_value):
+    """``isnan``-style tests: integers and bools are always finite."""
+
+    def forward(x):
+        if x.dtype.kind in "fV":
+            return uf(x)
+        return np.full(x.shape, int_value)
+
+    return forward
 
 
-@ROUND.defgrad
-def _round_grad(ctx, g):
-    return _zeros(g)
-
-
-@method("round")
-def round(input, *, decimals: int = 0):
-    """Round to the nearest integer (halves to even) or to ``decimals`` decimal places."""
-    if input.__class__ is not Tensor:
-        _check_input("round", input)
-    if decimals == 0:
-        return apply(ROUND, (input,))
-    if not isinstance(decimals, int) or isinstance(decimals, bool):
-        raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
-    return apply(ROUND, (input,), {"decimals": decimals})
-
-
-@method("round_")
-def _round_(self, *, decimals: int = 0):
-    return _inplace(self, ROUND, (), {"decimals": decimals} if decimals else {})
-
-
-def _nan_to_num_forward(x, nan=0.0, posinf=None, neginf=None):
-    if x.dtype.kind not in "fV":
-        return x.copy()
-    info = _dt.finfo(_dt._FROM_NP[x.dtype])
-    r = x.copy()
-    r[np.isnan(x)] = nan
-    r[np.isposinf(x) if x.dtype.kind == "f" else (x == np.inf)] = info.max if posinf is None else posinf
-    r[np.isneginf(x) if x.dtype.kind == "f" else (x == -np.inf)] = info.min if neginf is None else neginf
-    return r
-
-
-NAN_TO_NUM = OpDef("nan_to_num", _nan_to_num_forward)
-
-
-@NAN_TO_NUM.defgrad
-def _nan_to_num_grad(ctx, g):
-    (x,) = ctx.saved
-    return apply(WHERE, (isfinite(x), g, 0))
-
-
-@method("nan_to_num")
-def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
-    """Replace NaN with ``nan`` and infinities with ``posinf``/``neginf`` (default: the dtype's limits)."""
-    _check_input("nan_to_num", input)
-    return apply(NAN_TO_NUM, (input,), {"nan": nan, "posinf": posinf, "neginf": neginf})
-
-
-@method("nan_to_num_")
-def _nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
-    return _inplace(self, NAN_TO_NUM, (), {"nan": nan, "posinf": posinf, "neginf": neginf})
+_floor, _floor_into = _float_only_int_copy("floor", np.floor)
+_ceil, _ceil_into = _float_only_int_copy("ceil", np.ceil)
+_trunc, _trunc_into = _float_only_int_copy("trunc", np.trunc)
 
 
 # -- erf (no SciPy): Cephes' rational approximations in float64, a single minimax fit in float32 ----------
@@ -1194,37 +876,7 @@ def _erfc_np(x):
     return r.astype(x.dtype, copy=False)
 
 
-ERF, erf = _unary(
-    "erf",
-    _erf_np,
-    to_float=True,
-    methods=("erf",),
-    inplace=("erf_",),
-    doc="The Gauss error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``.",
-)
-ERFC, erfc = _unary(
-    "erfc",
-    _erfc_np,
-    to_float=True,
-    methods=("erfc",),
-    inplace=("erfc_",),
-    doc="The complementary error function ``1 - erf(input)`` (accurate in the tails).",
-)
-
-
-@ERF.defgrad
-def _erf_grad(ctx, g):
-    (x,) = ctx.saved
-    return g * exp(-(x * x)) * _TWO_OVER_SQRTPI
-
-
-@ERFC.defgrad
-def _erfc_grad(ctx, g):
-    (x,) = ctx.saved
-    return g * exp(-(x * x)) * -_TWO_OVER_SQRTPI
-
-
-# -- activations --------------------------------------------------------------------------------------------
+# -- sigmoid kernel (also used by silu and softplus) ---------------------------------------------------
 def _sigmoid_np(x):
     """Overflow-free ``1 / (1 + exp(-x))`` (the exponent is capped where the result underflows anyway)."""
     x = _up(x)
@@ -1246,23 +898,239 @@ def _sigmoid_into(out, x):
     out[...] = _sigmoid_np(x)
 
 
-SIGMOID, sigmoid = _unary(
-    "sigmoid",
-    _sigmoid_forward,
-    to_float=True,
-    save_output=True,
-    into=_sigmoid_into,
-    methods=("sigmoid",),
-    inplace=("sigmoid_",),
-    doc="Elementwise ``1 / (1 + exp(-input))``.",
+# -- the one-input ops, one row each ------------------------------------------------------------------------
+# Flags: F = integer and bool inputs compute in the default float dtype (``to_float``); S = the gradient rule
+# reads the output (``save_output``); U = the in-place form is the ufunc (``into`` if given, else ``forward``)
+# with ``out=``; B = the result is a bool tensor. The shape/dtype rule follows from the flags and ``check``.
+F, S, U, B = 1, 2, 4, 8
+# Gradient rules ``grad(g, v)``: ``v`` is the output for S rows, else the input. ``_ZERO``: piecewise
+# constant (zero gradient); ``_PASS``: the gradient passes unchanged; None: not differentiable.
+_ZERO, _PASS = "zero", "pass"
+_Unary = namedtuple(
+    "_Unary", "name forward flags grad doc check into methods inplace", defaults=(None, None, None, None)
 )
 
-SIGMOID_BACKWARD = OpDef("sigmoid_backward", lambda g, y: g * (y * (1 - y)))
+_UNARY_TABLE = (
+    # name, forward, flags, grad(g, v), doc[, check, into, methods, inplace]
+    _Unary("exp", np.exp, F | S | U, lambda g, y: g * y, "Elementwise ``e ** input``."),
+    _Unary("exp2", np.exp2, F | S | U, lambda g, y: g * y * _LN2, "Elementwise ``2 ** input``."),
+    _Unary("expm1", np.expm1, F | S | U, lambda g, y: g * (y + 1),
+           "``exp(input) - 1``, accurate for small inputs."),
+    _Unary("log", np.log, F | U, lambda g, x: g / x, "Elementwise natural logarithm."),
+    _Unary("log2", np.log2, F | U, lambda g, x: g / (x * _LN2), "Elementwise base-2 logarithm."),
+    _Unary("log10", np.log10, F | U, lambda g, x: g / (x * _LN10), "Elementwise base-10 logarithm."),
+    _Unary("log1p", np.log1p, F | U, lambda g, x: g / (x + 1),
+           "``log(1 + input)``, accurate for small inputs."),
+    _Unary("sqrt", np.sqrt, F | S | U, lambda g, y: g / (y * 2), "Elementwise square root."),
+    _Unary("rsqrt", _rsqrt, F | S, lambda g, y: g * (y * y * y) * -0.5, "Elementwise ``1 / sqrt(input)``.",
+           into=_rsqrt_into),
+    _Unary("reciprocal", np.reciprocal, F | S | U, lambda g, y: -g * (y * y),
+           "Elementwise ``1 / input`` (integers give floats)."),
+    _Unary("sin", np.sin, F | U, lambda g, x: g * cos(x), "Elementwise sine."),
+    _Unary("cos", np.cos, F | U, lambda g, x: -(g * sin(x)), "Elementwise cosine."),
+    _Unary("tan", np.tan, F | S | U, lambda g, y: g * (y * y + 1), "Elementwise tangent."),
+    _Unary("tanh", np.tanh, F | S | U, lambda g, y: apply(TANH_BACKWARD, (g, y)),
+           "Elementwise hyperbolic tangent."),
+    _Unary("sigmoid", _sigmoid_forward, F | S, lambda g, y: apply(SIGMOID_BACKWARD, (g, y)),
+           "Elementwise ``1 / (1 + exp(-input))``.", into=_sigmoid_into),
+    _Unary("erf", _erf_np, F, lambda g, x: g * exp(-(x * x)) * _TWO_OVER_SQRTPI,
+           "The Gauss error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``."),
+    _Unary("erfc", _erfc_np, F, lambda g, x: g * exp(-(x * x)) * -_TWO_OVER_SQRTPI,
+           "The complementary error function ``1 - erf(input)`` (accurate in the tails)."),
+    # sign(0) = 0, so abs'(0) = 0 as in PyTorch
+    _Unary("abs", _abs_forward, U, lambda g, x: g * sign(x),
+           "Elementwise absolute value (integers stay integers).",
+           no_bool, np.abs, ("abs", "absolute", "__abs__"), ("abs_", "absolute_")),
+    _Unary("sign", _sign_forward, 0, _ZERO,
+           "-1, 0 or 1 by the sign of each element (bools are returned as they are).",
+           methods=("sign", "sgn"), inplace=("sign_", "sgn_")),
+    _Unary("floor", _floor, 0, _ZERO,
+           "Largest integer <= each element (integer inputs are returned as they are).", no_bool, _floor_into),
+    _Unary("ceil", _ceil, 0, _ZERO, "Smallest integer not less than each element.", no_bool, _ceil_into),
+    _Unary("trunc", _trunc, 0, _ZERO, "Each element rounded towards zero.", no_bool, _trunc_into,
+           ("trunc", "fix"), ("trunc_", "fix_")),
+    _Unary("frac", _frac_forward, 0, _PASS, "Fractional part ``input - trunc(input)`` (keeps the sign).",
+           float_only),
+    _Unary("logical_not", np.logical_not, B, None, "Elementwise ``not``; a bool tensor."),
+    _Unary("bitwise_not", _invert_forward, U, None, "Elementwise ``~`` of an integer or bool tensor.",
+           _no_float_invert, np.invert, ("bitwise_not", "__invert__")),
+    # doc None: "Elementwise ``<name>`` test; a bool tensor (integers are always finite)."
+    _Unary("isnan", _float_test(np.isnan, False), B, None, None, inplace=()),
+    _Unary("isinf", _float_test(np.isinf, False), B, None, None, inplace=()),
+    _Unary("isposinf", _float_test(lambda x: x == np.inf, False), B, None, None, inplace=()),
+    _Unary("isneginf", _float_test(lambda x: x == -np.inf, False), B, None, None, inplace=()),
+    _Unary("isfinite", _float_test(np.isfinite, True), B, None, None, inplace=()),
+)  # fmt: skip
 
 
-@SIGMOID.defgrad
-def _sigmoid_grad(ctx, g):
-    return apply(SIGMOID_BACKWARD, (g, ctx.out))
+def _unary_grad(grad, uses_output):
+    if grad == _ZERO:
+        return lambda ctx, g: _zeros(g)
+    if grad == _PASS:
+        return lambda ctx, g: g
+    if uses_output:
+        return lambda ctx, g: grad(g, ctx.out)
+    return lambda ctx, g: grad(g, ctx.saved[0])
+
+
+def _register_unary(row):
+    """One table row -> its ``OpDef`` (with shape rule and gradient) and its public function, bound as the
+    ``Tensor`` methods ``row.methods`` (default: the name) and in-place methods ``row.inplace``."""
+    name, flags = row.name, row.flags
+    to_float = bool(flags & F)
+    into = row.into
+    if flags & U:
+        into = _ufunc_into(name, into if into is not None else row.forward)
+    if to_float and into is not None:
+        into = _float_into(name, into)
+    rule = unary_rule(name, dtype=_dt.bool if flags & B else None, to_float=to_float, check=row.check)
+    op = OpDef(
+        name,
+        row.forward,
+        to_float=to_float,
+        save_output=bool(flags & S),
+        inplace_forward=into,
+        shape_rule=rule,
+    )
+    if row.grad is not None:
+        op.defgrad(_unary_grad(row.grad, bool(flags & S)))
+
+    def fn(input):
+        if input.__class__ is not Tensor:
+            _check_input(name, input)
+        return apply(op, (input,))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = row.doc or f"Elementwise ``{name}`` test; a bool tensor (integers are always finite)."
+    for m in row.methods or (name,):
+        setattr(Tensor, m, fn)
+    inplace = (name + "_",) if row.inplace is None else row.inplace
+    if inplace:
+        bind_inplace(op, *inplace)
+    return op, fn
+
+
+_UNARY = {row.name: _register_unary(row) for row in _UNARY_TABLE}
+EXP, exp = _UNARY["exp"]
+EXP2, exp2 = _UNARY["exp2"]
+EXPM1, expm1 = _UNARY["expm1"]
+LOG, log = _UNARY["log"]
+LOG2, log2 = _UNARY["log2"]
+LOG10, log10 = _UNARY["log10"]
+LOG1P, log1p = _UNARY["log1p"]
+SQRT, sqrt = _UNARY["sqrt"]
+RSQRT, rsqrt = _UNARY["rsqrt"]
+RECIPROCAL, reciprocal = _UNARY["reciprocal"]
+SIN, sin = _UNARY["sin"]
+COS, cos = _UNARY["cos"]
+TAN, tan = _UNARY["tan"]
+TANH, tanh = _UNARY["tanh"]
+SIGMOID, sigmoid = _UNARY["sigmoid"]
+ERF, erf = _UNARY["erf"]
+ERFC, erfc = _UNARY["erfc"]
+ABS, abs = _UNARY["abs"]
+SIGN, sign = _UNARY["sign"]
+FLOOR, floor = _UNARY["floor"]
+CEIL, ceil = _UNARY["ceil"]
+TRUNC, trunc = _UNARY["trunc"]
+FRAC, frac = _UNARY["frac"]
+LOGICAL_NOT, logical_not = _UNARY["logical_not"]
+BITWISE_NOT, bitwise_not = _UNARY["bitwise_not"]
+ISNAN, isnan = _UNARY["isnan"]
+ISINF, isinf = _UNARY["isinf"]
+ISPOSINF, isposinf = _UNARY["isposinf"]
+ISNEGINF, isneginf = _UNARY["isneginf"]
+ISFINITE, isfinite = _UNARY["isfinite"]
+absolute, sgn, fix = abs, sign, trunc
+
+
+def _round_forward(x, decimals=0):
+    k = x.dtype.kind
+    if k not in "fV":
+        if k == "b" or decimals:
+            raise TypeError(
+                f"round: \"round\" not implemented for '{_dt._FROM_NP[x.dtype].name}'"
+                + (f" with decimals={decimals}" if decimals else "")
+            )
+        return x.copy()
+    if decimals == 0:
+        return np.rint(x)
+    return np.round(x, decimals)
+
+
+ROUND = OpDef("round", _round_forward)
+
+
+@ROUND.defshape
+def _round_shape(x, decimals=0):
+    if not x.dtype.is_floating_point and (x.dtype is _dt.bool or decimals):
+        raise OpTypeError(
+            f"round: \"round\" not implemented for '{x.dtype.name}'"
+            + (f" with decimals={decimals}" if decimals else "")
+        )
+    return TensorMeta(x.shape, x.dtype)
+
+
+@ROUND.defgrad
+def _round_grad(ctx, g):
+    return _zeros(g)
+
+
+@method("round")
+def round(input, *, decimals: int = 0):
+    """Round to the nearest integer (halves to even) or to ``decimals`` decimal places."""
+    if input.__class__ is not Tensor:
+        _check_input("round", input)
+    if decimals == 0:
+        return apply(ROUND, (input,))
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
+    return apply(ROUND, (input,), {"decimals": decimals})
+
+
+@method("round_")
+def _round_(self, *, decimals: int = 0):
+    return _inplace(self, ROUND, (), {"decimals": decimals} if decimals else {})
+
+
+def _nan_to_num_forward(x, nan=0.0, posinf=None, neginf=None):
+    if x.dtype.kind not in "fV":
+        return x.copy()
+    info = _dt.finfo(_dt._FROM_NP[x.dtype])
+    r = x.copy()
+    r[np.isnan(x)] = nan
+    r[np.isposinf(x) if x.dtype.kind == "f" else (x == np.inf)] = info.max if posinf is None else posinf
+    r[np.isneginf(x) if x.dtype.kind == "f" else (x == -np.inf)] = info.min if neginf is None else neginf
+    return r
+
+
+NAN_TO_NUM = OpDef("nan_to_num", _nan_to_num_forward, shape_rule=unary_rule("nan_to_num"))
+
+
+@NAN_TO_NUM.defgrad
+def _nan_to_num_grad(ctx, g):
+    (x,) = ctx.saved
+    return apply(WHERE, (isfinite(x), g, 0))
+
+
+@method("nan_to_num")
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """Replace NaN with ``nan`` and infinities with ``posinf``/``neginf`` (default: the dtype's limits)."""
+    _check_input("nan_to_num", input)
+    return apply(NAN_TO_NUM, (input,), {"nan": nan, "posinf": posinf, "neginf": neginf})
+
+
+@method("nan_to_num_")
+def _nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    return _inplace(self, NAN_TO_NUM, (), {"nan": nan, "posinf": posinf, "neginf": neginf})
+
+
+# -- activations --------------------------------------------------------------------------------------------
+SIGMOID_BACKWARD = OpDef(
+    "sigmoid_backward",
+    lambda g, y: g * (y * (1 - y)),
+    shape_rule=elementwise_rule("sigmoid_backward", promote=False),
+)
 
 
 @SIGMOID_BACKWARD.defgrad
@@ -1273,17 +1141,9 @@ def _sigmoid_backward_grad(ctx, gg):
     return ggrad, gy
 
 
-TANH, tanh = _unary(
-    "tanh",
-    np.tanh,
-    to_float=True,
-    save_output=True,
-    into=_ufunc_into("tanh", np.tanh),
-    methods=("tanh",),
-    inplace=("tanh_",),
-    doc="Elementwise hyperbolic tangent.",
+TANH_BACKWARD = OpDef(
+    "tanh_backward", lambda g, y: g * (1 - y * y), shape_rule=elementwise_rule("tanh_backward", promote=False)
 )
-TANH_BACKWARD = OpDef("tanh_backward", lambda g, y: g * (1 - y * y))
 
 
 @TANH.defgrad
@@ -1309,16 +1169,6 @@ def _relu_into(out, x):
     if out.dtype.kind == "b":
         raise TypeError("relu_: Boolean inputs not supported for relu")
     np.maximum(x, 0, out=out)
-
-
-# Dropout's masked scaling: the Bernoulli keep-mask is drawn by nn.functional and passed as an attribute,
-# so forward and backward apply the same mask.
-DROPOUT = OpDef("dropout", lambda x, mask, scale: np.multiply(x, mask, dtype=x.dtype) * x.dtype.type(scale))
-
-
-@DROPOUT.defgrad
-def _dropout_grad(ctx, g):
-    return apply(DROPOUT, (g,), ctx.attrs)
 
 
 RELU = OpDef("relu", _relu_forward, save_output=True, inplace_forward=_relu_into)
@@ -1358,6 +1208,15 @@ def relu_(input):
     return _inplace(input, RELU, (), {})
 
 
+def _relu_check(opname, dt):
+    if dt is _dt.bool:
+        raise OpTypeError("relu: Boolean inputs not supported for relu")
+
+
+RELU.defshape(unary_rule("relu", check=_relu_check))
+THRESHOLD_BACKWARD.defshape(elementwise_rule("threshold_backward", dtype_of=0))
+
+
 def _gelu_forward(x, approximate="none"):
     xf = _up(x)
     if approximate == "tanh":
@@ -1393,8 +1252,10 @@ def _gelu_backward_forward(g, x, approximate="none"):
     return np.multiply(g, d)
 
 
-GELU = OpDef("gelu", _gelu_forward)
-GELU_BACKWARD = OpDef("gelu_backward", _gelu_backward_forward)
+GELU = OpDef("gelu", _gelu_forward, shape_rule=unary_rule("gelu"))
+GELU_BACKWARD = OpDef(
+    "gelu_backward", _gelu_backward_forward, shape_rule=elementwise_rule("gelu_backward", promote=False)
+)
 
 
 @GELU.defgrad
@@ -1458,8 +1319,10 @@ def _silu_backward_forward(g, x):
     return np.multiply(g, d)
 
 
-SILU = OpDef("silu", _silu_forward)
-SILU_BACKWARD = OpDef("silu_backward", _silu_backward_forward)
+SILU = OpDef("silu", _silu_forward, shape_rule=unary_rule("silu"))
+SILU_BACKWARD = OpDef(
+    "silu_backward", _silu_backward_forward, shape_rule=elementwise_rule("silu_backward", promote=False)
+)
 
 
 @SILU.defgrad
@@ -1505,8 +1368,12 @@ def _softplus_backward_forward(g, x, beta=1.0, threshold=20.0):
     return np.multiply(g, d)
 
 
-SOFTPLUS = OpDef("softplus", _softplus_forward)
-SOFTPLUS_BACKWARD = OpDef("softplus_backward", _softplus_backward_forward)
+SOFTPLUS = OpDef("softplus", _softplus_forward, shape_rule=unary_rule("softplus"))
+SOFTPLUS_BACKWARD = OpDef(
+    "softplus_backward",
+    _softplus_backward_forward,
+    shape_rule=elementwise_rule("softplus_backward", promote=False),
+)
 
 
 @SOFTPLUS.defgrad
@@ -1544,7 +1411,7 @@ def _elu_forward(x, alpha=1.0):
     return np.where(x > 0, x, neg)
 
 
-ELU = OpDef("elu", _elu_forward, save_output=True)
+ELU = OpDef("elu", _elu_forward, save_output=True, shape_rule=unary_rule("elu"))
 
 
 @ELU.defgrad
@@ -1572,7 +1439,7 @@ def _leaky_relu_forward(x, negative_slope=0.01):
     return np.where(x > 0, x, x * _like(x, negative_slope))
 
 
-LEAKY_RELU = OpDef("leaky_relu", _leaky_relu_forward)
+LEAKY_RELU = OpDef("leaky_relu", _leaky_relu_forward, shape_rule=unary_rule("leaky_relu"))
 
 
 @LEAKY_RELU.defgrad
@@ -1603,7 +1470,13 @@ def _hardtanh_forward(x, min_val=-1.0, max_val=1.0):
     return np.minimum(np.maximum(x, _like(x, min_val)), _like(x, max_val))
 
 
-HARDTANH = OpDef("hardtanh", _hardtanh_forward)
+HARDTANH = OpDef(
+    "hardtanh",
+    _hardtanh_forward,
+    shape_rule=unary_rule(
+        "hardtanh", check=_bool_rejected("hardtanh: Bool inputs not supported for hardtanh")
+    ),
+)
 
 
 @HARDTANH.defgrad
@@ -1644,12 +1517,22 @@ def _clamp_into(out, x, lo, hi):
     np.minimum(out, hi, out=out, casting="unsafe")
 
 
-CLAMP = OpDef("clamp", _clamp_forward, promote=True, inplace_forward=_clamp_into)
+CLAMP = OpDef(
+    "clamp", _clamp_forward, promote=True, inplace_forward=_clamp_into, shape_rule=elementwise_rule("clamp")
+)
 CLAMP_MIN = OpDef(
-    "clamp_min", np.maximum, promote=True, inplace_forward=_binary_into("clamp_min", np.maximum)
+    "clamp_min",
+    np.maximum,
+    promote=True,
+    inplace_forward=_binary_into("clamp_min", np.maximum),
+    shape_rule=elementwise_rule("clamp_min"),
 )
 CLAMP_MAX = OpDef(
-    "clamp_max", np.minimum, promote=True, inplace_forward=_binary_into("clamp_max", np.minimum)
+    "clamp_max",
+    np.minimum,
+    promote=True,
+    inplace_forward=_binary_into("clamp_max", np.minimum),
+    shape_rule=elementwise_rule("clamp_max"),
 )
 
 
@@ -1664,7 +1547,9 @@ def _clamp_backward_forward(g, x, lo, hi):
     return np.where(m, g, 0)
 
 
-CLAMP_BACKWARD = OpDef("clamp_backward", _clamp_backward_forward)
+CLAMP_BACKWARD = OpDef(
+    "clamp_backward", _clamp_backward_forward, shape_rule=elementwise_rule("clamp_backward", dtype_of=0)
+)
 
 
 @CLAMP_BACKWARD.defgrad
@@ -1760,8 +1645,8 @@ method("clamp_min_")(lambda self, min: _inplace(self, CLAMP_MIN, (min,), {}))
 method("clamp_max_")(lambda self, max: _inplace(self, CLAMP_MAX, (max,), {}))
 
 
-MAXIMUM = OpDef("maximum", np.maximum, promote=True)
-MINIMUM = OpDef("minimum", np.minimum, promote=True)
+MAXIMUM = OpDef("maximum", np.maximum, promote=True, shape_rule=elementwise_rule("maximum"))
+MINIMUM = OpDef("minimum", np.minimum, promote=True, shape_rule=elementwise_rule("minimum"))
 
 
 def _max_backward_forward(g, a, b):
@@ -1769,7 +1654,9 @@ def _max_backward_forward(g, a, b):
     return np.where(np.equal(a, b), g * 0.5, np.where(np.greater(a, b), g, 0))
 
 
-MAX_BACKWARD = OpDef("maximum_backward", _max_backward_forward)
+MAX_BACKWARD = OpDef(
+    "maximum_backward", _max_backward_forward, shape_rule=elementwise_rule("maximum_backward", dtype_of=0)
+)
 
 
 @MAX_BACKWARD.defgrad
@@ -1815,7 +1702,7 @@ def _lerp_forward(x, end, weight):
     return end - d * (1 - weight)
 
 
-LERP = OpDef("lerp", _lerp_forward)
+LERP = OpDef("lerp", _lerp_forward, shape_rule=elementwise_rule("lerp", promote=False))
 
 
 @LERP.defgrad
@@ -1862,7 +1749,12 @@ def _lerp_(self, end, weight):
     return _inplace(self, LERP, (end, weight), {})
 
 
-ADDCMUL = OpDef("addcmul", lambda x, a, b, value=1: x + value * (a * b), promote=True)
+ADDCMUL = OpDef(
+    "addcmul",
+    lambda x, a, b, value=1: x + value * (a * b),
+    promote=True,
+    shape_rule=elementwise_rule("addcmul"),
+)
 
 
 @ADDCMUL.defgrad
@@ -1877,16 +1769,26 @@ def _addcmul_grad(ctx, g):
     )
 
 
+_ADDCDIV_INT = (
+    "addcdiv: Integer division with addcdiv is no longer supported; use addcmul with "
+    "tensor1 and the reciprocal of tensor2 (floating point) instead"
+)
+
+
 def _addcdiv_forward(x, a, b, value=1):
     if np.result_type(x, a, b).kind not in "fV":
-        raise TypeError(
-            "addcdiv: Integer division with addcdiv is no longer supported; use addcmul with "
-            "tensor1 and the reciprocal of tensor2 (floating point) instead"
-        )
+        raise TypeError(_ADDCDIV_INT)
     return x + value * (a / b)
 
 
-ADDCDIV = OpDef("addcdiv", _addcdiv_forward, promote=True)
+def _addcdiv_check(opname, dt):
+    if not dt.is_floating_point:
+        raise OpTypeError(_ADDCDIV_INT)
+
+
+ADDCDIV = OpDef(
+    "addcdiv", _addcdiv_forward, promote=True, shape_rule=elementwise_rule("addcdiv", check=_addcdiv_check)
+)
 
 
 @ADDCDIV.defgrad
@@ -1930,7 +1832,7 @@ def _compare(name, uf, *aliases):
         uf,
         promote=True,
         inplace_forward=_binary_into(name, uf),
-        shape_rule=_binary_meta(name, _dt.bool),
+        shape_rule=elementwise_rule(name, dtype=_dt.bool),
     )
 
     def fn(input, other):
@@ -1975,7 +1877,7 @@ Tensor.__hash__ = lambda self: id(self)
 
 
 def _logical(name, uf):
-    op = OpDef(name, uf, shape_rule=_binary_meta(name, _dt.bool))
+    op = OpDef(name, uf, shape_rule=elementwise_rule(name, dtype=_dt.bool))
 
     def fn(input, other):
         if input.__class__ is not Tensor:
@@ -1992,32 +1894,42 @@ def _logical(name, uf):
 LOGICAL_AND, logical_and = _logical("logical_and", np.logical_and)
 LOGICAL_OR, logical_or = _logical("logical_or", np.logical_or)
 LOGICAL_XOR, logical_xor = _logical("logical_xor", np.logical_xor)
-LOGICAL_NOT, logical_not = _unary(
-    "logical_not",
-    np.logical_not,
-    methods=("logical_not",),
-    inplace=("logical_not_",),
-    doc="Elementwise ``not``; a bool tensor.",
-)
 
 
-def _bits(name, uf):
+def _int_or_bool_only(opname, dt):
+    if dt.is_floating_point:
+        raise OpTypeError(f'{opname}: "{opname}" is only implemented on integer and Boolean tensors')
+
+
+def _integer_only(opname, dt):
+    _int_or_bool_only(opname, dt)
+    if dt is _dt.bool:
+        raise OpTypeError(f"{opname}: \"{opname}\" not implemented for 'Bool'")
+
+
+def _bits(name, uf, shift=False):
     def forward(x, y):
         for a in (x, y):
             if getattr(a, "dtype", None) is not None and a.dtype.kind in "fV" or a.__class__ is float:
                 raise TypeError(f'{name}: "{name}" is only implemented on integer and Boolean tensors')
+        if shift and np.result_type(x, y).kind == "b":  # NumPy would shift bools as int8
+            raise TypeError(f"{name}: \"{name}\" not implemented for 'Bool'")
         return uf(x, y)
 
     return OpDef(
-        name, forward, promote=True, inplace_forward=_binary_into(name, uf), shape_rule=_binary_meta(name)
+        name,
+        forward,
+        promote=True,
+        inplace_forward=_binary_into(name, uf),
+        shape_rule=elementwise_rule(name, check=_integer_only if shift else _int_or_bool_only),
     )
 
 
 BITWISE_AND = _bits("bitwise_and", np.bitwise_and)
 BITWISE_OR = _bits("bitwise_or", np.bitwise_or)
 BITWISE_XOR = _bits("bitwise_xor", np.bitwise_xor)
-BITWISE_LEFT_SHIFT = _bits("bitwise_left_shift", np.left_shift)
-BITWISE_RIGHT_SHIFT = _bits("bitwise_right_shift", np.right_shift)
+BITWISE_LEFT_SHIFT = _bits("bitwise_left_shift", np.left_shift, shift=True)
+BITWISE_RIGHT_SHIFT = _bits("bitwise_right_shift", np.right_shift, shift=True)
 
 
 @method("bitwise_and")
@@ -2062,53 +1974,13 @@ bind_inplace(BITWISE_LEFT_SHIFT, "bitwise_left_shift_", "__ilshift__")
 bind_inplace(BITWISE_RIGHT_SHIFT, "bitwise_right_shift_", "__irshift__")
 
 
-def _invert_forward(x):
-    if x.dtype.kind in "fV":
-        raise TypeError(
-            "bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type tensors"
-        )
-    return np.invert(x)
-
-
-BITWISE_NOT, bitwise_not = _unary(
-    "bitwise_not",
-    _invert_forward,
-    into=_ufunc_into("bitwise_not", np.invert),
-    methods=("bitwise_not", "__invert__"),
-    inplace=("bitwise_not_",),
-    doc="Elementwise ``~`` of an integer or bool tensor.",
-)
-
-
-def _float_test(name, uf, int_value):
-    def forward(x):
-        if x.dtype.kind in "fV":
-            return uf(x)
-        return np.full(x.shape, int_value)
-
-    op, fn = _unary(
-        name,
-        forward,
-        methods=(name,),
-        doc=f"Elementwise ``{name}`` test; a bool tensor (integers are always finite).",
-    )
-    return op, fn
-
-
-ISNAN, isnan = _float_test("isnan", np.isnan, False)
-ISINF, isinf = _float_test("isinf", np.isinf, False)
-ISPOSINF, isposinf = _float_test("isposinf", lambda x: x == np.inf, False)
-ISNEGINF, isneginf = _float_test("isneginf", lambda x: x == -np.inf, False)
-ISFINITE, isfinite = _float_test("isfinite", np.isfinite, True)
-
-
 def _isclose_forward(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
     if a.dtype.kind == "V" or b.dtype.kind == "V":
         a, b = a.astype(np.float32), b.astype(np.float32)
     return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-ISCLOSE = OpDef("isclose", _isclose_forward, shape_rule=_binary_meta("isclose", _dt.bool))
+ISCLOSE = OpDef("isclose", _isclose_forward, shape_rule=elementwise_rule("isclose", dtype=_dt.bool))
 
 
 def _close_check(name, input, other):
@@ -2154,6 +2026,11 @@ def _where_forward(cond, x, y):
 WHERE = OpDef("where", _where_forward)
 
 
+@WHERE.defshape
+def _where_shape(cond, x, y):
+    return TensorMeta(broadcast_shape("where", cond, x, y), numpy_result_dtype(x, y))
+
+
 @WHERE.defgrad
 def _where_grad(ctx, g):
     cond, x, y = ctx.saved
@@ -2184,7 +2061,9 @@ def where(condition, input=None, other=None):
 
 
 # -- dtype conversion and copies --------------------------------------------------------------------------
-CAST = OpDef("cast", lambda x, dtype: x.astype(dtype.np))
+CAST = OpDef(
+    "cast", lambda x, dtype: x.astype(dtype.np), shape_rule=lambda x, dtype: TensorMeta(x.shape, dtype)
+)
 
 
 @CAST.defgrad
@@ -2197,7 +2076,8 @@ def cast(input, dtype):
     return apply(CAST, (input,), {"dtype": _dt.as_dtype(dtype)})
 
 
-CLONE = OpDef("clone", lambda x: x.copy(order="K"))  # preserve_format, as PyTorch's default
+# preserve_format, as PyTorch's default
+CLONE = OpDef("clone", lambda x: x.copy(order="K"), shape_rule=unary_rule("clone"))
 
 
 @CLONE.defgrad
@@ -2209,6 +2089,80 @@ def _clone_grad(ctx, g):
 def clone(input, *, memory_format=None):
     """A copy of ``input`` with its own memory; gradients flow back to ``input``."""
     return apply(CLONE, (input,))
+
+
+# -- reference decompositions of the fused kernels (test oracles; what a compiler may lower instead) --------
+@SIGMOID_BACKWARD.defdecompose
+def _sigmoid_backward_ref(g, y):
+    return g * (y * (1 - y))
+
+
+@TANH_BACKWARD.defdecompose
+def _tanh_backward_ref(g, y):
+    return g * (1 - y * y)
+
+
+@THRESHOLD_BACKWARD.defdecompose
+def _threshold_backward_ref(g, y):
+    return apply(WHERE, (apply(GT, (y, 0)), g, 0))
+
+
+def _gelu_cdf_pdf(x, approximate):
+    if approximate == "tanh":
+        inner = (x + x * x * x * _GELU_C) * _GELU_K
+        t = tanh(inner)
+        return (t + 1) * 0.5, (1 - t * t) * ((x * x * (3 * _GELU_C) + 1) * (_GELU_K * 0.5))
+    return (erf(x * _SQRT1_2) + 1) * 0.5, exp(x * x * -0.5) * _INV_SQRT_2PI
+
+
+@GELU.defdecompose
+def _gelu_ref(x, approximate="none"):
+    return x * _gelu_cdf_pdf(x, approximate)[0]
+
+
+@GELU_BACKWARD.defdecompose
+def _gelu_backward_ref(g, x, approximate="none"):
+    cdf, pdf = _gelu_cdf_pdf(x, approximate)
+    return g * (cdf + x * pdf)
+
+
+@SILU.defdecompose
+def _silu_ref(x):
+    return x * sigmoid(x)
+
+
+@SILU_BACKWARD.defdecompose
+def _silu_backward_ref(g, x):
+    s = sigmoid(x)
+    return g * (s * (x * (1 - s) + 1))
+
+
+@SOFTPLUS.defdecompose
+def _softplus_ref(x, beta=1.0, threshold=20.0):
+    bx = x * beta
+    return apply(WHERE, (apply(GT, (bx, threshold)), x, log1p(exp(bx)) / beta))
+
+
+@SOFTPLUS_BACKWARD.defdecompose
+def _softplus_backward_ref(g, x, beta=1.0, threshold=20.0):
+    bx = x * beta
+    return g * apply(WHERE, (apply(GT, (bx, threshold)), 1, sigmoid(bx)))
+
+
+@MAX_BACKWARD.defdecompose
+def _max_backward_ref(g, a, b):
+    return apply(WHERE, (apply(EQ, (a, b)), g * 0.5, apply(WHERE, (apply(GT, (a, b)), g, 0))))
+
+
+@CLAMP_BACKWARD.defdecompose
+def _clamp_backward_ref(g, x, lo, hi):
+    inside = None
+    if lo is not None:
+        inside = apply(GE, (x, lo))
+    if hi is not None:
+        below = apply(LE, (x, hi))
+        inside = below if inside is None else logical_and(inside, below)
+    return apply(WHERE, (inside, g, 0))
 
 
 _OPS.cast = cast

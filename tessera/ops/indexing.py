@@ -24,7 +24,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.creation import tensor as _tensor
 from ..core.creation import zeros as _zeros
-from ..core.dispatch import OpDef
+from ..core.dispatch import OpDef, TensorMeta
 from ..core.tensor import Tensor, _inplace
 from ._util import apply, canonical_dim, check_tensor, method
 
@@ -44,6 +44,13 @@ __all__ = [
 ]
 
 _FULL = slice(None)
+_BOUND_TYPES = (int, type(None))
+
+
+def _bound(v):
+    return None if v is None else operator.index(v)
+
+
 _NoneType = type(None)
 _EllipsisType = type(Ellipsis)
 
@@ -117,6 +124,9 @@ def _parse_key(x, key, opname="__getitem__"):
         if c is int:
             consumed += 1
         elif c is slice:
+            if k.start.__class__ not in _BOUND_TYPES or k.stop.__class__ not in _BOUND_TYPES:
+                # bounds given as tensors or NumPy ints become plain ints: attributes are static values
+                k = slice(_bound(k.start), _bound(k.stop), k.step)
             step = k.step
             if step is not None:
                 if step.__class__ is not int:
@@ -368,7 +378,12 @@ def _getitem(self, key):
             n = shape[0]
             if -n <= key < n:
                 return apply(GETITEM, (self,), {"key": (key, Ellipsis)})
-    elif c is slice and (key.step is None or (key.step.__class__ is int and key.step > 0)):
+    elif (
+        c is slice
+        and (key.step is None or (key.step.__class__ is int and key.step > 0))
+        and key.start.__class__ in _BOUND_TYPES
+        and key.stop.__class__ in _BOUND_TYPES
+    ):
         if self._data.shape:
             return apply(GETITEM, (self,), {"key": (key,)})
     basic, adv = _parse_key(self, key)
@@ -951,6 +966,8 @@ def take_along_dim(input, indices, dim=None):
 
 
 NONZERO = OpDef("nonzero", lambda x: np.argwhere(x), differentiable=False, data_dependent=True)
+# The number of rows is known only once the values are: None marks that data-dependent dimension.
+NONZERO.defshape(lambda x: TensorMeta((None, x.ndim), _dt.int64))
 
 
 @method("nonzero")
@@ -971,3 +988,35 @@ def nonzero(input, *, as_tuple: bool = False):
 def argwhere(input):
     """Indices of the non-zero elements as an int64 tensor of shape ``(n, ndim)`` (``nonzero``)."""
     return nonzero(input)
+
+
+# -- shape rules -----------------------------------------------------------------------------------------
+def _meta(shape, like):
+    return TensorMeta(tuple(shape), like.dtype)
+
+
+def _basic_shape(x, key):
+    # NumPy's basic-indexing rules applied to a zero-strided stand-in: metadata only, no data touched
+    return (
+        np.broadcast_to(np.zeros((), x.dtype.np), tuple(x.shape))[key].shape if key is not None else x.shape
+    )
+
+
+GETITEM.defshape(lambda x, key: _meta(_basic_shape(x, key), x))
+INDEX.defshape(lambda x, key, adv: _meta(_adv_shape(_basic_shape(x, key), adv, "index"), x))
+INDEX_PUT.defshape(lambda x, v, key, adv, accumulate=False: _meta(x.shape, x))
+GATHER.defshape(lambda x, index, dim: _meta(index.shape, x))
+SCATTER.defshape(lambda x, index, src, dim: _meta(x.shape, x))
+SCATTER_ADD.defshape(lambda x, index, src, dim: _meta(x.shape, x))
+INDEX_ADD.defshape(lambda x, index, src, dim, alpha=1: _meta(x.shape, x))
+MASKED_FILL.defshape(lambda x, mask, value: _meta(np.broadcast_shapes(tuple(x.shape), tuple(mask.shape)), x))
+
+
+@INDEX_SELECT.defshape
+def _index_select_shape(x, index, dim):
+    if x.ndim == 0:
+        return _meta(tuple(index.shape) if index.ndim else (), x)
+    n = 1
+    for s in index.shape:
+        n *= s
+    return _meta(tuple(x.shape[:dim]) + (n,) + tuple(x.shape[dim + 1 :]), x)

@@ -213,6 +213,26 @@ def _einsum_forward(*arrays, subs, out):
 EINSUM = OpDef("einsum", _einsum_forward, promote=True)
 
 
+@EINSUM.defshape
+def _einsum_shape(*operands, subs, out):
+    if len(subs) != len(operands):
+        raise OpError(f"einsum(): {len(subs)} subscripts for {len(operands)} operands")
+    size = {}
+    for i, (sub, t) in enumerate(zip(subs, operands)):
+        shape = tuple(t.shape)
+        if len(sub) != len(shape):
+            raise OpError(f"einsum(): operand {i} of shape {list(shape)} does not match subscripts {sub!r}")
+        for c, n in zip(sub, shape):
+            prev = size.get(c, 1)
+            if n != prev and prev != 1 and n != 1:
+                raise OpError(
+                    f"einsum(): subscript {c} has size {n} for operand {i} which does not broadcast with "
+                    f"previously seen size {prev}"
+                )
+            size[c] = n if prev == 1 else prev
+    return TensorMeta(tuple(size[c] for c in out), _dt.result_type(*operands))
+
+
 def _einsum(subs, out, operands):
     return apply(EINSUM, tuple(operands), {"subs": tuple(subs), "out": out})
 

@@ -1,29 +1,41 @@
-"""Fused primitives behind the normalization layers and the hot losses of ``ts.nn.functional``.
+"""Fused primitives behind the normalization layers, attention and the hot losses of ``ts.nn.functional``.
 
 Not part of the public ``ts.*`` namespace: ``tessera.nn.functional`` calls them through ``apply``.
 
-Normalization (batch/layer/group/instance norm) runs as two ops: ``norm_stats`` computes the mean, the
-reciprocal standard deviation and the biased variance over ``dims`` once (it has no gradient: its output
-is a cache of a function of its input), and ``native_norm`` normalizes with them and applies the affine
-weight and bias. ``native_norm``'s gradient rule uses the fused NumPy backward ops ``norm_backward_input``
-and ``norm_backward_affine`` when the backward pass is not itself recorded; with ``create_graph=True`` it
-runs the same formulas as Tessera ops so higher-order gradients are exact.
+Export-level ops (what an exporter maps to one node each): ``batch_norm`` (training and evaluation),
+``instance_norm``, ``layer_norm``, ``group_norm``, ``scaled_dot_product_attention``, ``cross_entropy``,
+``nll_loss``, ``binary_cross_entropy``. Their forwards are fused NumPy kernels and their geometry lives in
+their shape rules; each has a ``decompose`` reference in plain Tessera ops (a test oracle).
+
+The normalization ops compute the mean, reciprocal standard deviation and biased variance once; their
+gradient rules get them back through the kernel op ``norm_stats`` (a memo hit on the very input array the
+forward saw, see ``_Memo``) and run the fused NumPy backward ops ``norm_backward_input`` and
+``norm_backward_weight`` when the backward pass is not itself recorded; with ``create_graph=True`` they run
+the same formulas as Tessera ops so higher-order gradients are exact. Running statistics change through
+``running_stat_update``, a state-update op on the buffer (``mutates``).
 
 ``nll_loss`` and ``nll_loss_backward`` are each other's gradient (both are linear in their first input).
 ``binary_cross_entropy`` is elementwise (the caller weights and reduces) with PyTorch's log clamp at -100
-and its gradient formulas ``(x - t) / max(x (1 - x), 1e-12)`` and ``log(1 - x) - log(x)``.
+and its gradient formulas ``(x - t) / max(x (1 - x), 1e-12)`` and ``log(1 - x) - log(x)``. The losses check
+their targets (class-index bounds, probabilities in [0, 1]) inside their forwards, so the checks hold for a
+replayed trace too and nothing outside an op reads tensor values.
 """
 
 from __future__ import annotations
+
+import functools
+import weakref
 
 import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta, apply
 from ..core.grad_mode import STATE as _GRAD
-from ..core.tensor import Tensor
+from ..core.grad_mode import no_grad as _no_grad
 from . import elementwise as _ew
+from . import indexing as _ix
 from . import reduction as _red
+from . import shape as _shape
 
 __all__: list[str] = []
 
@@ -102,8 +114,50 @@ def _row_stats(xf, dims, eps, out):
     return True
 
 
+# -- memo of fused intermediates ----------------------------------------------------------------------------
+class _Memo:
+    """Values that are pure functions of some input arrays (normalization statistics, attention weights),
+    kept while those very arrays live.
+
+    A fused forward (``layer_norm``, ``scaled_dot_product_attention``...) stores what its backward kernels
+    and the running-statistics update would otherwise recompute; a lookup hits only for the same array
+    objects and the same attributes, so a hit returns exactly what recomputing would. Its users are
+    gradient rules, whose saved inputs autograd version-checks before they are read (an array changed in
+    place since the forward raises there first), and the update that runs right after the forward. The
+    graph stays a graph of pure ops: a replay or a compiler that never fills the memo recomputes.
+    """
+
+    __slots__ = ("_d",)
+
+    def __init__(self):
+        self._d = {}
+
+    def put(self, arrays, key, value):
+        ids = tuple(map(id, arrays))
+        d = self._d
+
+        def drop(ref, ids=ids):
+            e = d.get(ids)
+            if e is not None and any(r is ref for r in e[0]):
+                d.pop(ids, None)
+
+        d[ids] = (tuple(weakref.ref(a, drop) for a in arrays), key, value)
+
+    def get(self, arrays, key):
+        e = self._d.get(tuple(map(id, arrays)))
+        if e is None or e[1] != key:
+            return None
+        for r, a in zip(e[0], arrays):
+            if r() is not a:
+                return None
+        return e[2]
+
+
+_MEMO = _Memo()
+
+
 # -- normalization: statistics ------------------------------------------------------------------------------
-def _norm_stats_forward(x, dims, eps):
+def _norm_stats_compute(x, dims, eps):
     xf = x.astype(np.float32) if x.dtype.itemsize < 4 else x
     n = _count(x.shape, dims)
     out = np.empty((3,) + _kshape(x.shape, dims), xf.dtype)
@@ -122,28 +176,56 @@ def _norm_stats_forward(x, dims, eps):
     return out
 
 
-def _norm_stats_shape(x, dims, eps):
+def _stats_of(x, dims, eps, view, fresh=False):
+    """(mean, rstd, biased var) of ``x`` (viewed as ``view``) over ``dims``, from the memo when the forward
+    of a normalization op on this very array already computed them. A forward passes ``fresh``: it always
+    computes (its input may have changed since an earlier call) and refreshes the memo."""
+    key = ("norm", dims, eps, view)
+    s = None if fresh else _MEMO.get((x,), key)
+    if s is None:
+        s = _norm_stats_compute(x if view is None else x.reshape(view), dims, eps)
+        _MEMO.put((x,), key, s)
+    return s
+
+
+def _norm_stats_forward(x, dims, eps, view=None):
+    return _stats_of(x, dims, eps, view)
+
+
+def _norm_stats_shape(x, dims, eps, view=None):
     if x.dtype.category != _dt._FLOAT:
         raise OpError(f"norm_stats: expected a floating point input, got {x.dtype.name}")
     dt = _dt.float32 if x.dtype.itemsize < 4 else x.dtype
-    return TensorMeta((3,) + _kshape(tuple(x.shape), dims), dt)
+    return TensorMeta((3,) + _kshape(tuple(x.shape) if view is None else view, dims), dt)
 
 
-# No gradient rule: the statistics are a cache that ``native_norm``'s rule differentiates through itself.
+# No gradient rule: the statistics are a cache that the normalization ops' rules differentiate themselves.
+# ``view``: the shape ``x`` is reshaped to first (group norm's (N, G, C/G, L)).
 NORM_STATS = OpDef("norm_stats", _norm_stats_forward, differentiable=False, shape_rule=_norm_stats_shape)
 
 
+@NORM_STATS.defdecompose
+def _norm_stats_decompose(x, dims, eps, view=None):
+    xv = x if view is None else x.reshape(view)
+    if x.dtype.itemsize < 4:
+        xv = xv.float()
+    mean = _red.mean(xv, dims, keepdim=True)
+    xc = xv - mean
+    var = _red.mean(xc * xc, dims, keepdim=True)
+    return _shape.stack([mean, _ew.rsqrt(var + eps), var])
+
+
 def norm_attrs(ndim: int, dims: tuple, wshape, eps: float) -> dict:
-    """Attributes of ``native_norm``: the normalized ``dims``, the weight's broadcast view ``wshape`` (right
-    aligned to the input, or None), the axes ``adims`` the weight is broadcast along, and ``wconst``: the
-    weight is constant along every normalized axis (batch/instance norm, not layer norm)."""
+    """Attributes of the normalize step: the normalized ``dims``, the weight's broadcast view ``wshape``
+    (right aligned to the input, or None), the axes ``adims`` the weight is broadcast along, and ``wconst``:
+    the weight is constant along every normalized axis (batch/instance norm, not layer norm)."""
     adims = _adims(ndim, wshape) if wshape is not None else None
     wconst = wshape is None or set(dims) <= set(adims)
     return {"dims": dims, "wshape": wshape, "eps": float(eps), "adims": adims, "wconst": wconst}
 
 
 # -- normalization: normalize + affine ----------------------------------------------------------------------
-def _native_norm_forward(x, stats, w, b, dims, wshape, eps, adims, wconst):
+def _normalize(x, stats, w, b, dims, wshape, eps, adims, wconst):
     half = x.dtype.itemsize < 4
     xf = x.astype(np.float32) if half else x
     mean, rstd = stats[0], stats[1]
@@ -175,13 +257,348 @@ def _native_norm_forward(x, stats, w, b, dims, wshape, eps, adims, wconst):
     return y.astype(x.dtype, copy=False) if y.dtype != x.dtype else y
 
 
-def _native_norm_shape(x, stats, w, b, **attrs):
+@functools.lru_cache(maxsize=256)
+def _geometry(kind: str, shape: tuple, extra) -> tuple:
+    """(view, dims, normalize attrs) of a normalization op on an input of ``shape``: ``view`` is the shape
+    the input is seen as (group norm) or None; ``extra`` is layer norm's normalized ndim or group norm's
+    number of groups."""
+    ndim = len(shape)
+    if kind == "layer_norm":
+        dims = tuple(range(ndim - extra, ndim))
+        return None, dims, norm_attrs(ndim, dims, tuple(shape[ndim - extra :]), 0.0)
+    if kind == "group_norm":
+        n, c, g = shape[0], shape[1], extra
+        view = (n, g, c // g, _count(shape, range(2, ndim)))
+        return view, (2, 3), norm_attrs(4, (2, 3), (g, c // g, 1), 0.0)
+    c = shape[1]
+    wshape = (1, c) + (1,) * (ndim - 2)
+    dims = (0,) + tuple(range(2, ndim)) if kind == "batch_norm" else tuple(range(2, ndim))
+    return None, dims, norm_attrs(ndim, dims, wshape, 0.0)
+
+
+def _norm_forward(kind, x, w, b, eps, extra=None):
+    view, dims, a = _geometry(kind, x.shape, extra)
+    stats = _stats_of(x, dims, eps, view, fresh=True)
+    xv = x if view is None else x.reshape(view)
+    y = _normalize(xv, stats, w, b, dims, a["wshape"], eps, a["adims"], a["wconst"])
+    return y if view is None else y.reshape(x.shape)
+
+
+def _float_input(name, x):
+    if x.dtype.category != _dt._FLOAT:
+        raise OpError(f"{name}: expected a floating point input, got {x.dtype.name}")
+
+
+def _vec_meta(name, argname, t, size):
+    if t is not None and tuple(t.shape) != (size,):
+        raise OpError(f"{name}: {argname} should have shape ({size},), got {tuple(t.shape)}")
+
+
+def _norm_grads(ctx, g, kind, x, w, b, eps, extra):
+    """Gradients of a batch-statistics normalization for (x, w, b): the fused backward kernels, or with
+    ``create_graph`` the same formulas as Tessera ops (differentiable: double backward)."""
+    view, dims, a = _geometry(kind, tuple(x.shape), extra)
+    nx, nw, nb = ctx.needs_grad[0], w is not None and ctx.needs_grad[-2], b is not None and ctx.needs_grad[-1]
+    xv = x if view is None else x.reshape(view)
+    gv = g if view is None else g.reshape(view)
+    if _GRAD.enabled:
+        gx, gw, gb = _composite_norm_grads(xv, w, b, gv, dims, a, eps, nx, nw, nb)
+    else:
+        gx, gw, gb = _fused_norm_grads(x, xv, w, b, gv, dims, view, a, eps, nx, nw, nb)
+    if gx is not None and view is not None:
+        gx = gx.reshape(tuple(x.shape))
+    return gx, gw, gb
+
+
+def _composite_norm_grads(x, w, b, g, dims, a, eps, nx, nw, nb):
+    adims = a["adims"]
+    wv = w.reshape(a["wshape"]) if w is not None else None
+    xc = x - _red.mean(x, dims, keepdim=True)
+    rstd = _ew.rsqrt(_red.mean(xc * xc, dims, keepdim=True) + eps)
+    xhat = xc * rstd
+    gx = gw = gb = None
+    if nx:
+        dxhat = g * wv if wv is not None else g
+        m1 = _red.mean(dxhat, dims, keepdim=True)
+        m2 = _red.mean(dxhat * xhat, dims, keepdim=True)
+        gx = (dxhat - m1 - xhat * m2) * rstd
+    if nw:
+        gw = _red.sum(g * xhat, adims).reshape(tuple(w.shape))
+    if nb:
+        gb = _red.sum(g, adims).reshape(tuple(b.shape))
+    return gx, gw, gb
+
+
+def _fused_norm_grads(x, xv, w, b, g, dims, view, a, eps, nx, nw, nb):
+    # the statistics come from the memo the forward filled (recomputed when it is gone)
+    stats = apply(NORM_STATS, (x,), {"dims": dims, "eps": eps, "view": view})
+    adims, wconst = a["adims"], a["wconst"]
+    shared = nx and w is not None and wconst and len(adims) == len(dims)
+    gw = gb = gx = None
+    if w is not None and (nw or shared):
+        gw = apply(
+            NORM_BACKWARD_WEIGHT, (xv, stats, g), {"adims": adims, "out_shape": tuple(w.shape), "dims": dims}
+        )
+    if nb or shared:
+        gb = _red.sum(g, adims)
+        if b is not None and tuple(gb.shape) != tuple(b.shape):
+            gb = gb.reshape(tuple(b.shape))
+    if nx:
+        gx = apply(
+            NORM_BACKWARD_INPUT,
+            (xv, stats, w, g, gw, gb),
+            {"dims": dims, "wshape": a["wshape"], "wconst": wconst, "shared": shared},
+        )
+    return gx, gw if nw else None, gb if nb else None
+
+
+# -- normalization: the export-level ops --------------------------------------------------------------------
+# ``batch_norm(x, running_mean, running_var, weight, bias; training, eps)``: with ``training`` the batch
+# statistics normalize (the running buffers are not inputs then: their update is its own op,
+# ``running_stat_update``), otherwise the running statistics do, as one affine map.
+def _batch_norm_forward(x, running_mean, running_var, w, b, training=True, eps=1e-5):
+    if training:
+        return _norm_forward("batch_norm", x, w, b, eps)
+    # evaluation: y = x * scale + shift, in the promoted dtype of all the inputs (as the composite was)
+    arrs = [a for a in (x, running_mean, running_var, w, b) if a is not None]
+    dt = _dt.result_type(*arrs).np
+    cast = [a if a is None or a.dtype == dt else a.astype(dt) for a in (x, running_mean, running_var, w, b)]
+    xc, rm, rv, wc, bc = cast
+    scale = _ew._rsqrt(rv + dt.type(eps))
+    if wc is not None:
+        scale = scale * wc
+    shift = -rm * scale
+    if bc is not None:
+        shift = shift + bc
+    wshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    y = xc * scale.reshape(wshape)
+    y += shift.reshape(wshape)
+    return y
+
+
+def _batch_norm_shape(x, running_mean, running_var, w, b, training=True, eps=1e-5):
+    _float_input("batch_norm", x)
+    if x.ndim < 2:
+        raise OpError(f"batch_norm: expected an input of shape (N, C, *), got shape {tuple(x.shape)}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", w), ("bias", b)):
+        _vec_meta("batch_norm", name, t, c)
+    if training:
+        return TensorMeta(x.shape, x.dtype)
+    if running_mean is None or running_var is None:
+        raise OpError("batch_norm: evaluation mode needs running_mean and running_var")
+    return TensorMeta(
+        x.shape, _dt.result_type(*(t for t in (x, running_mean, running_var, w, b) if t is not None))
+    )
+
+
+BATCH_NORM = OpDef("batch_norm", _batch_norm_forward, shape_rule=_batch_norm_shape)
+
+
+@BATCH_NORM.defgrad
+def _batch_norm_grad(ctx, g):
+    x, rm, rv, w, b = ctx.saved
+    a = ctx.attrs
+    if a["training"]:
+        gx, gw, gb = _norm_grads(ctx, g, "batch_norm", x, w, b, a["eps"], None)
+        return gx, None, None, gw, gb
+    # evaluation: an affine map of x (the running statistics get no gradient, as PyTorch's)
+    adims = (0,) + tuple(range(2, x.ndim))
+    wshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    rstd = _ew.rsqrt(rv + a["eps"])
+    gx = gw = gb = None
+    if ctx.needs_grad[0]:
+        gx = g * (rstd if w is None else rstd * w).reshape(wshape)
+    if w is not None and ctx.needs_grad[3]:
+        gw = _red.sum(g * ((x - rm.reshape(wshape)) * rstd.reshape(wshape)), adims)
+    if b is not None and ctx.needs_grad[4]:
+        gb = _red.sum(g, adims)
+    return gx, None, None, gw, gb
+
+
+@BATCH_NORM.defdecompose
+def _batch_norm_decompose(x, running_mean, running_var, w, b, training=True, eps=1e-5):
+    wshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    dims = (0,) + tuple(range(2, x.ndim))
+    if training:
+        return _decompose_norm(x, w, b, dims, wshape, eps)
+    scale = _ew.rsqrt(running_var + eps)
+    if w is not None:
+        scale = scale * w
+    shift = -running_mean * scale
+    if b is not None:
+        shift = shift + b
+    return x * scale.reshape(wshape) + shift.reshape(wshape)
+
+
+def _decompose_norm(x, w, b, dims, wshape, eps):
+    xf = x.float() if x.dtype.itemsize < 4 else x
+    xc = xf - _red.mean(xf, dims, keepdim=True)
+    y = xc * _ew.rsqrt(_red.mean(xc * xc, dims, keepdim=True) + eps)
+    if w is not None:
+        y = y * w.reshape(wshape)
+    if b is not None:
+        y = y + b.reshape(wshape)
+    return y.to(x.dtype) if y.dtype is not x.dtype else y
+
+
+def _instance_norm_forward(x, w, b, eps=1e-5):
+    return _norm_forward("instance_norm", x, w, b, eps)
+
+
+def _instance_norm_shape(x, w, b, eps=1e-5):
+    _float_input("instance_norm", x)
+    if x.ndim < 3:
+        raise OpError(
+            f"instance_norm: expected an (N, C, *) input with spatial dimensions, got {tuple(x.shape)}"
+        )
+    _vec_meta("instance_norm", "weight", w, x.shape[1])
+    _vec_meta("instance_norm", "bias", b, x.shape[1])
     return TensorMeta(x.shape, x.dtype)
 
 
-NATIVE_NORM = OpDef("native_norm", _native_norm_forward, shape_rule=_native_norm_shape)
+INSTANCE_NORM = OpDef("instance_norm", _instance_norm_forward, shape_rule=_instance_norm_shape)
 
 
+@INSTANCE_NORM.defgrad
+def _instance_norm_grad(ctx, g):
+    x, w, b = ctx.saved
+    return _norm_grads(ctx, g, "instance_norm", x, w, b, ctx.attrs["eps"], None)
+
+
+@INSTANCE_NORM.defdecompose
+def _instance_norm_decompose(x, w, b, eps=1e-5):
+    wshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return _decompose_norm(x, w, b, tuple(range(2, x.ndim)), wshape, eps)
+
+
+def _layer_norm_forward(x, w, b, normalized_shape=(), eps=1e-5):
+    return _norm_forward("layer_norm", x, w, b, eps, len(normalized_shape))
+
+
+def _layer_norm_shape(x, w, b, normalized_shape=(), eps=1e-5):
+    _float_input("layer_norm", x)
+    k = len(normalized_shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k :]) != tuple(normalized_shape):
+        raise OpError(
+            f"layer_norm: given normalized_shape={list(normalized_shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, normalized_shape))}], but got input of shape {tuple(x.shape)}"
+        )
+    for name, t in (("weight", w), ("bias", b)):
+        if t is not None and tuple(t.shape) != tuple(normalized_shape):
+            raise OpError(
+                f"layer_norm: expected {name} of shape {tuple(normalized_shape)}, got {tuple(t.shape)}"
+            )
+    return TensorMeta(x.shape, x.dtype)
+
+
+LAYER_NORM = OpDef("layer_norm", _layer_norm_forward, shape_rule=_layer_norm_shape)
+
+
+@LAYER_NORM.defgrad
+def _layer_norm_grad(ctx, g):
+    x, w, b = ctx.saved
+    a = ctx.attrs
+    return _norm_grads(ctx, g, "layer_norm", x, w, b, a["eps"], len(a["normalized_shape"]))
+
+
+@LAYER_NORM.defdecompose
+def _layer_norm_decompose(x, w, b, normalized_shape=(), eps=1e-5):
+    k = len(normalized_shape)
+    return _decompose_norm(x, w, b, tuple(range(x.ndim - k, x.ndim)), tuple(normalized_shape), eps)
+
+
+def _group_norm_forward(x, w, b, num_groups=1, eps=1e-5):
+    return _norm_forward("group_norm", x, w, b, eps, num_groups)
+
+
+def _group_norm_shape(x, w, b, num_groups=1, eps=1e-5):
+    _float_input("group_norm", x)
+    if x.ndim < 2 or num_groups <= 0 or x.shape[1] % num_groups:
+        raise OpError(
+            f"group_norm: expected an (N, C, *) input with C divisible by num_groups={num_groups}, got shape "
+            f"{tuple(x.shape)}"
+        )
+    _vec_meta("group_norm", "weight", w, x.shape[1])
+    _vec_meta("group_norm", "bias", b, x.shape[1])
+    return TensorMeta(x.shape, x.dtype)
+
+
+GROUP_NORM = OpDef("group_norm", _group_norm_forward, shape_rule=_group_norm_shape)
+
+
+@GROUP_NORM.defgrad
+def _group_norm_grad(ctx, g):
+    x, w, b = ctx.saved
+    a = ctx.attrs
+    return _norm_grads(ctx, g, "group_norm", x, w, b, a["eps"], a["num_groups"])
+
+
+@GROUP_NORM.defdecompose
+def _group_norm_decompose(x, w, b, num_groups=1, eps=1e-5):
+    view, dims, a = _geometry("group_norm", tuple(x.shape), num_groups)
+    y = _decompose_norm(x.reshape(view), None, None, dims, None, eps).reshape(tuple(x.shape))
+    wshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if w is not None:
+        y = y * w.reshape(wshape)
+    if b is not None:
+        y = y + b.reshape(wshape)
+    return y
+
+
+# -- normalization: running statistics ----------------------------------------------------------------------
+def _running_stat_forward(
+    buf, x, count, stat="mean", dims=(), eps=1e-5, momentum=0.1, keep=None, unbiased=True
+):
+    """``buf = keep * buf + momentum * batch_stat`` in place. ``batch_stat``: the per-channel mean or
+    variance (unbiased with ``unbiased``) of ``x`` over ``dims`` (averaged over the samples when the
+    statistics are per sample: instance norm); ``keep`` defaults to ``1 - momentum``. ``momentum=None``:
+    the cumulative average, ``1 / count`` with ``count`` the number of batches seen (a tensor)."""
+    c = buf.size
+    s = _stats_of(x, dims, eps, None)
+    per = s[0 if stat == "mean" else 2].reshape(-1, c)
+    per = per[0] if per.shape[0] == 1 else per.mean(0)
+    if stat == "var" and unbiased:
+        m = _count(x.shape, dims)
+        per = per * (m / (m - 1))
+    if momentum is None:
+        momentum = 1.0 / float(count)
+    if keep is None:
+        keep = 1.0 - momentum
+    buf *= buf.dtype.type(keep)
+    buf += (momentum * per).astype(buf.dtype, copy=False).reshape(buf.shape)
+    return buf
+
+
+def _running_stat_shape(buf, x, count, stat="mean", dims=(), **attrs):
+    if stat not in ("mean", "var"):
+        raise OpError(f"running_stat_update: stat must be 'mean' or 'var', got {stat!r}")
+    if attrs.get("momentum", 0.1) is None and count is None:
+        raise OpError("running_stat_update: momentum=None (cumulative average) needs the batch count tensor")
+    return TensorMeta(buf.shape, buf.dtype)
+
+
+# A state update (mutates the buffer, records no history): what an exporter sees as the running-statistics
+# outputs of a training-mode BatchNormalization.
+RUNNING_STAT_UPDATE = OpDef(
+    "running_stat_update", _running_stat_forward, mutates=(0,), shape_rule=_running_stat_shape
+)
+
+
+def update_running_stats(
+    running_mean, running_var, x, dims, eps, momentum, *, keep=None, count=None, unbiased=True
+) -> None:
+    """Update the running mean and variance buffers (either may be None) with the batch statistics of
+    ``x`` over ``dims``, one ``running_stat_update`` op each (shared by ``nn`` and ``keras``: PyTorch's
+    ``momentum`` is the weight of the batch statistic, Keras passes ``keep`` = its momentum)."""
+    base = {"dims": dims, "eps": float(eps), "momentum": momentum, "keep": keep, "unbiased": unbiased}
+    with _no_grad():
+        for buf, stat in ((running_mean, "mean"), (running_var, "var")):
+            if buf is not None:
+                apply(RUNNING_STAT_UPDATE, (buf, x, count), dict(base, stat=stat))
+
+
+# -- normalization: backward kernels ------------------------------------------------------------------------
 def _row_affine(x, adims, dims) -> bool:
     """The rows fast path applies to the weight: normalized over trailing ``dims``, broadcast only along
     the leading axes (layer norm), and the input is not empty."""
@@ -223,6 +640,12 @@ NORM_BACKWARD_WEIGHT = OpDef(
     differentiable=False,
     shape_rule=_norm_backward_weight_shape,
 )
+
+
+@NORM_BACKWARD_WEIGHT.defdecompose
+def _norm_backward_weight_decompose(x, stats, g, adims, out_shape, dims=None):
+    xhat = (x - stats[0]) * stats[1]
+    return _red.sum(g * xhat, adims).reshape(tuple(out_shape)).to(g.dtype)
 
 
 def _row_backward_input(xf, mean, rstd, w, gf, d):
@@ -309,63 +732,31 @@ NORM_BACKWARD_INPUT = OpDef(
 )
 
 
-def _composite_norm_grads(ctx, g):
-    """The same gradients as the fused backward ops, as Tessera ops (differentiable: double backward)."""
-    x, stats, w, b = ctx.saved
-    a = ctx.attrs
-    dims, adims = a["dims"], a["adims"]
-    wv = w.reshape(a["wshape"]) if w is not None else None
-    xc = x - _red.mean(x, dims, keepdim=True)
-    rstd = _ew.rsqrt(_red.mean(xc * xc, dims, keepdim=True) + a["eps"])
-    xhat = xc * rstd
-    gx = gw = gb = None
-    if ctx.needs_grad[0]:
-        dxhat = g * wv if wv is not None else g
-        m1 = _red.mean(dxhat, dims, keepdim=True)
-        m2 = _red.mean(dxhat * xhat, dims, keepdim=True)
-        gx = (dxhat - m1 - xhat * m2) * rstd
-    if w is not None and ctx.needs_grad[2]:
-        gw = _red.sum(g * xhat, adims).reshape(w.shape)
-    if b is not None and ctx.needs_grad[3]:
-        gb = _red.sum(g, adims).reshape(b.shape)
-    return gx, None, gw, gb
-
-
-@NATIVE_NORM.defgrad
-def _native_norm_grad(ctx, g):
-    if _GRAD.enabled:
-        return _composite_norm_grads(ctx, g)
-    x, stats, w, b = ctx.saved
-    a = ctx.attrs
-    dims, adims, wconst = a["dims"], a["adims"], a["wconst"]
-    need_x = ctx.needs_grad[0]
-    shared = need_x and w is not None and wconst and len(adims) == len(dims)
-    gw = gb = gx = None
-    if w is not None and (ctx.needs_grad[2] or shared):
-        gw = apply(
-            NORM_BACKWARD_WEIGHT,
-            (x, stats, g),
-            {"adims": adims, "out_shape": w._data.shape, "dims": dims},
-        )
-    if b is not None and ctx.needs_grad[3] or shared:
-        gb = _red.sum(g, adims)
-        if b is not None and gb._data.shape != b._data.shape:
-            gb = gb.reshape(b._data.shape)
-    if need_x:
-        gx = apply(
-            NORM_BACKWARD_INPUT,
-            (x, stats, w, g, gw, gb),
-            {"dims": dims, "wshape": a["wshape"], "wconst": wconst, "shared": shared},
-        )
-    return (
-        gx,
-        None,
-        gw if ctx.needs_grad[2] else None,
-        gb if b is not None and ctx.needs_grad[3] else None,
-    )
+@NORM_BACKWARD_INPUT.defdecompose
+def _norm_backward_input_decompose(x, stats, w, g, gw, gb, dims, wshape, wconst, shared):
+    xhat = (x - stats[0]) * stats[1]
+    dxhat = g * w.reshape(wshape) if w is not None else g
+    m1 = _red.mean(dxhat, dims, keepdim=True)
+    m2 = _red.mean(dxhat * xhat, dims, keepdim=True)
+    return ((dxhat - m1 - xhat * m2) * stats[1]).to(g.dtype)
 
 
 # -- negative log likelihood --------------------------------------------------------------------------------
+class _TargetIndexError(OpError, IndexError):
+    """A class-index target out of range: an ``IndexError`` that ``apply`` passes through unchanged."""
+
+
+def _check_targets(opname, target, c, ignore_index):
+    """PyTorch's bounds check of class-index targets, in the forward (so a replayed trace checks too)."""
+    if target.size:
+        bad = (target < 0) | (target >= c)
+        bad &= target != ignore_index
+        if bad.any():
+            raise _TargetIndexError(
+                f"{opname}: target {int(target[bad].flat[0])} is out of bounds for {c} classes"
+            )
+
+
 def _nll_parts(target, weight, ignore_index, dtype):
     """(valid mask, target with ignored entries at class 0, per-element weight) for ``target``."""
     valid = target != ignore_index
@@ -379,6 +770,7 @@ def _nll_parts(target, weight, ignore_index, dtype):
 
 
 def _nll_forward(x, target, weight, ignore_index=-100, reduction="mean"):
+    _check_targets("nll_loss", target, x.shape[1], ignore_index)
     xf = _f32(x)
     _, tc, wt = _nll_parts(target, weight, ignore_index, xf.dtype)
     picked = np.take_along_axis(xf, tc[:, None], axis=1)[:, 0]
@@ -394,7 +786,20 @@ def _nll_forward(x, target, weight, ignore_index=-100, reduction="mean"):
     return np.asarray(out, dtype=x.dtype)
 
 
+def _class_meta(opname, x, target, weight):
+    if x.ndim < 2 or tuple(target.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+        raise OpError(
+            f"{opname}: expected an (N, C, *) input and an (N, *) target, got {tuple(x.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+    if target.dtype is not _dt.int64:
+        raise OpError(f"{opname}: expected an int64 target, got {target.dtype.name}")
+    if weight is not None and tuple(weight.shape) != (x.shape[1],):
+        raise OpError(f"{opname}: expected a weight of shape ({x.shape[1]},), got {tuple(weight.shape)}")
+
+
 def _nll_shape(x, target, weight, ignore_index=-100, reduction="mean"):
+    _class_meta("nll_loss", x, target, weight)
     if reduction == "none":
         return TensorMeta(tuple(target.shape), x.dtype)
     return TensorMeta((), x.dtype)
@@ -421,6 +826,22 @@ def _nll_backward_forward(g, target, weight, ignore_index=-100, reduction="mean"
 
 def _nll_backward_shape(g, target, weight, ignore_index=-100, reduction="mean", shape=()):
     return TensorMeta(tuple(shape), g.dtype)
+
+
+@NLL_LOSS.defdecompose
+def _nll_decompose(x, target, weight, ignore_index=-100, reduction="mean"):
+    valid = target != ignore_index
+    tc = _ew.where(valid, target, 0)
+    picked = _ix.gather(x, 1, tc.unsqueeze(1)).squeeze(1)
+    wt = (
+        valid.to(x.dtype)
+        if weight is None
+        else _ix.gather(weight, 0, tc.flatten()).reshape(tuple(tc.shape)) * valid.to(x.dtype)
+    )
+    losses = -(picked * wt)
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.sum() / wt.sum()
 
 
 NLL_LOSS_BACKWARD = OpDef("nll_loss_backward", _nll_backward_forward, shape_rule=_nll_backward_shape)
@@ -455,6 +876,7 @@ def _ce_denom(wt):
 
 
 def _cross_entropy_forward(x, target, weight, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    _check_targets("cross_entropy", target, x.shape[1], ignore_index)
     xf = _f32(x)
     c = xf.shape[1]
     valid, tc, wt, _ = _ce_parts(xf, target, weight, ignore_index, label_smoothing)
@@ -488,12 +910,37 @@ def _cross_entropy_forward(x, target, weight, ignore_index=-100, reduction="mean
 
 
 def _cross_entropy_shape(x, target, weight, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    _class_meta("cross_entropy", x, target, weight)
     if reduction == "none":
         return TensorMeta(tuple(target.shape), x.dtype)
     return TensorMeta((), x.dtype)
 
 
 CROSS_ENTROPY = OpDef("cross_entropy", _cross_entropy_forward, shape_rule=_cross_entropy_shape)
+
+
+@CROSS_ENTROPY.defdecompose
+def _cross_entropy_decompose(x, target, weight, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    xf = x.float() if x.dtype.itemsize < 4 else x
+    c = x.shape[1]
+    logp = _red.log_softmax(xf, 1)
+    valid = (target != ignore_index).to(xf.dtype)
+    tc = _ew.where(target != ignore_index, target, 0)
+    picked = _ix.gather(logp, 1, tc.unsqueeze(1)).squeeze(1)
+    if weight is None:
+        wt = valid
+    else:
+        wt = _ix.gather(weight.to(xf.dtype), 0, tc.flatten()).reshape(tuple(tc.shape)) * valid
+    losses = -(picked * wt)
+    if label_smoothing:
+        lw = logp if weight is None else logp * weight.to(xf.dtype).reshape((c,) + (1,) * (x.ndim - 2))
+        smooth = -lw.sum(1) * valid
+        losses = losses * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
+    if reduction == "none":
+        out = losses
+    else:
+        out = losses.sum() if reduction == "sum" else losses.sum() / wt.sum()
+    return out.to(x.dtype) if out.dtype is not x.dtype else out
 
 
 def _ce_coefficients(x, target, weight, g, ignore_index, reduction, label_smoothing):
@@ -551,26 +998,37 @@ def _cross_entropy_grad(ctx, g):
     x, target, weight = ctx.saved
     if not _GRAD.enabled:
         return apply(CROSS_ENTROPY_BACKWARD, (x, target, weight, g), ctx.attrs), None, None
-    # recorded backward (create_graph): softmax(x) * a - b with a, b linear in g, as Tessera ops
+    # recorded backward (create_graph): (softmax(x) * a - b) * g with b the coefficients for a unit g (an
+    # op of the target) and a = sum_c b (the gradient of a softmax loss sums to zero over the classes)
     at = ctx.attrs
-    xd = x._data
-    ones = np.ones(() if at["reduction"] != "none" else g._data.shape, xd.dtype)
-    a, b = _ce_coefficients(
-        xd,
-        target._data,
-        None if weight is None else weight._data,
-        ones,
-        at["ignore_index"],
-        at["reduction"],
-        at["label_smoothing"],
-    )
-    gb = g.reshape(g.shape[:1] + (1,) + tuple(g.shape[1:])) if at["reduction"] == "none" else g
+    b = apply(CROSS_ENTROPY_TARGET_GRAD, (x, target, weight), at)
+    gb = g.reshape(tuple(g.shape[:1]) + (1,) + tuple(g.shape[1:])) if at["reduction"] == "none" else g
     p = _red.softmax(x, 1)
-    return (p * Tensor._wrap(a) - Tensor._wrap(b)) * gb, None, None
+    return (p * _red.sum(b, (1,), keepdim=True) - b) * gb, None, None
+
+
+def _ce_target_grad_forward(x, target, weight, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """``b`` of ``d loss / d x = softmax(x) * a - b`` for a unit incoming gradient (x: shape and dtype)."""
+    ones = np.ones(target.shape if reduction == "none" else (), x.dtype)
+    return _ce_coefficients(x, target, weight, ones, ignore_index, reduction, label_smoothing)[1]
+
+
+def _ce_target_grad_shape(x, target, weight, **attrs):
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
+CROSS_ENTROPY_TARGET_GRAD = OpDef(
+    "cross_entropy_target_grad",
+    _ce_target_grad_forward,
+    differentiable=False,
+    shape_rule=_ce_target_grad_shape,
+)
 
 
 # -- binary cross entropy -----------------------------------------------------------------------------------
 def _bce_forward(x, t):
+    if x.size and not ((x >= 0) & (x <= 1)).all():
+        raise OpError("binary_cross_entropy: all elements of input should be between 0 and 1")
     xf, tf = _f32(x), _f32(t)
     with np.errstate(divide="ignore", invalid="ignore"):
         lx = np.log(xf)
@@ -600,3 +1058,204 @@ def _bce_grad(ctx, g):
         if ctx.needs_grad[1]:  # PyTorch does not clamp the logs here
             gt = g * (_ew.log1p(-x) - _ew.log(x))
     return gx, gt
+
+
+# -- scaled dot-product attention ---------------------------------------------------------------------------
+# ``scaled_dot_product_attention(q, k, v, mask; is_causal, scale)``: softmax(q k^T * scale + mask) v over the
+# last two axes, leading axes broadcast. ``mask``: a bool tensor (True = takes part) or a float tensor
+# added to the scores, or None. Rows with no visible position give zeros. Dropout and grouped-query heads
+# stay outside (their own ops). The attention weights, which the gradient needs, are an op of their own
+# (``sdpa_weights``), served from the memo the forward filled.
+_NEG_INF = float("-inf")
+
+
+@functools.lru_cache(maxsize=64)
+def _causal_hidden(L: int, S: int) -> np.ndarray:
+    """(L, S) bool array, True above the diagonal: the positions a causal (top-left aligned) mask hides."""
+    m = np.triu(np.ones((L, S), dtype=bool), 1)
+    m.flags.writeable = False
+    return m
+
+
+def _sdpa_weights_compute(q, k, mask, is_causal, scale):
+    if _is_half(q):
+        q, k = q.astype(np.float32), k.astype(np.float32)
+    scores = np.matmul(q * q.dtype.type(scale), np.swapaxes(k, -1, -2))
+    hidden = bias = None
+    if mask is not None:
+        if mask.dtype == np.bool_:
+            hidden = ~mask
+        else:
+            bias = mask.astype(scores.dtype, copy=False)
+    elif is_causal:
+        hidden = _causal_hidden(q.shape[-2], k.shape[-2])
+    full = None
+    if hidden is not None or bias is not None:
+        h = hidden
+        if bias is not None:
+            hb = np.isneginf(bias)
+            h = hb if h is None else (h | hb)
+        f = h.all(-1, keepdims=True)
+        if f.any():
+            # rows with nothing to attend to: softmax them unmasked (finite), then zero their weights
+            full = f
+            if hidden is not None:
+                hidden = hidden & ~f
+            if bias is not None:
+                bias = np.where(f, scores.dtype.type(0), bias)
+    if bias is not None:
+        scores = scores + bias
+    if hidden is not None:
+        scores = np.where(hidden, scores.dtype.type(_NEG_INF), scores)
+    scores -= np.max(scores, axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= _add_reduce(scores, axis=-1, keepdims=True)
+    if full is not None:
+        scores = np.where(full, scores.dtype.type(0), scores)
+    return scores
+
+
+def _sdpa_weights(q, k, mask, is_causal, scale, fresh=False):
+    arrays = (q, k) if mask is None else (q, k, mask)
+    key = ("sdpa", is_causal, scale)
+    w = None if fresh else _MEMO.get(arrays, key)
+    if w is None:
+        w = _sdpa_weights_compute(q, k, mask, is_causal, scale)
+        if _GRAD.enabled:  # only a recorded graph can ask for them again
+            _MEMO.put(arrays, key, w)
+    return w
+
+
+def _sdpa_weights_forward(q, k, mask, is_causal=False, scale=1.0):
+    w = _sdpa_weights(q, k, mask, is_causal, scale)
+    return w.astype(q.dtype) if w.dtype != q.dtype else w
+
+
+def _sdpa_batch(name, q, k, v, mask):
+    if q.ndim < 2 or k.ndim < 2 or (v is not None and v.ndim < 2):
+        raise OpError(f"{name}: expected query, key and value with at least 2 dimensions")
+    if q.dtype.category != _dt._FLOAT or k.dtype is not q.dtype or (v is not None and v.dtype is not q.dtype):
+        raise OpError(f"{name}: expected query, key and value of the same floating dtype")
+    if q.shape[-1] != k.shape[-1] or (v is not None and k.shape[-2] != v.shape[-2]):
+        raise OpError(f"{name}: incompatible query {tuple(q.shape)}, key {tuple(k.shape)} shapes")
+    try:
+        batch = np.broadcast_shapes(tuple(q.shape[:-2]), tuple(k.shape[:-2]))
+        if v is not None:
+            batch = np.broadcast_shapes(batch, tuple(v.shape[:-2]))
+        L, S = q.shape[-2], k.shape[-2]
+        if mask is not None:
+            if mask.dtype is not _dt.bool and mask.dtype.category != _dt._FLOAT:
+                raise OpError(f"{name}: the mask must be bool or floating point, got {mask.dtype.name}")
+            full = np.broadcast_shapes(tuple(mask.shape), batch + (L, S))
+            batch = full[:-2]
+    except ValueError:
+        raise OpError(
+            f"{name}: batch dimensions of query, key, value and mask are not broadcastable"
+        ) from None
+    return batch, L, S
+
+
+def _sdpa_weights_shape(q, k, mask, is_causal=False, scale=1.0):
+    batch, L, S = _sdpa_batch("sdpa_weights", q, k, None, mask)
+    return TensorMeta(batch + (L, S), q.dtype)
+
+
+SDPA_WEIGHTS = OpDef(
+    "sdpa_weights", _sdpa_weights_forward, differentiable=False, shape_rule=_sdpa_weights_shape
+)
+
+
+def attention_probs(scores, hidden, bias, safe: bool):
+    """softmax(scores + bias, hidden positions at -inf) over the last axis, as Tessera ops (no branch on
+    values). ``hidden``: bool tensor (True = hidden) or None; ``bias``: float tensor or None. ``safe``: rows
+    hidden entirely give zero weights (and gradients) instead of NaN."""
+    from .. import ops as _ops
+
+    full = None
+    if safe and (hidden is not None or bias is not None):
+        h = hidden
+        if bias is not None:
+            hb = _ops.isneginf(bias)
+            h = hb if h is None else _ops.logical_or(h, hb)
+        full = _ops.all(h, -1, keepdim=True)
+        if hidden is not None:
+            hidden = _ops.logical_and(hidden, _ops.logical_not(full))
+        if bias is not None:
+            bias = _ops.masked_fill(bias, full, 0.0)
+    if bias is not None:
+        scores = scores + bias
+    if hidden is not None:
+        scores = _ops.masked_fill(scores, hidden, _NEG_INF)
+    attn = _ops.softmax(scores, -1)
+    if full is not None:
+        attn = _ops.masked_fill(attn, full, 0.0)
+    return attn
+
+
+@SDPA_WEIGHTS.defdecompose
+def _sdpa_weights_decompose(q, k, mask, is_causal=False, scale=1.0):
+    from .. import ops as _ops
+    from ..core import creation as _creation
+
+    hidden = bias = None
+    if mask is not None:
+        if mask.dtype is _dt.bool:
+            hidden = _ops.logical_not(mask)
+        else:
+            bias = mask.to(q.dtype)
+    elif is_causal:
+        L, S = q.shape[-2], k.shape[-2]
+        hidden = _ops.triu(_creation.ones((L, S), dtype=_dt.bool), 1)
+    return attention_probs(_ops.matmul(q * scale, k.mT), hidden, bias, True)
+
+
+def _sdpa_forward(q, k, v, mask, is_causal=False, scale=1.0):
+    w = _sdpa_weights(q, k, mask, is_causal, scale, fresh=True)
+    out = np.matmul(w, v.astype(w.dtype, copy=False))
+    return out.astype(q.dtype) if out.dtype != q.dtype else out
+
+
+def _sdpa_shape(q, k, v, mask, is_causal=False, scale=1.0):
+    batch, L, S = _sdpa_batch("scaled_dot_product_attention", q, k, v, mask)
+    return TensorMeta(batch + (L, v.shape[-1]), q.dtype)
+
+
+SDPA = OpDef("scaled_dot_product_attention", _sdpa_forward, shape_rule=_sdpa_shape)
+
+
+def _sum_to(t, ref):
+    if tuple(t.shape) != tuple(ref.shape):
+        t = t.sum_to_size(tuple(ref.shape))
+    return t if t.dtype is ref.dtype else t.to(ref.dtype)
+
+
+@SDPA.defgrad
+def _sdpa_grad(ctx, g):
+    from .linalg import matmul
+
+    q, k, v, mask = ctx.saved
+    a = ctx.attrs
+    if _GRAD.enabled:  # create_graph: differentiable weights
+        attn = _sdpa_weights_decompose(q, k, mask, **a)
+    else:
+        attn = apply(SDPA_WEIGHTS, (q, k, mask), a)
+    gq = gk = gv = gm = None
+    if ctx.needs_grad[2]:
+        gv = _sum_to(matmul(attn.mT, g), v)
+    if ctx.needs_grad[0] or ctx.needs_grad[1] or ctx.needs_grad[3]:
+        ga = matmul(g, v.mT)
+        ds = attn * (ga - _red.sum(ga * attn, (-1,), keepdim=True))
+        if ctx.needs_grad[0]:
+            gq = _sum_to(matmul(ds, k) * a["scale"], q)
+        if ctx.needs_grad[1]:
+            gk = _sum_to(matmul(ds.mT, q) * a["scale"], k)
+        if ctx.needs_grad[3]:
+            gm = _sum_to(ds, mask)
+    return gq, gk, gv, gm
+
+
+@SDPA.defdecompose
+def _sdpa_decompose(q, k, v, mask, is_causal=False, scale=1.0):
+    from .linalg import matmul
+
+    return matmul(_sdpa_weights_decompose(q, k, mask, is_causal, scale), v)

@@ -19,10 +19,24 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.creation import arange as _arange
 from ..core.creation import zeros_like as _zeros_like
-from ..core.dispatch import OpDef
+from ..core.dispatch import OpDef, OpError
+from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
 from . import elementwise as _ew
-from ._util import apply, canonical_dim, canonical_dims, method, shape_args
+from . import shape as _sh
+from ._util import (
+    TensorMeta,
+    apply,
+    canonical_dim,
+    canonical_dims,
+    method,
+    reduction_rule,
+    shape_args,
+    unary_rule,
+)
+from ._util import (
+    reduced_shape as _reduced_shape,
+)
 
 __all__ = [
     "sum",
@@ -152,6 +166,19 @@ def _eq(a, b):
     return _ew.eq(a, b)
 
 
+def _int64_unless_float(d, attrs):
+    """Result dtype of sum/prod/cumsum: ``dtype=`` if given; integers and bools accumulate in int64."""
+    return attrs.get("dtype") or (d if d.is_floating_point else _dt.int64)
+
+
+def _attr_dtype_or_input(d, attrs):
+    return attrs.get("dtype") or d
+
+
+def _int64(d, attrs):
+    return _dt.int64
+
+
 def _spread(mask, g, dims):
     """``g`` split evenly among the True entries of ``mask`` in each reduced slice (ties share), with
     PyTorch's formula ``mask * (g / count)``."""
@@ -172,7 +199,7 @@ def _sum_forward(x, dims=None, keepdim=False, dtype=None):
     return _add_reduce(x, axis=dims, keepdims=keepdim, dtype=acc)
 
 
-SUM = OpDef("sum", _sum_forward)
+SUM = OpDef("sum", _sum_forward, shape_rule=reduction_rule("sum", _int64_unless_float))
 
 
 @SUM.defgrad
@@ -205,11 +232,28 @@ def _sum_to_size_forward(x, shape):
     dims = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
     )
-    out = np.sum(x, axis=dims, keepdims=True) if dims else x
+    # integers and bools sum in int64 (NumPy would give uint8 sums in uint64)
+    out = (
+        np.sum(x, axis=dims, keepdims=True, dtype=np.int64 if x.dtype.kind in "biu" else None) if dims else x
+    )
     return out.reshape(shape)
 
 
 SUM_TO_SIZE = OpDef("sum_to_size", _sum_to_size_forward)
+
+
+@SUM_TO_SIZE.defshape
+def _sum_to_size_shape(x, shape):
+    xs = tuple(x.shape)
+    try:
+        ok = np.broadcast_shapes(shape, xs) == xs
+    except ValueError:
+        ok = False
+    if not ok:
+        raise OpError(f"sum_to_size: size {list(shape)} is not expandable to size {list(xs)}")
+    # np.sum widens integers and bools to int64 whenever it reduces something
+    dt = x.dtype if x.dtype.is_floating_point or xs == tuple(shape) else _dt.int64
+    return TensorMeta(shape, dt)
 
 
 @SUM_TO_SIZE.defgrad
@@ -238,7 +282,7 @@ def _nansum_forward(x, dims=None, keepdim=False, dtype=None):
     return _sum_forward(x, dims, keepdim, dtype)
 
 
-NANSUM = OpDef("nansum", _nansum_forward)
+NANSUM = OpDef("nansum", _nansum_forward, shape_rule=reduction_rule("nansum", _int64_unless_float))
 
 
 @NANSUM.defgrad
@@ -272,7 +316,7 @@ def _mean_forward(x, dims=None, keepdim=False, dtype=None):
     return s.astype(x.dtype, copy=False)
 
 
-MEAN = OpDef("mean", _mean_forward)
+MEAN = OpDef("mean", _mean_forward, shape_rule=reduction_rule("mean", _attr_dtype_or_input))
 
 
 @MEAN.defgrad
@@ -325,7 +369,7 @@ def _nanmean_forward(x, dims=None, keepdim=False, dtype=None):
         return np.true_divide(s, n, dtype=s.dtype)
 
 
-NANMEAN = OpDef("nanmean", _nanmean_forward)
+NANMEAN = OpDef("nanmean", _nanmean_forward, shape_rule=reduction_rule("nanmean", _attr_dtype_or_input))
 
 
 @NANMEAN.defgrad
@@ -378,8 +422,8 @@ def _std_forward(x, dims=None, correction=1, keepdim=False):
     return np.sqrt(out.astype(np.float32)).astype(x.dtype) if _is_half(x) else np.sqrt(out)
 
 
-VAR = OpDef("var", _var_forward)
-STD = OpDef("std", _std_forward, save_output=True)
+VAR = OpDef("var", _var_forward, shape_rule=reduction_rule("var"))
+STD = OpDef("std", _std_forward, save_output=True, shape_rule=reduction_rule("std"))
 
 
 def _var_backward(x, g, dims, correction, keepdim, scale):
@@ -481,17 +525,16 @@ def _full_extremum_grad(ctx, g):
     or among the NaN entries when the result is NaN (PyTorch's evenly_distribute_backward)."""
     (x,) = ctx.saved
     out = ctx.out
-    if out._data.dtype.kind in _FLOAT_KINDS and bool(_ew.isnan(out)):
-        mask = _ew.isnan(x)
-    else:
-        mask = _eq(x, out)
+    mask = _eq(x, out)
+    if out.dtype.is_floating_point:  # branch-free: a NaN result selects the NaN entries
+        mask = _ew.logical_or(mask, _ew.logical_and(_ew.isnan(x), _ew.isnan(out)))
     return _spread(mask, g, None)
 
 
-AMAX = OpDef("amax", _amax_forward, save_output=True)
-AMIN = OpDef("amin", _amin_forward, save_output=True)
-MAX_ALL = OpDef("max", _amax_forward, save_output=True)
-MIN_ALL = OpDef("min", _amin_forward, save_output=True)
+AMAX = OpDef("amax", _amax_forward, save_output=True, shape_rule=reduction_rule("amax"))
+AMIN = OpDef("amin", _amin_forward, save_output=True, shape_rule=reduction_rule("amin"))
+MAX_ALL = OpDef("max", _amax_forward, save_output=True, shape_rule=reduction_rule("max"))
+MIN_ALL = OpDef("min", _amin_forward, save_output=True, shape_rule=reduction_rule("min"))
 AMAX.defgrad(_extremum_grad)
 AMIN.defgrad(_extremum_grad)
 MAX_ALL.defgrad(_full_extremum_grad)
@@ -510,8 +553,8 @@ def _argext_forward(fn):
     return forward
 
 
-ARGMAX = OpDef("argmax", _argext_forward("argmax"))
-ARGMIN = OpDef("argmin", _argext_forward("argmin"))
+ARGMAX = OpDef("argmax", _argext_forward("argmax"), shape_rule=reduction_rule("argmax", _int64, "dim"))
+ARGMIN = OpDef("argmin", _argext_forward("argmin"), shape_rule=reduction_rule("argmin", _int64, "dim"))
 
 
 def _select_forward(x, idx, dim, keepdim=False):
@@ -545,7 +588,7 @@ def _reduce_select_forward(reduce):
 
 def _select_op(name, backward_name, forward=_select_forward):
     """The values at ``indices`` along ``dim``: the differentiable half of max/min/median with a dim."""
-    op = OpDef(name, forward)
+    op = OpDef(name, forward, shape_rule=reduction_rule(name, None, "dim"))
     op.defgrad(_select_grad)
     op.backward_name = backward_name
     return op
@@ -681,7 +724,7 @@ def _median_all_forward(x):
     return np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
 
 
-MEDIAN = OpDef("median", _median_all_forward, save_output=True)
+MEDIAN = OpDef("median", _median_all_forward, save_output=True, shape_rule=lambda x: TensorMeta((), x.dtype))
 MEDIAN.defgrad(_full_extremum_grad)
 
 
@@ -700,7 +743,9 @@ def _median_idx_forward(x, dim, keepdim=False):
     return idx if keepdim else np.squeeze(idx, dim)
 
 
-MEDIAN_IDX = OpDef("median_indices", _median_idx_forward)
+MEDIAN_IDX = OpDef(
+    "median_indices", _median_idx_forward, shape_rule=reduction_rule("median_indices", _int64, "dim")
+)
 
 
 @method("median")
@@ -728,40 +773,40 @@ def _prod_forward(x, dims=None, keepdim=False, dtype=None):
     return _mul_reduce(x, axis=dims, keepdims=keepdim, dtype=acc)
 
 
-PROD = OpDef("prod", _prod_forward, save_output=True)
-
-
-def _has_zero(x):
-    return bool(apply(ANY, (_eq(x, _const(x, 0)),), {"dims": None, "keepdim": False}))
+PROD = OpDef("prod", _prod_forward, save_output=True, shape_rule=reduction_rule("prod", _int64_unless_float))
 
 
 @PROD.defgrad
 def _prod_grad(ctx, g):
-    # d prod / dx_i = product of the other entries. Without zeros that is out / x_i; with zeros it is
-    # (exclusive cumprod from the left) * (exclusive cumprod from the right) over the reduced entries, which
-    # stays exact when differentiated again (as PyTorch's prod_safe_zeros_backward).
+    # d prod / dx_i = product of the other entries. Without zeros that is out / x_i, as PyTorch computes it;
+    # with a zero anywhere it is (exclusive cumprod from the left) * (exclusive cumprod from the right) over
+    # the reduced entries, which stays exact when differentiated again (PyTorch's
+    # prod_safe_zeros_backward). Both are computed and ``where`` picks one, so no Python branch reads values;
+    # the division uses a zero-free divisor so the branch not taken stays finite in double backward.
     (x,) = ctx.saved
     a = ctx.attrs
     dims = a["dims"]
-    shape = x._data.shape
+    shape = x.shape
     g = _unreduce(g, shape, dims, a["keepdim"])
-    if not x._data.ndim:
+    if not x.ndim:
         return g
-    if not _has_zero(x):
-        return g * _unreduce(ctx.out, shape, dims, a["keepdim"]) / x
     nd = len(shape)
     red = tuple(range(nd)) if dims is None else dims
     keep = tuple(i for i in range(nd) if i not in red)
     perm = keep + red
     xt = x.permute(perm) if perm != tuple(range(nd)) else x
-    xt = xt.reshape(tuple(shape[i] for i in keep) + (-1,))
+    xt = xt.reshape(tuple(shape[i] for i in keep) + (math.prod(shape[i] for i in red),))
     excl = {"dim": len(keep), "dtype": None, "reverse": False, "exclusive": True}
     left = apply(CUMPROD, (xt,), excl)
     right = apply(CUMPROD, (xt,), dict(excl, reverse=True))
     others = (left * right).reshape(tuple(shape[i] for i in perm))
     if perm != tuple(range(nd)):
-        others = others.permute(tuple(np.argsort(perm)))
-    return g * others
+        others = others.permute(tuple(int(i) for i in np.argsort(perm)))
+    is0 = _eq(x, _const(x, 0))
+    has_zero = apply(ANY, (is0,), {"dims": None, "keepdim": False})
+    divisor = _ew.where(is0, _const(x, 1), x)
+    by_division = g * _unreduce(ctx.out, shape, dims, a["keepdim"]) / divisor
+    return _ew.where(has_zero, g * others, by_division)
 
 
 @method("prod")
@@ -796,7 +841,15 @@ def _logsumexp_forward(x, dims=None, keepdim=False):
     return out.astype(x.dtype) if half else out
 
 
-LOGSUMEXP = OpDef("logsumexp", _logsumexp_forward, to_float=True, save_output=True)
+LOGSUMEXP = OpDef(
+    "logsumexp",
+    _logsumexp_forward,
+    to_float=True,
+    save_output=True,
+    shape_rule=reduction_rule(
+        "logsumexp", lambda d, attrs: d if d.is_floating_point else _dt.get_default_dtype()
+    ),
+)
 
 
 @LOGSUMEXP.defgrad
@@ -842,8 +895,10 @@ def _log_softmax_forward(x, dims=None):
     return s.astype(x.dtype) if half else s
 
 
-SOFTMAX = OpDef("softmax", _softmax_forward, save_output=True)
-LOG_SOFTMAX = OpDef("log_softmax", _log_softmax_forward, save_output=True)
+SOFTMAX = OpDef("softmax", _softmax_forward, save_output=True, shape_rule=unary_rule("softmax"))
+LOG_SOFTMAX = OpDef(
+    "log_softmax", _log_softmax_forward, save_output=True, shape_rule=unary_rule("log_softmax")
+)
 
 
 @SOFTMAX.defgrad
@@ -941,8 +996,12 @@ def _cumprod_forward(x, dim, dtype=None, reverse=False, exclusive=False):
 
 
 # Internal attrs ``reverse`` / ``exclusive`` give the transposed scans the gradients need.
-CUMSUM = OpDef("cumsum", _cumsum_forward)
-CUMPROD = OpDef("cumprod", _cumprod_forward, save_output=True)
+def _cum_shape(x, dim, dtype=None, reverse=False, exclusive=False):
+    return TensorMeta(x.shape, _int64_unless_float(x.dtype, {"dtype": dtype}))
+
+
+CUMSUM = OpDef("cumsum", _cumsum_forward, shape_rule=_cum_shape)
+CUMPROD = OpDef("cumprod", _cumprod_forward, save_output=True, shape_rule=_cum_shape)
 
 
 def _transposed_cumsum(t, attrs):
@@ -960,33 +1019,88 @@ def _cumsum_grad(ctx, g):
     return _transposed_cumsum(g, ctx.attrs)
 
 
-@CUMPROD.defgrad
-def _cumprod_grad(ctx, g):
-    # grad_i = sum over outputs k that include x_i of g_k * prod_{j in S(k), j != i} x_j.
-    (x,) = ctx.saved
-    a = ctx.attrs
-    if x._data.ndim == 0:
-        return g * 0 if a.get("exclusive", False) else g
-    if not _has_zero(x):
-        return _transposed_cumsum(g * ctx.out, a) / x
-    # With zeros: build, for every i, the scan of x with x_i replaced by one (an n x n matrix per slice),
-    # so no division is needed and the result stays exact when differentiated again.
-    dim = a["dim"]
-    n = x._data.shape[dim]
-    xt = x.transpose(dim, -1) if dim != x._data.ndim - 1 else x
+def _cumprod_grad_forward_inclusive(x, g, out, dim):
+    """Gradient of an inclusive left-to-right cumprod ``out`` of ``x`` along ``dim``, exact with zeros.
+
+    grad_i = sum_{k >= i} g_k * prod_{j <= k, j != i} x_j. Before the first zero of a slice that is
+    ``revcumsum(g * out)_i / x_i`` (the divisor is non-zero there); at the first zero it is
+    ``revcumsum(g * cumprod(x with that zero replaced by one))_i``; after it, every term has a zero factor.
+    Masks select the three cases (no value-dependent Python branch), and every division is by a non-zero.
+    Its derivative is not cumprod's second derivative where x has zeros: see ``_cumprod_grad_exact``."""
+    is0 = _eq(x, _const(x, 0))
+    seen = _inclusive_cumsum(is0, dim)  # zeros at or before each position
+    before = _eq(seen, 0)
+    first = _ew.logical_and(is0, _eq(seen, 1))
+    one = _const(x, 1)
+    a = _reverse_cumsum(g * out, dim) / _ew.where(before, x, one)
+    b = _reverse_cumsum(g * apply(CUMPROD, (_ew.where(first, one, x),), _scan_attrs(dim)), dim)
+    return _ew.where(before, a, _ew.where(first, b, _const(x, 0)))
+
+
+def _scan_attrs(dim, reverse=False, exclusive=False):
+    return {"dim": dim, "dtype": None, "reverse": reverse, "exclusive": exclusive}
+
+
+def _inclusive_cumsum(t, dim):
+    return apply(CUMSUM, (t,), _scan_attrs(dim))
+
+
+def _reverse_cumsum(t, dim):
+    return apply(CUMSUM, (t,), _scan_attrs(dim, reverse=True))
+
+
+def _cumprod_grad_exact(x, g, out, attrs):
+    """Gradient of a cumprod that stays exact when differentiated again, zeros included: for every i the
+    scan of x with x_i replaced by one (an n x n matrix per slice), so no division is needed. Used when
+    a graph of the gradient is recorded (as PyTorch's O(n^2) formula under create_graph)."""
+    dim = attrs["dim"]
+    nd = x.ndim
+    n = x.shape[dim]
+    xt = x.transpose(dim, -1) if dim != nd - 1 else x
     ar = _arange(n)
     eye = _eq(ar.reshape(n, 1), ar.reshape(1, n))
-    scan = {
-        "dim": xt.ndim,
-        "dtype": None,
-        "reverse": a.get("reverse", False),
-        "exclusive": a.get("exclusive", False),
-    }
+    scan = _scan_attrs(nd, attrs.get("reverse", False), attrs.get("exclusive", False))
     others = apply(CUMPROD, (_ew.where(eye, _const(x, 1), xt.unsqueeze(-2)),), scan)  # [..., i, k]
     member = apply(CUMSUM, (eye,), dict(scan, dim=1))  # 1 where output k includes input i
-    gt = g.transpose(dim, -1) if dim != x._data.ndim - 1 else g
-    out = apply(SUM, (member * gt.unsqueeze(-2) * others,), {"dims": (xt.ndim,), "keepdim": False})
-    return out.transpose(dim, -1) if dim != x._data.ndim - 1 else out
+    gt = g.transpose(dim, -1) if dim != nd - 1 else g
+    res = apply(SUM, (member * gt.unsqueeze(-2) * others,), {"dims": (nd,), "keepdim": False})
+    res = res.transpose(dim, -1) if dim != nd - 1 else res
+    # Without zeros, PyTorch's (and the first-order) formula: divide by x (made zero-free, so the branch
+    # that ``where`` drops stays finite in a further backward).
+    is0 = _eq(x, _const(x, 0))
+    has_zero = apply(ANY, (is0,), {"dims": None, "keepdim": False})
+    by_division = _transposed_cumsum(g * out, attrs) / _ew.where(is0, _const(x, 1), x)
+    return _ew.where(has_zero, res, by_division)
+
+
+@CUMPROD.defgrad
+def _cumprod_grad(ctx, g):
+    (x,) = ctx.saved
+    a = ctx.attrs
+    exclusive, reverse = a.get("exclusive", False), a.get("reverse", False)
+    if x.ndim == 0:
+        return g * 0 if exclusive else g
+    dim = a["dim"]
+    n = x.shape[dim]
+    if n == 0:
+        return g
+    if _GRAD.enabled:  # create_graph: the gradient itself must be differentiable exactly
+        return _cumprod_grad_exact(x, g, ctx.out, a)
+    # First order, O(n): a reversed scan is the forward scan of the flipped input; an exclusive scan is the
+    # inclusive scan of the input shifted by one (a leading 1, the last entry dropped), whose last entry gets
+    # no gradient.
+    out = ctx.out
+    if reverse:
+        x, g, out = (apply(_sh.FLIP, (t,), {"dims": (dim,)}) for t in (x, g, out))
+    if exclusive:
+        edge = tuple(1 if i == dim else s for i, s in enumerate(x.shape))
+        ones = _const(x, 1).reshape((1,) * x.ndim).expand(edge)
+        shifted = _sh.cat((ones, x.narrow(dim, 0, n - 1)), dim)
+        gs = _cumprod_grad_forward_inclusive(shifted, g, out, dim)
+        gx = _sh.cat((gs.narrow(dim, 1, n - 1), _zeros_like(ones)), dim)
+    else:
+        gx = _cumprod_grad_forward_inclusive(x, g, out, dim)
+    return apply(_sh.FLIP, (gx,), {"dims": (dim,)}) if reverse else gx
 
 
 def _cum_args(opname, input, dim, dtype):
@@ -1022,8 +1136,12 @@ def _logical_forward(fn):
     return forward
 
 
-ALL = OpDef("all", _logical_forward(np.all))
-ANY = OpDef("any", _logical_forward(np.any))
+def _bool_unless_uint8(d, attrs):
+    return _dt.uint8 if d is _dt.uint8 else _dt.bool
+
+
+ALL = OpDef("all", _logical_forward(np.all), shape_rule=reduction_rule("all", _bool_unless_uint8))
+ANY = OpDef("any", _logical_forward(np.any), shape_rule=reduction_rule("any", _bool_unless_uint8))
 
 
 def _logical(opname, op, input, dim, keepdim):
@@ -1057,7 +1175,9 @@ def _count_nonzero_forward(x, dims=None):
     return np.asarray(np.count_nonzero(x, axis=dims), np.int64)
 
 
-COUNT_NONZERO = OpDef("count_nonzero", _count_nonzero_forward)
+COUNT_NONZERO = OpDef(
+    "count_nonzero", _count_nonzero_forward, shape_rule=reduction_rule("count_nonzero", _int64)
+)
 
 
 @method("count_nonzero")
@@ -1088,7 +1208,7 @@ def _norm_forward(x, p=2.0, dims=None, keepdim=False):
     return out.astype(x.dtype) if half else out
 
 
-NORM = OpDef("norm", _norm_forward, save_output=True)
+NORM = OpDef("norm", _norm_forward, save_output=True, shape_rule=reduction_rule("norm"))
 
 
 @NORM.defgrad
@@ -1141,3 +1261,48 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
             "does not have an identity"
         )
     return apply(NORM, (input,), {"p": p, "dims": dims, "keepdim": bool(keepdim)})
+
+
+# -- reference decompositions of the fused kernels (test oracles; what a compiler may lower instead) --------
+def _red(op, x, dims, keepdim=True):
+    return apply(op, (x,), {"dims": dims, "keepdim": keepdim})
+
+
+@SOFTMAX.defdecompose
+def _softmax_ref(x, dims=None):
+    e = _ew.exp(x - _red(AMAX, x, dims))
+    return e / _red(SUM, e, dims)
+
+
+@LOG_SOFTMAX.defdecompose
+def _log_softmax_ref(x, dims=None):
+    s = x - _red(AMAX, x, dims)
+    return s - _ew.log(_red(SUM, _ew.exp(s), dims))
+
+
+@LOGSUMEXP.defdecompose
+def _logsumexp_ref(x, dims=None, keepdim=False):
+    m = _red(AMAX, x, dims)
+    out = _ew.log(_red(SUM, _ew.exp(x - m), dims)) + m
+    return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
+
+
+@VAR.defdecompose
+def _var_ref(x, dims=None, correction=1, keepdim=False):
+    d = x - _red(MEAN, x, dims)
+    n = _count(x.shape, dims)
+    return _red(SUM, d * d, dims, keepdim) / _bmax(n - correction, 0)
+
+
+@STD.defdecompose
+def _std_ref(x, dims=None, correction=1, keepdim=False):
+    return _ew.sqrt(_var_ref(x, dims, correction, keepdim))
+
+
+@SUM_TO_SIZE.defdecompose
+def _sum_to_size_ref(x, shape):
+    lead = x.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    return _red(SUM, x, dims or None).reshape(shape) if dims else x.reshape(shape)

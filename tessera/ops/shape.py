@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef, OpError, TensorMeta
+from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
 from ..core.tensor import Size, Tensor
-from ._util import apply, canonical_dim, method, shape_args
+from ._util import OpShapeError, apply, canonical_dim, method, shape_args, unary_rule
 
 __all__ = [
     "reshape",
@@ -73,6 +74,12 @@ __all__ = [
 
 
 _SEQ = (tuple, list, Size)
+_builtin_min, _builtin_max = min, max
+
+
+def _to_attr_shape(g, shape, **attrs):
+    """Rule of the scatter-back kernels (``slice_backward``...): the ``shape`` attribute, ``g``'s dtype."""
+    return TensorMeta(shape, g.dtype)
 
 
 def _shape(opname, args):
@@ -132,6 +139,13 @@ def _infer_shape(opname, shape, numel, in_shape):
 RESHAPE = OpDef("reshape", lambda x, shape: x.reshape(shape), view=True)
 
 
+@RESHAPE.defshape
+def _reshape_shape(x, shape):
+    if math.prod(shape) != math.prod(x.shape):
+        raise OpShapeError(f"reshape: shape '{list(shape)}' is invalid for input of shape {list(x.shape)}")
+    return TensorMeta(shape, x.dtype)
+
+
 @RESHAPE.defgrad
 def _reshape_grad(ctx, g):
     return apply(RESHAPE, (g,), {"shape": _in_shape(ctx)})
@@ -147,8 +161,8 @@ def reshape(input, *shape):
     """
     arr = input._data
     shape = _infer_shape("reshape", _shape("reshape", shape), arr.size, arr.shape)
-    if shape == arr.shape and not input._requires_grad:
-        return _alias(input)
+    if shape == arr.shape and not input._requires_grad and not is_tracing():
+        return _alias(input)  # an eager shortcut; a trace records the reshape
     return apply(RESHAPE, (input,), {"shape": shape})
 
 
@@ -197,6 +211,14 @@ def _view_dtype(self, dtype):
 TRANSPOSE = OpDef("transpose", lambda x, dim0, dim1: x.swapaxes(dim0, dim1), view=True)
 
 
+@TRANSPOSE.defshape
+def _transpose_shape(x, dim0, dim1):
+    shape = list(x.shape)
+    if shape:
+        shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
+    return TensorMeta(shape, x.dtype)
+
+
 @TRANSPOSE.defgrad
 def _transpose_grad(ctx, g):
     return apply(TRANSPOSE, (g,), ctx.attrs)
@@ -240,6 +262,13 @@ def _mT(x):
 PERMUTE = OpDef("permute", lambda x, dims: x.transpose(dims), view=True)
 
 
+@PERMUTE.defshape
+def _permute_shape(x, dims):
+    if sorted(dims) != list(range(len(x.shape))):
+        raise OpShapeError(f"permute: dims {list(dims)} are not a permutation of the dims of {list(x.shape)}")
+    return TensorMeta(tuple(x.shape[d] for d in dims), x.dtype)
+
+
 @PERMUTE.defgrad
 def _permute_grad(ctx, g):
     dims = ctx.attrs["dims"]
@@ -273,6 +302,14 @@ def _squeeze_forward(x, dims):
 SQUEEZE = OpDef("squeeze", _squeeze_forward, view=True)
 
 
+@SQUEEZE.defshape
+def _squeeze_shape(x, dims):
+    shape = tuple(x.shape)
+    if any(shape[d] != 1 for d in dims):
+        raise OpShapeError(f"squeeze: dims {list(dims)} of shape {list(shape)} are not all of size 1")
+    return TensorMeta(tuple(s for i, s in enumerate(shape) if i not in dims), x.dtype)
+
+
 @SQUEEZE.defgrad
 def _squeeze_grad(ctx, g):
     return apply(RESHAPE, (g,), {"shape": _in_shape(ctx)})
@@ -292,6 +329,12 @@ def squeeze(input, dim=None):
 
 
 UNSQUEEZE = OpDef("unsqueeze", lambda x, dim: x[(slice(None),) * dim + (None,)], view=True)
+
+
+@UNSQUEEZE.defshape
+def _unsqueeze_shape(x, dim):
+    shape = tuple(x.shape)
+    return TensorMeta(shape[:dim] + (1,) + shape[dim:], x.dtype)
 
 
 @UNSQUEEZE.defgrad
@@ -328,6 +371,15 @@ def _expand_forward(x, shape):
 
 
 EXPAND = OpDef("expand", _expand_forward, view=True)
+
+
+@EXPAND.defshape
+def _expand_shape(x, shape):
+    xs = tuple(x.shape)
+    lead = len(shape) - len(xs)
+    if lead < 0 or any(n != 1 and n != shape[lead + i] for i, n in enumerate(xs)):
+        raise OpShapeError(f"expand: shape {list(xs)} cannot be expanded to {list(shape)}")
+    return TensorMeta(shape, x.dtype)
 
 
 @EXPAND.defgrad
@@ -423,13 +475,25 @@ def _slice_forward(x, dim, start=None, stop=None, step=None, index=None):
 SLICE = OpDef("slice", _slice_forward, view=True)
 
 
+@SLICE.defshape
+def _slice_shape(x, dim, start=None, stop=None, step=None, index=None):
+    shape = list(x.shape)
+    if index is not None:
+        if not -shape[dim] <= index < shape[dim]:
+            raise OpShapeError(f"slice: index {index} out of range for dim {dim} of shape {shape}")
+        del shape[dim]
+    else:
+        shape[dim] = len(range(*slice(start, stop, step).indices(shape[dim])))
+    return TensorMeta(shape, x.dtype)
+
+
 def _slice_backward_forward(g, shape, dim, start=None, stop=None, step=None, index=None):
     out = np.zeros(shape, dtype=g.dtype)
     out[_slice_index(dim, start, stop, step, index)] = g
     return out
 
 
-SLICE_BACKWARD = OpDef("slice_backward", _slice_backward_forward)
+SLICE_BACKWARD = OpDef("slice_backward", _slice_backward_forward, shape_rule=_to_attr_shape)
 
 
 @SLICE.defgrad
@@ -918,7 +982,7 @@ def _flip_forward(x, dims):
     return x[tuple(idx)].copy()
 
 
-FLIP = OpDef("flip", _flip_forward)
+FLIP = OpDef("flip", _flip_forward, shape_rule=unary_rule("flip"))
 
 
 @FLIP.defgrad
@@ -991,7 +1055,7 @@ def _roll_forward(x, shifts, dims):
     return out.copy() if out is x else out
 
 
-ROLL = OpDef("roll", _roll_forward)
+ROLL = OpDef("roll", _roll_forward, shape_rule=unary_rule("roll"))
 
 
 @ROLL.defgrad
@@ -1024,6 +1088,13 @@ def roll(input, shifts, dims=None):
 
 
 REPEAT = OpDef("repeat", lambda x, sizes: np.tile(x, sizes))
+
+
+@REPEAT.defshape
+def _repeat_shape(x, sizes):
+    xs = tuple(x.shape)
+    xs = (1,) * (len(sizes) - len(xs)) + xs
+    return TensorMeta(tuple(r * s for r, s in zip(sizes, xs)), x.dtype)
 
 
 @REPEAT.defgrad
@@ -1074,6 +1145,13 @@ def _repeat_interleave_forward(x, repeats, dim):
 
 
 REPEAT_INTERLEAVE = OpDef("repeat_interleave", _repeat_interleave_forward)
+
+
+@REPEAT_INTERLEAVE.defshape
+def _repeat_interleave_shape(x, repeats, dim):
+    shape = list(x.shape)
+    shape[dim] *= repeats
+    return TensorMeta(shape, x.dtype)
 
 
 @REPEAT_INTERLEAVE.defgrad
@@ -1144,6 +1222,16 @@ def _take_dims_forward(x, dims, indices):
 TAKE_DIMS = OpDef("take_dims", _take_dims_forward)
 
 
+@TAKE_DIMS.defshape
+def _take_dims_shape(x, dims, indices):
+    shape = list(x.shape)
+    for d, idx in zip(dims, indices):
+        if idx and not -shape[d] <= _builtin_min(idx) <= _builtin_max(idx) < shape[d]:
+            raise OpShapeError(f"take_dims: indices out of range for dim {d} of shape {list(x.shape)}")
+        shape[d] = len(idx)
+    return TensorMeta(shape, x.dtype)
+
+
 def _take_dims_backward_forward(g, shape, dims, indices):
     for d, idx in zip(reversed(dims), reversed(indices)):
         cur = list(g.shape)
@@ -1154,7 +1242,7 @@ def _take_dims_backward_forward(g, shape, dims, indices):
     return g
 
 
-TAKE_DIMS_BACKWARD = OpDef("take_dims_backward", _take_dims_backward_forward)
+TAKE_DIMS_BACKWARD = OpDef("take_dims_backward", _take_dims_backward_forward, shape_rule=_to_attr_shape)
 
 
 @TAKE_DIMS.defgrad
@@ -1184,6 +1272,14 @@ def _pad_constant_forward(x, pads, value=0):
 
 
 PAD = OpDef("pad", _pad_constant_forward)
+
+
+@PAD.defshape
+def _pad_shape(x, pads, value=0):
+    shape = tuple(n + b + a for n, (b, a) in zip(x.shape, pads))
+    if len(pads) != len(x.shape) or _builtin_min(shape, default=0) < 0:
+        raise OpShapeError(f"pad: padding {list(pads)} does not fit an input of shape {list(x.shape)}")
+    return TensorMeta(shape, x.dtype)
 
 
 @PAD.defgrad
@@ -1277,8 +1373,8 @@ def _triu_forward(x, diagonal=0):
     return np.where(_tri_mask(x.shape[-2], x.shape[-1], diagonal, True), x, np.zeros((), x.dtype))
 
 
-TRIL = OpDef("tril", _tril_forward)
-TRIU = OpDef("triu", _triu_forward)
+TRIL = OpDef("tril", _tril_forward, shape_rule=unary_rule("tril"))
+TRIU = OpDef("triu", _triu_forward, shape_rule=unary_rule("triu"))
 
 
 @TRIL.defgrad
@@ -1322,13 +1418,22 @@ def _diagonal_forward(x, offset, dim1, dim2, copy=False):
 DIAGONAL = OpDef("diagonal", _diagonal_forward, view=True)
 
 
+@DIAGONAL.defshape
+def _diagonal_shape(x, offset, dim1, dim2, copy=False):
+    shape = tuple(x.shape)
+    n1, n2 = shape[dim1], shape[dim2]
+    n = _builtin_min(n1, n2 - offset) if offset >= 0 else _builtin_min(n1 + offset, n2)
+    rest = tuple(s for i, s in enumerate(shape) if i != dim1 and i != dim2)
+    return TensorMeta(rest + (_builtin_max(n, 0),), x.dtype)
+
+
 def _diagonal_backward_forward(g, shape, offset, dim1, dim2):
     out = np.zeros(shape, dtype=g.dtype)
     _diag_view(out, offset, dim1, dim2)[...] = g
     return out
 
 
-DIAG_EMBED = OpDef("diag_embed", _diagonal_backward_forward)
+DIAG_EMBED = OpDef("diag_embed", _diagonal_backward_forward, shape_rule=_to_attr_shape)
 
 
 @DIAGONAL.defgrad
@@ -1397,7 +1502,22 @@ def diag(input, diagonal: int = 0):
 
 
 # -- one-hot, broadcasting, grids ------------------------------------------------------------------------
-ONE_HOT = OpDef("one_hot", lambda x, num_classes: (x[..., None] == np.arange(num_classes)).astype(np.int64))
+def _one_hot_forward(x, num_classes):
+    # The value checks live in the kernel, so a traced graph still checks each new input when it runs.
+    if x.size:
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0:
+            raise OpError(f"one_hot: class values must be non-negative, got {lo}")
+        if hi >= num_classes:
+            raise OpError(f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}")
+    return (x[..., None] == np.arange(num_classes)).astype(np.int64)
+
+
+ONE_HOT = OpDef(
+    "one_hot",
+    _one_hot_forward,
+    shape_rule=lambda x, num_classes: TensorMeta(tuple(x.shape) + (num_classes,), _dt.int64),
+)
 
 
 def one_hot(tensor, num_classes: int = -1):
@@ -1414,20 +1534,12 @@ def one_hot(tensor, num_classes: int = -1):
         raise RuntimeError(
             f"one_hot: is only applicable to index tensor of type LongTensor (int64), got {got}"
         )
-    x = tensor._data
     num_classes = _int_arg("one_hot", "num_classes", num_classes)
-    if x.size:
-        lo, hi = int(x.min()), int(x.max())
-        if lo < 0:
-            raise RuntimeError(f"one_hot: class values must be non-negative, got {lo}")
-        if num_classes == -1:
-            num_classes = hi + 1
-        elif hi >= num_classes:
-            raise RuntimeError(
-                f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}"
-            )
-    elif num_classes == -1:
-        raise RuntimeError("one_hot: can not infer total number of classes from empty tensor.")
+    if num_classes == -1:  # the output shape depends on the values: read them (data-dependent)
+        x = tensor._data
+        if not x.size:
+            raise RuntimeError("one_hot: can not infer total number of classes from empty tensor.")
+        num_classes = _builtin_max(int(x.max()) + 1, 0)
     if num_classes < 0:
         raise RuntimeError(f"one_hot: num_classes must be -1 or non-negative, got {num_classes}")
     return apply(ONE_HOT, (tensor,), {"num_classes": num_classes})

@@ -12,9 +12,9 @@ import numbers
 
 import numpy as np
 
-from ..core.dispatch import OpDef, OpError, TensorMeta
+from ..core.dispatch import OpDef, TensorMeta
 from ..core.tensor import _OPS, Tensor, _inplace
-from ._util import method
+from ._util import meta_if_broadcasts, method
 
 __all__: list[str] = []
 
@@ -32,14 +32,7 @@ COPY = OpDef("copy", _copy_forward, inplace_forward=_copy_into)
 
 @COPY.defshape
 def _copy_shape(x, src):
-    try:
-        np.broadcast_shapes(tuple(src.shape) if hasattr(src, "shape") else (), tuple(x.shape))
-    except ValueError:
-        raise OpError(
-            f"copy_: the source of shape {tuple(src.shape)} is not broadcastable to the destination of shape "
-            f"{tuple(x.shape)}"
-        ) from None
-    return TensorMeta(x.shape, x.dtype)
+    return meta_if_broadcasts("copy_", src, x, "the source")
 
 
 @COPY.defgrad

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from ..core.creation import full_like
+from ..core.dispatch import apply
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
-from .optimizer import Optimizer, _bump_step, _effective_grad, _new_step
+from ._ops import ADAGRAD_STEP
+from .optimizer import Optimizer, _new_step
 
 __all__ = ["Adagrad"]
 
@@ -87,43 +89,20 @@ class Adagrad(Optimizer):
         if group.get("differentiable"):
             raise NotImplementedError("Adagrad: differentiable=True is not supported by Tessera optimizers")
 
-    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict:
-        state = self.state[p]
-        state["step"] = _new_step()
-        state["sum"] = Tensor._wrap(np.full_like(p._data, group["initial_accumulator_value"]))
+    def _init_state(self, p: Tensor, group: dict[str, Any], state: dict | None = None) -> dict:
+        state = self.state[p] if state is None else state
+        if "sum" not in state:  # at construction, or a parameter added with add_param_group
+            state["step"] = _new_step()
+            state["sum"] = full_like(p, group["initial_accumulator_value"])
         return state
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one Adagrad step; returns ``closure()``'s loss when a closure is given."""
         loss = self._closure_loss(closure)
-        state_of = self.state
-        for group in self.param_groups:
-            lr = group["lr"]
-            lr_decay = group["lr_decay"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                gt = p.grad
-                if gt is None:
-                    continue
-                d = p._data
-                state = state_of[p]
-                if "sum" not in state:  # a parameter added with add_param_group
-                    state = self._init_state(p, group)
-                step = _bump_step(state)
-                transformed = wd != 0 or maximize
-                tmp = self._scratch(p, d, 2 if transformed else 1)
-                g = _effective_grad(gt._data, d, wd, maximize, tmp[0])
-                s = tmp[-1]
-                clr = lr / (1 + (step - 1) * lr_decay)
-                acc = state["sum"]._data
-                np.multiply(g, g, out=s)
-                np.add(acc, s, out=acc)
-                np.sqrt(acc, out=s)
-                np.add(s, eps, out=s)
-                np.divide(g, s, out=s)
-                np.multiply(s, -clr, out=s)
-                np.add(d, s, out=d)
-                p._version_counter[0] += 1
+        with no_grad():
+            for group in self.param_groups:
+                hyper = self._hyper(group, "lr", "lr_decay", "eps", "weight_decay")
+                maximize = bool(group["maximize"])
+                for p, g, state in self._params_with_grad(group):
+                    apply(ADAGRAD_STEP, (p, g, state["sum"], state["step"]) + hyper, {"maximize": maximize})
         return loss

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from ..core.creation import zeros_like
+from ..core.dispatch import apply
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
-from .optimizer import Optimizer, _bump_step, _effective_grad, _lerp_, _new_step
+from ._ops import ADAM_STEP
+from .optimizer import Optimizer, _new_step
 
 __all__ = ["Adam", "AdamW"]
 
@@ -97,61 +99,29 @@ class Adam(Optimizer):
         if group.get("differentiable"):
             raise NotImplementedError(f"{name}: differentiable=True is not supported by Tessera optimizers")
 
+    def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
+        if len(state) == 0:
+            state["step"] = _new_step()
+            state["exp_avg"] = zeros_like(p)
+            state["exp_avg_sq"] = zeros_like(p)
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = zeros_like(p)
+
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one Adam step; returns ``closure()``'s loss when a closure is given."""
         loss = self._closure_loss(closure)
-        state_of = self.state
-        for group in self.param_groups:
-            lr = group["lr"]
-            beta1, beta2 = group["betas"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
-            decoupled = group.get("decoupled_weight_decay", False)
-            for p in group["params"]:
-                gt = p.grad
-                if gt is None:
-                    continue
-                d = p._data
-                state = state_of[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["exp_avg"] = Tensor._wrap(np.zeros_like(d))
-                    state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(d))
-                if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(d))
-                step = _bump_step(state)
-                coupled = wd != 0 and not decoupled
-                tmp = self._scratch(p, d, 2 if (coupled or maximize) else 1)
-                s = tmp[-1]
-                if wd != 0 and decoupled:
-                    np.multiply(d, 1 - lr * wd, out=d)
-                g = _effective_grad(gt._data, d, wd if coupled else 0, maximize, tmp[0])
-                m = state["exp_avg"]._data
-                v = state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1, s)
-                np.multiply(v, beta2, out=v)
-                np.multiply(g, g, out=s)
-                np.multiply(s, 1 - beta2, out=s)
-                np.add(v, s, out=v)
-
-                bias_correction1 = 1 - beta1**step
-                bias_correction2 = 1 - beta2**step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2**0.5
-                if amsgrad:
-                    vmax = state["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
-                np.sqrt(v, out=s)
-                np.divide(s, bias_correction2_sqrt, out=s)
-                np.add(s, eps, out=s)
-                # p.addcdiv_(m, denom, value=-step_size): p + (-step_size * m) / denom
-                np.divide(m, s, out=s)
-                np.multiply(s, -step_size, out=s)
-                np.add(d, s, out=d)
-                p._version_counter[0] += 1
+        with no_grad():
+            for group in self.param_groups:
+                hyper = self._hyper(group, "lr", "betas[0]", "betas[1]", "eps", "weight_decay")
+                attrs = {
+                    "amsgrad": bool(group["amsgrad"]),
+                    "maximize": bool(group["maximize"]),
+                    "decoupled": bool(group.get("decoupled_weight_decay", False)),
+                }
+                for p, g, state in self._params_with_grad(group):
+                    vmax = state.get("max_exp_avg_sq") if attrs["amsgrad"] else None
+                    args = (p, g, state["exp_avg"], state["exp_avg_sq"], vmax, state["step"]) + hyper
+                    apply(ADAM_STEP, args, attrs)
         return loss
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.grad_mode import enable_grad
+from ..core.grad_mode import enable_grad, no_grad
 from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
 
@@ -113,7 +113,7 @@ class Optimizer:
         self.defaults = defaults
         self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
         self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
-        self._work: dict[int, tuple] = {}
+        self._hyper_tensors: dict[int, tuple] = {}
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, but got "
@@ -148,14 +148,14 @@ class Optimizer:
     # -- pickling / copying -----------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         d = self.__dict__.copy()
-        d.pop("_work", None)
+        d.pop("_hyper_tensors", None)
         return d
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
         self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
-        self._work = {}
+        self._hyper_tensors = {}
 
     def __repr__(self) -> str:
         format_string = self.__class__.__name__ + " ("
@@ -286,8 +286,8 @@ class Optimizer:
                         g.detach_()
                     else:
                         g._requires_grad = False
-                    g._data.fill(0)
-                    g._version_counter[0] += 1
+                    with no_grad():
+                        g.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step; ``closure`` (optional) re-evaluates the model and returns the loss."""
@@ -299,13 +299,51 @@ class Optimizer:
         with enable_grad():
             return closure()
 
-    def _scratch(self, p: Tensor, arr: np.ndarray, n: int) -> tuple:
-        """``n`` work arrays shaped like ``arr``, allocated once per parameter and reused every step."""
-        w = self._work.get(id(p))
-        if w is None or len(w) < n or w[0].shape != arr.shape or w[0].dtype != arr.dtype:
-            w = tuple(np.empty_like(arr) for _ in range(n))
-            self._work[id(p)] = w
-        return w
+    def _params_with_grad(self, group: dict[str, Any]):
+        """The step skeleton every optimizer shares: ``(param, grad, state)`` for each parameter of ``group``
+        that has a gradient, its state initialised on first use by ``_init_state``."""
+        state_of = self.state
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            state = state_of.get(p)
+            if state is None:  # stored only once it holds something, as PyTorch's state dicts show
+                state = {}
+                self._init_state(p, group, state)
+                if state:
+                    state_of[p] = state
+            else:
+                self._init_state(p, group, state)
+            yield p, g, state
+
+    def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
+        """Create the missing entries of ``state`` for ``p`` (overridden by optimizers that keep state)."""
+
+    def _hyper(self, group: dict[str, Any], *names: str) -> tuple:
+        """The 0-d float64 tensors that the update ops read for ``group``'s hyperparameters ``names``.
+
+        ``group`` keeps Python numbers, as in PyTorch (schedulers and users assign ``group["lr"]``); the
+        tensors follow them through a ``fill_`` op whenever a value changed, so a captured step reads the
+        tensors and the current values reach it without re-capture.
+        """
+        cache = self._hyper_tensors.get(id(group))
+        if cache is None or cache[0] is not group:
+            cache = self._hyper_tensors[id(group)] = (group, {})
+        tensors = cache[1]
+        out = []
+        for name in names:
+            key, _, index = name.partition("[")  # "betas[0]": an element of a tuple hyperparameter
+            value = group[key][int(index[:-1])] if index else group[key]
+            entry = tensors.get(name)
+            if entry is None:
+                entry = tensors[name] = [float(value), Tensor._wrap(np.array(float(value)))]
+            elif entry[0] != value:
+                with no_grad():
+                    entry[1].fill_(float(value))
+                entry[0] = float(value)
+            out.append(entry[1])
+        return tuple(out)
 
     # -- hooks --------------------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
@@ -450,47 +488,10 @@ def _typename(obj) -> str:
 
 
 # -- shared update helpers ---------------------------------------------------------------------------------
-def _effective_grad(g: np.ndarray, d: np.ndarray, weight_decay: float, maximize: bool, out: np.ndarray):
-    """``(-g if maximize else g) + weight_decay * d`` as PyTorch computes it, written into ``out`` when a
-    new array is needed; returns ``g`` itself when there is nothing to do."""
-    if weight_decay != 0:
-        np.multiply(d, weight_decay, out=out)
-        if maximize:
-            np.subtract(out, g, out=out)
-        else:
-            np.add(g, out, out=out)
-        return out
-    if maximize:
-        np.negative(g, out=out)
-        return out
-    return g
-
-
-def _lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None:
-    """``a.lerp_(b, weight)`` with PyTorch's formula (exact at both ends)."""
-    np.subtract(b, a, out=tmp)
-    if weight < 0.5:
-        np.multiply(tmp, weight, out=tmp)
-        np.add(a, tmp, out=a)
-    else:
-        np.multiply(tmp, 1.0 - weight, out=tmp)
-        np.subtract(b, tmp, out=a)
-
-
 def _new_step() -> Tensor:
     """The per-parameter step counter PyTorch keeps in ``state["step"]``: a float scalar tensor."""
     dt = np.float64 if _dt.get_default_dtype() == _dt.float64 else np.float32
     return Tensor._wrap(np.zeros((), dtype=dt))
-
-
-def _bump_step(state: dict) -> float:
-    st = state["step"]
-    if isinstance(st, Tensor):
-        a = st._data
-        a += 1
-        return float(a)
-    state["step"] = st = st + 1
-    return float(st)
 
 
 def _check_nonneg(name: str, value, what: str | None = None) -> None:

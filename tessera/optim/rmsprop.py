@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from ..core.creation import zeros_like
+from ..core.dispatch import apply
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
-from .optimizer import Optimizer, _bump_step, _effective_grad, _lerp_, _new_step
+from ._ops import RMSPROP_STEP
+from .optimizer import Optimizer, _new_step
 
 __all__ = ["RMSprop"]
 
@@ -87,58 +89,26 @@ class RMSprop(Optimizer):
         if group.get("differentiable"):
             raise NotImplementedError("RMSprop: differentiable=True is not supported by Tessera optimizers")
 
+    def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
+        if len(state) == 0:
+            state["step"] = _new_step()
+            state["square_avg"] = zeros_like(p)
+        if group["momentum"] > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = zeros_like(p)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = zeros_like(p)
+
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one RMSprop step; returns ``closure()``'s loss when a closure is given."""
         loss = self._closure_loss(closure)
-        state_of = self.state
-        for group in self.param_groups:
-            lr = group["lr"]
-            alpha = group["alpha"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            momentum = group["momentum"]
-            centered = group["centered"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                gt = p.grad
-                if gt is None:
-                    continue
-                d = p._data
-                state = state_of[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["square_avg"] = Tensor._wrap(np.zeros_like(d))
-                if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = Tensor._wrap(np.zeros_like(d))
-                if centered and "grad_avg" not in state:
-                    state["grad_avg"] = Tensor._wrap(np.zeros_like(d))
-                _bump_step(state)
-                transformed = wd != 0 or maximize
-                tmp = self._scratch(p, d, 3 if transformed else 2)
-                g = _effective_grad(gt._data, d, wd, maximize, tmp[0])
-                s, avg = tmp[-2], tmp[-1]
-                v = state["square_avg"]._data
-                np.multiply(v, alpha, out=v)
-                np.multiply(g, g, out=s)
-                np.multiply(s, 1 - alpha, out=s)
-                np.add(v, s, out=v)
-                if centered:
-                    ga = state["grad_avg"]._data
-                    _lerp_(ga, g, 1 - alpha, s)
-                    np.multiply(ga, ga, out=s)
-                    np.subtract(v, s, out=avg)
-                    np.sqrt(avg, out=avg)
-                else:
-                    np.sqrt(v, out=avg)
-                np.add(avg, eps, out=avg)
-                np.divide(g, avg, out=s)
-                if momentum > 0:
-                    buf = state["momentum_buffer"]._data
-                    np.multiply(buf, momentum, out=buf)
-                    np.add(buf, s, out=buf)
-                    np.multiply(buf, -lr, out=s)
-                else:
-                    np.multiply(s, -lr, out=s)
-                np.add(d, s, out=d)
-                p._version_counter[0] += 1
+        with no_grad():
+            for group in self.param_groups:
+                hyper = self._hyper(group, "lr", "alpha", "eps", "weight_decay", "momentum")
+                centered, maximize = bool(group["centered"]), bool(group["maximize"])
+                use_momentum = group["momentum"] > 0
+                for p, g, state in self._params_with_grad(group):
+                    buf = state["momentum_buffer"] if use_momentum else None
+                    ga = state["grad_avg"] if centered else None
+                    args = (p, g, state["square_avg"], buf, ga, state["step"]) + hyper
+                    apply(RMSPROP_STEP, args, {"centered": centered, "maximize": maximize})
         return loss

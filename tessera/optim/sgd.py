@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from ..core.creation import zeros_like
+from ..core.dispatch import apply
+from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
-from .optimizer import Optimizer, _effective_grad
+from ._ops import SGD_STEP
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -88,52 +90,16 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one SGD step; returns ``closure()``'s loss when a closure is given."""
         loss = self._closure_loss(closure)
-        state_of = self.state
-        for group in self.param_groups:
-            lr = group["lr"]
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            wd = group["weight_decay"]
-            nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            neg_lr = -lr
-            for p in group["params"]:
-                gt = p.grad
-                if gt is None:
-                    continue
-                d = p._data
-                g = gt._data
-                need = 1 if (wd != 0 or maximize) else 0
-                if momentum != 0:
-                    need += 1
-                tmp = self._scratch(p, d, max(need, 1))
-                g = _effective_grad(g, d, wd, maximize, tmp[0])
-                if momentum != 0:
-                    state = state_of[p]
-                    buf_t = state.get("momentum_buffer")
-                    if buf_t is None:
-                        buf_t = Tensor._wrap(np.array(g, copy=True))
-                        state["momentum_buffer"] = buf_t
-                        buf = buf_t._data
-                    else:
-                        buf = buf_t._data
-                        np.multiply(buf, momentum, out=buf)
-                        if dampening == 0:
-                            np.add(buf, g, out=buf)
-                        else:
-                            t = tmp[-1]
-                            np.multiply(g, 1 - dampening, out=t)
-                            np.add(buf, t, out=buf)
-                    if nesterov:
-                        # g + momentum * buf, written over the scratch that held the effective gradient
-                        t = tmp[-1]
-                        np.multiply(buf, momentum, out=t)
-                        np.add(g, t, out=t)
-                        g = t
-                    else:
-                        g = buf
-                t = tmp[-1]
-                np.multiply(g, neg_lr, out=t)
-                np.add(d, t, out=d)
-                p._version_counter[0] += 1
+        with no_grad():
+            for group in self.param_groups:
+                hyper = self._hyper(group, "lr", "momentum", "dampening", "weight_decay")
+                nesterov, maximize = bool(group["nesterov"]), bool(group["maximize"])
+                use_momentum = group["momentum"] != 0
+                for p, g, state in self._params_with_grad(group):
+                    buf = state.get("momentum_buffer") if use_momentum else None
+                    first = use_momentum and buf is None
+                    if first:
+                        buf = self.state[p]["momentum_buffer"] = zeros_like(p)
+                    attrs = {"nesterov": nesterov, "maximize": maximize, "first": first}
+                    apply(SGD_STEP, (p, g, buf) + hyper, attrs)
         return loss

@@ -156,7 +156,7 @@ class _Tracer:
             handles.append(m.register_forward_pre_hook(pre))
             handles.append(m.register_forward_hook(post))
         try:
-            with no_grad(), dispatch.intercept(self.record):
+            with no_grad(), dispatch.intercept(self.record, tracing=False):
                 out = self.model(*inputs)
         finally:
             for h in handles:

@@ -125,7 +125,7 @@ def test_state_dict_moves_between_torch_and_tessera():
     net.load_state_dict({k: v.detach().numpy() for k, v in tnet.state_dict().items()}, strict=False)
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     np.testing.assert_allclose(
-        net(ts.tensor(x)).detach().numpy(), tnet(torch.tensor(x)).detach().numpy(), rtol=1e-5
+        net(ts.tensor(x)).detach().numpy(), tnet(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
     )
     back = torch_net()
     back.load_state_dict({k: torch.tensor(v.numpy()) for k, v in net.state_dict().items() if k != "steps"})

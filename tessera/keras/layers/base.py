@@ -17,6 +17,7 @@ import numpy as np
 
 from ...core import creation
 from ...core import dtypes as _dt
+from ...core.dispatch import intercept
 from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from ...nn.containers import ModuleList
@@ -216,13 +217,42 @@ class InputSpec:
         return f"InputSpec(ndim={self.ndim}, min_ndim={self.min_ndim}, axes={self.axes})"
 
 
-# -- probing (output shape inference) ------------------------------------------------------------------------
+# -- symbolic execution (output shape inference) -------------------------------------------------------------
 _PROBING = [0]
 _PROBE_LENGTHS = (32, 33)
+_META_ZERO: dict = {}  # NumPy dtype -> the 0-d zero that every meta array of that dtype broadcasts
+_BUILDING = [0]  # > 0 while a layer builds (its weights get real values, even inside a symbolic call)
+
+
+def _meta_tensor(shape, dtype) -> Tensor:
+    """A tensor that only has a shape and a dtype: a zero-strided view of one zero (no memory, no compute)."""
+    npd = np.dtype(dtype.np)
+    zero = _META_ZERO.get(npd)
+    if zero is None:
+        zero = _META_ZERO[npd] = np.zeros((), npd)
+    return Tensor._wrap(np.broadcast_to(zero, tuple(shape)))
+
+
+def _is_meta(t) -> bool:
+    """Whether ``t`` is a placeholder made by a symbolic call (for tests: none may end up in layer state)."""
+    if not isinstance(t, Tensor):
+        return False
+    arr = t._data
+    return arr.base is not None and arr.base is _META_ZERO.get(arr.dtype)
+
+
+class _Building:
+    """While a layer creates its weights, ops run for real (initializers must give real values)."""
+
+    def __enter__(self):
+        _BUILDING[0] += 1
+
+    def __exit__(self, *exc):
+        _BUILDING[0] -= 1
 
 
 class _Probe:
-    """Evaluation mode, no gradients and no loss recording while a layer runs on placeholder zeros."""
+    """Evaluation mode, no gradients and no loss recording while a layer runs on placeholder inputs."""
 
     def __init__(self, layer):
         self.layer = layer
@@ -240,6 +270,35 @@ class _Probe:
         self.ng.__exit__(*exc)
         for m, f in self.flags:
             m.__dict__["training"] = f
+
+
+class _Symbolic(_Probe):
+    """Run a layer on meta tensors: every op returns a meta tensor built from its shape rule
+    (``infer_meta``) instead of computing. In-place and state-updating ops (``out=``, ``mutates``) return
+    their target untouched, so a symbolic call changes no state; builds reached during the call (sublayers
+    built lazily) run their initializers for real."""
+
+    def __enter__(self):
+        super().__enter__()
+        level = _BUILDING[0]
+
+        def meta_op(call):
+            if _BUILDING[0] != level:
+                return call.proceed()
+            if call.out is not None:
+                return call.out
+            mutates = call.op.mutates
+            if mutates:
+                return call.args[mutates[0]]
+            m = call.meta()
+            return _meta_tensor(m.shape, m.dtype)
+
+        self.ic = intercept(meta_op)
+        self.ic.__enter__()
+
+    def __exit__(self, *exc):
+        self.ic.__exit__(*exc)
+        super().__exit__(*exc)
 
 
 _ACCEPTS_CACHE: dict = {}
@@ -417,7 +476,8 @@ class Layer(Module):
         if initializer is None:
             initializer = "glorot_uniform" if dt.is_floating_point else "zeros"
         init = _initializers.get(initializer)
-        value = init(shape, dtype=dt)
+        with _Building():
+            value = init(shape, dtype=dt)
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         t = Tensor._wrap(np.array(arr, dtype=dt.np, copy=True).reshape(shape))
         if trainable:
@@ -542,7 +602,8 @@ class Layer(Module):
     def _do_build(self, shapes) -> None:
         if self.input_spec is not None and isinstance(shapes, tuple):
             self.input_spec.check(self, shapes)
-        self.build(shapes)
+        with _Building():
+            self.build(shapes)
         d = self.__dict__
         d["built"] = True
         d["_build_input_shape"] = shapes
@@ -652,21 +713,22 @@ class Layer(Module):
         return map_structure(lambda s: s.shape if isinstance(s, _OutSpec) else s, specs)
 
     def _infer_outputs(self, args, kwargs, inputs):
-        """Output (shape, dtype) structure: run on zeros with batch size 1; unknown non-batch dimensions are
-        probed at two lengths and the output dimensions that change become None."""
+        """Output (shape, dtype) structure: run symbolically (meta tensors, see ``_Symbolic``) with batch size
+        1; unknown non-batch dimensions are tried at two lengths and the output dimensions that change
+        become None."""
         batch_unknown = any(kt.shape and kt.shape[0] is None for kt in inputs)
         other_unknown = any(d is None for kt in inputs for d in kt.shape[1:])
 
         def run(length):
-            def zeros(v):
+            def meta(v):
                 if not isinstance(v, KerasTensor):
                     return v
                 shape = [(1 if i == 0 else length) if d is None else d for i, d in enumerate(v.shape)]
-                return creation.zeros(*shape, dtype=v.dtype)
+                return _meta_tensor(shape, v.dtype)
 
-            a = map_structure(zeros, args)
-            k = map_structure(zeros, kwargs)
-            with _Probe(self):
+            a = map_structure(meta, args)
+            k = map_structure(meta, kwargs)
+            with _Symbolic(self):
                 try:
                     return self.forward(*a, **k)
                 except Exception as e:  # noqa: BLE001

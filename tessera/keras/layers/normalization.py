@@ -6,9 +6,9 @@ from __future__ import annotations
 import numbers
 
 from ... import ops
-from ...core import creation
 from ...core.tensor import Tensor
 from ...nn import functional as F
+from ...ops.nn_ops import update_running_stats
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer
@@ -120,19 +120,21 @@ class BatchNormalization(Layer):
         gamma = self.gamma if self.scale else None
         beta = self.beta if self.center else None
         if training:
-            mm, mv = self.moving_mean, self.moving_variance
-            batch_mean = creation.zeros(*mm.shape, dtype=mm.dtype)
-            batch_var = creation.zeros(*mv.shape, dtype=mv.dtype)
-            # momentum=1 makes F.batch_norm store the batch statistics themselves in the scratch buffers
-            y = F.batch_norm(x, batch_mean, batch_var, gamma, beta, True, 1.0, self.epsilon)
-            c = x.shape[1]
-            n = x.numel() // c
-            m = mm._data.dtype.type(self.momentum)
-            mm._data[...] = mm._data * m + batch_mean._data * (1 - m)
-            biased = batch_var._data * mv._data.dtype.type((n - 1) / n)
-            mv._data[...] = mv._data * m + biased * (1 - m)
-            mm._version_counter[0] += 1
-            mv._version_counter[0] += 1
+            y = F.batch_norm(x, None, None, gamma, beta, True, 0.0, self.epsilon)
+            # Keras's convention: moving = moving * momentum + batch_stat * (1 - momentum), biased variance;
+            # the same update op as nn's BatchNorm (factors rounded in the buffers' dtype, as before)
+            m = self.moving_mean.dtype.np.type(self.momentum)
+            dims = (0,) + tuple(range(2, x.ndim))
+            update_running_stats(
+                self.moving_mean,
+                self.moving_variance,
+                x,
+                dims,
+                self.epsilon,
+                float(1 - m),
+                keep=float(m),
+                unbiased=False,
+            )
         else:
             y = F.batch_norm(x, self.moving_mean, self.moving_variance, gamma, beta, False, 0.0, self.epsilon)
         return y if axis == 1 else ops.movedim(y, 1, axis)

@@ -1,20 +1,24 @@
 """Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward`` (PyTorch semantics).
 
-Both are composites of registered ops (batched ``matmul`` over all heads at once, the fused ``softmax``,
-``masked_fill``), so autograd, double backward and the compiler see ordinary graphs. Masks never enter the
-graph as computations: boolean masks become one ``masked_fill`` of the scores, float masks one addition.
+Without dropout both run the fused op ``scaled_dot_product_attention`` (``tessera.ops.nn_ops``; masks are
+its tensor inputs). With dropout on the weights, or when the weights are returned, they are composites of
+registered ops (batched ``matmul`` over all heads at once, the fused ``softmax``, ``masked_fill``). Masks are
+tensors throughout and nothing branches on their values.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 
 import numpy as np
 
 from ... import ops
+from ...core import creation
+from ...core import dtypes as _dt
+from ...core.dispatch import apply
 from ...core.tensor import Tensor
+from ...ops import nn_ops as _nn
 from .linear import dropout as _dropout
 from .linear import linear as _linear
 
@@ -23,12 +27,10 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 _NEG_INF = float("-inf")
 
 
-@functools.lru_cache(maxsize=64)
-def _causal_disallowed(L: int, S: int) -> np.ndarray:
-    """(L, S) bool array, True above the diagonal: the positions a causal (top-left aligned) mask hides."""
-    m = np.triu(np.ones((L, S), dtype=bool), 1)
-    m.flags.writeable = False
-    return m
+def _causal_hidden(L: int, S: int) -> Tensor:
+    """(L, S) bool tensor, True above the diagonal: the positions a causal (top-left aligned) mask hides
+    (a constant built from the sizes)."""
+    return ops.triu(creation.ones((L, S), dtype=_dt.bool), 1)
 
 
 def _check_tensor(opname: str, argname: str, value) -> Tensor:
@@ -39,48 +41,31 @@ def _check_tensor(opname: str, argname: str, value) -> Tensor:
 
 def _float_mask(opname: str, argname: str, mask: Tensor, dtype) -> Tensor:
     """A float additive mask in ``dtype`` (masks of another float dtype are cast)."""
-    if mask._data.dtype.kind != "f":
+    if not mask.dtype.is_floating_point:
         raise TypeError(
             f"{opname}: only bool and floating types of {argname} are supported, got {mask.dtype.name}"
         )
     return mask if mask.dtype is dtype else mask.to(dtype)
 
 
-def _attend(q, k, v, disallowed, bias, dropout_p: float, safe: bool, need_weights: bool):
-    """softmax(q @ k^T + bias, masked where ``disallowed``) @ v, with ``q`` already scaled.
+def _attend(q, k, v, hidden, bias, dropout_p: float, safe: bool, need_weights: bool):
+    """softmax(q @ k^T + bias, masked where ``hidden``) @ v, with ``q`` already scaled: the composite path
+    (dropout on the weights, or the weights returned).
 
-    ``disallowed``: a bool ndarray (True = hidden) broadcastable to the scores, or None. ``bias``: a float
-    Tensor added to the scores, or None. ``safe``: rows hidden entirely give zeros (PyTorch's
+    ``hidden``: a bool Tensor (True = hidden) broadcastable to the scores, or None. ``bias``: a float Tensor
+    added to the scores, or None. ``safe``: rows hidden entirely give zeros (PyTorch's
     ``scaled_dot_product_attention``) rather than NaN (its ``MultiheadAttention`` with weights).
     """
-    scores = ops.matmul(q, k.mT)
-    full = None
-    if safe and (disallowed is not None or bias is not None):
-        hidden = disallowed
-        if bias is not None:
-            hb = np.isneginf(bias._data)
-            hidden = hb if hidden is None else (hidden | hb)
-        full = hidden.all(-1, keepdims=True)
-        if full.any():
-            # Rows with nothing to attend to: leave them unmasked (finite softmax, finite gradients), then
-            # zero their weights, which also zeroes the gradient reaching their scores.
-            if disallowed is not None:
-                disallowed = disallowed & ~full
-            if bias is not None:
-                bias = ops.masked_fill(bias, Tensor._wrap(full), 0.0)
-        else:
-            full = None
-    if bias is not None:
-        scores = scores + bias
-    if disallowed is not None:
-        scores = ops.masked_fill(scores, Tensor._wrap(disallowed), _NEG_INF)
-    attn = ops.softmax(scores, -1)
-    if full is not None:
-        attn = ops.masked_fill(attn, Tensor._wrap(full), 0.0)
+    attn = _nn.attention_probs(ops.matmul(q, k.mT), hidden, bias, safe)
     if dropout_p > 0.0:
         attn = _dropout(attn, dropout_p, True)
     out = ops.matmul(attn, v)
     return out, (attn if need_weights else None)
+
+
+def _fused(q, k, v, mask, is_causal: bool, scale: float) -> Tensor:
+    """The ``scaled_dot_product_attention`` op (no dropout); ``mask``: bool (True = attend) or float."""
+    return apply(_nn.SDPA, (q, k, v, mask), {"is_causal": bool(is_causal), "scale": float(scale)})
 
 
 def scaled_dot_product_attention(
@@ -110,11 +95,11 @@ def scaled_dot_product_attention(
     name = "scaled_dot_product_attention"
     for arg, t in (("query", query), ("key", key), ("value", value)):
         _check_tensor(name, arg, t)
-        if t._data.ndim < 2:
+        if t.ndim < 2:
             raise RuntimeError(
                 f"{name}: expected {arg} to have at least 2 dimensions, got shape {tuple(t.shape)}"
             )
-    if not (query.dtype is key.dtype is value.dtype) or query._data.dtype.kind != "f":
+    if not (query.dtype is key.dtype is value.dtype) or not query.dtype.is_floating_point:
         raise RuntimeError(
             f"{name}: expected query, key and value to have the same floating dtype, got query "
             f"{query.dtype.name}, "
@@ -152,7 +137,6 @@ def scaled_dot_product_attention(
             f"{name}: batch dimensions of query {qs}, key {ks} and value {vs} are not broadcastable"
         ) from None
     L, S = qs[-2], ks[-2]
-    disallowed = bias = None
     if attn_mask is not None:
         _check_tensor(name, "attn_mask", attn_mask)
         try:
@@ -162,22 +146,28 @@ def scaled_dot_product_attention(
                 f"{name}: attn_mask of shape {tuple(attn_mask.shape)} is not broadcastable to the attention "
                 f"scores of shape {batch + (L, S)}"
             ) from None
-        if attn_mask._data.dtype == np.bool_:
-            disallowed = ~attn_mask._data
-        else:
-            bias = _float_mask(name, "attn_mask", attn_mask, query.dtype)
-    elif is_causal:
-        disallowed = _causal_disallowed(L, S)
+        if attn_mask.dtype is not _dt.bool:
+            attn_mask = _float_mask(name, "attn_mask", attn_mask, query.dtype)
     if scale is None:
         scale = 1.0 / math.sqrt(qs[-1]) if qs[-1] else 1.0
-    out, _ = _attend(query * scale, key, value, disallowed, bias, float(dropout_p), True, False)
+    if not dropout_p:
+        return _fused(query, key, value, attn_mask, is_causal, scale)
+    hidden = bias = None
+    if attn_mask is not None:
+        if attn_mask.dtype is _dt.bool:
+            hidden = ops.logical_not(attn_mask)
+        else:
+            bias = attn_mask
+    elif is_causal:
+        hidden = _causal_hidden(L, S)
+    out, _ = _attend(query * scale, key, value, hidden, bias, float(dropout_p), True, False)
     return out
 
 
 # -- multi-head attention --------------------------------------------------------------------------------
 def _merge_masks(name, attn_mask, key_padding_mask, dtype, N, H, L, S, batched):
     """PyTorch's mask canonicalisation: bool masks (True = hidden) combine with ``|``; as soon as one mask is
-    float, bool ones become ``-inf`` and the masks add. Returns (disallowed ndarray | None, bias | None),
+    float, bool ones become ``-inf`` and the masks add. Returns (hidden bool Tensor | None, bias | None),
     each broadcastable to the (N, H, L, S) scores."""
     masks = []
     if attn_mask is not None:
@@ -210,17 +200,15 @@ def _merge_masks(name, attn_mask, key_padding_mask, dtype, N, H, L, S, batched):
         masks.append(("key_padding_mask", key_padding_mask.reshape(N, 1, 1, S)))
     if not masks:
         return None, None
-    if all(m._data.dtype == np.bool_ for _, m in masks):
-        disallowed = masks[0][1]._data
+    if all(m.dtype is _dt.bool for _, m in masks):
+        hidden = masks[0][1]
         for _, m in masks[1:]:
-            disallowed = disallowed | m._data
-        return disallowed, None
+            hidden = ops.logical_or(hidden, m)
+        return hidden, None
     bias = None
     for argname, m in masks:
-        if m._data.dtype == np.bool_:
-            f = np.zeros(m._data.shape, dtype=dtype.np)
-            f[m._data] = _NEG_INF
-            m = Tensor._wrap(f)
+        if m.dtype is _dt.bool:
+            m = ops.masked_fill(creation.zeros(tuple(m.shape), dtype=dtype), m, _NEG_INF)
         else:
             m = _float_mask(name, argname, m, dtype)
         bias = m if bias is None else bias + m
@@ -413,15 +401,21 @@ def _mha(
             key_padding_mask = ops.pad(key_padding_mask, (0, 1))
 
     # -- attention over all heads at once ----------------------------------------------------------------
-    if causal_only:
-        disallowed, bias = _causal_disallowed(L, S), None
-    else:
-        disallowed, bias = _merge_masks(name, attn_mask, key_padding_mask, query.dtype, N, H, L, S, True)
     if not training:
         dropout_p = 0.0
-    out, weights = _attend(
-        q * (1.0 / math.sqrt(D)), k, v, disallowed, bias, dropout_p, not need_weights, need_weights
-    )
+    if causal_only:
+        hidden, bias = None, None
+    else:
+        hidden, bias = _merge_masks(name, attn_mask, key_padding_mask, query.dtype, N, H, L, S, True)
+    if not need_weights and not dropout_p:
+        mask = bias if hidden is None else ops.logical_not(hidden)
+        out, weights = _fused(q, k, v, mask, causal_only, 1.0 / math.sqrt(D)), None
+    else:
+        if causal_only:
+            hidden = _causal_hidden(L, S)
+        out, weights = _attend(
+            q * (1.0 / math.sqrt(D)), k, v, hidden, bias, dropout_p, not need_weights, need_weights
+        )
     if batch_first:
         out = out.permute(0, 2, 1, 3).reshape(N, L, E)
     else:

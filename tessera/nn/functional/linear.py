@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import ops
-from ...core.dispatch import apply
-from ...core.random import rng
+from ...core.dispatch import apply, is_tracing
+from ...core.dtypes import bool as _dt_bool
+from ...core.grad_mode import no_grad
+from ...core.random import BERNOULLI, draw
 from ...core.tensor import Tensor
-from ...ops.elementwise import DROPOUT
+from ...ops.random import DROPOUT, EMBEDDING, EMBEDDING_RENORM
 
 __all__ = ["linear", "bilinear", "dropout", "dropout1d", "dropout2d", "alpha_dropout", "embedding"]
 
@@ -40,11 +40,16 @@ def _check_p(name, p):
         raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _keep_mask(shape, p, dtype, generator=None) -> Tensor:
+    """A Bernoulli(1 - p) keep-mask drawn by an op from the generator's key (a tensor, not a constant)."""
+    return draw(generator, BERNOULLI, (None,), {"shape": tuple(shape), "p": 1.0 - float(p), "dtype": dtype})
+
+
 def _masked(input, mask_shape, p, generator=None):
     if p == 1.0:
         return input * 0
-    mask = rng(generator).random(mask_shape, dtype=np.float32) >= p
-    return apply(DROPOUT, (input,), {"mask": mask, "scale": 1.0 / (1.0 - p)})
+    mask = _keep_mask(mask_shape, p, _dt_bool)
+    return apply(DROPOUT, (input, mask), {"p": float(p)})
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -81,10 +86,9 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     if not training or p == 0.0:
         return input
     alpha_p = -1.7580993408473766
-    keep = rng(None).random(tuple(input.shape)) >= p
     a = ((1 - p) * (1 + p * alpha_p**2)) ** -0.5
     b = -a * alpha_p * p
-    keep_t = Tensor._wrap(keep.astype(input._data.dtype))
+    keep_t = _keep_mask(input.shape, p, input.dtype)
     return (input * keep_t + alpha_p * (1 - keep_t)) * a + b
 
 
@@ -106,23 +110,19 @@ def embedding(
             f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}"
         )
     n = weight.shape[0]
-    idx = input._data
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(
-            f"embedding: index out of range in self (indices must be in [0, {n}), got "
-            f"{idx.min() if idx.min() < 0 else idx.max()})"
-        )
+    if not is_tracing() and input.numel():
+        idx = input._data
+        if idx.min() < 0 or idx.max() >= n:
+            raise IndexError(
+                f"embedding: index out of range in self (indices must be in [0, {n}), got "
+                f"{idx.min() if idx.min() < 0 else idx.max()})"
+            )
     if max_norm is not None:
-        from ...core.grad_mode import no_grad
-
         with no_grad():
-            rows = np.unique(idx)
-            norms = np.linalg.norm(weight._data[rows].astype(np.float64), ord=norm_type, axis=1)
-            scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-            weight._data[rows] *= scale[:, None].astype(weight._data.dtype)
-    out = ops.index_select(weight, 0, input.reshape(-1)).reshape(tuple(input.shape) + (weight.shape[1],))
-    if padding_idx is not None and weight.requires_grad:
-        pad = padding_idx + n if padding_idx < 0 else padding_idx
-        keep = Tensor._wrap((idx != pad)[..., None].astype(weight._data.dtype))
-        out = out * keep + (out * (1 - keep)).detach()
-    return out
+            apply(
+                EMBEDDING_RENORM,
+                (weight, input),
+                {"max_norm": float(max_norm), "norm_type": float(norm_type)},
+            )
+    pad = None if padding_idx is None else (padding_idx + n if padding_idx < 0 else padding_idx)
+    return apply(EMBEDDING, (weight, input), {"padding_idx": pad})

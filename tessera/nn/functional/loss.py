@@ -1,8 +1,9 @@
 """Functional losses with PyTorch's semantics: every loss takes ``reduction`` ('mean', 'sum' or 'none')
 and the legacy ``size_average``/``reduce`` flags where PyTorch has them.
 
-``nll_loss`` (and so ``cross_entropy`` with class indices, which is ``log_softmax`` followed by it) and
-``binary_cross_entropy`` run on fused ops of ``tessera.ops.nn_ops``; the others are Tessera-op compositions.
+``nll_loss``, ``cross_entropy`` with class indices and ``binary_cross_entropy`` run on fused ops of
+``tessera.ops.nn_ops`` (which also check the target indices and input ranges, inside their forwards); the
+others are Tessera-op compositions. Nothing here reads tensor values.
 """
 
 from __future__ import annotations
@@ -254,12 +255,7 @@ def _class_target_check(opname: str, input: Tensor, target: Tensor, weight, igno
                 f"{opname}: weight tensor should be defined either for all {c} classes or no classes but "
                 f"got weight tensor of shape {tuple(weight.shape)}"
             )
-    t = target._data
-    if t.size:
-        bad = (t < 0) | (t >= c)
-        bad &= t != ignore_index
-        if bad.any():
-            raise IndexError(f"{opname}: target {int(t[bad].flat[0])} is out of bounds for {c} classes")
+    # the bounds of the class indices are checked by the loss op's forward (it reads the values)
 
 
 def _nll(logp: Tensor, target: Tensor, weight, ignore_index: int, reduction: str) -> Tensor:
@@ -409,9 +405,7 @@ def binary_cross_entropy(
             f"binary_cross_entropy: using a target size {tuple(target.shape)} that is different to the "
             f"input size {tuple(input.shape)} is deprecated. Please ensure they have the same size."
         )
-    x = input._data
-    if x.size and not ((x >= 0) & (x <= 1)).all():
-        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    # the op's forward checks that the input holds probabilities in [0, 1]
     loss = apply(_nn.BINARY_CROSS_ENTROPY, (input, target))
     if weight is not None:
         _check_tensor("binary_cross_entropy", "weight", weight)

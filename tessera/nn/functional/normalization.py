@@ -1,14 +1,13 @@
 """Functional normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``.
 
-Batch, instance, layer and group norm share the fused ops ``norm_stats`` / ``native_norm`` of
-``tessera.ops.nn_ops`` (statistics computed once in NumPy, analytic backward).
+Batch, instance, layer and group norm are one op each (``batch_norm``, ``instance_norm``, ``layer_norm``,
+``group_norm`` of ``tessera.ops.nn_ops``: statistics computed once in NumPy, analytic backward). Running
+statistics change through the state-update op ``running_stat_update`` on the buffers.
 """
 
 from __future__ import annotations
 
 import numbers
-
-import numpy as np
 
 from ... import ops
 from ...core import dtypes as _dt
@@ -38,14 +37,6 @@ def _check_vec(opname: str, name: str, t, size: int) -> None:
         )
 
 
-def _update_running(buf: Tensor, new: np.ndarray, momentum: float) -> None:
-    """``buf = (1 - momentum) * buf + momentum * new`` in place (a buffer update, not recorded)."""
-    d = buf._data
-    d *= d.dtype.type(1.0 - momentum)
-    d += (momentum * new).astype(d.dtype, copy=False)
-    buf._version_counter[0] += 1
-
-
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -68,6 +59,12 @@ def batch_norm(
         >>> F.batch_norm(x, rm, rv, training=True).shape
         tessera.Size([8, 3, 4, 4])
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, count=None):
+    """``batch_norm``; ``count`` (the ``num_batches_tracked`` tensor) with ``momentum=None`` makes the
+    running statistics a cumulative average, its factor ``1 / count`` read inside the update op."""
     _check_input("batch_norm", input)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C, *), got shape {tuple(input.shape)}")
@@ -79,9 +76,7 @@ def batch_norm(
         ("bias", bias),
     ):
         _check_vec("batch_norm", name, t, c)
-    ndim = input.ndim
-    dims = (0,) + tuple(range(2, ndim))
-    wshape = (1, c) + (1,) * (ndim - 2)
+    eps = float(eps)
     if training or running_mean is None or running_var is None:
         m = input.numel() // c if c else 0
         if training and m <= 1:
@@ -89,22 +84,16 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                 f"{tuple(input.shape)}"
             )
-        stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
+        # the running buffers are not inputs here: they change below, after the op has saved its inputs
+        y = apply(_nn.BATCH_NORM, (input, None, None, weight, bias), {"training": True, "eps": eps})
         if training and (running_mean is not None or running_var is not None):
-            s = stats._data
-            if running_mean is not None:
-                _update_running(running_mean, s[0].reshape(c), momentum)
-            if running_var is not None:
-                _update_running(running_var, s[2].reshape(c) * (m / (m - 1)), momentum)
-        return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
+            dims = (0,) + tuple(range(2, input.ndim))
+            _nn.update_running_stats(running_mean, running_var, input, dims, eps, momentum, count=count)
+        return y
     # evaluation: an affine map with the running statistics
-    scale = ops.rsqrt(running_var.detach() + eps)
-    if weight is not None:
-        scale = scale * weight
-    shift = -running_mean.detach() * scale
-    if bias is not None:
-        shift = shift + bias
-    return input * scale.reshape(wshape) + shift.reshape(wshape)
+    return apply(
+        _nn.BATCH_NORM, (input, running_mean, running_var, weight, bias), {"training": False, "eps": eps}
+    )
 
 
 def instance_norm(
@@ -138,7 +127,6 @@ def instance_norm(
     ):
         _check_vec("instance_norm", name, t, c)
     ndim = input.ndim
-    wshape = (1, c) + (1,) * (ndim - 2)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError(
@@ -152,13 +140,10 @@ def instance_norm(
             f"instance_norm: expected more than 1 spatial element when training, got input of shape "
             f"{tuple(input.shape)}"
         )
-    stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-    s = stats._data
-    if running_mean is not None:
-        _update_running(running_mean, s[0].reshape(-1, c).mean(0), momentum)
-    if running_var is not None:
-        _update_running(running_var, s[2].reshape(-1, c).mean(0) * (m / (m - 1)), momentum)
-    return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, wshape, eps))
+    eps = float(eps)
+    y = apply(_nn.INSTANCE_NORM, (input, weight, bias), {"eps": eps})
+    _nn.update_running_stats(running_mean, running_var, input, dims, eps, momentum)
+    return y
 
 
 def _normalized_shape(opname: str, input: Tensor, normalized_shape) -> tuple:
@@ -203,10 +188,7 @@ def layer_norm(
     shape = _normalized_shape("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
-    ndim = input.ndim
-    dims = tuple(range(ndim - len(shape), ndim))
-    stats = apply(_nn.NORM_STATS, (input,), {"dims": dims, "eps": float(eps)})
-    return apply(_nn.NATIVE_NORM, (input, stats, weight, bias), _nn.norm_attrs(ndim, dims, shape, eps))
+    return apply(_nn.LAYER_NORM, (input, weight, bias), {"normalized_shape": shape, "eps": float(eps)})
 
 
 def group_norm(
@@ -228,7 +210,7 @@ def group_norm(
         raise RuntimeError(
             f"group_norm: expected an input of shape (N, C, *), got shape {tuple(input.shape)}"
         )
-    n, c = input.shape[0], input.shape[1]
+    c = input.shape[1]
     if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
         raise RuntimeError(
             f"group_norm: expected the number of channels in input to be divisible by num_groups, but got "
@@ -236,13 +218,7 @@ def group_norm(
         )
     _check_vec("group_norm", "weight", weight, c)
     _check_vec("group_norm", "bias", bias, c)
-    g = int(num_groups)
-    length = _nn._count(input.shape, range(2, input.ndim))
-    x = input.reshape(n, g, c // g, length)
-    dims = (2, 3)
-    stats = apply(_nn.NORM_STATS, (x,), {"dims": dims, "eps": float(eps)})
-    y = apply(_nn.NATIVE_NORM, (x, stats, weight, bias), _nn.norm_attrs(4, dims, (g, c // g, 1), eps))
-    return y.reshape(input.shape)
+    return apply(_nn.GROUP_NORM, (input, weight, bias), {"num_groups": int(num_groups), "eps": float(eps)})
 
 
 def rms_norm(

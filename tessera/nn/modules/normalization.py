@@ -7,9 +7,11 @@ import numbers
 
 from ...core import creation
 from ...core import dtypes as _dt
+from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..functional.normalization import _batch_norm
 from ..module import Module
 from ..parameter import Parameter
 
@@ -93,11 +95,10 @@ class _NormBase(Module):
     def reset_running_stats(self) -> None:
         """Zero ``running_mean`` and ``num_batches_tracked``, fill ``running_var`` with ones."""
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
-            for b in (self.running_mean, self.running_var, self.num_batches_tracked):
-                b._version_counter[0] += 1
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -131,15 +132,18 @@ class _BatchNorm(_NormBase):
                 f"{type(self).__name__}: expected more than 1 value per channel when training, got input of "
                 f"shape {tuple(input.shape)}"
             )
-        factor = 0.0 if self.momentum is None else self.momentum
+        factor = self.momentum
+        count = None
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            nbt = self.num_batches_tracked
-            nbt._data += 1
-            nbt._version_counter[0] += 1
-            factor = 1.0 / float(nbt._data) if self.momentum is None else self.momentum
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative average: the update op reads 1 / num_batches_tracked
+                count = self.num_batches_tracked
+        elif factor is None:
+            factor = 0.0
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
-        return F.batch_norm(
+        return _batch_norm(
             input,
             self.running_mean if use_running else None,
             self.running_var if use_running else None,
@@ -148,6 +152,7 @@ class _BatchNorm(_NormBase):
             bn_training,
             factor,
             self.eps,
+            count,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 from ...core import creation
+from ...core.dispatch import is_tracing
 from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from .. import functional as F
@@ -78,15 +79,14 @@ class Embedding(Module):
     def _fill_padding_idx_with_zero(self) -> None:
         if self.padding_idx is not None:
             with no_grad():
-                self.weight._data[self.padding_idx] = 0
-                self.weight._version_counter[0] += 1
+                self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor) or input.dtype.name not in ("int64", "int32"):
             got = input.dtype.name if isinstance(input, Tensor) else type(input).__name__
             raise TypeError(f"Embedding: expected an int64 or int32 tensor of indices, got {got}")
-        idx = input._data
-        if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
+        idx = None if is_tracing() else input._data  # value checks would specialise a trace
+        if idx is not None and idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
             bad = idx.max() if idx.max() >= self.num_embeddings else idx.min()
             raise IndexError(
                 f"Embedding: index {int(bad)} is out of range for num_embeddings={self.num_embeddings}"

@@ -11,6 +11,7 @@ import numpy as np
 
 from ... import ops
 from ...core import creation
+from ...core.dispatch import is_tracing
 from ...core.tensor import Tensor
 from .. import functional as F
 from ..containers import ModuleList
@@ -40,12 +41,14 @@ def _generate_square_subsequent_mask(sz: int, dtype=None) -> Tensor:
 def _detect_is_causal_mask(
     mask: Tensor | None, is_causal: bool | None = None, size: int | None = None
 ) -> bool:
-    """``is_causal`` when given; otherwise whether ``mask`` equals the causal mask of ``size``."""
+    """``is_causal`` when given; otherwise whether ``mask`` equals the causal mask of ``size`` (not checked
+    while tracing: reading the mask's values would freeze them into the trace)."""
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         sz = size if size is not None else mask.shape[-2]
-        if tuple(mask.shape) == (sz, sz):
-            m = mask._data
+        if tuple(mask.shape) == (sz, sz) and not is_tracing():
+            # a value check (eager only): a trace keeps the explicit mask, which gives the same result
+            m = mask.numpy(force=True)
             hidden = np.triu(np.ones((sz, sz), dtype=bool), 1)
             if m.dtype == np.bool_:
                 make_causal = bool(np.array_equal(m, hidden))
