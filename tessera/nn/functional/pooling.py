@@ -299,7 +299,9 @@ def _adaptive_max(opname, input, nd, output_size, return_indices):
     # argmax of each window selects from.
     table = (ih[:, None, :, None] * w + iw[None, :, None, :]).reshape(ho, wo, kh * kw)
     table = Tensor._wrap(np.ascontiguousarray(table, dtype=np.int64))
-    idx = ops.gather(table.expand(n, c, ho, wo, kh * kw), -1, local.unsqueeze(-1)).squeeze(-1)
+    # A one-hot select (compare + multiply + sum): branch-free, and no index check reads ``local``'s values.
+    hot = local.unsqueeze(-1) == creation.arange(kh * kw)
+    idx = (hot * table).sum(-1)
     if nd == 1:
         idx = idx.squeeze(2)
     return res, (idx.squeeze(0) if unbatched else idx)
