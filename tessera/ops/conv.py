@@ -1,27 +1,37 @@
-"""Convolution and pooling primitives (NumPy kernels; the public API lives in ``tessera.nn.functional``).
+"""Convolution and pooling ops (NumPy kernels; the public API lives in ``tessera.nn.functional``).
 
-Convolution is lowered to three differentiable pieces so that every gradient is itself differentiable:
+The export-level ops are ``convolution`` (1-d and 2-d, stride, padding, dilation, groups, transposed with
+output padding), ``max_pool`` (with ``max_pool_indices`` for ``return_indices``) and ``avg_pool``. Their
+geometry (output sizes and the checks behind them) is their shape rule's, and each has a reference
+decomposition in plain Tessera ops (a test oracle for the fused kernels).
+
+``convolution``'s eager forward is one fused pipeline:
 
 * ``im2col`` (N, C, H, W) -> (G, C/G * kh * kw, N * Ho * Wo): the sliding windows as a channel-major
   column matrix, built with one strided copy. Its adjoint is ``col2im`` (overlapping windows summed back,
-  one strided add per kernel offset), and each op's gradient is the other.
-* ``matmul`` of the grouped weight (G, O/G, C/G * kh * kw) with the columns: ONE BLAS call per group. The
-  columns are what the weight gradient needs, so the backward pass does not rebuild them.
-* ``conv_output`` (G, O/G, N * Ho * Wo) -> contiguous (N, O, Ho, Wo) with the bias added in the same pass.
+  one strided add per kernel offset); both are ops too, each the other's gradient.
+* the grouped weight (G, O/G, C/G * kh * kw) times the columns: ONE BLAS call per group. The columns are
+  what the weight gradient needs, so an eager backward pass does not rebuild them.
+* (G, O/G, N * Ho * Wo) -> contiguous (N, O, Ho, Wo) with the bias added in the same pass.
 
-``conv_transpose`` is the same pipeline run backwards (``matmul`` with the transposed weight, then
-``col2im``). Pooling ops loop over the kernel offsets (never over output positions) with strided views.
+The transposed convolution is the same pipeline run backwards (the transposed weight times the input, then
+``col2im``). Pooling kernels loop over the kernel offsets (never over output positions) with strided views.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
+import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..core.dispatch import OpDef, TensorMeta
+from ..core import dtypes as _dt
+from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
+from ..core.grad_mode import STATE as _GRAD
+from ..core.tensor import Tensor
 from ._util import apply
 
 __all__: list[str] = []
@@ -245,7 +255,7 @@ def _col2im_grad(ctx, g):
     return (apply(IM2COL, (g,), ctx.attrs),)
 
 
-# -- conv output layout + bias -------------------------------------------------------------------------------
+# -- conv output layout + bias (a kernel of the fused convolution) ---------------------------------------
 def _conv_output_forward(y, *bias, batch, out_hw):
     ho, wo = out_hw
     o = y.shape[0] * y.shape[1]
@@ -259,21 +269,327 @@ def _conv_output_forward(y, *bias, batch, out_hw):
     return out
 
 
-def _conv_output_shape(y, *bias, batch, out_hw):
-    return TensorMeta((batch, y.shape[0] * y.shape[1]) + tuple(out_hw), y.dtype)
+# -- geometry: what the shape rules and the front ends share -------------------------------------------------
+def _dims(values) -> str:
+    return " x ".join(str(v) for v in values)
 
 
-CONV_OUTPUT = OpDef("conv_output", _conv_output_forward, shape_rule=_conv_output_shape)
+def conv_output_size(opname, spatial, kernel, stride, padding, dilation) -> tuple:
+    """Output size of a convolution (or ``unfold``) over ``spatial``; ``padding`` holds (low, high) pairs."""
+    padded = [n + lo + hi for n, (lo, hi) in zip(spatial, padding)]
+    extent = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(p < e for p, e in zip(padded, extent)):
+        raise OpError(
+            f"{opname}: calculated padded input size per channel: ({_dims(padded)}). Kernel size: "
+            f"({_dims(extent)}). Kernel size can't be greater than actual input size"
+        )
+    return tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride))
 
 
-@CONV_OUTPUT.defgrad
-def _conv_output_grad(ctx, g):
-    gsh = ctx.input_shape(0)
-    gy = g.permute(1, 0, 2, 3).reshape(gsh) if ctx.needs_grad[0] else None
-    if len(ctx.needs_grad) == 1:
-        return (gy,)
-    gb = g.sum((0, 2, 3)) if ctx.needs_grad[1] else None
-    return gy, gb
+def conv_transpose_output_size(opname, input_shape, kernel, stride, padding, dilation, output_padding):
+    """Output size of a transposed convolution of a batched ``input_shape``."""
+    out = tuple(
+        (n - 1) * s - lo - hi + d * (k - 1) + op + 1
+        for n, k, s, (lo, hi), d, op in zip(
+            input_shape[2:], kernel, stride, padding, dilation, output_padding
+        )
+    )
+    if any(o <= 0 for o in out):
+        shown, sizes = tuple(input_shape), out
+        if len(out) == 1:  # 1-d convolutions report the (N, C, 1, L) view they were computed on
+            shown, sizes = shown[:2] + (1,) + shown[2:], (1,) + out
+        raise OpError(
+            f"{opname}: given input of shape {shown}, the calculated output size ({_dims(sizes)}) is too small"
+        )
+    return out
+
+
+def _conv_meta(x, w, b, *, stride, padding, dilation, groups, transposed, output_padding):
+    nd = len(stride)
+    if x.ndim != nd + 2 or w.ndim != nd + 2:
+        raise OpError(
+            f"convolution: expected a {nd + 2}-D input and weight, got shapes {tuple(x.shape)} and "
+            f"{tuple(w.shape)}"
+        )
+    if nd not in (1, 2):
+        raise OpError(f"convolution: {nd}-d convolutions are not implemented")
+    if w.dtype is not x.dtype or (b is not None and b.dtype is not x.dtype) or not x.dtype.is_floating_point:
+        raise OpError(
+            f"convolution: expected floating-point input, weight and bias of one dtype, got {x.dtype}, "
+            f"{w.dtype}" + (f", {b.dtype}" if b is not None else "")
+        )
+    n, c = x.shape[:2]
+    kernel = tuple(w.shape[2:])
+    if transposed:
+        if w.shape[0] != c or c % groups:
+            raise OpError(f"convolution: weight {tuple(w.shape)} does not match input {tuple(x.shape)}")
+        o = w.shape[1] * groups
+        spatial = conv_transpose_output_size(
+            "convolution", tuple(x.shape), kernel, stride, padding, dilation, output_padding
+        )
+    else:
+        o = w.shape[0]
+        if w.shape[1] * groups != c or o % groups:
+            raise OpError(f"convolution: weight {tuple(w.shape)} does not match input {tuple(x.shape)}")
+        spatial = conv_output_size("convolution", tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    if b is not None and tuple(b.shape) != (o,):
+        raise OpError(f"convolution: expected bias of shape ({o},), got {tuple(b.shape)}")
+    return TensorMeta((n, o) + spatial, x.dtype)
+
+
+def _as2d(nd, stride, padding, dilation, output_padding=(0,)):
+    """The 2-d geometry a 1-d convolution or pooling runs as (a unit height axis in front)."""
+    if nd == 2:
+        return stride, padding, dilation, output_padding
+    return (1,) + stride, ((0, 0),) + padding, (1,) + dilation, (0,) + output_padding
+
+
+# The columns of a convolution are what its weight gradient multiplies with. The forward keeps them, keyed by
+# the identity of the output array (which the node holds while it lives), so that the backward pass need not
+# rebuild them; the first backward takes them. Only eager (untraced) training steps use this: a trace
+# records the gradient's ``im2col`` so that its replay rebuilds them, and double backward rebuilds them
+# through ``im2col`` to differentiate them.
+_COLUMNS: dict = {}
+
+
+def _keep_columns(out, cols):
+    key = id(out)
+    _COLUMNS[key] = cols
+    weakref.finalize(out, _COLUMNS.pop, key, None)
+
+
+def _convolution_forward(x, w, b, *, stride, padding, dilation, groups, transposed, output_padding):
+    nd = x.ndim - 2
+    if nd == 1:
+        x, w = x[:, :, None], w[:, :, None]
+    stride, padding, dilation, output_padding = _as2d(nd, stride, padding, dilation, output_padding)
+    kernel = w.shape[2:]
+    pads = padding[0] + padding[1]  # (top, bottom, left, right)
+    n, c, h, wd = x.shape
+    if not transposed:
+        out_hw = conv_output_size("convolution", (h, wd), kernel, stride, padding, dilation)
+        cols = _im2col_forward(x, kernel, stride, pads, dilation, groups, out_hw)
+        o = w.shape[0]
+        y = np.matmul(w.reshape(groups, o // groups, cols.shape[1]), cols)
+        out = _conv_output_forward(y, *(() if b is None else (b,)), batch=n, out_hw=out_hw)
+        if _GRAD.enabled and not is_tracing():
+            _keep_columns(out, cols)
+    else:
+        out_hw = conv_transpose_output_size(
+            "convolution", x.shape, kernel, stride, padding, dilation, output_padding
+        )
+        cin_g = c // groups
+        o = w.shape[1] * groups
+        # (N, Cin, H, W) -> (G, Cin/G, N*H*W); columns = W_g^T @ x_g; col2im sums the windows back.
+        xt = x.transpose(1, 0, 2, 3).reshape(groups, cin_g, n * h * wd)
+        cols = np.matmul(w.reshape(groups, cin_g, -1).transpose(0, 2, 1), xt)
+        out = _col2im_forward(cols, kernel, stride, pads, dilation, groups, (h, wd), (n, o) + out_hw)
+        if b is not None:
+            out += b.reshape(1, o, 1, 1)
+    return out[:, :, 0] if nd == 1 else out
+
+
+CONVOLUTION = OpDef("convolution", _convolution_forward, save_output=True, shape_rule=_conv_meta)
+
+
+def _col_attrs(kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
+    attrs = {
+        "kernel": tuple(kernel),
+        "stride": stride,
+        "padding": padding[0] + padding[1],
+        "dilation": dilation,
+        "groups": groups,
+        "out_hw": tuple(out_hw),
+    }
+    if input_shape is not None:
+        attrs["input_shape"] = tuple(input_shape)
+    return attrs
+
+
+@CONVOLUTION.defgrad
+def _convolution_grad(ctx, g):
+    x, w, b = ctx.saved
+    a = ctx.attrs
+    nd = x.ndim - 2
+    groups = a["groups"]
+    stride, padding, dilation, _ = _as2d(nd, a["stride"], a["padding"], a["dilation"])
+    need_x, need_w = ctx.needs_grad[0], ctx.needs_grad[1]
+    need_b = b is not None and ctx.needs_grad[2]
+    x4, w4, g4 = (x.unsqueeze(2), w.unsqueeze(2), g.unsqueeze(2)) if nd == 1 else (x, w, g)
+    n, c, h, wd = x4.shape
+    kernel = w4.shape[2:]
+    gx = gw = None
+    if not a["transposed"]:
+        o = w4.shape[0]
+        ho, wo = g4.shape[2:]
+        wg = w4.reshape(groups, o // groups, -1)
+        gy = g4.permute(1, 0, 2, 3).reshape(groups, o // groups, n * ho * wo)
+        if need_w:
+            cols = None
+            if not _GRAD.enabled and not is_tracing():
+                cols = _COLUMNS.pop(id(ctx._out_data), None)
+            if cols is not None:
+                cols = Tensor._wrap(cols)
+            else:
+                cols = apply(IM2COL, (x4,), _col_attrs(kernel, stride, padding, dilation, groups, (ho, wo)))
+            gw = (gy @ cols.mT).reshape(w.shape)
+        if need_x:
+            attrs = _col_attrs(kernel, stride, padding, dilation, groups, (ho, wo), x4.shape)
+            gx = apply(COL2IM, (wg.mT @ gy,), attrs)
+    else:
+        cin_g = c // groups
+        gcols = apply(IM2COL, (g4,), _col_attrs(kernel, stride, padding, dilation, groups, (h, wd)))
+        wg = w4.reshape(groups, cin_g, -1)
+        if need_x:
+            gx = (wg @ gcols).reshape(c, n, h, wd).permute(1, 0, 2, 3)
+        if need_w:
+            xt = x4.permute(1, 0, 2, 3).reshape(groups, cin_g, n * h * wd)
+            gw = (xt @ gcols.mT).reshape(w.shape)
+    if gx is not None and nd == 1:
+        gx = gx.squeeze(2)
+    gb = g.sum((0,) + tuple(range(2, g.ndim))) if need_b else None
+    return gx, gw, gb
+
+
+def _dilate(t, axis, s):
+    """``t`` with ``s - 1`` zeros between neighbours along ``axis`` (plain stack / reshape / slice ops)."""
+    if s == 1:
+        return t
+    from .. import ops
+
+    n = t.shape[axis]
+    st = ops.stack([t] + [t * 0] * (s - 1), axis + 1)
+    shape = tuple(t.shape[:axis]) + (n * s,) + tuple(t.shape[axis + 1 :])
+    return st.reshape(shape)[(slice(None),) * axis + (slice(0, (n - 1) * s + 1),)]
+
+
+def _flat_pad(pairs):
+    """(low, high) pairs, first spatial axis first, as ``pad``'s last-axis-first list."""
+    out = []
+    for lo, hi in reversed(pairs):
+        out += [lo, hi]
+    return tuple(out)
+
+
+@CONVOLUTION.defdecompose
+def _convolution_decompose(x, w, b, *, stride, padding, dilation, groups, transposed, output_padding):
+    """Reference: one small matmul per kernel offset over strided slices of the padded input (the
+    transposed form scatters each offset's product into place by dilation and padding)."""
+    from .. import ops
+
+    nd = x.ndim - 2
+    n, c = x.shape[:2]
+    kernel = tuple(w.shape[2:])
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    sp = (slice(None),) * 3
+    acc = None
+    if not transposed:
+        o = w.shape[0]
+        og, cg = o // groups, c // groups
+        out_sz = conv_output_size("convolution", tuple(x.shape[2:]), kernel, stride, padding, dilation)
+        xp = ops.pad(x, _flat_pad(padding))
+        xg = xp.reshape((n, groups, cg) + tuple(xp.shape[2:]))
+        wg = w.reshape((groups, og, cg) + kernel)
+        for off in offsets:
+            sl = tuple(
+                slice(i * d, i * d + (m - 1) * s + 1, s) for i, d, m, s in zip(off, dilation, out_sz, stride)
+            )
+            patch = xg[sp + sl].reshape(n, groups, cg, -1)
+            term = ops.matmul(wg[sp + off], patch)  # (G, Og, Cg) @ (N, G, Cg, P)
+            acc = term if acc is None else acc + term
+        out = acc.reshape((n, o) + out_sz)
+    else:
+        cg = c // groups
+        og = w.shape[1]
+        o = og * groups
+        spatial = tuple(x.shape[2:])
+        out_sz = conv_transpose_output_size(
+            "convolution", tuple(x.shape), kernel, stride, padding, dilation, output_padding
+        )
+        full = [sz + lo + hi for sz, (lo, hi) in zip(out_sz, padding)]
+        xg = x.reshape(n, groups, cg, -1)
+        wg = w.reshape((groups, cg, og) + kernel)
+        for off in offsets:
+            term = ops.matmul(wg[sp + off].mT, xg).reshape((n, o) + spatial)
+            pads = []
+            for ax, (i, d, s, sz) in enumerate(zip(off, dilation, stride, spatial)):
+                term = _dilate(term, 2 + ax, s)
+                pads.append((i * d, full[ax] - i * d - ((sz - 1) * s + 1)))
+            term = ops.pad(term, _flat_pad(pads))
+            acc = term if acc is None else acc + term
+        crop = tuple(slice(lo, lo + m) for (lo, _), m in zip(padding, out_sz))
+        out = acc[(slice(None),) * 2 + crop]
+    if b is not None:
+        out = out + b.reshape((1, o) + (1,) * nd)
+    return out
+
+
+# -- pooling geometry ---------------------------------------------------------------------------------------
+def _pool_out(n, k, s, p, d, ceil_mode):
+    """PyTorch's ``pooling_output_shape``: the last window must start inside the (left-padded) input."""
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def pool_output_size(opname, input_shape, kernel, stride, padding, dilation, ceil_mode) -> tuple:
+    """Output size of a max/avg pooling of a batched ``input_shape``, with PyTorch's checks."""
+    for k, p, d in zip(kernel, padding, dilation):
+        if p > (d * (k - 1) + 1) // 2:
+            raise OpError(
+                f"{opname}: pad should be at most half of effective kernel size, but got pad={p}, "
+                f"kernel_size={k} and dilation={d}"
+            )
+    spatial = tuple(input_shape[2:])
+    out = tuple(
+        _pool_out(n, k, s, p, d, ceil_mode)
+        for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
+    )
+    if min(out) < 1 or min(spatial) < 1:
+        c = input_shape[1]
+        raise OpError(
+            f"{opname}: given input size: ({'x'.join(map(str, (c,) + spatial))}). Calculated output size: "
+            f"({'x'.join(map(str, (c,) + out))}). Output size is too small"
+        )
+    return out
+
+
+def _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode):
+    """``x`` as (N, C, H, W) and the 2-d geometry and output grid its kernels run with."""
+    out_hw = pool_output_size("pool", x.shape, kernel, stride, padding, dilation, ceil_mode)
+    if nd == 1:
+        return x[:, :, None], (1,) + kernel, (1,) + stride, (0,) + padding, (1,) + dilation, (1,) + out_hw
+    return x, kernel, stride, padding, dilation, out_hw
+
+
+def _pool_meta(x, *rest, kernel, stride, padding, dilation=None, ceil_mode, **_):
+    nd = len(kernel)
+    if x.ndim != nd + 2:
+        raise OpError(f"pool: expected a {nd + 2}-D input, got shape {tuple(x.shape)}")
+    dilation = dilation or (1,) * nd
+    out = pool_output_size("pool", tuple(x.shape), kernel, stride, padding, dilation, ceil_mode)
+    return TensorMeta(tuple(x.shape[:2]) + out, x.dtype)
+
+
+def _windows(xp, kernel, stride, dilation, out_sz):
+    """Every kernel offset's strided slice of the padded ``xp`` (plain indexing ops)."""
+    sp = (slice(None),) * 2
+    for off in itertools.product(*(range(k) for k in kernel)):
+        yield xp[
+            sp
+            + tuple(
+                slice(i * d, i * d + (m - 1) * s + 1, s) for i, d, m, s in zip(off, dilation, out_sz, stride)
+            )
+        ]
+
+
+def _pool_pad_pairs(spatial, kernel, stride, padding, dilation, out_sz):
+    """(low, high) padding so every window fits (ceil mode may need more on the high side)."""
+    return tuple(
+        (p, max(0, _extent(m, s, d, k) - n - p))
+        for n, k, s, p, d, m in zip(spatial, kernel, stride, padding, dilation, out_sz)
+    )
 
 
 # -- max pooling ----------------------------------------------------------------------------------------------
@@ -320,10 +636,6 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, out_hw):
     for i, j in offs[2:]:
         np.maximum(out, _win(xp, i, j, sd, out_hw), out=out)
     return out
-
-
-def _pool_meta(x, *rest, kernel, stride, padding, out_hw, **_):
-    return TensorMeta(tuple(x.shape[:2]) + tuple(out_hw), x.dtype)
 
 
 def _route(x, out, kernel, stride, padding, dilation, out_hw, visit):
@@ -445,38 +757,6 @@ def _max_pool_gather_forward(gg, x, out, kernel, stride, padding, dilation, out_
     return res
 
 
-MAX_POOL2D = OpDef("max_pool2d", _max_pool_forward, save_output=True, shape_rule=_pool_meta)
-# The gradient routed back to the input's positions, and its transpose (double backward).
-MAX_POOL2D_BACKWARD = OpDef(
-    "max_pool2d_backward",
-    _max_pool_backward_forward,
-    shape_rule=lambda g, x, out, **attrs: TensorMeta(x.shape, g.dtype),
-)
-MAX_POOL2D_GATHER = OpDef(
-    "max_pool2d_gather",
-    _max_pool_gather_forward,
-    shape_rule=lambda gg, x, out, **attrs: TensorMeta(out.shape, gg.dtype),
-)
-
-
-@MAX_POOL2D.defgrad
-def _max_pool_grad(ctx, g):
-    x = ctx.saved[0]
-    return (apply(MAX_POOL2D_BACKWARD, (g, x, ctx.out), ctx.attrs),)
-
-
-@MAX_POOL2D_BACKWARD.defgrad
-def _max_pool_backward_grad(ctx, gg):
-    _, x, out = ctx.saved
-    return apply(MAX_POOL2D_GATHER, (gg, x, out), ctx.attrs), None, None
-
-
-@MAX_POOL2D_GATHER.defgrad
-def _max_pool_gather_grad(ctx, g):
-    _, x, out = ctx.saved
-    return apply(MAX_POOL2D_BACKWARD, (g, x, out), ctx.attrs), None, None
-
-
 def max_pool2d_indices(
     x: np.ndarray, out: np.ndarray, kernel, stride, padding, dilation, out_hw
 ) -> np.ndarray:
@@ -492,6 +772,91 @@ def max_pool2d_indices(
 
     _route(x, out, kernel, stride, padding, dilation, out_hw, visit)
     return idx
+
+
+def _max_pool_op_forward(x, *, kernel, stride, padding, dilation, ceil_mode):
+    nd = x.ndim - 2
+    x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
+    out = _max_pool_forward(x4, k, s, p, d, out_hw)
+    return out[:, :, 0] if nd == 1 else out
+
+
+def _max_pool_backward_op(g, x, out, *, kernel, stride, padding, dilation, ceil_mode):
+    nd = x.ndim - 2
+    x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
+    if nd == 1:
+        g, out = g[:, :, None], out[:, :, None]
+    dx = _max_pool_backward_forward(g, x4, out, k, s, p, d, out_hw)
+    return dx[:, :, 0] if nd == 1 else dx
+
+
+def _max_pool_gather_op(gg, x, out, *, kernel, stride, padding, dilation, ceil_mode):
+    nd = x.ndim - 2
+    x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
+    if nd == 1:
+        gg, out = gg[:, :, None], out[:, :, None]
+    res = _max_pool_gather_forward(gg, x4, out, k, s, p, d, out_hw)
+    return res[:, :, 0] if nd == 1 else res
+
+
+def _max_pool_indices_op(x, out, *, kernel, stride, padding, dilation, ceil_mode):
+    nd = x.ndim - 2
+    x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
+    idx = max_pool2d_indices(x4, out[:, :, None] if nd == 1 else out, k, s, p, d, out_hw)
+    return idx[:, :, 0] if nd == 1 else idx
+
+
+def _like_input(g, x, out, **_):
+    return TensorMeta(tuple(x.shape), g.dtype)
+
+
+def _like_output(gg, x, out, **_):
+    return TensorMeta(tuple(out.shape), gg.dtype)
+
+
+def _indices_meta(x, out, **_):
+    return TensorMeta(tuple(out.shape), _dt.int64)
+
+
+MAX_POOL = OpDef("max_pool", _max_pool_op_forward, save_output=True, shape_rule=_pool_meta)
+MAX_POOL_BACKWARD = OpDef("max_pool_backward", _max_pool_backward_op, shape_rule=_like_input)
+MAX_POOL_GATHER = OpDef("max_pool_gather", _max_pool_gather_op, shape_rule=_like_output)
+# The flat ``h * W + w`` position of each window's first maximum (``return_indices``), from the input and
+# the pooled output.
+MAX_POOL_INDICES = OpDef(
+    "max_pool_indices", _max_pool_indices_op, differentiable=False, shape_rule=_indices_meta
+)
+
+
+@MAX_POOL.defgrad
+def _max_pool_grad(ctx, g):
+    x = ctx.saved[0]
+    return (apply(MAX_POOL_BACKWARD, (g, x, ctx.out), ctx.attrs),)
+
+
+@MAX_POOL_BACKWARD.defgrad
+def _max_pool_backward_grad(ctx, gg):
+    _, x, out = ctx.saved
+    return apply(MAX_POOL_GATHER, (gg, x, out), ctx.attrs), None, None
+
+
+@MAX_POOL_GATHER.defgrad
+def _max_pool_gather_grad(ctx, g):
+    _, x, out = ctx.saved
+    return apply(MAX_POOL_BACKWARD, (g, x, out), ctx.attrs), None, None
+
+
+@MAX_POOL.defdecompose
+def _max_pool_decompose(x, *, kernel, stride, padding, dilation, ceil_mode):
+    """Reference: the maximum over the stacked windows of the input padded with the lowest value (the
+    gradient goes to the first maximum, as the fused kernel's)."""
+    from .. import ops
+
+    out_sz = pool_output_size("max_pool", tuple(x.shape), kernel, stride, padding, dilation, ceil_mode)
+    pairs = _pool_pad_pairs(tuple(x.shape[2:]), kernel, stride, padding, dilation, out_sz)
+    xp = ops.pad(x, _flat_pad(pairs), value=float(_lowest(x.dtype.np)))
+    win = ops.stack(list(_windows(xp, kernel, stride, dilation, out_sz)), -1)
+    return ops.max(win, -1)[0]
 
 
 # -- average pooling ------------------------------------------------------------------------------------------
@@ -559,22 +924,76 @@ def _avg_pool_backward_forward(
     return dx
 
 
+def _avg_pool_op_forward(x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    nd = x.ndim - 2
+    x4, k, s, p, _, out_hw = _pool2d(x, nd, kernel, stride, padding, (1,) * nd, ceil_mode)
+    out = _avg_pool_forward(x4, k, s, p, out_hw, count_include_pad, divisor_override)
+    return out[:, :, 0] if nd == 1 else out
+
+
+def _avg_pool_backward_op(
+    g, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, input_shape
+):
+    nd = len(input_shape) - 2
+    shape4 = input_shape[:2] + (1,) + input_shape[2:] if nd == 1 else input_shape
+    k, s, p = _as2d_pool(nd, kernel, stride, padding)
+    out_hw = pool_output_size("avg_pool", shape4, k, s, p, (1, 1), ceil_mode)
+    dx = _avg_pool_backward_forward(
+        g[:, :, None] if nd == 1 else g, k, s, p, out_hw, shape4, count_include_pad, divisor_override
+    )
+    return dx[:, :, 0] if nd == 1 else dx
+
+
+def _as2d_pool(nd, kernel, stride, padding):
+    if nd == 2:
+        return kernel, stride, padding
+    return (1,) + kernel, (1,) + stride, (0,) + padding
+
+
 def _avg_backward_meta(g, *, input_shape, **_):
     return TensorMeta(tuple(input_shape), g.dtype)
 
 
-AVG_POOL2D = OpDef("avg_pool2d", _avg_pool_forward, shape_rule=_pool_meta)
-AVG_POOL2D_BACKWARD = OpDef("avg_pool2d_backward", _avg_pool_backward_forward, shape_rule=_avg_backward_meta)
+AVG_POOL = OpDef("avg_pool", _avg_pool_op_forward, shape_rule=_pool_meta)
+AVG_POOL_BACKWARD = OpDef("avg_pool_backward", _avg_pool_backward_op, shape_rule=_avg_backward_meta)
 
 
-@AVG_POOL2D.defgrad
+@AVG_POOL.defgrad
 def _avg_pool_grad(ctx, g):
     attrs = dict(ctx.attrs)
     attrs["input_shape"] = tuple(ctx.input_shape(0))
-    return (apply(AVG_POOL2D_BACKWARD, (g,), attrs),)
+    return (apply(AVG_POOL_BACKWARD, (g,), attrs),)
 
 
-@AVG_POOL2D_BACKWARD.defgrad
+@AVG_POOL_BACKWARD.defgrad
 def _avg_pool_backward_grad(ctx, g):
     attrs = {k: v for k, v in ctx.attrs.items() if k != "input_shape"}
-    return (apply(AVG_POOL2D, (g,), attrs),)
+    return (apply(AVG_POOL, (g,), attrs),)
+
+
+@AVG_POOL.defdecompose
+def _avg_pool_decompose(x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """Reference: the sum over the windows of the zero-padded input, divided by the same windows' sum over
+    ones (padding counted or not; the ceil-mode overhang never counts) or by ``divisor_override``."""
+    from .. import ops
+    from ..core import creation
+
+    nd = len(kernel)
+    dil = (1,) * nd
+    spatial = tuple(x.shape[2:])
+    out_sz = pool_output_size("avg_pool", tuple(x.shape), kernel, stride, padding, dil, ceil_mode)
+    pairs = _pool_pad_pairs(spatial, kernel, stride, padding, dil, out_sz)
+    total = None
+    for v in _windows(ops.pad(x, _flat_pad(pairs)), kernel, stride, dil, out_sz):
+        total = v if total is None else total + v
+    if divisor_override:
+        return total / divisor_override
+    if count_include_pad:  # ones over the input and its padding, zeros over the ceil-mode overhang
+        ones = creation.ones((1, 1) + tuple(n + 2 * p for n, p in zip(spatial, padding)), dtype=x.dtype)
+        ones = ops.pad(ones, _flat_pad(tuple((0, hi - p) for (p, hi) in pairs)))
+    else:
+        ones = ops.pad(creation.ones((1, 1) + spatial, dtype=x.dtype), _flat_pad(pairs))
+    count = None
+    for v in _windows(ones, kernel, stride, dil, out_sz):
+        count = v if count is None else count + v
+    return total / count

@@ -1,14 +1,14 @@
 """Functional convolutions: ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``, ``unfold``
-and ``fold`` (PyTorch signatures and semantics; kernels in ``tessera.ops.conv``)."""
+and ``fold`` (PyTorch signatures and semantics). The front ends validate and resolve their arguments
+('same' padding, unbatched inputs); every convolution is then one ``convolution`` op (``tessera.ops.conv``)."""
 
 from __future__ import annotations
 
 import numbers
 
-from ... import ops
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
-from ...ops.conv import COL2IM, CONV_OUTPUT, IM2COL
+from ...ops.conv import COL2IM, CONVOLUTION, IM2COL, conv_output_size, conv_transpose_output_size
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
@@ -51,23 +51,22 @@ def _check_dtypes(opname, input, weight, bias):
 
 
 def _conv_padding(opname, padding, kernel, stride, dilation):
-    """(top, bottom, left, right) for an int/tuple/'same'/'valid' padding argument."""
+    """(low, high) pairs, one per spatial axis, for an int/tuple/'same'/'valid' padding argument."""
     if isinstance(padding, str):
         if padding == "valid":
-            return (0, 0, 0, 0)
+            return ((0, 0),) * len(kernel)
         if padding == "same":
             if any(s != 1 for s in stride):
                 raise ValueError(f"{opname}: padding='same' is not supported for strided convolutions")
             pads = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
+                pads.append((total // 2, total - total // 2))
             return tuple(pads)
         raise ValueError(
             f"{opname}: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
         )
-    ph, pw = _tuple(opname, "padding", padding, 2)
-    return (ph, ph, pw, pw)
+    return tuple((p, p) for p in _tuple(opname, "padding", padding, len(kernel)))
 
 
 def _check_conv_args(opname, input, weight, bias, groups, nd, weight_layout):
@@ -90,7 +89,7 @@ def _check_conv_args(opname, input, weight, bias, groups, nd, weight_layout):
 
 
 def _conv_nd(opname, input, weight, bias, stride, padding, dilation, groups, nd):
-    """Shared front end of conv1d/conv2d: validation, unbatched inputs, then ``_conv2d_core``."""
+    """Shared front end of conv1d/conv2d: validation, unbatched inputs, then the ``convolution`` op."""
     _check_conv_args(opname, input, weight, bias, groups, nd, "(out_channels, in_channels/groups, *kernel)")
     out_ch, in_per_group = weight.shape[0], weight.shape[1]
     unbatched = input.ndim == nd + 1
@@ -110,21 +109,26 @@ def _conv_nd(opname, input, weight, bias, stride, padding, dilation, groups, nd)
     stride = _tuple(opname, "stride", stride, nd, 1)
     dilation = _tuple(opname, "dilation", dilation, nd, 1)
     kernel = tuple(weight.shape[2:])
-    if nd == 1:
+    if nd == 1:  # validated as the 2-d convolution it used to run as (same messages)
         pads = _conv_padding(
             opname,
             padding if isinstance(padding, str) else (0, _one(padding)),
             (1,) + kernel,
             (1,) + stride,
             (1,) + dilation,
-        )
-        input, weight = input.unsqueeze(2), weight.unsqueeze(2)
-        stride, dilation, kernel = (1,) + stride, (1,) + dilation, (1,) + kernel
+        )[1:]
     else:
         pads = _conv_padding(opname, padding, kernel, stride, dilation)
-    out = _conv2d_core(opname, input, weight, bias, kernel, stride, pads, dilation, groups, nd)
-    if nd == 1:
-        out = out.squeeze(2)
+    conv_output_size(opname, tuple(input.shape[2:]), kernel, stride, pads, dilation)
+    attrs = {
+        "stride": stride,
+        "padding": pads,
+        "dilation": dilation,
+        "groups": int(groups),
+        "transposed": False,
+        "output_padding": (0,) * nd,
+    }
+    out = apply(CONVOLUTION, (input, weight, bias), attrs)
     return out.squeeze(0) if unbatched else out
 
 
@@ -134,39 +138,6 @@ def _one(v):
             raise TypeError(f"conv1d: padding must be an int or a tuple of 1 int, got {v!r}")
         return v[0]
     return v
-
-
-def _out_size(opname, hw, kernel, stride, pads, dilation, nd):
-    h, w = hw
-    ph, pw = pads[0] + pads[1], pads[2] + pads[3]
-    eh, ew = dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
-    if h + ph < eh or w + pw < ew:
-        padded = f"({h + ph} x {w + pw})" if nd == 2 else f"({w + pw})"
-        ks = f"({eh} x {ew})" if nd == 2 else f"({ew})"
-        raise RuntimeError(
-            f"{opname}: calculated padded input size per channel: {padded}. Kernel size: {ks}. "
-            "Kernel size can't be greater than actual input size"
-        )
-    return (h + ph - eh) // stride[0] + 1, (w + pw - ew) // stride[1] + 1
-
-
-def _conv2d_core(opname, x, weight, bias, kernel, stride, pads, dilation, groups, nd=2):
-    n, c, h, w = x.shape
-    ho, wo = _out_size(opname, (h, w), kernel, stride, pads, dilation, nd)
-    o = weight.shape[0]
-    attrs = {
-        "kernel": kernel,
-        "stride": stride,
-        "padding": pads,
-        "dilation": dilation,
-        "groups": groups,
-        "out_hw": (ho, wo),
-    }
-    cols = apply(IM2COL, (x,), attrs)
-    wg = weight.reshape(groups, o // groups, cols.shape[1])
-    y = ops.matmul(wg, cols)
-    args = (y,) if bias is None else (y, bias)
-    return apply(CONV_OUTPUT, args, {"batch": n, "out_hw": (ho, wo)})
 
 
 def conv2d(
@@ -236,39 +207,17 @@ def _conv_transpose_nd(opname, input, weight, bias, stride, padding, output_padd
                 f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
             )
     kernel = tuple(weight.shape[2:])
-    if nd == 1:
-        input, weight = input.unsqueeze(2), weight.unsqueeze(2)
-        stride, dilation, kernel = (1,) + stride, (1,) + dilation, (1,) + kernel
-        padding, output_padding = (0,) + padding, (0,) + output_padding
-    n, _, h, w = input.shape
-    hout, wout = (
-        (sz - 1) * s - 2 * p + d * (k - 1) + op_ + 1
-        for sz, s, p, d, k, op_ in zip((h, w), stride, padding, dilation, kernel, output_padding)
-    )
-    if hout <= 0 or wout <= 0:
-        raise RuntimeError(
-            f"{opname}: given input of shape {tuple(input.shape)}, the calculated output size "
-            f"({hout} x {wout}) is too small"
-        )
-    cin_g = cin // groups
-    # (N, Cin, H, W) -> (G, Cin/G, N*H*W); columns = W_g^T @ x_g; col2im sums the windows back.
-    xt = input.permute(1, 0, 2, 3).reshape(groups, cin_g, n * h * w)
-    wg = weight.reshape(groups, cin_g, -1)
-    cols = ops.matmul(wg.mT, xt)
+    pads = tuple((p, p) for p in padding)
+    conv_transpose_output_size(opname, tuple(input.shape), kernel, stride, pads, dilation, output_padding)
     attrs = {
-        "kernel": kernel,
         "stride": stride,
-        "padding": (padding[0], padding[0], padding[1], padding[1]),
+        "padding": pads,
         "dilation": dilation,
-        "groups": groups,
-        "out_hw": (h, w),
-        "input_shape": (n, out_ch, hout, wout),
+        "groups": int(groups),
+        "transposed": True,
+        "output_padding": output_padding,
     }
-    out = apply(COL2IM, (cols,), attrs)
-    if bias is not None:
-        out = out + bias.reshape(1, out_ch, 1, 1)
-    if nd == 1:
-        out = out.squeeze(2)
+    out = apply(CONVOLUTION, (input, weight, bias), attrs)
     return out.squeeze(0) if unbatched else out
 
 
@@ -333,7 +282,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     ph, pw = _tuple("unfold", "padding", padding, 2)
     pads = (ph, ph, pw, pw)
     n, c, h, w = x.shape
-    ho, wo = _out_size("unfold", (h, w), kernel, stride, pads, dilation, 2)
+    ho, wo = conv_output_size("unfold", (h, w), kernel, stride, ((ph, ph), (pw, pw)), dilation)
     attrs = {
         "kernel": kernel,
         "stride": stride,
@@ -373,7 +322,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
             f"fold: expected size of input's dimension 1 to be divisible by the product of kernel_size "
             f"({kk}), got input of shape {tuple(x.shape)}"
         )
-    ho, wo = _out_size("fold", out_hw, kernel, stride, pads, dilation, 2)
+    ho, wo = conv_output_size("fold", out_hw, kernel, stride, ((ph, ph), (pw, pw)), dilation)
     if ho * wo != length:
         raise RuntimeError(
             f"fold: expected input's dimension 2 to match the calculated number of sliding blocks "

@@ -10,7 +10,7 @@ from ... import ops
 from ...core import creation
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
-from ...ops.conv import AVG_POOL2D, MAX_POOL2D, max_pool2d_indices
+from ...ops.conv import AVG_POOL, MAX_POOL, MAX_POOL_INDICES, pool_output_size
 from .conv import _tuple
 
 __all__ = [
@@ -27,16 +27,8 @@ __all__ = [
 ]
 
 
-def _pool_out(n, k, s, p, d, ceil_mode):
-    """PyTorch's ``pooling_output_shape``: the last window must start inside the (left-padded) input."""
-    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
-
-
 def _prepare(opname, input, nd, kernel_size, stride, padding, dilation, ceil_mode):
-    """Validate a pooling call; returns (4-D input, unbatched, kernel, stride, padding, dilation, out_hw)."""
+    """Validate a pooling call; returns the batched input, whether it was unbatched, and the op's attrs."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
     if input.ndim not in (nd + 1, nd + 2):
@@ -49,50 +41,26 @@ def _prepare(opname, input, nd, kernel_size, stride, padding, dilation, ceil_mod
     stride = _tuple(opname, "stride", stride, nd, 1)
     padding = _tuple(opname, "padding", padding, nd)
     dilation = _tuple(opname, "dilation", dilation, nd, 1)
-    for k, p, d in zip(kernel, padding, dilation):
-        if p > (d * (k - 1) + 1) // 2:
-            raise RuntimeError(
-                f"{opname}: pad should be at most half of effective kernel size, but got pad={p}, "
-                f"kernel_size={k} and dilation={d}"
-            )
     unbatched = input.ndim == nd + 1
     x = input.unsqueeze(0) if unbatched else input
-    if nd == 1:
-        x = x.unsqueeze(2)
-        kernel, stride, padding, dilation = (1,) + kernel, (1,) + stride, (0,) + padding, (1,) + dilation
-    h, w = x.shape[2:]
-    out_hw = tuple(
-        _pool_out(n, k, s, p, d, ceil_mode)
-        for n, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)
-    )
-    if min(out_hw) < 1 or min(h, w) < 1:
-        insz = f"({x.shape[1]}x{h}x{w})" if nd == 2 else f"({x.shape[1]}x{w})"
-        outsz = f"({x.shape[1]}x{out_hw[0]}x{out_hw[1]})" if nd == 2 else f"({x.shape[1]}x{out_hw[1]})"
-        raise RuntimeError(
-            f"{opname}: given input size: {insz}. Calculated output size: {outsz}. Output size is too small"
-        )
-    return x, unbatched, kernel, stride, padding, dilation, out_hw
-
-
-def _finish(out, nd, unbatched):
-    if nd == 1:
-        out = out.squeeze(2)
-    return out.squeeze(0) if unbatched else out
+    pool_output_size(opname, tuple(x.shape), kernel, stride, padding, dilation, bool(ceil_mode))
+    attrs = {"kernel": kernel, "stride": stride, "padding": padding, "ceil_mode": bool(ceil_mode)}
+    return x, unbatched, attrs, dilation
 
 
 def _max_pool(opname, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    x, unbatched, kernel, stride, padding, dilation, out_hw = _prepare(
+    x, unbatched, attrs, dilation = _prepare(
         opname, input, nd, kernel_size, stride, padding, dilation, ceil_mode
     )
     if x.dtype.name in ("bool",) or x.dtype.name.startswith("complex"):
         raise RuntimeError(f"{opname}: not implemented for {x.dtype}")
-    attrs = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "out_hw": out_hw}
-    out = apply(MAX_POOL2D, (x,), attrs)
-    res = _finish(out, nd, unbatched)
+    attrs["dilation"] = dilation
+    out = apply(MAX_POOL, (x,), attrs)
+    res = out.squeeze(0) if unbatched else out
     if not return_indices:
         return res
-    idx = max_pool2d_indices(x._data, out._data, kernel, stride, padding, dilation, out_hw)
-    return res, _finish(Tensor._wrap(idx), nd, unbatched)
+    idx = apply(MAX_POOL_INDICES, (x, out), attrs)
+    return res, (idx.squeeze(0) if unbatched else idx)
 
 
 def max_pool2d(
@@ -144,20 +112,13 @@ def _avg_pool(
         not isinstance(divisor_override, numbers.Integral) or divisor_override == 0
     ):
         raise ValueError(f"{opname}: divisor must be a non-zero integer, got {divisor_override!r}")
-    x, unbatched, kernel, stride, padding, _, out_hw = _prepare(
-        opname, input, nd, kernel_size, stride, padding, 1, ceil_mode
-    )
+    x, unbatched, attrs, _ = _prepare(opname, input, nd, kernel_size, stride, padding, 1, ceil_mode)
     if x.dtype.name not in ("float16", "bfloat16", "float32", "float64"):
         raise RuntimeError(f"{opname}: expected a floating-point input, got {x.dtype}")
-    attrs = {
-        "kernel": kernel,
-        "stride": stride,
-        "padding": padding,
-        "out_hw": out_hw,
-        "count_include_pad": bool(count_include_pad),
-        "divisor_override": None if divisor_override is None else int(divisor_override),
-    }
-    return _finish(apply(AVG_POOL2D, (x,), attrs), nd, unbatched)
+    attrs["count_include_pad"] = bool(count_include_pad)
+    attrs["divisor_override"] = None if divisor_override is None else int(divisor_override)
+    out = apply(AVG_POOL, (x,), attrs)
+    return out.squeeze(0) if unbatched else out
 
 
 def avg_pool2d(
@@ -264,12 +225,12 @@ def _adaptive_avg(x, out_hw):
             "kernel": k,
             "stride": k,
             "padding": (0, 0),
-            "out_hw": (ho, wo),
+            "ceil_mode": False,
             "count_include_pad": True,
             "divisor_override": None,
         }
-        return apply(AVG_POOL2D, (x,), attrs)
-    npdt = x._data.dtype
+        return apply(AVG_POOL, (x,), attrs)
+    npdt = x.dtype.np
     out = x
     if ho != h:
         out = ops.matmul(_avg_matrix(h, ho, npdt), out)
@@ -334,14 +295,13 @@ def _adaptive_max(opname, input, nd, output_size, return_indices):
     res = res.squeeze(0) if unbatched else res
     if not return_indices:
         return res
-    loc = local._data
-    r = np.take_along_axis(
-        np.broadcast_to(ih[None, None, :, None, :], (n, c, ho, wo, kh)), (loc // kw)[..., None], -1
-    )[..., 0]
-    q = np.take_along_axis(
-        np.broadcast_to(iw[None, None, None, :, :], (n, c, ho, wo, kw)), (loc % kw)[..., None], -1
-    )[..., 0]
-    idx = Tensor._wrap((r * w + q).astype(np.int64))
+    # Each window slot's flat ``h * W + w`` input position is static geometry: a constant table that the
+    # argmax of each window selects from.
+    table = (ih[:, None, :, None] * w + iw[None, :, None, :]).reshape(ho, wo, kh * kw)
+    table = Tensor._wrap(np.ascontiguousarray(table, dtype=np.int64))
+    # A one-hot select (compare + multiply + sum): branch-free, and no index check reads ``local``'s values.
+    hot = local.unsqueeze(-1) == creation.arange(kh * kw)
+    idx = (hot * table).sum(-1)
     if nd == 1:
         idx = idx.squeeze(2)
     return res, (idx.squeeze(0) if unbatched else idx)

@@ -142,7 +142,7 @@ def interpolate(
             return adaptive_avg_pool2d(input, sizes)
         raise NotImplementedError("interpolate: mode 'area' supports 3-D and 4-D inputs")
     out = input
-    npdt = input._data.dtype
+    npdt = input.dtype.np
     if npdt.kind != "f" and mode in _LINEAR_DIMS:
         raise RuntimeError(f"interpolate: mode {mode!r} needs a floating-point input, got {input.dtype}")
     for k in range(nsp):
