@@ -4,14 +4,25 @@ index_select/index_add, masked_fill/masked_select, take/take_along_dim, nonzero.
 Indexing follows PyTorch: integer indices and ``None`` are applied first as a view (``select``/``unsqueeze``),
 then the advanced indices (integer arrays, boolean masks) index that view with NumPy's rules. So
 ``x[0, :, [1, 2]]`` has shape ``(4, 2)`` for ``x`` of shape ``(3, 4, 5)``, as in PyTorch (NumPy gives
-``(2, 4)``). A key is canonicalised into two attributes: ``key`` (a basic tuple for the view, or None) and
-``adv`` (the advanced part: arrays and full slices, or None).
+``(2, 4)``).
+
+A key is split into its static part, two hashable attributes, and its index tensors, which are inputs of the
+op (so a recorded graph replays with other index values):
+  * ``key``: the basic key of the view, a tuple of ints, ``None``, ``Ellipsis`` and
+    ``("slice", start, stop, step)``; or None when there is no basic part.
+  * ``adv``: the advanced key applied to that view, a tuple with ``None`` for a full slice and ``j`` for the
+    ``j``-th index tensor input; or None.
+  * ``scalars`` (only while tracing): ``(position in key, input j)`` pairs for 0-d integer index tensors,
+    which index like ints but whose values must not be baked into a trace. In eager mode such a tensor
+    is read and becomes an int of ``key``, as PyTorch does.
+Lists, ranges and NumPy arrays in a key are converted to constant tensors.
 
 Ops:
-  * ``getitem``   basic indexing, a view of the input (shares memory and version counter).
-  * ``index``     advanced indexing, a copy.
-  * ``index_put`` ``x`` with ``x[key][adv]`` set to (or, with ``accumulate``, incremented by) ``values``;
-    it is the gradient of both getitem ops, and its own gradient is a getitem again (double backward).
+  * ``getitem``       basic indexing, a view of the input (shares memory and version counter).
+  * ``index``         advanced indexing with integer index tensors, a copy.
+  * ``masked_index``  the same with boolean masks among the indices: its shape depends on the mask's values.
+  * ``index_put``     ``x`` with ``x[key][adv]`` set to (or, with ``accumulate``, incremented by) ``values``;
+    it is the gradient of the getitem ops, and its own gradient is a getitem again (double backward).
 """
 
 from __future__ import annotations
@@ -24,7 +35,8 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.creation import tensor as _tensor
 from ..core.creation import zeros as _zeros
-from ..core.dispatch import OpDef, TensorMeta
+from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
+from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor, _inplace
 from ._util import apply, canonical_dim, check_tensor, method
 
@@ -44,39 +56,181 @@ __all__ = [
 ]
 
 _FULL = slice(None)
-_BOUND_TYPES = (int, type(None))
-
-
-def _bound(v):
-    return None if v is None else operator.index(v)
-
-
+_FULL_KEY = ("slice", None, None, None)  # ``:`` in an encoded basic key
 _NoneType = type(None)
 _EllipsisType = type(Ellipsis)
+_BOOL = _dt.bool
+
+
+# -- static keys ---------------------------------------------------------------------------------------------
+_DECODED: dict = {}  # encoded basic key -> the NumPy key (slices rebuilt); keys are few, so a memo pays
+
+
+def _decode(key):
+    k = _DECODED.get(key)
+    if k is None:
+        k = tuple(slice(e[1], e[2], e[3]) if e.__class__ is tuple else e for e in key)
+        if len(_DECODED) > 4096:
+            _DECODED.clear()
+        _DECODED[key] = k
+    return k
+
+
+def _np_key(key, idx, scalars):
+    """The NumPy basic key: ``key`` decoded, with the 0-d index tensors of ``scalars`` read as ints."""
+    k = _DECODED.get(key)
+    if k is None:
+        k = _decode(key)
+    if scalars:
+        k = list(k)
+        for p, j in scalars:
+            k[p] = int(idx[j])
+        k = tuple(k)
+    return k
+
+
+def _np_adv(adv, idx):
+    if len(adv) == 1:
+        return idx[adv[0]]
+    return tuple(_FULL if a is None else idx[a] for a in adv)
+
+
+def _slice_len(n, e):
+    return len(range(*slice(e[1], e[2], e[3]).indices(n)))
+
+
+def _basic_shape(shape, key, scalars=(), opname="getitem"):
+    """The shape of ``x[key]`` for an encoded basic key, without indexing (raises ``OpError``)."""
+    nd = len(shape)
+    consumed = 0
+    for e in key:
+        if e is not None and e is not Ellipsis:
+            consumed += 1
+    if consumed > nd:
+        raise OpError(f"{opname}: too many indices for tensor of dimension {nd}")
+    dyn = {p for p, _ in scalars}
+    out = []
+    d = 0
+    for p, e in enumerate(key):
+        if e is None:
+            out.append(1)
+        elif e is Ellipsis:
+            n = nd - consumed
+            out.extend(shape[d : d + n])
+            d += n
+        elif e.__class__ is tuple:
+            out.append(_slice_len(shape[d], e))
+            d += 1
+        else:
+            n = shape[d]
+            if p not in dyn and (e >= n or e < -n):
+                raise OpError(f"{opname}: index {e} is out of bounds for dimension {d} with size {n}")
+            d += 1
+    out.extend(shape[d:])
+    return tuple(out)
+
+
+def _broadcast(shapes, opname):
+    """Broadcast index shapes; ``None`` (a mask's unknown count) stays unknown."""
+    if not any(s is None for sh in shapes for s in sh):
+        try:
+            return tuple(shapes[0]) if len(shapes) == 1 else tuple(np.broadcast_shapes(*shapes))
+        except ValueError:
+            pass
+    else:
+        n = max(len(s) for s in shapes)
+        out = []
+        for i in range(n):
+            dims = [s[len(s) - n + i] for s in shapes if len(s) - n + i >= 0]
+            known = {v for v in dims if v is not None and v != 1}
+            if len(known) > 1:
+                break
+            out.append(None if None in dims else (known.pop() if known else 1))
+        else:
+            return tuple(out)
+    shown = ", ".join(str(list(s)) for s in shapes)
+    raise IndexError(
+        f"{opname}: shape mismatch: indexing tensors could not be broadcast together with shapes {shown}"
+    )
+
+
+def _adv_shape(vshape, adv, idx, counts=None, opname="index"):
+    """The shape of ``view[adv]`` (NumPy rules) from the index tensors' shapes; a mask contributes its count
+    of True values when ``counts`` has it, else an unknown (None) size."""
+    segs = []  # sizes of full slices, or None at the positions of the advanced indices
+    ishapes = []
+    d = 0
+    for a in adv:
+        if a is None:
+            segs.append(vshape[d])
+            d += 1
+            continue
+        m = idx[a]
+        segs.append(None)
+        if m.dtype is _BOOL:
+            if tuple(m.shape) != tuple(vshape[d : d + m.ndim]):
+                raise OpError(
+                    f"{opname}: mask of shape {list(m.shape)} does not match the indexed dimensions "
+                    f"{list(vshape[d : d + m.ndim])}"
+                )
+            ishapes.append((counts[a] if counts else None,))
+            d += m.ndim
+        else:
+            ishapes.append(tuple(m.shape))
+            d += 1
+    if d > len(vshape):
+        raise OpError(f"{opname}: too many indices for tensor of dimension {len(vshape)}")
+    b = _broadcast(ishapes, opname)
+    where = [i for i, s in enumerate(segs) if s is None]
+    rest = tuple(vshape[d:])
+    if where[-1] - where[0] + 1 == len(where):
+        first = where[0]
+        return tuple(segs[:first]) + b + tuple(s for s in segs[first:] if s is not None) + rest
+    return b + tuple(s for s in segs if s is not None) + rest
+
+
+def _index_meta(x, idx, key, adv, scalars, counts=None, opname="index"):
+    shape = tuple(x.shape)
+    if key is not None:
+        shape = _basic_shape(shape, key, scalars, opname)
+    if adv is not None:
+        for t in idx:
+            if t.dtype is not _BOOL and t.dtype not in (_dt.int64, _dt.int32, _dt.int16, _dt.int8):
+                raise OpError(f"{opname}: index tensors must be integer or bool tensors, got {t.dtype.name}")
+        shape = _adv_shape(shape, adv, idx, counts, opname)
+    return TensorMeta(shape, x.dtype)
 
 
 # -- key parsing ---------------------------------------------------------------------------------------------
-def _index_array(item, opname):
-    """An index entry (tensor, array, list) as an integer or boolean NumPy array (a private copy: the key is
-    kept for backward, so later in-place changes to the index tensor must not affect it)."""
+def _index_tensor(item, opname):
+    """An index entry (tensor, array, list, range) as an integer or boolean tensor. Arrays and lists given
+    by the caller become constant tensors (a private copy: the key is kept for backward)."""
     if isinstance(item, Tensor):
-        arr = item._data.copy()
-    elif isinstance(item, np.ndarray):
-        arr = item.copy()
+        k = item._data.dtype.kind
+        if k == "b" or k == "i":
+            return item
+        if item._data.dtype == np.uint8:  # PyTorch's legacy byte masks
+            return item.to(_BOOL)
+        if k == "u":
+            return item.to(_dt.int64)
+        arr = item._data  # only its dtype is read below
     else:
-        try:
-            arr = np.asarray(item)
-        except (ValueError, TypeError):
-            raise IndexError(f"{opname}: could not convert {type(item).__name__} to an index") from None
-        if arr.size == 0 and arr.dtype.kind == "f":  # x[[]]
-            arr = arr.astype(np.int64)
-    k = arr.dtype.kind
-    if k == "b" or k == "i":
-        return arr
-    if arr.dtype == np.uint8:  # PyTorch's legacy byte masks
-        return arr.astype(bool)
-    if k == "u":
-        return arr.astype(np.int64)
+        if isinstance(item, np.ndarray):
+            arr = item.copy()
+        else:
+            try:
+                arr = np.asarray(item)
+            except (ValueError, TypeError):
+                raise IndexError(f"{opname}: could not convert {type(item).__name__} to an index") from None
+            if arr.size == 0 and arr.dtype.kind == "f":  # x[[]]
+                arr = arr.astype(np.int64)
+        k = arr.dtype.kind
+        if k == "b" or k == "i":
+            return Tensor._wrap(arr)
+        if arr.dtype == np.uint8:
+            return Tensor._wrap(arr.astype(bool))
+        if k == "u":
+            return Tensor._wrap(arr.astype(np.int64))
     raise IndexError(
         f"{opname}: tensors used as indices must be long, int, byte or bool tensors, got "
         f"{_dt._FROM_NP[arr.dtype].name if arr.dtype in _dt._FROM_NP else arr.dtype}"
@@ -107,13 +261,83 @@ def _oob(opname, i, d, n, exc=IndexError):
     return exc(f"{opname}: index {i} is out of bounds for dimension {d} with size {n}")
 
 
+_ERRORS = {"IndexError": IndexError, "RuntimeError": RuntimeError}
+
+
+def _check_index_forward(index, lo, hi, message, error):
+    bad = _out_of_range(index, lo, hi)
+    if bad is not None:
+        raise _ERRORS[error](message.format(bad))
+    return np.zeros((), np.bool_)
+
+
+# Index values cannot be checked outside an op while tracing (a trace must not depend on them), so the
+# bound check becomes this assertion op: recorded, it checks the values of every replay. Eager code checks
+# directly instead (no op, same message).
+CHECK_INDEX = OpDef("check_index", _check_index_forward, differentiable=False)
+
+
+@CHECK_INDEX.defshape
+def _check_index_rule(index, lo, hi, message, error):
+    if index.dtype is _BOOL or index.dtype.is_floating_point:
+        raise OpError(f"check_index: expected an integer index tensor, got {index.dtype.name}")
+    return TensorMeta((), _BOOL)
+
+
+def _check_range(index, lo, hi, message, error=IndexError):
+    """Raise ``error(message.format(v))`` for the first value ``v`` of ``index`` outside ``[lo, hi)``."""
+    if is_tracing():
+        apply(CHECK_INDEX, (index,), {"lo": lo, "hi": hi, "message": message, "error": error.__name__})
+        return
+    bad = _out_of_range(index._data, lo, hi)
+    if bad is not None:
+        raise error(message.format(bad))
+
+
+def _slice_key(k):
+    start, stop, step = k.start, k.stop, k.step
+    if start is not None and start.__class__ is not int:
+        start = operator.index(start)
+    if stop is not None and stop.__class__ is not int:
+        stop = operator.index(stop)
+    return ("slice", start, stop, step)
+
+
+class _Key:
+    """A parsed key: ``key``/``adv``/``scalars`` attributes, the index tensors (``inputs``) and whether a
+    mask is among them (``masked``: the result's shape depends on values)."""
+
+    __slots__ = ("key", "adv", "inputs", "scalars", "masked")
+
+    def __init__(self, key, adv, inputs, scalars, masked):
+        self.key, self.adv, self.inputs, self.scalars, self.masked = key, adv, inputs, scalars, masked
+
+    @property
+    def op(self):
+        if self.adv is None and not self.scalars:
+            return GETITEM
+        return MASKED_INDEX if self.masked else INDEX
+
+    def attrs(self, **extra):
+        if self.adv is None and not self.scalars:
+            a = {"key": self.key}
+        else:
+            a = {"key": self.key, "adv": self.adv}
+            if self.scalars:
+                a["scalars"] = self.scalars
+        a.update(extra)
+        return a
+
+
 def _parse_key(x, key, opname="__getitem__"):
-    """Canonicalise ``key`` for ``x`` into ``(basic, adv)``; validates every entry (bounds, masks, steps)."""
+    """Canonicalise ``key`` for ``x``; validates every entry (masks, steps, and in eager mode the index
+    values: bounds, mask counts)."""
     if key.__class__ is not tuple:
         if isinstance(key, list) and _is_seq_key(key) and not any(isinstance(k, (list, tuple)) for k in key):
             key = tuple(key)  # legacy PyTorch: x[[0, slice(None)]] means x[0, :]
         else:
             key = (key,)
+    tracing = is_tracing()
     shape = x._data.shape
     nd = len(shape)
     items = []
@@ -124,9 +348,6 @@ def _parse_key(x, key, opname="__getitem__"):
         if c is int:
             consumed += 1
         elif c is slice:
-            if k.start.__class__ not in _BOUND_TYPES or k.stop.__class__ not in _BOUND_TYPES:
-                # bounds given as tensors or NumPy ints become plain ints: attributes are static values
-                k = slice(_bound(k.start), _bound(k.stop), k.step)
             step = k.step
             if step is not None:
                 if step.__class__ is not int:
@@ -137,6 +358,7 @@ def _parse_key(x, key, opname="__getitem__"):
                         if step == 0
                         else f"{opname}: step must be greater than zero"
                     )
+                k = slice(k.start, k.stop, step)
             consumed += 1
         elif k is None:
             pass
@@ -144,15 +366,24 @@ def _parse_key(x, key, opname="__getitem__"):
             if ellipsis:
                 raise IndexError(f"{opname}: an index can only have a single ellipsis ('...')")
             ellipsis = True
-        elif c is Tensor or c is np.ndarray or c is list or c is tuple or isinstance(k, (Tensor, np.ndarray)):
-            k = _index_array(k, opname)
-            if k.ndim == 0 and k.dtype.kind == "i":
-                k = int(k)  # a 0-d integer tensor indexes like an int (and gives a view)
+        elif (
+            c is Tensor
+            or c is np.ndarray
+            or c is list
+            or c is tuple
+            or c is range
+            or isinstance(k, (Tensor, np.ndarray))
+        ):
+            k = _index_tensor(k, opname)
+            kd = k._data
+            if kd.ndim == 0 and kd.dtype.kind == "i":
+                if not tracing:
+                    k = int(kd)  # a 0-d integer tensor indexes like an int (and gives a view)
                 consumed += 1
             else:
-                consumed += k.ndim if k.dtype.kind == "b" else 1
+                consumed += kd.ndim if kd.dtype.kind == "b" else 1
         elif isinstance(k, (bool, np.bool_)):
-            k = np.asarray(k)
+            k = Tensor._wrap(np.array(bool(k)))
         elif isinstance(k, numbers.Integral):
             k = operator.index(k)
             consumed += 1
@@ -171,7 +402,10 @@ def _parse_key(x, key, opname="__getitem__"):
         raise IndexError(f"{opname}: too many indices for tensor of dimension {nd}")
     span = nd - consumed
     basic = []
-    adv = []  # (position in the basic view, array, number of dims it covers)
+    adv = []  # (position in the basic view, input number, number of dims it covers)
+    inputs = []
+    scalars = []
+    masked = False
     d = p = 0
     has_int = False
     for k in items:
@@ -184,7 +418,7 @@ def _parse_key(x, key, opname="__getitem__"):
             has_int = True
             d += 1
         elif c is slice:
-            basic.append(k)
+            basic.append(_slice_key(k))
             d += 1
             p += 1
         elif k is None:
@@ -194,180 +428,235 @@ def _parse_key(x, key, opname="__getitem__"):
             basic.append(Ellipsis)
             d += span
             p += span
-        elif k.dtype.kind == "b":
-            if k.ndim == 0:
+        elif k._data.dtype.kind == "b":
+            masked = True
+            kshape = k._data.shape
+            if not kshape:  # x[True]: a new axis of size 1, kept or dropped by the mask
                 basic.append(None)
-                adv.append((p, np.arange(1 if k else 0), 1))
+                adv.append((p, len(inputs), 1))
+                inputs.append(k.reshape(1))
                 p += 1
                 continue
-            if k.shape != shape[d : d + k.ndim]:
-                j = next(j for j in range(k.ndim) if k.shape[j] != shape[d + j])
+            if kshape != shape[d : d + len(kshape)]:
+                j = next(j for j in range(len(kshape)) if kshape[j] != shape[d + j])
                 raise IndexError(
-                    f"{opname}: The shape of the mask {list(k.shape)} at index {j} does not match the shape "
+                    f"{opname}: The shape of the mask {list(kshape)} at index {j} does not match the shape "
                     f"of the indexed tensor {list(shape)} at index {d + j}"
                 )
-            basic.extend([_FULL] * k.ndim)
-            adv.append((p, k, k.ndim))
-            d += k.ndim
-            p += k.ndim
+            basic.extend([_FULL_KEY] * len(kshape))
+            adv.append((p, len(inputs), len(kshape)))
+            inputs.append(k)
+            d += len(kshape)
+            p += len(kshape)
+        elif not k._data.shape:  # a 0-d integer tensor while tracing: an int whose value is an input
+            scalars.append((len(basic), len(inputs)))
+            inputs.append(k)
+            basic.append(0)
+            has_int = True
+            d += 1
         else:
             n = shape[d]
-            bad = _out_of_range(k, -n, n)
-            if bad is not None:
-                raise _oob(opname, bad, d, n)
-            basic.append(_FULL)
-            adv.append((p, k, 1))
+            if not tracing:
+                bad = _out_of_range(k._data, -n, n)
+                if bad is not None:
+                    raise _oob(opname, bad, d, n)
+            else:
+                _check_range(
+                    k, -n, n, f"{opname}: index {{}} is out of bounds for dimension {d} with size {n}"
+                )
+            basic.append(_FULL_KEY)
+            adv.append((p, len(inputs), 1))
+            inputs.append(k)
             d += 1
             p += 1
     if not ellipsis:
         if has_int or not basic:
             basic.append(Ellipsis)  # so that an all-int key gives a 0-d view, not a NumPy scalar
     if not adv:
-        return tuple(basic), None
-    if not has_int and all(b is _FULL or b is Ellipsis for b in basic):
+        return _Key(tuple(basic), None, tuple(inputs), tuple(scalars), False)
+    if not has_int and all(b == _FULL_KEY or b is Ellipsis for b in basic):
         basic = None
     else:
         basic = tuple(basic)
-    if len(adv) > 1:
-        shapes = [(int(np.count_nonzero(a)),) if a.dtype.kind == "b" else a.shape for _, a, _ in adv]
-        try:
-            np.broadcast_shapes(*shapes)
-        except ValueError:
-            raise IndexError(
-                f"{opname}: shape mismatch: indexing tensors could not be broadcast together "
-                f"with shapes {', '.join(str(list(s)) for s in shapes)}"
-            ) from None
+    if len(adv) > 1 and not tracing:
+        _broadcast([_index_shape(inputs[j]) for _, j, _ in adv], opname)
     akey = []
     pos = 0
-    for q, arr, cover in adv:
-        akey.extend([_FULL] * (q - pos))
-        akey.append(arr)
+    for q, j, cover in adv:
+        akey.extend([None] * (q - pos))
+        akey.append(j)
         pos = q + cover
-    return basic, tuple(akey)
+    return _Key(basic, tuple(akey), tuple(inputs), tuple(scalars), masked)
 
 
-def _adv_shape(vshape, adv, opname):
-    """The shape of ``view[adv]`` (NumPy rules), computed without indexing."""
-    segs = []  # sizes of full slices, or None for the advanced block positions
-    ishapes = []
-    d = 0
-    for k in adv:
-        if k.__class__ is slice:
-            segs.append(vshape[d])
-            d += 1
-        else:
-            segs.append(None)
-            if k.dtype.kind == "b":
-                ishapes.append((int(np.count_nonzero(k)),))
-                d += k.ndim
-            else:
-                ishapes.append(k.shape)
-                d += 1
-    try:
-        b = tuple(ishapes[0]) if len(ishapes) == 1 else tuple(np.broadcast_shapes(*ishapes))
-    except ValueError:
-        raise IndexError(
-            f"{opname}: shape mismatch: indexing tensors could not be broadcast together with "
-            f"shapes {', '.join(str(list(s)) for s in ishapes)}"
-        ) from None
-    where = [i for i, s in enumerate(segs) if s is None]
-    rest = tuple(vshape[d:])
-    sizes = [s for s in segs if s is not None]
-    if where[-1] - where[0] + 1 == len(where):
-        first = where[0]
-        return tuple(segs[:first]) + b + tuple(s for s in segs[first:] if s is not None) + rest
-    return b + tuple(sizes) + rest
+def _kept(pk, *tensors):
+    """``pk.inputs``, cloned when autograd records the op: the gradient reads the index tensors, and a
+    later in-place change to the caller's index tensor must not change it."""
+    if _GRAD.enabled and any(isinstance(t, Tensor) and t._requires_grad for t in tensors):
+        return tuple(t.clone() for t in pk.inputs)
+    return pk.inputs
 
 
-def _result_shape(x, basic, adv, opname):
-    v = x._data[basic] if basic is not None else x._data
-    if adv is None:
-        return v.shape
-    return _adv_shape(v.shape, adv, opname)
+def _index_shape(t):
+    """An index tensor's contribution to the broadcast shape (a mask's count of True values: eager only)."""
+    a = t._data
+    return (int(np.count_nonzero(a)),) if a.dtype.kind == "b" else a.shape
 
 
-# -- the three core ops --------------------------------------------------------------------------------------
+def _result_shape(x, pk, opname):
+    """The shape of ``x[key]``; a mask's count is known in eager mode, unknown (None) while tracing."""
+    counts = None
+    if pk.masked and not is_tracing():
+        counts = {
+            j: int(np.count_nonzero(t._data)) for j, t in enumerate(pk.inputs) if t._data.dtype.kind == "b"
+        }
+    shape = tuple(x._data.shape)
+    if pk.key is not None:
+        shape = _basic_shape(shape, pk.key, pk.scalars, opname)
+    if pk.adv is not None:
+        shape = _adv_shape(shape, pk.adv, pk.inputs, counts, opname)
+    return shape
+
+
+# -- the core ops --------------------------------------------------------------------------------------------
 def _getitem_forward(x, key):
-    return x[key]
+    k = _DECODED.get(key)
+    if k is None:
+        k = _decode(key)
+    return x[k]
 
 
 GETITEM = OpDef("getitem", _getitem_forward, view=True)
 
 
-def _index_forward(x, key, adv):
+@GETITEM.defshape
+def _getitem_rule(x, key):
+    return TensorMeta(_basic_shape(tuple(x.shape), key), x.dtype)
+
+
+def _index_forward(x, *idx, key, adv, scalars=()):
     if key is not None:
-        x = x[key]
-    return x[adv]
+        x = x[_np_key(key, idx, scalars)]
+    if adv is None:
+        return np.array(x)  # only 0-d index tensors (tracing): a copy, as ``index`` never aliases
+    return x[_np_adv(adv, idx)]
 
 
-INDEX = OpDef("index", _index_forward)
+def _index_rule(x, *idx, key, adv, scalars=()):
+    return _index_meta(x, idx, key, adv, scalars)
 
 
-def _put(out, v, key, adv, accumulate):
-    t = out[key] if key is not None else out
+INDEX = OpDef("index", _index_forward, shape_rule=_index_rule)
+# The same with boolean masks among the indices: its shape depends on the masks' values (the rule leaves
+# those sizes unknown, None).
+MASKED_INDEX = OpDef("masked_index", _index_forward, shape_rule=_index_rule, data_dependent=True)
+
+
+def _put(out, v, idx, key, adv, accumulate, scalars):
+    t = out[_np_key(key, idx, scalars)] if key is not None else out
     if adv is None:
         if accumulate:
             np.add(t, v, out=t, casting="unsafe")
         else:
             t[...] = v
     elif accumulate:
-        np.add.at(t, adv, v)
+        np.add.at(t, _np_adv(adv, idx), v)
     else:
-        t[adv] = v
+        t[_np_adv(adv, idx)] = v
 
 
-def _index_put_forward(x, v, key, adv, accumulate=False):
+def _index_put_forward(x, v, *idx, key, adv, accumulate=False, scalars=()):
     out = x.copy()
-    _put(out, v, key, adv, accumulate)
+    _put(out, v, idx, key, adv, accumulate, scalars)
     return out
 
 
-def _index_put_into(out, x, v, key, adv, accumulate=False):
-    _put(out, v, key, adv, accumulate)
+def _index_put_into(out, x, v, *idx, key, adv, accumulate=False, scalars=()):
+    _put(out, v, idx, key, adv, accumulate, scalars)
 
 
 INDEX_PUT = OpDef("index_put", _index_put_forward, inplace_forward=_index_put_into)
+
+
+@INDEX_PUT.defshape
+def _index_put_rule(x, v, *idx, key, adv, accumulate=False, scalars=()):
+    _index_meta(x, idx, key, adv, scalars, opname="index_put")  # validates the static key
+    return TensorMeta(tuple(x.shape), x.dtype)
 
 
 def _shape_of(ctx, i):
     return ctx.input_shape(i)
 
 
-def _select(g, key, adv):
+def _index_inputs(ctx, start):
+    """The index tensors of a recorded op (its inputs from ``start`` on), checked against in-place changes
+    since recording. The indexed tensor itself is not needed (only its shape), so it is not checked."""
+    ctx.check_alive()
+    inputs = ctx._inputs
+    for i in range(start, len(inputs)):
+        t = inputs[i]
+        if t._version_counter[0] != ctx._versions[i]:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: input {i} of {ctx.name()}, a tensor of shape {tuple(t.shape)}, is at version "
+                f"{t._version_counter[0]}; expected version {ctx._versions[i]} instead."
+            )
+    return inputs[start:]
+
+
+def _select(g, idx, key, adv, scalars=()):
     """``g[key][adv]`` with canonical attributes (differentiable)."""
-    if adv is None:
+    if adv is None and not scalars:
         return apply(GETITEM, (g,), {"key": key})
-    return apply(INDEX, (g,), {"key": key, "adv": adv})
+    attrs = {"key": key, "adv": adv}
+    if scalars:
+        attrs["scalars"] = scalars
+    masked = any(t.dtype is _BOOL for t in idx)
+    return apply(MASKED_INDEX if masked else INDEX, (g,) + tuple(idx), attrs)
 
 
-def _scatter_into_zeros(g, shape, key, adv):
+def _put_attrs(key, adv, accumulate, scalars):
+    a = {"key": key, "adv": adv, "accumulate": accumulate}
+    if scalars:
+        a["scalars"] = scalars
+    return a
+
+
+def _scatter_into_zeros(g, shape, idx, key, adv, scalars=()):
     z = _zeros(shape, dtype=g.dtype)
-    return apply(INDEX_PUT, (z, g), {"key": key, "adv": adv, "accumulate": adv is not None})
+    return apply(INDEX_PUT, (z, g) + tuple(idx), _put_attrs(key, adv, adv is not None, scalars))
 
 
 @GETITEM.defgrad
 def _getitem_grad(ctx, g):
-    return _scatter_into_zeros(g, _shape_of(ctx, 0), ctx.attrs["key"], None)
+    return _scatter_into_zeros(g, _shape_of(ctx, 0), (), ctx.attrs["key"], None)
 
 
-@INDEX.defgrad
 def _index_grad(ctx, g):
-    return _scatter_into_zeros(g, _shape_of(ctx, 0), ctx.attrs["key"], ctx.attrs["adv"])
+    idx = _index_inputs(ctx, 1)
+    a = ctx.attrs
+    gx = _scatter_into_zeros(g, _shape_of(ctx, 0), idx, a["key"], a["adv"], a.get("scalars", ()))
+    return (gx,) + (None,) * len(idx)
+
+
+INDEX.defgrad(_index_grad)
+MASKED_INDEX.defgrad(_index_grad)
 
 
 @INDEX_PUT.defgrad
 def _index_put_grad(ctx, g):
     a = ctx.attrs
-    key, adv = a["key"], a["adv"]
+    key, adv, scalars = a["key"], a["adv"], a.get("scalars", ())
+    idx = _index_inputs(ctx, 2)
     gx = gv = None
     if ctx.needs_grad[0]:
         if a.get("accumulate"):
             gx = g
         else:
-            gx = apply(INDEX_PUT, (g, 0), {"key": key, "adv": adv, "accumulate": False})
+            gx = apply(INDEX_PUT, (g, 0) + tuple(idx), _put_attrs(key, adv, False, scalars))
     if ctx.needs_grad[1]:
-        gv = _select(g, key, adv)
-    return gx, gv
+        gv = _select(g, idx, key, adv, scalars)
+    return (gx, gv) + (None,) * len(idx)
 
 
 def _getitem(self, key):
@@ -378,25 +667,27 @@ def _getitem(self, key):
             n = shape[0]
             if -n <= key < n:
                 return apply(GETITEM, (self,), {"key": (key, Ellipsis)})
-    elif (
-        c is slice
-        and (key.step is None or (key.step.__class__ is int and key.step > 0))
-        and key.start.__class__ in _BOUND_TYPES
-        and key.stop.__class__ in _BOUND_TYPES
-    ):
-        if self._data.shape:
-            return apply(GETITEM, (self,), {"key": (key,)})
-    basic, adv = _parse_key(self, key)
-    if adv is None:
-        return apply(GETITEM, (self,), {"key": basic})
-    return apply(INDEX, (self,), {"key": basic, "adv": adv})
+    elif c is slice:
+        start, stop, step = key.start, key.stop, key.step
+        if (
+            (step is None or (step.__class__ is int and step > 0))
+            and (start is None or start.__class__ is int)
+            and (stop is None or stop.__class__ is int)
+            and self._data.shape
+        ):
+            return apply(GETITEM, (self,), {"key": (("slice", start, stop, step),)})
+    pk = _parse_key(self, key)
+    if pk.adv is None and not pk.scalars:
+        return apply(GETITEM, (self,), {"key": pk.key})
+    return apply(pk.op, (self,) + _kept(pk, self), pk.attrs())
 
 
 Tensor.__getitem__ = _getitem
 
 
 def _fit_value(opname, value, rshape, dtype, strict_dtype):
-    """Validate/convert a value written to an indexing result of shape ``rshape``."""
+    """Validate/convert a value written to an indexing result of shape ``rshape`` (None: a size that is
+    unknown while tracing)."""
     if isinstance(value, Tensor):
         if value._data.dtype != dtype.np:
             if strict_dtype:
@@ -417,10 +708,13 @@ def _fit_value(opname, value, rshape, dtype, strict_dtype):
         while len(vs) - k > len(rshape) and vs[k] == 1:
             k += 1
         core = vs[k:]
-        if len(core) > len(rshape) or any(a != 1 and a != b for a, b in zip(core[::-1], rshape[::-1])):
+        if len(core) > len(rshape) or any(
+            a != 1 and b is not None and a != b for a, b in zip(core[::-1], rshape[::-1])
+        ):
+            shown = [s if s is not None else "?" for s in rshape]
             raise RuntimeError(
                 f"{opname}: shape mismatch: value tensor of shape {list(vs)} cannot be broadcast to indexing "
-                f"result of shape {list(rshape)}"
+                f"result of shape {shown}".replace("'?'", "?")
             )
         if k:
             value = value.reshape(core)
@@ -431,11 +725,12 @@ _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
 def _setitem(self, key, value):
-    basic, adv = _parse_key(self, key, "__setitem__")
+    pk = _parse_key(self, key, "__setitem__")
     if not isinstance(value, _SCALARS):
-        rshape = _result_shape(self, basic, adv, "__setitem__")
-        value = _fit_value("__setitem__", value, rshape, self.dtype, strict_dtype=adv is not None)
-    _inplace(self, INDEX_PUT, (value,), {"key": basic, "adv": adv, "accumulate": False})
+        rshape = _result_shape(self, pk, "__setitem__")
+        value = _fit_value("__setitem__", value, rshape, self.dtype, strict_dtype=pk.adv is not None)
+    attrs = _put_attrs(pk.key, pk.adv, False, pk.scalars)
+    _inplace(self, INDEX_PUT, (value,) + _kept(pk, self, value), attrs)
 
 
 Tensor.__setitem__ = _setitem
@@ -461,20 +756,22 @@ def index_put(input, indices, values, accumulate: bool = False):
     """
     check_tensor("index_put", "input", input)
     check_tensor("index_put", "values", values)
-    basic, adv = _put_key("index_put", input, indices)
-    rshape = _result_shape(input, basic, adv, "index_put")
+    pk = _put_key("index_put", input, indices)
+    rshape = _result_shape(input, pk, "index_put")
     values = _fit_value("index_put", values, rshape, input.dtype, strict_dtype=True)
-    return apply(INDEX_PUT, (input, values), {"key": basic, "adv": adv, "accumulate": bool(accumulate)})
+    attrs = _put_attrs(pk.key, pk.adv, bool(accumulate), pk.scalars)
+    return apply(INDEX_PUT, (input, values) + _kept(pk, input, values), attrs)
 
 
 @method("index_put_")
 def index_put_(input, indices, values, accumulate: bool = False):
     """In-place ``index_put``."""
     check_tensor("index_put_", "values", values)
-    basic, adv = _put_key("index_put_", input, indices)
-    rshape = _result_shape(input, basic, adv, "index_put_")
+    pk = _put_key("index_put_", input, indices)
+    rshape = _result_shape(input, pk, "index_put_")
     values = _fit_value("index_put_", values, rshape, input.dtype, strict_dtype=True)
-    return _inplace(input, INDEX_PUT, (values,), {"key": basic, "adv": adv, "accumulate": bool(accumulate)})
+    attrs = _put_attrs(pk.key, pk.adv, bool(accumulate), pk.scalars)
+    return _inplace(input, INDEX_PUT, (values,) + _kept(pk, input, values), attrs)
 
 
 # -- gather / scatter ----------------------------------------------------------------------------------------
@@ -485,6 +782,11 @@ def _check_index_dtype(opname, index, argname="index"):
 
 
 def _check_bounds(opname, index, dim, n, exc=RuntimeError):
+    if is_tracing():
+        _check_range(
+            index, 0, n, f"{opname}: index {{}} is out of bounds for dimension {dim} with size {n}", exc
+        )
+        return
     bad = _out_of_range(index._data, 0, n)
     if bad is not None:
         raise _oob(opname, bad, dim, n, exc)
@@ -533,6 +835,26 @@ def _gather_forward(x, index, dim):
 
 
 GATHER = OpDef("gather", _gather_forward)
+_INT_INDEX = (_dt.int64, _dt.int32)
+
+
+def _gather_like_rule(opname, x, index, dim):
+    if index.dtype not in _INT_INDEX:
+        raise OpError(f"{opname}: Expected dtype int32/int64 for index, got {index.dtype.name}")
+    nd = x.ndim
+    if index.ndim != nd and not (max(nd, 1) == 1 and index.ndim <= 1):
+        raise OpError(
+            f"{opname}: Index tensor must have the same number of dimensions as input tensor "
+            f"(got index of shape {list(index.shape)} and input of shape {list(x.shape)})"
+        )
+    if nd and not 0 <= dim < nd:
+        raise OpError(f"{opname}: dimension {dim} out of range for a {nd}-d input")
+
+
+@GATHER.defshape
+def _gather_rule(x, index, dim):
+    _gather_like_rule("gather", x, index, dim)
+    return TensorMeta(tuple(index.shape), x.dtype)
 
 
 def _scatter_index(index, dim, ndim):
@@ -580,11 +902,23 @@ def _scatter_add_forward(x, index, src, dim):
 SCATTER_ADD = OpDef("scatter_add", _scatter_add_forward, inplace_forward=_scatter_add_into)
 
 
+@SCATTER.defshape
+def _scatter_rule(x, index, src, dim):
+    _gather_like_rule("scatter", x, index, dim)
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
+@SCATTER_ADD.defshape
+def _scatter_add_rule(x, index, src, dim):
+    _gather_like_rule("scatter_add", x, index, dim)
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
 def _pad_to(g, shape):
     """``g`` placed in the leading corner of zeros of ``shape`` (the gradient of taking ``src``'s corner)."""
     if tuple(g._data.shape) == tuple(shape):
         return g
-    key = tuple(slice(0, s) for s in g._data.shape) + (Ellipsis,)
+    key = tuple(("slice", 0, s, None) for s in g._data.shape) + (Ellipsis,)
     return apply(INDEX_PUT, (_zeros(shape, dtype=g.dtype), g), {"key": key, "adv": None, "accumulate": False})
 
 
@@ -723,6 +1057,30 @@ def _index_add_forward(x, index, src, dim, alpha=1):
 INDEX_ADD = OpDef("index_add", _index_add_forward, inplace_forward=_index_add_into)
 
 
+def _vector_rule(opname, x, index, dim):
+    if index.dtype not in _INT_INDEX:
+        raise OpError(f"{opname}: Expected dtype int32/int64 for index, got {index.dtype.name}")
+    if index.ndim > 1:
+        raise OpError(f"{opname}: Index is supposed to be a vector, got shape {list(index.shape)}")
+    if x.ndim and not 0 <= dim < x.ndim:
+        raise OpError(f"{opname}: dimension {dim} out of range for a {x.ndim}-d input")
+
+
+@INDEX_SELECT.defshape
+def _index_select_rule(x, index, dim):
+    _vector_rule("index_select", x, index, dim)
+    if x.ndim == 0:
+        return TensorMeta(tuple(index.shape), x.dtype)
+    shape = tuple(x.shape)
+    return TensorMeta(shape[:dim] + tuple(index.shape) + shape[dim + 1 :], x.dtype)
+
+
+@INDEX_ADD.defshape
+def _index_add_rule(x, index, src, dim, alpha=1):
+    _vector_rule("index_add", x, index, dim)
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
 @INDEX_SELECT.defgrad
 def _index_select_grad(ctx, g):
     index = ctx.saved[1]
@@ -752,7 +1110,7 @@ def _vector_index(opname, input, dim, index):
     n = input._data.shape[d] if input._data.ndim else 1
     _check_bounds(opname, index, d, n, exc=IndexError if opname == "index_select" else RuntimeError)
     if index._data.ndim == 0:
-        index = Tensor._wrap(index._data.reshape(1))
+        index = index.reshape(1)
     return d, index
 
 
@@ -832,6 +1190,20 @@ def _masked_fill_into(out, x, mask, value):
 MASKED_FILL = OpDef("masked_fill", _masked_fill_forward, inplace_forward=_masked_fill_into)
 
 
+@MASKED_FILL.defshape
+def _masked_fill_rule(x, mask, value):
+    if mask.dtype is not _BOOL:
+        raise OpError(f"masked_fill: only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    try:
+        shape = np.broadcast_shapes(tuple(x.shape), tuple(mask.shape))
+    except ValueError:
+        raise OpError(
+            f"masked_fill: mask of shape {list(mask.shape)} is not broadcastable with input of "
+            f"shape {list(x.shape)}"
+        ) from None
+    return TensorMeta(shape, x.dtype)
+
+
 @MASKED_FILL.defgrad
 def _masked_fill_grad(ctx, g):
     mask = ctx.saved[1]
@@ -907,10 +1279,11 @@ def masked_select(input, mask):
         ) from None
     if shape != input._data.shape:
         input = input.expand(shape)
-    m = mask._data if mask._data.shape == shape else np.broadcast_to(mask._data, shape)
-    if m.ndim == 0:
-        return apply(INDEX, (input,), {"key": (None,), "adv": (np.arange(1 if m else 0),)})
-    return apply(INDEX, (input,), {"key": None, "adv": (m,)})
+    if mask._data.shape != shape:
+        mask = mask.expand(shape)
+    if not shape:  # a new axis of size 1, kept or dropped by the mask
+        return apply(MASKED_INDEX, (input, mask.reshape(1)), {"key": (None,), "adv": (0,)})
+    return apply(MASKED_INDEX, (input, mask), {"key": None, "adv": (0,)})
 
 
 # -- take / take_along_dim / nonzero -------------------------------------------------------------------------
@@ -921,14 +1294,11 @@ def take(input, index):
     check_tensor("take", "input", input)
     _check_index_dtype("take", index)
     n = input._data.size
-    a = index._data
-    bad = _out_of_range(a, -n, n)
-    if bad is not None:
-        raise IndexError(f"take: out of range: tried to access index {bad} on a tensor of {n} elements.")
+    _check_range(index, -n, n, f"take: out of range: tried to access index {{}} on a tensor of {n} elements.")
     flat = input.reshape(-1)
-    if a.ndim == 0:
-        return apply(INDEX, (flat,), {"key": None, "adv": (a.reshape(1),)}).reshape(())
-    return apply(INDEX, (flat,), {"key": None, "adv": (a,)})
+    if index._data.ndim == 0:
+        return apply(INDEX, (flat, index.reshape(1)), {"key": None, "adv": (0,)}).reshape(())
+    return apply(INDEX, (flat, index), {"key": None, "adv": (0,)})
 
 
 @method("take_along_dim")
@@ -961,13 +1331,16 @@ def take_along_dim(input, indices, dim=None):
     if tuple(xs) != input._data.shape:
         input = input.expand(tuple(xs))
     if tuple(ishape) != indices._data.shape:
-        indices = Tensor._wrap(np.broadcast_to(indices._data, tuple(ishape)))
+        indices = indices.expand(tuple(ishape))
     return gather(input, d, indices)
 
 
 NONZERO = OpDef("nonzero", lambda x: np.argwhere(x), differentiable=False, data_dependent=True)
-# The number of rows is known only once the values are: None marks that data-dependent dimension.
-NONZERO.defshape(lambda x: TensorMeta((None, x.ndim), _dt.int64))
+
+
+@NONZERO.defshape
+def _nonzero_rule(x):
+    return TensorMeta((None, x.ndim), _dt.int64)  # the number of non-zeros depends on the values
 
 
 @method("nonzero")
@@ -978,45 +1351,12 @@ def nonzero(input, *, as_tuple: bool = False):
     out = apply(NONZERO, (input,))
     if not as_tuple:
         return out
-    o = out._data
-    if o.shape[1] == 0:  # 0-d input
-        return (Tensor._wrap(np.zeros(o.shape[0], dtype=np.int64)),)
-    return tuple(Tensor._wrap(np.ascontiguousarray(o[:, i])) for i in range(o.shape[1]))
+    if input._data.ndim == 0:  # (n, 0) indices: one column of n zeros
+        return (out.sum(1),)
+    return tuple(out[:, i].contiguous() for i in range(input._data.ndim))
 
 
 @method("argwhere")
 def argwhere(input):
     """Indices of the non-zero elements as an int64 tensor of shape ``(n, ndim)`` (``nonzero``)."""
     return nonzero(input)
-
-
-# -- shape rules -----------------------------------------------------------------------------------------
-def _meta(shape, like):
-    return TensorMeta(tuple(shape), like.dtype)
-
-
-def _basic_shape(x, key):
-    # NumPy's basic-indexing rules applied to a zero-strided stand-in: metadata only, no data touched
-    return (
-        np.broadcast_to(np.zeros((), x.dtype.np), tuple(x.shape))[key].shape if key is not None else x.shape
-    )
-
-
-GETITEM.defshape(lambda x, key: _meta(_basic_shape(x, key), x))
-INDEX.defshape(lambda x, key, adv: _meta(_adv_shape(_basic_shape(x, key), adv, "index"), x))
-INDEX_PUT.defshape(lambda x, v, key, adv, accumulate=False: _meta(x.shape, x))
-GATHER.defshape(lambda x, index, dim: _meta(index.shape, x))
-SCATTER.defshape(lambda x, index, src, dim: _meta(x.shape, x))
-SCATTER_ADD.defshape(lambda x, index, src, dim: _meta(x.shape, x))
-INDEX_ADD.defshape(lambda x, index, src, dim, alpha=1: _meta(x.shape, x))
-MASKED_FILL.defshape(lambda x, mask, value: _meta(np.broadcast_shapes(tuple(x.shape), tuple(mask.shape)), x))
-
-
-@INDEX_SELECT.defshape
-def _index_select_shape(x, index, dim):
-    if x.ndim == 0:
-        return _meta(tuple(index.shape) if index.ndim else (), x)
-    n = 1
-    for s in index.shape:
-        n *= s
-    return _meta(tuple(x.shape[:dim]) + (n,) + tuple(x.shape[dim + 1 :]), x)
