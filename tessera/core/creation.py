@@ -11,7 +11,7 @@ from . import dtypes as _dt
 from .device import as_device
 from .dispatch import is_tracing
 from .random import BERNOULLI, MULTINOMIAL, RANDOM, draw
-from .tensor import _OPS, Tensor
+from .tensor import _OPS, Tensor, check_tensor
 
 __all__ = [
     "tensor",
@@ -197,8 +197,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
 
 
 def _like(opname, t, dtype):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(t).__name__}")
+    check_tensor(opname, "input", t)
     return t._data.shape, (t.dtype if dtype is None else _dt.as_dtype(dtype))
 
 
@@ -369,8 +368,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None) -> Tenso
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """Draw 0/1 with probability ``input`` (or ``p``) per element, in ``input``'s dtype."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"bernoulli: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor("bernoulli", "input", input)
     if p is None and not is_tracing() and np.any((input._data < 0) | (input._data > 1)):
         raise RuntimeError("bernoulli: expected all probabilities to be in [0, 1]")
     if p is not None and not 0 <= p <= 1:
@@ -381,8 +379,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """Sample category indices from the rows of ``input`` (unnormalised non-negative weights)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"multinomial: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor("multinomial", "input", input)
     if input.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
     if not is_tracing():

@@ -529,6 +529,13 @@ def _format_tensor(t: Tensor) -> str:
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
+def check_tensor(opname: str, argname: str, value) -> Tensor:
+    """The one "argument must be a Tensor" check: a TypeError naming the op and the argument."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{opname}: argument '{argname}' must be a Tensor, not {type(value).__name__}")
+    return value
+
+
 def is_tensor(obj) -> bool:
     """True if ``obj`` is a Tessera tensor."""
     return isinstance(obj, Tensor)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.dispatch import OpError, TensorMeta, apply
-from ..core.tensor import Tensor, _canonical_dim, _inplace
+from ..core.tensor import Tensor, _canonical_dim, _inplace, check_tensor
 
 __all__ = [
     "method",
@@ -102,13 +102,6 @@ def shape_args(opname: str, args) -> tuple:
     if any(s is None for s in shape) or not all(isinstance(s, numbers.Integral) for s in args):
         raise TypeError(f"{opname}: size must be a sequence of ints, got {args!r}")
     return shape
-
-
-def check_tensor(opname: str, argname: str, value) -> Tensor:
-    """Raise a TypeError naming the op and argument when ``value`` is not a tensor."""
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{opname}: argument '{argname}' must be a Tensor, not {type(value).__name__}")
-    return value
 
 
 # -- shape/dtype rules --------------------------------------------------------------------------------------

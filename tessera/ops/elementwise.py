@@ -22,6 +22,7 @@ from ._util import (
     bind_binary,
     bind_inplace,
     broadcast_shape,
+    check_tensor,
     elementwise_rule,
     float_only,
     method,
@@ -147,8 +148,7 @@ _ZERO_DIV = "ZeroDivisionError"
 
 def _check_input(name, x):
     """TypeError naming the op when a tensor function gets something that is not a tensor."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: argument 'input' must be a Tensor, not {type(x).__name__}")
+    check_tensor(name, "input", x)
 
 
 def _is_float(a):
@@ -1716,8 +1716,7 @@ def _lerp_grad(ctx, g):
 
 def _lerp_check(name, input, end, weight):
     _check_input(name, input)
-    if not isinstance(end, Tensor):
-        raise TypeError(f"{name}: argument 'end' must be a Tensor, not {type(end).__name__}")
+    check_tensor(name, "end", end)
     if input._data.dtype.kind not in "fV":
         raise TypeError(f"{name}: \"lerp\" not implemented for '{input.dtype.name}' (floating point only)")
     if end.dtype is not input.dtype:
@@ -1985,8 +1984,7 @@ ISCLOSE = OpDef("isclose", _isclose_forward, shape_rule=elementwise_rule("isclos
 
 def _close_check(name, input, other):
     _check_input(name, input)
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{name}: argument 'other' must be a Tensor, not {type(other).__name__}")
+    check_tensor(name, "other", other)
     if input.dtype is not other.dtype:
         raise RuntimeError(f"{name}: {input.dtype.name} did not match {other.dtype.name}")
 
@@ -2008,8 +2006,7 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: 
 def equal(input, other) -> bool:
     """True if the two tensors have the same shape and the same values (a Python bool)."""
     _check_input("equal", input)
-    if not isinstance(other, Tensor):
-        raise TypeError(f"equal: argument 'other' must be a Tensor, not {type(other).__name__}")
+    check_tensor("equal", "other", other)
     a, b = input._data, other._data
     if a.shape != b.shape:
         return False

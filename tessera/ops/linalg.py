@@ -10,7 +10,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta
 from ..core.tensor import Tensor
-from ._util import apply, canonical_dim, method
+from ._util import apply, canonical_dim, check_tensor, method
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "einsum", "outer", "ger", "inner", "tensordot", "trace"]
 
@@ -435,8 +435,7 @@ def tensordot(a, b, dims=2):
 @method("trace")
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"trace: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor("trace", "input", input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     n, m = input.shape

@@ -29,6 +29,7 @@ from ._util import (
     apply,
     canonical_dim,
     canonical_dims,
+    check_tensor,
     method,
     reduction_rule,
     shape_args,
@@ -122,15 +123,13 @@ def _as_dtype(dtype):
 
 
 def _require_float(opname, input, what="floating point"):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor(opname, "input", input)
     if input._data.dtype.kind not in _FLOAT_KINDS:
         raise RuntimeError(f"{opname}: expected a {what} input, got {input.dtype.name}")
 
 
 def _check_tensor(opname, input):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor(opname, "input", input)
 
 
 def _check_nonempty(opname, x, dims):

@@ -19,6 +19,7 @@ from ...core import dtypes as _dt
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
+from ...ops._util import check_tensor
 from .linear import dropout as _dropout
 from .linear import linear as _linear
 
@@ -33,10 +34,7 @@ def _causal_hidden(L: int, S: int) -> Tensor:
     return ops.triu(creation.ones((L, S), dtype=_dt.bool), 1)
 
 
-def _check_tensor(opname: str, argname: str, value) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{opname}: argument '{argname}' must be a Tensor, not {type(value).__name__}")
-    return value
+_check_tensor = check_tensor
 
 
 def _float_mask(opname: str, argname: str, mask: Tensor, dtype) -> Tensor:

@@ -8,6 +8,7 @@ import numbers
 
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
+from ...ops._util import check_tensor
 from ...ops.conv import COL2IM, CONVOLUTION, IM2COL, conv_output_size, conv_transpose_output_size
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
@@ -35,9 +36,7 @@ def _tuple(opname: str, argname: str, value, n: int, minimum: int = 0) -> tuple:
     return out
 
 
-def _check_tensor(opname, argname, t):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{opname}: argument '{argname}' must be a Tensor, not {type(t).__name__}")
+_check_tensor = check_tensor
 
 
 def _check_dtypes(opname, input, weight, bias):

@@ -16,6 +16,7 @@ from ... import ops
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
+from ...ops._util import check_tensor
 
 __all__ = [
     "mse_loss",
@@ -64,10 +65,7 @@ def _reduction(opname: str, reduction, size_average=None, reduce=None, extra=())
     return reduction
 
 
-def _check_tensor(opname: str, name: str, value) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{opname}: argument '{name}' must be a Tensor, not {type(value).__name__}")
-    return value
+_check_tensor = check_tensor
 
 
 def _check_float(opname: str, name: str, value) -> Tensor:

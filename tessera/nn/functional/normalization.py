@@ -14,13 +14,13 @@ from ...core import dtypes as _dt
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
+from ...ops._util import check_tensor
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"]
 
 
 def _check_input(opname: str, input) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor(opname, "input", input)
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"{opname}: expected a floating point input, got {input.dtype.name}")
 

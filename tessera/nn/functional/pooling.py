@@ -10,6 +10,7 @@ from ... import ops
 from ...core import creation
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
+from ...ops._util import check_tensor
 from ...ops.conv import AVG_POOL, MAX_POOL, MAX_POOL_INDICES, pool_output_size
 from .conv import _tuple
 
@@ -29,8 +30,7 @@ __all__ = [
 
 def _prepare(opname, input, nd, kernel_size, stride, padding, dilation, ceil_mode):
     """Validate a pooling call; returns the batched input, whether it was unbatched, and the op's attrs."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor(opname, "input", input)
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(
             f"{opname}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got shape "
@@ -175,8 +175,7 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mo
 
 # -- adaptive pooling --------------------------------------------------------------------------------------
 def _adaptive_sizes(opname, input, nd, output_size):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor(opname, "input", input)
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(
             f"{opname}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got shape "

@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import ops
 from ...core.tensor import Tensor
+from ...ops._util import check_tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = [
@@ -85,8 +86,7 @@ def interpolate(
         >>> F.interpolate(ts.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
         tessera.Size([1, 3, 8, 8])
     """
-    if not isinstance(input, Tensor):
-        raise TypeError(f"interpolate: argument 'input' must be a Tensor, not {type(input).__name__}")
+    check_tensor("interpolate", "input", input)
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: unknown mode {mode!r}; expected one of {_MODES}")
     if mode == "bicubic":
