@@ -484,6 +484,23 @@ def _check_writable(opname, t):
         )
 
 
+def _keeps_dtype(args, dtype) -> bool:
+    """Whether promoting ``args`` surely gives ``dtype``: tensors all of it, and only Python numbers of its
+    kind besides (the common ``p.add_(g)`` / ``x.mul_(0.5)``), so the castability check can be skipped."""
+    kind = dtype.kind
+    for a in args:
+        c = a.__class__
+        if c is float:
+            if kind != "f":
+                return False
+        elif c is int:
+            if kind not in "fiu":
+                return False
+        elif not isinstance(a, Tensor) or a._data.dtype is not dtype:
+            return False
+    return True
+
+
 def _eager_into(op, args, attrs, out):
     """``apply(op, args, out=out)``: compute ``op`` and write the result into ``out``'s memory."""
     if not isinstance(out, Tensor):
@@ -506,7 +523,7 @@ def _eager_into(op, args, attrs, out):
         out._version_counter[0] += 1
         return out
     arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-    if op.promote:
+    if op.promote and not _keeps_dtype(args, dst.dtype):
         meta = op.shape_rule(*args, **attrs) if op.shape_rule is not None else None
         rt = getattr(meta, "dtype", None) or _dt.result_type(*args)
         if op.to_float and not rt.is_floating_point:
@@ -556,6 +573,7 @@ from . import tensor as _tensor_module  # noqa: E402
 from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are bound to these ops)
 
 _new_tensor = object.__new__
+_tensor_module._dispatch = apply
 _tensor_module._DETACH = OpDef(
     "detach",
     _detach_forward,

@@ -199,7 +199,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's memory (and version counter) with no autograd history."""
-        return _apply(_DETACH, (self,))
+        return _dispatch(_DETACH, (self,), _NO_ATTRS)
 
     def detach_(self) -> Tensor:
         """Cut this tensor off from the graph in place, making it a leaf."""
@@ -476,7 +476,10 @@ def _detach_forward(x):
     return x.view()
 
 
-_DETACH = None  # the ``detach`` op, registered by core.dispatch (which imports this module)
+# Bound by core.dispatch, which imports this module: the ``detach`` op and ``apply`` itself.
+_DETACH = None
+_dispatch = None
+_NO_ATTRS: dict = {}
 
 
 def _rebuild_tensor(arr, requires_grad):
@@ -551,13 +554,13 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )
     if not recording:
-        return _apply(op, (self,) + args, attrs, out=self)
+        return _dispatch(op, (self,) + args, attrs, out=self)
     if self._requires_grad and self.grad_fn is None:
         raise RuntimeError(
             f"{op.name}_: a leaf Variable that requires grad is being used in an in-place operation."
         )
     base = self._base
-    if recording and base is not None and base._requires_grad and base.grad_fn is None:
+    if base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError(
             f"{op.name}_: a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
@@ -565,7 +568,7 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
     # them after self is overwritten below.
     alias = _OPS.clone(self.detach())
     alias._requires_grad, alias.grad_fn = self._requires_grad, self.grad_fn
-    out = _apply(op, (alias,) + args, attrs)
+    out = _dispatch(op, (alias,) + args, attrs)
     od = out._data
     if od.shape != self._data.shape:
         raise RuntimeError(
@@ -594,15 +597,7 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
 
 
 def _write(dst: Tensor, src: Tensor) -> None:
-    """Copy ``src``'s values into ``dst``'s memory through the ``copy`` op (no history; bumps the version)."""
+    """Copy ``src``'s values into ``dst``'s memory through the ``copy`` op (no history; bumps the version,
+    which a detached alias shares)."""
     target = dst.detach()
-    from .grad_mode import no_grad
-
-    with no_grad():
-        _apply(_OPS.copy, (target, src.detach()), out=target)
-
-
-def _apply(op, args, attrs=None, out=None):
-    from .dispatch import _NOATTRS, apply
-
-    return apply(op, args, _NOATTRS if attrs is None else attrs, out=out)
+    _dispatch(_OPS.copy, (target, src.detach()), _NO_ATTRS, out=target)

@@ -300,7 +300,8 @@ class Module:
                 p.grad = None
             else:
                 p.grad = p.grad.detach()
-                p.grad._data[...] = 0
+                with no_grad():
+                    p.grad.zero_()
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on this module; returns ``self``."""
@@ -453,8 +454,8 @@ class Module:
                     getattr(m, kind)[name] = new
                     m.__dict__[name] = new
                 else:
-                    target._data[...] = arr.astype(target._data.dtype, copy=False)
-                    target._version_counter[0] += 1
+                    with no_grad():  # through the copy op: a state change the dispatcher sees
+                        target.copy_(Tensor._wrap(arr))
         return IncompatibleKeys(missing, unexpected)
 
     # -- hooks ----------------------------------------------------------------------------------------------

@@ -471,8 +471,7 @@ class Optimizer:
 
 def _copy_state(value):
     if isinstance(value, Tensor):
-        t = Tensor._wrap(value._data.copy())
-        return t
+        return value.detach().clone()
     if isinstance(value, dict):
         return {k: _copy_state(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

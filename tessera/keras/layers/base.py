@@ -576,9 +576,9 @@ class Layer(Module):
                     f"shape {a.shape}"
                 )
             arrays.append(a)
-        for p, a in zip(params, arrays):
-            p._data[...] = a.astype(p._data.dtype, copy=False)
-            p._version_counter[0] += 1
+        with no_grad():
+            for p, a in zip(params, arrays):
+                p.copy_(Tensor._wrap(a))
 
     def count_params(self) -> int:
         """The number of scalars in all weights (trainable or not)."""
