@@ -63,6 +63,8 @@ from .core.random import (
 from .core.tensor import Size, Tensor
 from .ops import *  # noqa: F401,F403
 from .serialization import load, save
+from . import compile as compiler  # noqa: E402  (ts.compiler: explain, reset, logs)
+from .compile import compile  # noqa: E402,F811
 
 __version__ = "0.1.0"
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import as_device
+from . import dispatch as _dispatch
 from .dispatch import is_tracing
 from .random import BERNOULLI, MULTINOMIAL, RANDOM, draw
 from .tensor import _OPS, Tensor, check_tensor
@@ -45,7 +46,10 @@ __all__ = [
 
 
 def _finish(arr: np.ndarray, requires_grad: bool, opname: str) -> Tensor:
-    return _finish_tensor(Tensor._wrap(arr), requires_grad, opname)
+    t = _finish_tensor(Tensor._wrap(arr), requires_grad, opname)
+    if _dispatch._ACTIVE:
+        _dispatch.observe("create", t, opname)
+    return t
 
 
 def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:

@@ -31,6 +31,9 @@ __all__ = [
     "OpError",
     "TensorMeta",
     "infer_meta",
+    "observe",
+    "untraced",
+    "promotion_target",
 ]
 
 REGISTRY: dict[str, OpDef] = {}
@@ -210,11 +213,14 @@ class intercept:
         True
     """
 
-    def __init__(self, fn, *, tracing: bool = True):
+    def __init__(self, fn, *, tracing: bool = True, on_event=None):
         if not callable(fn):
             raise TypeError(f"intercept: fn must be callable, got {type(fn).__name__}")
+        if on_event is not None and not callable(on_event):
+            raise TypeError(f"intercept: on_event must be callable, got {type(on_event).__name__}")
         self.fn = fn
         self.tracing = bool(tracing)
+        self.on_event = on_event
 
     def __enter__(self):
         global _ACTIVE
@@ -222,9 +228,11 @@ class intercept:
         if stack is None:
             stack = _LOCAL.stack = []
             _LOCAL.tracing = []
+            _LOCAL.events = []
             _LOCAL.level = 0
         stack.append(self.fn)
         _LOCAL.tracing.append(self.tracing)
+        _LOCAL.events.append(self.on_event)
         _LOCAL.level = len(stack)
         with _ACTIVE_LOCK:
             _ACTIVE += 1
@@ -237,6 +245,7 @@ class intercept:
             raise RuntimeError("intercept: interceptors must be removed in the reverse order of installation")
         stack.pop()
         _LOCAL.tracing.pop()
+        _LOCAL.events.pop()
         _LOCAL.level = len(stack)
         with _ACTIVE_LOCK:
             _ACTIVE -= 1
@@ -251,6 +260,36 @@ def is_tracing() -> bool:
     """
     level = getattr(_LOCAL, "level", 0) if _ACTIVE else 0
     return level > 0 and any(_LOCAL.tracing[:level])
+
+
+def observe(event: str, tensor, what: str = "") -> None:
+    """Tell the installed interceptors about something that is not an op: ``"read"`` (Python looks at a
+    tensor's values: ``item()``, ``bool()``, ``numpy()``, printing; ``what`` names it) or ``"create"`` (a
+    tensor was made from host data by a factory such as ``ts.tensor`` or ``ts.zeros``). A tracer turns a
+    read into a graph break and a creation into a constant of its program. ``"prologue"``/``"epilogue"``
+    (``tensor`` is the owner, ``what`` a callable): Python bookkeeping a replayed program must redo before
+    or after each run (an optimizer syncing its hyperparameters, a scheduler's step)."""
+    level = getattr(_LOCAL, "level", 0) if _ACTIVE else 0
+    for handler in reversed(_LOCAL.events[:level] if level else ()):
+        if handler is not None:
+            handler(event, tensor, what)
+
+
+class untraced:
+    """Context manager: ops run eagerly past every interceptor on this thread (host-side bookkeeping
+    that a captured program redoes itself, such as syncing an optimizer's hyperparameter tensors from its
+    Python numbers before each run)."""
+
+    def __enter__(self):
+        self._saved = getattr(_LOCAL, "level", 0)
+        if self._saved:
+            _LOCAL.level = 0
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved:
+            _LOCAL.level = self._saved
+        return False
 
 
 def _intercepted(op, args, attrs, out):
@@ -335,12 +374,15 @@ def defop(name, **kw):
     return deco
 
 
-def _promote(op, args, arrays):
+def promotion_target(op: OpDef, args: tuple):
+    """The dtype ``op`` computes in for ``args`` (tensors, arrays, ``TensorMeta``s or Python scalars):
+    PyTorch's promotion over the inputs, widened to the default float for ``to_float`` ops."""
     key = []
     for a in args:
-        if isinstance(a, (Tensor, np.ndarray)):
-            d = a._data if isinstance(a, Tensor) else a
-            key.append((0 if d.ndim else 1, _FROM_NP[d.dtype]))
+        if isinstance(a, np.ndarray):
+            key.append((0 if a.ndim else 1, _FROM_NP[a.dtype]))
+        elif isinstance(a, (Tensor, TensorMeta)):
+            key.append((0 if len(a.shape) else 1, a.dtype))
         elif a is not None:
             sd = _dt._scalar_dtype(a)
             if sd is not None:
@@ -348,23 +390,34 @@ def _promote(op, args, arrays):
     target = _dt.result_type_key(tuple(key))
     if op.to_float and target.category != _FLOAT:
         target = _dt._default_float
+    return target
+
+
+def convert_scalar(op: OpDef, a, target):
+    """A Python scalar argument as the NumPy scalar ``op`` computes with when promoting to ``target``."""
+    if target.category == _FLOAT:
+        return target.np.type(a)  # keeps bfloat16 from widening to float32
+    if a.__class__ is int and target.category != _dt._BOOL:
+        try:
+            return np.int64(a).astype(target.np)  # wraps out-of-range ints, as PyTorch does
+        except OverflowError:
+            raise OpError(
+                f"{op.name}: value {a} cannot be converted to type {target.name} without overflow"
+            ) from None
+    if a.__class__ is float:
+        raise OpError(f"{op.name}: cannot combine a float scalar with a {target} result")
+    return a
+
+
+def _promote(op, args, arrays):
+    target = promotion_target(op, args)
     npd = target.np
     for i, a in enumerate(arrays):
         if isinstance(a, np.ndarray):
             if a.dtype is not npd:
                 arrays[i] = a.astype(npd)
         elif a.__class__ is float or a.__class__ is int or a.__class__ is bool:
-            if target.category == _FLOAT:
-                arrays[i] = npd.type(a)  # keeps bfloat16 from widening to float32
-            elif a.__class__ is int and target.category != _dt._BOOL:
-                try:
-                    arrays[i] = np.int64(a).astype(npd)  # wraps out-of-range ints, as PyTorch does
-                except OverflowError:
-                    raise OpError(
-                        f"{op.name}: value {a} cannot be converted to type {target.name} without overflow"
-                    ) from None
-            elif a.__class__ is float:
-                raise OpError(f"{op.name}: cannot combine a float scalar with a {target} result")
+            arrays[i] = convert_scalar(op, a, target)
     return arrays
 
 
@@ -574,6 +627,8 @@ from .tensor import Tensor, _detach_forward  # noqa: E402  (Tensor's methods are
 
 _new_tensor = object.__new__
 _tensor_module._dispatch = apply
+_tensor_module._observe = observe
+_tensor_module._hooks_active = lambda: _ACTIVE
 _tensor_module._DETACH = OpDef(
     "detach",
     _detach_forward,

@@ -262,9 +262,13 @@ class Tensor:
             raise RuntimeError(
                 "numpy: can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
+        if _hooks_active():
+            _observe("read", self, "Tensor.numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if _hooks_active():
+            _observe("read", self, "conversion to a NumPy array")
         arr = self._data
         if dtype is not None and arr.dtype != np.dtype(dtype):
             return arr.astype(dtype)
@@ -272,6 +276,8 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        if _hooks_active():
+            _observe("read", self, "Tensor.item()")
         if self._data.size != 1:
             raise RuntimeError(
                 f"item: a Tensor with {self._data.size} elements cannot be converted to Scalar"
@@ -281,6 +287,8 @@ class Tensor:
 
     def tolist(self):
         """The values as (nested) Python lists of numbers."""
+        if _hooks_active():
+            _observe("read", self, "Tensor.tolist()")
         if self._data.dtype.kind == "V":
             return self._data.astype(np.float32).tolist()
         return self._data.tolist()
@@ -296,6 +304,8 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
+        if _hooks_active():
+            _observe("read", self, "Python control flow on a tensor value (bool())")
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
         return bool(self._data.reshape(()))
@@ -307,6 +317,8 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
+        if _hooks_active():
+            _observe("read", self, "use of a tensor value as a Python index")
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self._data.reshape(()))
@@ -452,6 +464,8 @@ class Tensor:
 
     # -- printing ---------------------------------------------------------------------------------------
     def __repr__(self) -> str:
+        if _hooks_active():
+            _observe("read", self, "printing a tensor")
         return _format_tensor(self)
 
     __str__ = __repr__
@@ -479,6 +493,8 @@ def _detach_forward(x):
 # Bound by core.dispatch, which imports this module: the ``detach`` op and ``apply`` itself.
 _DETACH = None
 _dispatch = None
+_observe = None  # core.dispatch.observe: tells tracers that Python reads a tensor's values
+_hooks_active = None  # whether any interceptor is installed (so eager reads pay one call)
 _NO_ATTRS: dict = {}
 
 

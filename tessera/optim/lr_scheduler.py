@@ -4,6 +4,7 @@ sequences match it step by step."""
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
@@ -12,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..core import dispatch as _dispatch
 from .optimizer import Optimizer
 
 __all__ = [
@@ -146,6 +148,8 @@ class LRScheduler:
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
+        if _dispatch._ACTIVE:  # a captured training step runs no Python: it redoes this after each run
+            _dispatch.observe("epilogue", self, functools.partial(LRScheduler.step, self, epoch))
 
     def _update_lr(self, epoch: int | None = None) -> None:
         self._get_lr_called_within_step = True

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import dispatch as _dispatch
 from ..core import dtypes as _dt
 from ..core.grad_mode import enable_grad, no_grad
 from ..core.hooks import RemovableHandle
@@ -42,6 +43,8 @@ def _wrap_step(step):
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
         self._opt_called = True
+        if _dispatch._ACTIVE:
+            _dispatch.observe("prologue", self, self._sync_hyper)
         hooked = self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
         if not hooked or self.__dict__.get("_in_hooked_step"):
             return step(self, *args, **kwargs)
@@ -339,11 +342,18 @@ class Optimizer:
             if entry is None:
                 entry = tensors[name] = [float(value), Tensor._wrap(np.array(float(value)))]
             elif entry[0] != value:
-                with no_grad():
+                # Untraced: a captured step reads the tensor and syncs it before each run (_sync_hyper).
+                with no_grad(), _dispatch.untraced():
                     entry[1].fill_(float(value))
                 entry[0] = float(value)
             out.append(entry[1])
         return tuple(out)
+
+    def _sync_hyper(self) -> None:
+        """Bring every hyperparameter tensor up to its group's current Python number."""
+        for group, tensors in list(self._hyper_tensors.values()):
+            if tensors:
+                self._hyper(group, *tensors)
 
     # -- hooks --------------------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:

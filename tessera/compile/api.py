@@ -1,0 +1,407 @@
+"""``ts.compile``: trace a function (or a module's forward, or a whole training step) once, optimize the
+graph, and replay it on later calls whose guards hold.
+
+A call is keyed by its guards: the shapes, dtypes and ``requires_grad`` of its tensor arguments, its other
+(static) arguments, grad mode, the training flags of the modules it reaches, which parameters hold a
+``.grad`` and how much optimizer state exists. A new key traces again (up to ``cache_size_limit``
+versions; past that it warns, naming the guard that failed, and runs eagerly). Replay runs no Python: it
+reads the state tensors, runs the plan, writes in place where the function wrote, rebinds ``.grad`` as the
+traced call left it and redoes the recorded host bookkeeping (optimizer hyperparameter sync, scheduler
+steps).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import warnings
+import weakref
+
+from ..core.grad_mode import STATE as _GRAD
+from ..core.tensor import Tensor
+from . import logs
+from .trace import Tracer
+
+__all__ = ["compile", "CompiledFunction", "cache_size_limit", "reset"]
+
+cache_size_limit = 8
+_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "check")
+_BACKENDS = ("auto", "c", "numpy", "inductor", "eager")
+_ALL: weakref.WeakSet = weakref.WeakSet()
+
+
+class _Entry:
+    """One traced version: the guard key it serves and what replay needs."""
+
+    __slots__ = (
+        "key", "graph", "plan", "eager", "reason", "state", "consts", "const_written", "out_spec",
+        "grad_bindings", "bumps", "prologue", "epilogue", "n_user_out", "out_tensors", "out_freed", "stats",
+    )  # fmt: skip
+
+    def __init__(self, key):
+        self.key = key
+        self.eager = False
+        self.reason = None
+
+
+def _flatten(obj, leaves):
+    """Nested tuples/lists/dicts of tensors -> a spec; tensors appended to ``leaves``."""
+    if isinstance(obj, Tensor):
+        leaves.append(obj)
+        return ("T",)
+    if isinstance(obj, (tuple, list)):
+        return (type(obj), tuple(_flatten(x, leaves) for x in obj))
+    if isinstance(obj, dict):
+        return ("D", tuple(obj.keys()), tuple(_flatten(v, leaves) for v in obj.values()))
+    return ("C", obj)
+
+
+def _unflatten(spec, leaves, pos):
+    kind = spec[0]
+    if kind == "T":
+        pos[0] += 1
+        return leaves[pos[0] - 1]
+    if kind == "C":
+        return spec[1]
+    if kind == "D":
+        return dict(zip(spec[1], (_unflatten(s, leaves, pos) for s in spec[2])))
+    items = [_unflatten(s, leaves, pos) for s in spec[1]]
+    return tuple(items) if kind is tuple else (type(spec[0])(items) if kind is not list else items)
+
+
+def _static_key(v):
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return ("<unhashable>", type(v).__name__, id(v))
+
+
+class _Universe:
+    """The modules, optimizers and parameters a function reaches (its closure, the globals its code names,
+    ``self`` of a bound method): what the guards look at and whose ``.grad`` replay rebinds."""
+
+    def __init__(self, fn, args):
+        from ..nn.module import Module
+        from ..optim.optimizer import Optimizer
+
+        found_modules, found_opts = [], []
+        seen = set()
+
+        def visit(obj, depth):
+            if id(obj) in seen or depth > 2:
+                return
+            seen.add(id(obj))
+            if isinstance(obj, Module):
+                found_modules.append(obj)
+            elif isinstance(obj, Optimizer):
+                found_opts.append(obj)
+            elif hasattr(obj, "optimizer") and isinstance(getattr(obj, "optimizer", None), Optimizer):
+                visit(obj.optimizer, depth)  # an LR scheduler
+            elif isinstance(obj, (list, tuple)):
+                for x in obj[:64]:
+                    visit(x, depth + 1)
+            elif isinstance(obj, dict) and len(obj) < 64:
+                for x in obj.values():
+                    visit(x, depth + 1)
+            elif isinstance(obj, types.FunctionType):
+                visit_fn(obj, depth + 1)
+
+        def visit_fn(f, depth):
+            if isinstance(f, functools.partial):
+                visit(f.func, depth)
+                for a in f.args:
+                    visit(a, depth)
+                return
+            self_obj = getattr(f, "__self__", None)
+            if self_obj is not None:
+                visit(self_obj, depth)
+            f = getattr(f, "__func__", f)
+            code = getattr(f, "__code__", None)
+            if code is None:
+                return
+            for cell in f.__closure__ or ():
+                try:
+                    visit(cell.cell_contents, depth)
+                except ValueError:
+                    pass
+            g = getattr(f, "__globals__", {})
+            for name in _code_names(code):
+                if name in g:
+                    visit(g[name], depth)
+
+        if isinstance(fn, Module):
+            visit(fn, 0)
+        else:
+            visit_fn(fn, 0)
+        for a in args:
+            visit(a, 1)
+        modules, mids = [], set()
+        for m in found_modules:
+            for sub in m.modules():
+                if id(sub) not in mids:
+                    mids.add(id(sub))
+                    modules.append(sub)
+        params, pids = [], set()
+        for m in found_modules:
+            for p in m.parameters():
+                if id(p) not in pids:
+                    pids.add(id(p))
+                    params.append(p)
+        for o in found_opts:
+            for group in o.param_groups:
+                for p in group["params"]:
+                    if id(p) not in pids:
+                        pids.add(id(p))
+                        params.append(p)
+        self.modules, self.optimizers, self.params = modules, found_opts, params
+
+    def key(self):
+        return (
+            tuple(m.training for m in self.modules),
+            tuple(p.grad is None for p in self.params),
+            tuple(p._requires_grad for p in self.params),
+            tuple(len(o.state) for o in self.optimizers),
+        )
+
+
+def _code_names(code, depth=0):
+    names = list(code.co_names)
+    if depth < 2:
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                names += _code_names(c, depth + 1)
+    return names
+
+
+def _key_diff(old, new) -> str:
+    """Which guard separates two keys (for the recompile messages)."""
+    labels = ("arguments", "static arguments", "grad mode", "module training mode", "which .grad are set",
+              "requires_grad of parameters", "optimizer state")  # fmt: skip
+    parts_old = (old[0], old[1], old[2]) + old[3]
+    parts_new = (new[0], new[1], new[2]) + new[3]
+    for label, a, b in zip(labels, parts_old, parts_new):
+        if a != b:
+            if label == "arguments":
+                for i, (x, y) in enumerate(zip(a, b)):
+                    if x != y:
+                        return f"tensor argument {i}: {_desc(x)} -> {_desc(y)}"
+                return f"number of tensor arguments {len(a)} -> {len(b)}"
+            return f"{label} changed"
+    return "state tensors changed"
+
+
+def _desc(k) -> str:
+    shape, dtype, rg = k
+    return f"{tuple(shape)} {dtype.name}{' requires_grad' if rg else ''}"
+
+
+class CompiledFunction:
+    """What ``ts.compile(fn)`` returns: call it as you would call ``fn``."""
+
+    def __init__(self, fn, *, fullgraph=False, dynamic=False, mode="default", backend="auto"):
+        self._fn = fn
+        self.fullgraph = bool(fullgraph)
+        self.dynamic = dynamic
+        self.mode = mode
+        self.backend = backend
+        self._entries: dict = {}
+        self._universe = None
+        self._last_key = None
+        self._warned_limit = False
+        self._warned_breaks: set = set()
+        self.recompiles: list[str] = []
+        functools.update_wrapper(self, fn if not hasattr(fn, "forward") else fn.forward, updated=())
+        _ALL.add(self)
+
+    # -- calling -------------------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if self.backend == "eager":
+            return self._fn(*args, **kwargs)
+        leaves: list = []
+        spec = _flatten((args, kwargs), leaves)
+        if self._universe is None:
+            self._universe = _Universe(self._fn, args)
+        key = (
+            tuple((t._data.shape, t.dtype, t._requires_grad) for t in leaves),
+            _static_key(spec),
+            _GRAD.enabled,
+            self._universe.key(),
+        )
+        entry = self._entries.get(key)
+        if entry is not None and not entry.eager:
+            arrays = _gather(entry, leaves)
+            if arrays is not None:
+                return self._replay(entry, arrays, leaves)
+            del self._entries[key]
+            self._note_recompile(key, "a captured state tensor changed shape, dtype or requires_grad")
+        elif entry is not None:
+            return self._fn(*args, **kwargs)
+        if len(self._entries) >= cache_size_limit:
+            if not self._warned_limit:
+                self._warned_limit = True
+                why = _key_diff(self._last_key, key) if self._last_key is not None else "new call signature"
+                warnings.warn(
+                    f"ts.compile: {self.__name__} hit the recompile limit ({cache_size_limit}); the last guard "
+                    f"that failed: {why}. Running eagerly from now on for new signatures "
+                    "(raise ts.compiler.cache_size_limit, or use dynamic=True for varying shapes).",
+                    stacklevel=2,
+                )
+            return self._fn(*args, **kwargs)
+        if self._entries:
+            self._note_recompile(key, _key_diff(self._last_key, key))
+        self._last_key = key
+        return self._trace_and_build(key, args, kwargs, leaves, spec)
+
+    def _note_recompile(self, key, why):
+        msg = f"recompiling {self.__name__}: {why}"
+        self.recompiles.append(msg)
+        logs.log("recompiles", msg)
+
+    def _trace_and_build(self, key, args, kwargs, leaves, spec):
+        from .backend import build_entry
+
+        uni = self._universe
+        grad_owner = {id(p.grad): p for p in uni.params if p.grad is not None}
+        tracer = Tracer(leaves, grad_owner=grad_owner, fullgraph=self.fullgraph)
+        prologue, epilogue = [], []
+
+        def hooks(event, tensor, what):
+            if event == "prologue":
+                if not any(f == what for f in prologue):
+                    prologue.append(what)
+            elif event == "epilogue":
+                epilogue.append(what)
+            else:
+                tracer._event(event, tensor, what)
+
+        fn = self._fn
+        from ..core.dispatch import intercept
+
+        with intercept(tracer._record, tracing=True, on_event=hooks):
+            result = fn(*args, **kwargs)
+        entry = _Entry(key)
+        self._entries[key] = entry
+        if tracer.breaks:
+            loc, reason = tracer.breaks[0]
+            entry.eager, entry.reason = True, f"graph break at {loc}: {reason}"
+            if (loc, reason) not in self._warned_breaks:
+                self._warned_breaks.add((loc, reason))
+                warnings.warn(f"ts.compile: {self.__name__}: {entry.reason}; this signature runs eagerly",
+                              stacklevel=3)
+            logs.log("graph_breaks", entry.reason)
+            return result
+        out_leaves: list = []
+        out_spec = _flatten(result, out_leaves)
+        why = build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, self)
+        if why is not None:
+            entry.eager, entry.reason = True, why
+            warnings.warn(f"ts.compile: {self.__name__}: {why}; this signature runs eagerly", stacklevel=3)
+        return result
+
+    def _replay(self, entry, arrays, leaves):
+        for f in entry.prologue:
+            f()
+        outs = entry.plan(arrays)
+        for kind, x in entry.bumps:
+            if kind == "vc":
+                x[0] += 1
+            elif kind == "arg":
+                leaves[x]._version_counter[0] += 1
+            else:
+                x.grad._version_counter[0] += 1
+        for p, k in entry.grad_bindings:
+            p.grad = None if k is None else Tensor._wrap(outs[k])
+        for f in entry.epilogue:
+            f()
+        res = []
+        for (k, src), freed in zip(entry.out_tensors, entry.out_freed):
+            if src is not None:
+                res.append(src if not isinstance(src, int) else leaves[src])
+            else:
+                t = Tensor._wrap(outs[k])
+                if freed:
+                    t._requires_grad = True
+                    t.grad_fn = _freed_node()
+                res.append(t)
+        return _unflatten(entry.out_spec, res, [0])
+
+    # -- inspection ---------------------------------------------------------------------------------------
+    @property
+    def graphs(self):
+        return [e.graph for e in self._entries.values() if not e.eager]
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return types.MethodType(self, obj)
+
+
+def _freed_node():
+    from ..core.dispatch import REGISTRY
+    from ..core.graph import Node
+
+    node = Node(REGISTRY["clone"], (), {}, (), (), None)
+    node.free()
+    return node
+
+
+def _gather(entry, leaves):
+    """The plan's input arrays for this call, or None if a captured state tensor no longer fits."""
+    arrays = [t._data for t in leaves]
+    for accessor, shape, dtype, rg in entry.state:
+        kind, t = accessor
+        if kind == "grad":
+            t = t.grad
+            if t is None:
+                return None
+        a = t._data
+        if a.shape != shape or a.dtype != dtype or t._requires_grad != rg:
+            return None
+        arrays.append(a)
+    for arr, written in entry.consts:
+        arrays.append(arr.copy() if written else arr)
+    return arrays
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = False, mode: str | None = "default",
+            backend: str = "auto", options: dict | None = None, disable: bool = False):
+    """Compile a function or module: the first call traces it into a graph, later calls replay the
+    optimized graph as fused native kernels (C) or NumPy.
+
+    Example:
+        >>> @ts.compile
+        ... def f(x):
+        ...     return ts.sigmoid(x * 1.5 + 0.1) * x
+        >>> x = ts.randn(4, 4)
+        >>> ts.allclose(f(x), ts.sigmoid(x * 1.5 + 0.1) * x)
+        True
+    """
+    if mode is None:
+        mode = "default"
+    if mode not in _MODES:
+        raise ValueError(f"compile: mode must be one of {list(_MODES)}, got {mode!r}")
+    if backend not in _BACKENDS:
+        raise ValueError(f"compile: backend must be one of {list(_BACKENDS)}, got {backend!r}")
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"compile: options must be a dict, got {type(options).__name__}")
+
+    def wrap(fn):
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function or a Module, got {type(fn).__name__}")
+        if disable:
+            return fn
+        return CompiledFunction(fn, fullgraph=fullgraph, dynamic=dynamic, mode=mode, backend=backend)
+
+    if model is None:
+        return wrap
+    return wrap(model)
+
+
+def reset() -> None:
+    """Forget every compiled version (``torch.compiler.reset``); kernels stay in the disk cache."""
+    for cf in list(_ALL):
+        cf._entries.clear()
+        cf._last_key = None
+        cf._warned_limit = False
+

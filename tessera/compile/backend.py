@@ -1,0 +1,192 @@
+"""From a finished trace to a runnable version: outputs and ``.grad`` bindings, the checks that make
+replay safe, the optimization passes, fusion into native kernels, and the plan."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..core.tensor import Tensor
+from . import logs, passes
+from .plan import build_plan
+
+__all__ = ["build_entry", "backend_name"]
+
+
+def backend_name(requested: str = "auto") -> str:
+    """``"c"`` when a C compiler is usable (and not switched off by ``TESSERA_COMPILER=numpy``), else
+    ``"numpy"``."""
+    env = os.environ.get("TESSERA_COMPILER", "").strip().lower()
+    if requested == "numpy" or env == "numpy":
+        return "numpy"
+    from . import codegen_c
+
+    if codegen_c.compiler() is None:
+        if requested == "c":
+            raise RuntimeError("ts.compile: backend='c' needs a C compiler (cc, gcc or clang), none was found")
+        return "numpy"
+    return "c"
+
+
+def _autograd_reachable(tensors) -> set:
+    """ids of every tensor the autograd graphs of ``tensors`` hold."""
+    seen_nodes, held = set(), set()
+    stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        for t in getattr(node, "_inputs", None) or ():
+            if isinstance(t, Tensor):
+                held.add(id(t))
+        for e in node.edges:
+            if e is not None and not isinstance(e, Tensor):
+                stack.append(e)
+    return held
+
+
+def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf):
+    """Fill ``entry`` from ``tracer``; returns None, or the reason this version must run eagerly."""
+    t0 = time.perf_counter()
+    g = tracer.graph
+    live = [t for t in out_leaves if t._requires_grad and not _consumed(t)]
+    if _GRAD_ENABLED() and live:
+        return ("its outputs require grad (autograd through a compiled region is not captured yet: compile "
+                "the whole training step, or call it under ts.no_grad())")  # fmt: skip
+    out_values = []
+    for t in out_leaves:
+        out_values.append(tracer.value(t))
+    # .grad as the traced call left it
+    bindings = []
+    bound_objects = []
+    for p in uni.params:
+        final = p.grad
+        if final is None:
+            bindings.append((p, None))
+            continue
+        e = tracer.vals.get(id(final))
+        if e is None or e[0] is not final:
+            continue  # untouched
+        v = e[1]
+        if v.kind == "state" and any(acc == ("grad", p) for acc, sv in tracer.state if sv is v):
+            continue
+        root_is_entry_grad = _root(g, v) is not None and any(
+            acc == ("grad", p) and sv.id == _root(g, v) for acc, sv in tracer.state
+        )
+        if root_is_entry_grad:
+            continue  # accumulated in place into the gradient that was there
+        bindings.append((p, v))
+        bound_objects.append(final)
+    # Python that kept a tensor made inside the function would not see it again on replay.
+    keep = {id(t) for t in out_leaves} | {id(t) for t in bound_objects}
+    keep |= _autograd_reachable(out_leaves)
+    tracer.vals, tracer.by_array = {}, {}  # the tracer's own references must not count
+    for ref, node in zip(tracer.produced, _produced_nodes(g)):
+        t = ref()
+        if t is not None and id(t) not in keep:
+            return (f"a tensor made at {node.loc or '<unknown>'} ({node.op}) is kept by Python after the call "
+                    "(stored on an object or in a global); replaying the graph would not update it")  # fmt: skip
+    g.outputs = out_values + [v for _, v in bindings if v is not None]
+    # inputs in the order replay gathers them: arguments, state, constants
+    args = [v for v in g.inputs if v.kind == "arg"]
+    state_vals = [v for _, v in tracer.state]
+    const_vals = [v for _, v in tracer.consts]
+    g.inputs = args + state_vals + const_vals
+    entry.n_user_out = len(out_values)
+    k = len(out_values)
+    entry.grad_bindings = []
+    for p, v in bindings:
+        if v is None:
+            entry.grad_bindings.append((p, None))
+        else:
+            entry.grad_bindings.append((p, k))
+            k += 1
+    before = g.op_counts()
+    graph = passes.optimize(g)
+    after = graph.op_counts()
+    written_roots = set()
+    for node in graph.nodes:
+        for w in node.writes:
+            r = _root(graph, node.inputs[w])
+            written_roots.add(r if r is not None else node.inputs[w].id)
+    backend = backend_name(cf.backend)
+    kernels, kinfo = {}, []
+    if backend == "c":
+        from . import fusion
+
+        kernels, kinfo = fusion.fuse_and_compile(graph, tracer.arrays)
+    entry.graph = graph
+    entry.plan = build_plan(graph, kernels)
+    entry.state = [(acc, tuple(v.shape), v.dtype.np, _rg(acc)) for acc, v in tracer.state]
+    entry.consts = [(arr, v.id in written_roots) for arr, v in tracer.consts]
+    entry.prologue = list(prologue)
+    entry.epilogue = list(epilogue)
+    entry.out_spec = out_spec
+    arg_pos = {v.id: i for i, v in enumerate(args)}
+    state_obj = {v.id: acc for acc, v in tracer.state}
+    entry.out_tensors = []
+    entry.out_freed = [t._requires_grad for t in out_leaves]
+    for i, v in enumerate(out_values):
+        r = _root(graph, v)
+        r = v.id if r is None else r
+        if r in arg_pos:
+            entry.out_tensors.append((i, arg_pos[r]))
+        elif r in state_obj and state_obj[r][0] == "ref":
+            entry.out_tensors.append((i, state_obj[r][1]))
+        else:
+            entry.out_tensors.append((i, None))
+    entry.bumps = _bumps(graph, written_roots, tracer, args)
+    entry.stats = {"ops_before": before, "ops_after": after, "kernels": kinfo, "backend": backend,
+                   "compile_s": time.perf_counter() - t0}  # fmt: skip
+    logs.log("graph", f"graph of {cf.__name__} ({len(graph.nodes)} nodes):\n{graph.text()}")
+    tracer.release()
+    return None
+
+
+def _consumed(t) -> bool:
+    """Whether backward already ran through (and freed) ``t``'s graph: a loss returned by a training step.
+    Replay gives such outputs a freed node, so a second backward fails as it would eagerly."""
+    node = t.grad_fn
+    return node is not None and getattr(node, "_inputs", ()) is None
+
+
+def _rg(accessor):
+    kind, t = accessor
+    return (t.grad if kind == "grad" else t)._requires_grad
+
+
+def _produced_nodes(g):
+    return [n for n in g.nodes if not n.writes and not n.into]
+
+
+def _root(g, v):
+    """The graph input whose memory ``v`` lives in, following in-place writes back (None if none)."""
+    while v.node is not None and v.node.writes:
+        node = v.node
+        k = node.outputs.index(v)
+        v = node.inputs[node.writes[k]]
+    return v.id if v.kind is not None else None
+
+
+def _bumps(graph, written_roots, tracer, args):
+    """The tensors whose version replay bumps (those written in place): ``("vc", counter)`` of a fixed
+    state tensor, ``("arg", i)`` of an argument, ``("grad", param)`` of a gradient read through its param."""
+    out = []
+    state = {v.id: acc for acc, v in tracer.state}
+    arg_pos = {v.id: i for i, v in enumerate(args)}
+    for v in graph.inputs:
+        if v.id not in written_roots:
+            continue
+        if v.id in arg_pos:
+            out.append(("arg", arg_pos[v.id]))
+        elif v.id in state:
+            kind, t = state[v.id]
+            out.append(("vc", t._version_counter) if kind == "ref" else ("grad", t))
+    return out
+
+
+def _GRAD_ENABLED():
+    from ..core.grad_mode import STATE
+
+    return STATE.enabled
