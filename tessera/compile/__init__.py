@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from . import logs
 from .api import CompiledFunction, compile, reset
+from .explain import ExplainOutput, explain
 from .ir import Graph, IRError, Node, Value
 from .logs import set_logs
 from .trace import GraphBreak
 
-__all__ = ["compile", "CompiledFunction", "reset", "Graph", "Node", "Value", "IRError", "GraphBreak",
+__all__ = ["compile", "explain", "ExplainOutput", "CompiledFunction", "reset", "Graph", "Node", "Value", "IRError", "GraphBreak",
            "set_logs", "logs", "cache_size_limit"]  # fmt: skip
 
 

@@ -35,7 +35,7 @@ class _Entry:
 
     __slots__ = (
         "key", "graph", "plan", "eager", "reason", "state", "consts", "const_written", "out_spec",
-        "grad_bindings", "bumps", "prologue", "epilogue", "n_user_out", "out_tensors", "out_freed", "stats",
+        "grad_bindings", "bumps", "prologue", "epilogue", "n_user_out", "out_tensors", "out_freed", "stats", "check",
     )  # fmt: skip
 
     def __init__(self, key):
@@ -211,7 +211,10 @@ class CompiledFunction:
         self._warned_limit = False
         self._warned_breaks: set = set()
         self.recompiles: list[str] = []
+        self._breaks: list = []
         functools.update_wrapper(self, fn if not hasattr(fn, "forward") else fn.forward, updated=())
+        inner = fn.args[0] if isinstance(fn, functools.partial) and fn.args else fn
+        self.__name__ = getattr(inner, "__name__", None) or type(inner).__name__
         _ALL.add(self)
 
     # -- calling -------------------------------------------------------------------------------------------
@@ -282,6 +285,7 @@ class CompiledFunction:
             result = fn(*args, **kwargs)
         entry = _Entry(key)
         self._entries[key] = entry
+        self._breaks = list(tracer.breaks)
         if tracer.breaks:
             loc, reason = tracer.breaks[0]
             entry.eager, entry.reason = True, f"graph break at {loc}: {reason}"
@@ -302,7 +306,7 @@ class CompiledFunction:
     def _replay(self, entry, arrays, leaves):
         for f in entry.prologue:
             f()
-        outs = entry.plan(arrays)
+        outs = entry.plan(arrays) if self.mode != "check" else _checked_run(self, entry, arrays)
         for kind, x in entry.bumps:
             if kind == "vc":
                 x[0] += 1
@@ -335,6 +339,29 @@ class CompiledFunction:
         if obj is None:
             return self
         return types.MethodType(self, obj)
+
+
+def _checked_run(cf, entry, arrays):
+    """mode="check": run the compiled plan and, on copies of the inputs, the NumPy rendering of every
+    node; warn about the first node whose output differs."""
+    import numpy as np
+
+    fused, oracle = entry.check
+    ref = oracle([a.copy() for a in arrays])
+    got = fused(arrays)
+    for node in entry.graph.nodes:
+        for v in node.outputs:
+            if v.id in got and v.id in ref:
+                a, b = np.asarray(got[v.id]), np.asarray(ref[v.id])
+                close = a.shape == b.shape and (
+                    np.array_equal(a, b) if a.dtype.kind not in "fc" else np.allclose(a, b, 1e-5, 1e-6, equal_nan=True)
+                )
+                if not close:
+                    err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.shape == b.shape else None
+                    warnings.warn(f"ts.compile(mode='check'): {cf.__name__}: first differing node: {node.text()} "
+                                  f"(max abs difference {err})", stacklevel=4)  # fmt: skip
+                    return [got[v.id] for v in entry.graph.outputs]
+    return [got[v.id] for v in entry.graph.outputs]
 
 
 def _freed_node():

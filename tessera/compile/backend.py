@@ -115,9 +115,11 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     if backend == "c":
         from . import fusion
 
-        kernels, kinfo = fusion.fuse_and_compile(graph, tracer.arrays)
+        kernels, kinfo = fusion.fuse_and_compile(graph)
     entry.graph = graph
     entry.plan = build_plan(graph, kernels)
+    if cf.mode == "check":
+        entry.check = (build_plan(graph, kernels, return_all=True), build_plan(graph, return_all=True))
     entry.state = [(acc, tuple(v.shape), v.dtype.np, _rg(acc)) for acc, v in tracer.state]
     entry.consts = [(arr, v.id in written_roots) for arr, v in tracer.consts]
     entry.prologue = list(prologue)

@@ -61,11 +61,12 @@ def _const(value, consts) -> str:
     return name
 
 
-def build_plan(graph: Graph, kernels=None, *, name="compiled"):
+def build_plan(graph: Graph, kernels=None, *, name="compiled", return_all=False):
     """A Python function ``run(inputs: list[np.ndarray]) -> list[np.ndarray]`` that executes ``graph``.
 
     ``kernels`` maps the index of a node that starts a fused group to ``(callable, [node indices],
     input values, output values)``: the group runs as one native call; its other nodes emit nothing.
+    ``return_all``: return ``{value id: array}`` of every value instead of the outputs.
     """
     kernels = kernels or {}
     consts: dict = {"_np": np, "_asarray": np.asarray, "_copyto": np.copyto}
@@ -91,8 +92,10 @@ def build_plan(graph: Graph, kernels=None, *, name="compiled"):
             lines.append(f"    {outs}{',' if len(k_out) == 1 else ''} = {kname}({args})")
             continue
         lines += _node_lines(node, names, consts)
-    outs = ", ".join(names[v.id] for v in graph.outputs)
-    lines.append(f"    return [{outs}]")
+    if return_all:  # every value that exists as an array (mode="check" compares them node by node)
+        lines.append("    return {" + ", ".join(f"{vid}: {n}" for vid, n in names.items()) + "}")
+    else:
+        lines.append(f"    return [{', '.join(names[v.id] for v in graph.outputs)}]")
     src = "\n".join(lines) + "\n"
     env = dict(consts)
     exec(compile(src, f"<tessera plan {name}>", "exec"), env)  # noqa: S102 - source built here from a graph

@@ -57,6 +57,28 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        compiled = self.__dict__.get("_compiled_call")
+        if compiled is not None:
+            return compiled(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's call in place with ``ts.compile(..., *args, **kwargs)``: ``module(x)`` then
+        runs the compiled version (as ``torch.nn.Module.compile``).
+
+        Example:
+            >>> m = ts.nn.Linear(4, 2)
+            >>> m.compile()
+            >>> with ts.no_grad():
+            ...     y = m(ts.ones(3, 4))
+        """
+        import functools
+
+        from ..compile import compile as _compile
+
+        object.__setattr__(self, "_compiled_call", _compile(functools.partial(Module._call_impl, self), *args, **kwargs))
+
+    def _call_impl(self, *args, **kwargs):
         if not self._forward_pre_hooks and not self._forward_hooks:
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):

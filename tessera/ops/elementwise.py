@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef, OpError, TensorMeta
+from ..core.dispatch import REGISTRY, OpDef, OpError, TensorMeta
 from ..core.tensor import _OPS, Tensor, _inplace
 from ._util import (
     OpTypeError,
@@ -2164,3 +2164,83 @@ def _clamp_backward_ref(g, x, lo, hi):
 
 _OPS.cast = cast
 _OPS.clone = clone
+
+
+# -- C lowerings (ts.compile fuses chains of these into one loop) -----------------------------------------
+# ``fn(c, *inputs, **attrs)`` -> a C expression over the inputs' expressions, computed in ``c.t``. NaN
+# propagation and signed zeros follow the NumPy forwards above (``x != x`` tests for NaN).
+def _c_max(c, a, b):
+    return f"(({a}) != ({a}) || ({a}) > ({b}) ? ({a}) : ({b}))" if c.is_float else f"(({a}) > ({b}) ? ({a}) : ({b}))"
+
+
+def _c_min(c, a, b):
+    return f"(({a}) != ({a}) || ({a}) < ({b}) ? ({a}) : ({b}))" if c.is_float else f"(({a}) < ({b}) ? ({a}) : ({b}))"
+
+
+def _c_div(c, x, y, rounding_mode=None):
+    return f"(({x}) / ({y}))" if rounding_mode is None and c.is_float else None
+
+
+def _c_sigmoid(c, x):
+    cap = c.lit(88.0 if c.t == "float" else 709.0)
+    return f"({c.lit(1)} / ({c.lit(1)} + {c.fn('exp')}(({cap}) < -({x}) ? ({cap}) : -({x}))))"
+
+
+def _c_gelu(c, x, approximate="none"):
+    if not c.is_float:
+        return None
+    if approximate == "tanh":
+        inner = f"({c.lit(_GELU_K)} * (({x}) + {c.lit(_GELU_C)} * ({x}) * ({x}) * ({x})))"
+        return f"({c.lit(0.5)} * ({x}) * ({c.lit(1)} + {c.fn('tanh')}{inner}))"
+    return f"({c.lit(0.5)} * ({x}) * ({c.lit(1)} + {c.fn('erf')}(({x}) * {c.lit(_SQRT1_2)})))"
+
+
+def _c_gelu_backward(c, g, x, approximate="none"):
+    if not c.is_float or approximate != "none":
+        return None
+    cdf = f"({c.lit(0.5)} * ({c.lit(1)} + {c.fn('erf')}(({x}) * {c.lit(_SQRT1_2)})))"
+    pdf = f"({c.fn('exp')}({c.lit(-0.5)} * ({x}) * ({x})) * ({x}) * {c.lit(_INV_SQRT_2PI)})"
+    return f"(({g}) * ({cdf} + {pdf}))"
+
+
+def _c_float(expr):
+    """A lowering defined for floating compute types only."""
+    return lambda c, *a: expr(c, *a) if c.is_float else None
+
+
+_C_LOWERINGS = {
+    "add": lambda c, x, y: f"(({x}) + ({y}))",
+    "sub": lambda c, x, y: f"(({x}) - ({y}))",
+    "mul": lambda c, x, y: f"(({x}) * ({y}))",
+    "div": _c_div,
+    "neg": lambda c, x: f"(-({x}))",
+    "maximum": _c_max,
+    "minimum": _c_min,
+    "exp": _c_float(lambda c, x: f"{c.fn('exp')}({x})"),
+    "log": _c_float(lambda c, x: f"{c.fn('log')}({x})"),
+    "sqrt": _c_float(lambda c, x: f"{c.fn('sqrt')}({x})"),
+    "rsqrt": _c_float(lambda c, x: f"({c.lit(1)} / {c.fn('sqrt')}({x}))"),
+    "reciprocal": _c_float(lambda c, x: f"({c.lit(1)} / ({x}))"),
+    "tanh": _c_float(lambda c, x: f"{c.fn('tanh')}({x})"),
+    "erf": _c_float(lambda c, x: f"{c.fn('erf')}({x})"),
+    "sigmoid": _c_float(_c_sigmoid),
+    "abs": lambda c, x: f"{c.fn('fabs')}({x})" if c.is_float else f"(({x}) < 0 ? -({x}) : ({x}))",
+    "relu": lambda c, x: _c_max(c, x, c.lit(0)),
+    "threshold_backward": lambda c, g, y: f"(({y}) > 0 ? ({g}) : ({g}) * {c.lit(0)})",
+    "sigmoid_backward": lambda c, g, y: f"(({g}) * (({y}) * ({c.lit(1)} - ({y}))))",
+    "tanh_backward": lambda c, g, y: f"(({g}) * ({c.lit(1)} - ({y}) * ({y})))",
+    "gelu": _c_gelu,
+    "gelu_backward": _c_gelu_backward,
+    "silu": _c_float(lambda c, x: f"(({x}) * {_c_sigmoid(c, x)})"),
+    "leaky_relu": lambda c, x, negative_slope=0.01: f"(({x}) > 0 ? ({x}) : ({x}) * {c.lit(negative_slope)})",
+    "where": lambda c, cond, x, y: f"(({cond}) ? ({x}) : ({y}))",
+    "cast": lambda c, x, dtype: f"({x})",
+    "gt": lambda c, x, y: f"(({x}) > ({y}))",
+    "lt": lambda c, x, y: f"(({x}) < ({y}))",
+    "ge": lambda c, x, y: f"(({x}) >= ({y}))",
+    "le": lambda c, x, y: f"(({x}) <= ({y}))",
+    "eq": lambda c, x, y: f"(({x}) == ({y}))",
+    "ne": lambda c, x, y: f"(({x}) != ({y}))",
+}
+for _name, _lower in _C_LOWERINGS.items():
+    REGISTRY[_name].deflowering("c")(_lower)

@@ -1,0 +1,286 @@
+"""Fusion of elementwise chains into one C loop each.
+
+A group is a run of consecutive nodes (program order is kept, so no write is crossed) whose ops have a
+``"c"`` lowering in the registry and whose results all have the group's shape; inputs may broadcast into
+it. Values used only inside the group stay in registers; the others are written out. The lowering of an op
+is ``fn(ctx, *input_exprs, **attrs) -> C expression`` (or None when it cannot lower those attributes),
+registered beside the op with ``OpDef.deflowering("c")``; ``ctx`` tells the compute type.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.dispatch import REGISTRY, TensorMeta, convert_scalar, promotion_target
+from . import codegen_c, logs
+from .ir import Value
+
+__all__ = ["CContext", "fuse_and_compile", "MIN_ELEMENTS"]
+
+# Below this many elements per group a NumPy call is as fast as a native call through ctypes.
+MIN_ELEMENTS = 4096
+_PARALLEL_ELEMENTS = 1 << 16
+
+
+class CContext:
+    """What a lowering sees: the C type the op computes in and helpers for literals and libm names."""
+
+    __slots__ = ("dtype", "t")
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.t = codegen_c.CTYPES[dtype.name]
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def fn(self, name: str) -> str:
+        """The libm function for this type: ``exp`` -> ``expf`` for float32."""
+        return name + "f" if self.t == "float" else name
+
+    def lit(self, value) -> str:
+        return _literal(value, self.t)
+
+
+def _literal(value, ctype) -> str:
+    if ctype in ("float", "double"):
+        v = float(value)
+        if math.isnan(v):
+            return "NAN"
+        if math.isinf(v):
+            return "INFINITY" if v > 0 else "(-INFINITY)"
+        return f"{v!r}f" if ctype == "float" else repr(v)
+    if ctype == "uint8_t" and isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    return f"(({ctype}){int(value)}LL)"
+
+
+def _supported(dtype) -> bool:
+    return dtype.name in codegen_c.CTYPES
+
+
+def _node_expr(node, exprs_of):
+    """The C expression of ``node``'s output, or None if it cannot be fused."""
+    op = REGISTRY[node.op]
+    lower = op.lowerings.get("c")
+    if lower is None or node.writes or node.into or len(node.outputs) != 1:
+        return None
+    out = node.outputs[0]
+    if not _supported(out.dtype):
+        return None
+    vals = [a for a in node.inputs if isinstance(a, Value)]
+    if any(not _supported(v.dtype) for v in vals):
+        return None
+    if op.promote:
+        compute = promotion_target(op, tuple(TensorMeta(a.shape, a.dtype) if isinstance(a, Value) else a
+                                             for a in node.inputs))  # fmt: skip
+    elif vals:
+        # the output's type, except for tests (bool results), which compute in their input's type
+        compute = out.dtype if out.dtype.name != "bool" else vals[0].dtype
+        if op.to_float and not compute.is_floating_point:
+            compute = _dt._default_float
+    else:
+        return None
+    if not _supported(compute):
+        return None
+    ctx = CContext(compute)
+    args = []
+    for a in node.inputs:
+        if isinstance(a, Value):
+            e = exprs_of(a)
+            if a.dtype is not compute and a.dtype.name != "bool":
+                e = f"(({ctx.t}){e})"
+            args.append(e)
+        elif a is None or isinstance(a, str):
+            args.append(a)
+        elif op.promote and a.__class__ in (int, float, bool):
+            args.append(ctx.lit(convert_scalar(op, a, compute)))
+        elif isinstance(a, (int, float, bool, np.generic)):
+            args.append(ctx.lit(a))
+        else:
+            return None
+    try:
+        expr = lower(ctx, *args, **node.attrs)
+    except TypeError:
+        return None
+    if expr is None:
+        return None
+    out_t = codegen_c.CTYPES[out.dtype.name]
+    if out.dtype.name == "bool":
+        return f"((uint8_t)(({expr}) != 0))"
+    return expr if out_t == ctx.t else f"(({out_t})({expr}))"
+
+
+def _broadcastable(shape, target) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
+
+
+def _groups(graph):
+    """Runs of consecutive fusible nodes with one output shape: lists of node indices."""
+    groups, cur, shape = [], [], None
+    for i, node in enumerate(graph.nodes):
+        ok = _node_expr(node, lambda v: "x") is not None
+        if ok:
+            out_shape = node.outputs[0].shape
+            ins_ok = all(_broadcastable(a.shape, out_shape) for a in node.inputs if isinstance(a, Value))
+            ok = ins_ok and all(isinstance(d, int) for d in out_shape)
+        if ok and cur and node.outputs[0].shape == shape:
+            cur.append(i)
+            continue
+        if cur:
+            groups.append(cur)
+        cur, shape = ([i], node.outputs[0].shape) if ok else ([], None)
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def fuse_and_compile(graph):
+    """Fuse ``graph``'s elementwise runs; returns (kernels for ``build_plan``, descriptions for explain)."""
+    groups = [g for g in _groups(graph) if math.prod(graph.nodes[g[0]].outputs[0].shape) >= MIN_ELEMENTS]
+    if not groups:
+        return {}, []
+    uses: dict[int, int] = {}
+    for node in graph.nodes:
+        for a in node.inputs:
+            if isinstance(a, Value):
+                uses[a.id] = uses.get(a.id, 0) + 1
+    out_ids = {v.id for v in graph.outputs}
+    sources, specs = [], []
+    for gi, members in enumerate(groups):
+        spec = _render(graph, members, uses, out_ids, f"tessera_k{gi}")
+        sources.append(spec["source"])
+        specs.append(spec)
+    source = codegen_c.PRELUDE + "\n".join(sources)
+    fns = codegen_c.build(source, [s["name"] for s in specs])
+    kernels, info = {}, []
+    for members, spec in zip(groups, specs):
+        fn = _wrapper(fns[spec["name"]], spec)
+        kernels[members[0]] = (fn, members, spec["inputs"], spec["outputs"])
+        ops = [graph.nodes[i].op for i in members]
+        info.append({"name": spec["name"], "ops": ops, "shape": spec["shape"]})
+        logs.log("fusion", f"{spec['name']} {list(spec['shape'])}: {' -> '.join(ops)}")
+    return kernels, info
+
+
+def _render(graph, members, uses, out_ids, name):
+    nodes = [graph.nodes[i] for i in members]
+    shape = tuple(nodes[0].outputs[0].shape)
+    inside = {v.id for n in nodes for v in n.outputs}
+    inputs, in_index = [], {}
+    for n in nodes:
+        for a in n.inputs:
+            if isinstance(a, Value) and a.id not in inside and a.id not in in_index:
+                in_index[a.id] = len(inputs)
+                inputs.append(a)
+    # outputs: values used after the group or returned
+    internal_uses: dict[int, int] = {}
+    for n in nodes:
+        for a in n.inputs:
+            if isinstance(a, Value) and a.id in inside:
+                internal_uses[a.id] = internal_uses.get(a.id, 0) + 1
+    outputs = [n.outputs[0] for n in nodes
+               if n.outputs[0].id in out_ids or uses.get(n.outputs[0].id, 0) > internal_uses.get(n.outputs[0].id, 0)]  # fmt: skip
+    ndim = len(shape)
+    flat = all(tuple(v.shape) == shape or math.prod(v.shape) == 1 for v in inputs)
+    idx = ["i"] if flat else [f"i{d}" for d in range(ndim)]
+
+    def load(v):
+        k = in_index[v.id]
+        if math.prod(v.shape) == 1:
+            return f"in{k}[0]"
+        if flat:
+            return f"in{k}[i]"
+        # contiguous strides of v, broadcast against shape (right-aligned)
+        vshape = (1,) * (ndim - len(v.shape)) + tuple(v.shape)
+        strides, acc = [], 1
+        for d in range(ndim - 1, -1, -1):
+            strides.append(0 if vshape[d] == 1 else acc)
+            acc *= vshape[d]
+        strides = strides[::-1]
+        terms = [f"i{d}*{s}" for d, s in enumerate(strides) if s]
+        return f"in{k}[{' + '.join(terms) or '0'}]"
+
+    body, local = [], {}
+
+    def exprs_of(v):
+        if v.id in local:
+            return local[v.id]
+        return load(v)
+
+    for n in nodes:
+        e = _node_expr(n, exprs_of)
+        ov = n.outputs[0]
+        ct = codegen_c.CTYPES[ov.dtype.name]
+        body.append(f"{ct} t{ov.id} = {e};")
+        local[ov.id] = f"t{ov.id}"
+    out_index = {}
+    for k, v in enumerate(outputs):
+        out_index[v.id] = k
+        target = "i" if flat else " + ".join(f"i{d}*{s}" for d, s in enumerate(_cstrides(shape))) or "0"
+        body.append(f"out{k}[{target}] = t{v.id};")
+    params = [f"const {codegen_c.CTYPES[v.dtype.name]}* restrict in{k}" for k, v in enumerate(inputs)]
+    params += [f"{codegen_c.CTYPES[v.dtype.name]}* restrict out{k}" for k, v in enumerate(outputs)]
+    n = math.prod(shape)
+    par = "#pragma omp parallel for simd schedule(static)" if n >= _PARALLEL_ELEMENTS else "#pragma omp simd"
+    lines = [f"void {name}({', '.join(params)}) {{"]
+    if flat:
+        lines += [f"  {par}", f"  for (int64_t i = 0; i < {n}LL; i++) {{"]
+        lines += [f"    {b}" for b in body] + ["  }"]
+    elif ndim == 0:
+        lines += ["  {"] + [f"    {b}" for b in body] + ["  }"]
+    else:
+        outer = "#pragma omp parallel for schedule(static)" if n >= _PARALLEL_ELEMENTS and ndim > 1 else ""
+        for d in range(ndim):
+            pragma = outer if d == 0 else ""
+            if d == ndim - 1:
+                pragma = par if ndim == 1 else "#pragma omp simd"
+            if pragma:
+                lines.append("  " * (d + 1) + pragma)
+            lines.append("  " * (d + 1) + f"for (int64_t i{d} = 0; i{d} < {shape[d]}LL; i{d}++) {{")
+        lines += ["  " * (ndim + 1) + b for b in body]
+        for d in range(ndim - 1, -1, -1):
+            lines.append("  " * (d + 1) + "}")
+    lines.append("}")
+    return {"name": name, "source": "\n".join(lines) + "\n", "inputs": inputs, "outputs": outputs,
+            "shape": shape}  # fmt: skip
+
+
+def _cstrides(shape):
+    strides, acc = [], 1
+    for d in reversed(shape):
+        strides.append(acc)
+        acc *= d
+    return strides[::-1]
+
+
+def _wrapper(cfn, spec):
+    """A Python callable ``(*input arrays) -> tuple of output arrays`` around the C function."""
+    import ctypes
+
+    cfn.argtypes = [ctypes.c_void_p] * (len(spec["inputs"]) + len(spec["outputs"]))
+    out_specs = [(tuple(spec["shape"]), v.dtype.np) for v in spec["outputs"]]
+    empty, ascontig, refcount = np.empty, np.ascontiguousarray, sys.getrefcount
+    last = [None] * len(out_specs)
+
+    def run(*ins):
+        ins = [a if a.flags.c_contiguous else ascontig(a) for a in ins]  # the loops index densely
+        # An output buffer of the previous run that nobody holds any more is reused: fresh large buffers
+        # cost a page fault per 4 KiB on first touch, which is more than the loop itself.
+        outs = []
+        for k, (s, d) in enumerate(out_specs):
+            prev = last[k]
+            if prev is None or refcount(prev) > 3 or any(prev is a for a in ins):
+                prev = last[k] = empty(s, d)
+            outs.append(prev)
+        cfn(*[a.ctypes.data for a in ins], *[o.ctypes.data for o in outs])
+        return outs
+
+    return run
