@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 
+from . import compile as compile_cases
 from . import core, nn
 from .harness import run
 
@@ -39,11 +40,10 @@ def main(argv=None) -> None:
     import numpy
 
     print(f"NumPy {numpy.__version__}; Python {platform.python_version()}; medians after warm-up")
-    selected = [
-        c for c in core.cases() + nn.cases() if not args.filters or any(f in c.name for f in args.filters)
-    ]
+    every = core.cases() + nn.cases() + compile_cases.cases()
+    selected = [c for c in every if not args.filters or any(f in c.name for f in args.filters)]
     for c in selected:
-        c.makers = {k: v for k, v in c.makers.items() if k == "tessera" or k in peers}
+        c.makers = {k: v for k, v in c.makers.items() if k.split(".")[0] in ["tessera", *peers]}
     if not args.filters or any(f in "import" for f in args.filters):
         line = f"{'import time':46s} {import_time('tessera') * 1e3:9.1f} ms"
         for p in peers:

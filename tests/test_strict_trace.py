@@ -483,7 +483,8 @@ def test_conv_bn_relu_pool_dropout_linear_adam_step():
 
     tr = check_replay(build, step, warmup=1, rtol=1e-4, atol=1e-6)
     names = tr.op_names()
-    # the state changes and random draws are ops too
+    # the state changes and random draws are ops too (the hyperparameter fill_ is host bookkeeping a
+    # captured step redoes before each run: it runs untraced, see Optimizer._sync_hyper)
     for op in (
         "batch_norm",
         "bernoulli",
@@ -491,7 +492,6 @@ def test_conv_bn_relu_pool_dropout_linear_adam_step():
         "dropout",
         "running_stat_update",
         "adam_step",
-        "fill",
     ):
         assert op in names, f"{op} not recorded"
 

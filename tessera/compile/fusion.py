@@ -23,7 +23,7 @@ __all__ = ["CContext", "fuse_and_compile", "MIN_ELEMENTS"]
 
 # Below this many elements per group a NumPy call is as fast as a native call through ctypes.
 MIN_ELEMENTS = 4096
-_PARALLEL_ELEMENTS = 1 << 16
+_PARALLEL_ELEMENTS = 1 << 18
 
 
 class CContext:

@@ -55,7 +55,7 @@ def _out_shape_str(shape) -> str:
     return str(tuple(shape))
 
 
-class Model(Layer, Trainer):
+class Model(Trainer, Layer):
     """A Keras model. Three ways to make one:
 
     - functional: ``Model(inputs, outputs)`` from ``Input`` tensors and the layers called on them (several

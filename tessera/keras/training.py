@@ -13,7 +13,7 @@ training batch, after the forward pass, because Keras layers create their weight
 
 Example:
     >>> import numpy as np
-    >>> class Net(ts.nn.Module, Trainer):
+    >>> class Net(Trainer, ts.nn.Module):
     ...     def __init__(self):
     ...         super().__init__()
     ...         self.fc = ts.nn.Linear(3, 2)
@@ -460,7 +460,7 @@ class Trainer:
     """Keras's training API, mixed into ``keras.Model`` (or any ``ts.nn.Module``).
 
     Example:
-        >>> class Net(ts.nn.Module, Trainer):
+        >>> class Net(Trainer, ts.nn.Module):
         ...     def __init__(self):
         ...         super().__init__()
         ...         self.fc = ts.nn.Linear(4, 1)

@@ -4,6 +4,10 @@ decomposition), in-place (``out=``) and state-updating (``mutates``) calls inclu
 the call ran: argument values, which tensors are the same object, which require grad, which one is the
 default random generator's state, and the grad mode. Written (pickled) to ``$TESSERA_COMPILE_PROBE``.
 
+Samples are kept by kind, up to ``_PER_KIND`` distinct call signatures each: ``samples[op][kind]`` with kind
+"out" (an ``out=`` call: the in-place variants), "mutates" (a state-updating op), "grad" (grad mode on and
+some tensor argument requires grad) and "plain" (the rest).
+
 A sample is ``{"tensors": [(array, requires_grad, is_rng_state), ...], "args": encoded args,
 "attrs": dict, "out": tensor index or None, "grad": grad mode}``; an encoded argument is ``("T", i)`` for
 tensor ``i``, ``("tuple", [...])``/``("list", [...])`` for sequences, ``("C", value)`` for anything else.
@@ -17,7 +21,7 @@ import pickle
 import numpy as np
 import pytest
 
-_CANDIDATES_PER_OP = 12  # distinct call signatures kept per op
+_PER_KIND = 6  # distinct call signatures kept per op and kind
 _MAX_ELEMENTS = 20_000  # samples holding more elements in all are not kept (runtime of the compiled tests)
 
 
@@ -35,7 +39,7 @@ def _compile_probe():
     from tessera.core.grad_mode import STATE
     from tessera.core.tensor import Tensor
 
-    samples: dict[str, list] = {}
+    samples: dict[str, dict[str, list]] = {}
     sigs: dict[str, set] = {}
     seen: set[str] = set()
 
@@ -65,8 +69,16 @@ def _compile_probe():
     def probe(call):
         op = call.op
         seen.add(op.name)
-        have = samples.setdefault(op.name, [])
-        if len(have) < _CANDIDATES_PER_OP:
+        if call.out is not None:
+            kind = "out"
+        elif op.mutates:
+            kind = "mutates"
+        elif STATE.enabled and any(_requires_grad(a) for a in call.args):
+            kind = "grad"
+        else:
+            kind = "plain"
+        have = samples.setdefault(op.name, {}).setdefault(kind, [])
+        if len(have) < _PER_KIND:
             try:
                 tensors, ids = [], {}
                 args = [encode(a, tensors, ids) for a in call.args]
@@ -76,13 +88,21 @@ def _compile_probe():
                 sample = {"tensors": tensors, "args": args, "attrs": dict(call.attrs), "out": out,
                           "grad": STATE.enabled}  # fmt: skip
                 sig = signature(op, tensors, args, call.attrs, out)
-                if sig not in sigs.setdefault(op.name, set()):
-                    pickle.dumps(sample)
-                    sigs[op.name].add(sig)
-                    have.append(sample)
+                if sig in sigs.setdefault(op.name, set()):
+                    raise _Skip
+                pickle.dumps(sample)
             except Exception:  # noqa: BLE001 - an unpicklable or huge sample is simply not kept
-                pass
+                return call.proceed()
+            res = call.proceed()  # a call that raises (an error-path test) is no sample
+            sigs[op.name].add(sig)
+            have.append(sample)
+            return res
         return call.proceed()
+
+    def _requires_grad(a):
+        if isinstance(a, Tensor):
+            return a._requires_grad
+        return isinstance(a, (tuple, list)) and any(_requires_grad(x) for x in a)
 
     with dispatch.intercept(probe, tracing=False):
         yield

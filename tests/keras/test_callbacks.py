@@ -13,7 +13,7 @@ from tessera.keras import losses as L
 from tessera.keras.training import Trainer
 
 
-class Net(ts.nn.Module, Trainer):
+class Net(Trainer, ts.nn.Module):
     def __init__(self, *layers):
         super().__init__()
         self.net = ts.nn.Sequential(*layers)

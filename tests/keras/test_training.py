@@ -13,7 +13,7 @@ from tessera.keras import progbar
 from tessera.keras.training import Trainer
 
 
-class Net(ts.nn.Module, Trainer):
+class Net(Trainer, ts.nn.Module):
     """A stand-in Keras model: a ts.nn.Sequential with the Trainer mixin."""
 
     def __init__(self, *layers):
@@ -258,7 +258,7 @@ def test_regularization_losses_are_added():
 
 
 def test_multi_input_multi_output():
-    class Two(ts.nn.Module, Trainer):
+    class Two(Trainer, ts.nn.Module):
         def __init__(self):
             super().__init__()
             self.a = ts.nn.Linear(3, 4)
