@@ -13,7 +13,37 @@ def optimize(graph: Graph) -> Graph:
     simplify(graph)
     cse(graph)
     dce(graph)
+    drop_clones(graph)
+    dce(graph)
     return graph
+
+
+# Ops whose NumPy forward always returns a fresh array of its own (never an input or a view of one).
+_FRESH = frozenset({"matmul", "add", "sub", "mul", "div", "neg", "exp", "threshold_backward", "convolution"})
+
+
+def drop_clones(graph: Graph) -> int:
+    """``clone(x)`` is ``x`` itself when ``x`` is a fresh buffer used by nothing else (the autograd engine
+    clones every new ``.grad`` while tracing, since it cannot know who else holds the buffer)."""
+    uses: dict[int, int] = {}
+    for node in graph.nodes:
+        for a in node.inputs:
+            if isinstance(a, Value):
+                uses[a.id] = uses.get(a.id, 0) + 1
+    pinned = _pinned(graph)
+    mapping, n = {}, 0
+    for node in graph.nodes:
+        node.inputs = [mapping.get(a.id, a) if isinstance(a, Value) else a for a in node.inputs]
+        if node.op != "clone" or node.writes or not isinstance(node.inputs[0], Value):
+            continue
+        src = node.inputs[0]
+        out = node.outputs[0]
+        if (src.node is not None and src.node.op in _FRESH and not src.node.writes and uses.get(src.id) == 1
+                and src.id not in pinned and src.shape == out.shape and src.dtype is out.dtype):  # fmt: skip
+            mapping[out.id] = src
+            n += 1
+    graph.outputs = [mapping.get(v.id, v) for v in graph.outputs]
+    return n
 
 
 def _replace_uses(graph: Graph, mapping: dict) -> None:
@@ -134,6 +164,11 @@ def simplify(graph: Graph) -> int:
                 break
         if node.op == "cast" and isinstance(node.inputs[0], Value) and node.inputs[0].dtype is out.dtype:
             keep = node.inputs[0] if node.inputs[0].shape == out.shape else None
+        if node.op == "transpose" and isinstance(node.inputs[0], Value):
+            src = node.inputs[0].node
+            same = src is not None and src.op == "transpose" and not src.writes
+            if same and {src.attrs.get("dim0"), src.attrs.get("dim1")} == {node.attrs.get("dim0"), node.attrs.get("dim1")}:
+                keep = src.inputs[0] if isinstance(src.inputs[0], Value) else None
         if node.op == "neg" and isinstance(node.inputs[0], Value):
             src = node.inputs[0].node
             if src is not None and src.op == "neg" and not src.writes and isinstance(src.inputs[0], Value):
