@@ -36,6 +36,7 @@ class _Entry:
     __slots__ = (
         "key", "graph", "plan", "eager", "reason", "state", "consts", "const_written", "out_spec",
         "grad_bindings", "bumps", "prologue", "epilogue", "n_user_out", "out_tensors", "out_freed", "stats", "check",
+        "backward",
     )  # fmt: skip
 
     def __init__(self, key):
@@ -328,6 +329,12 @@ class CompiledFunction:
                     t._requires_grad = True
                     t.grad_fn = _freed_node()
                 res.append(t)
+        if entry.backward is not None:
+            from .backend import make_backward_node
+
+            t = res[entry.backward["out_index"]]
+            t._requires_grad = True
+            t.grad_fn = make_backward_node(entry, outs, leaves)
         return _unflatten(entry.out_spec, res, [0])
 
     # -- inspection ---------------------------------------------------------------------------------------

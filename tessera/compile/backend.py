@@ -9,6 +9,7 @@ import time
 from ..core.tensor import Tensor
 from . import logs, passes
 from .plan import build_plan
+from .trace import Tracer
 
 __all__ = ["build_entry", "backend_name"]
 
@@ -50,10 +51,15 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     """Fill ``entry`` from ``tracer``; returns None, or the reason this version must run eagerly."""
     t0 = time.perf_counter()
     g = tracer.graph
-    live = [t for t in out_leaves if t._requires_grad and not _consumed(t)]
-    if _GRAD_ENABLED() and live:
-        return ("its outputs require grad (autograd through a compiled region is not captured yet: compile "
-                "the whole training step, or call it under ts.no_grad())")  # fmt: skip
+    live = [t for t in out_leaves if t._requires_grad and not _consumed(t)] if _GRAD_ENABLED() else []
+    entry.backward = None
+    if len(live) > 1:
+        return ("more than one output requires grad (a compiled region's backward is captured for one "
+                "differentiable output; return the others detached, or compile the whole training step)")  # fmt: skip
+    if live:
+        why = _capture_backward(entry, tracer, live[0], out_leaves, cf)
+        if why is not None:
+            return why
     out_values = []
     for t in out_leaves:
         out_values.append(tracer.value(t))
@@ -81,6 +87,7 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     # Python that kept a tensor made inside the function would not see it again on replay.
     keep = {id(t) for t in out_leaves} | {id(t) for t in bound_objects}
     keep |= _autograd_reachable(out_leaves)
+    keep |= {id(t) for t in getattr(tracer, "_backward_keep", ())}
     tracer.vals, tracer.by_array = {}, {}  # the tracer's own references must not count
     for ref, node in zip(tracer.produced, _produced_nodes(g)):
         t = ref()
@@ -88,6 +95,10 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
             return (f"a tensor made at {node.loc or '<unknown>'} ({node.op}) is kept by Python after the call "
                     "(stored on an object or in a global); replaying the graph would not update it")  # fmt: skip
     g.outputs = out_values + [v for _, v in bindings if v is not None]
+    if entry.backward is not None:
+        saved = entry.backward["saved"]
+        entry.backward["first_saved"] = len(g.outputs)
+        g.outputs += saved
     # inputs in the order replay gathers them: arguments, state, constants
     args = [v for v in g.inputs if v.kind == "arg"]
     state_vals = [v for _, v in tracer.state]
@@ -144,6 +155,109 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     logs.log("graph", f"graph of {cf.__name__} ({len(graph.nodes)} nodes):\n{graph.text()}")
     tracer.release()
     return None
+
+
+class _CompiledBackward:
+    """The op of the one autograd node a compiled region's output gets: its gradient rule runs the
+    region's captured backward plan."""
+
+    __slots__ = ("grad", "name", "backward_name")
+
+    def __init__(self, fn, name):
+        self.grad = fn
+        self.name = name
+        self.backward_name = "CompiledFunctionBackward"
+
+
+def _capture_backward(entry, tracer, out, out_leaves, cf):
+    """Trace d(out)/d(inputs that require grad) as a second graph whose inputs are the gradient of ``out``,
+    forward values it needs (returned by the forward plan as extra outputs) and state."""
+    from ..autograd import grad as autograd_grad
+    from ..core.creation import ones_like
+
+    diff = []  # (replay accessor, tensor)
+    for i, v in enumerate(tracer.graph.inputs):
+        if v.kind == "arg":
+            t = next(tt for tt, vv in tracer.vals.values() if vv is v and tt._data is tracer.arrays[v.id])
+            if t._requires_grad:
+                diff.append((("arg", i), t))
+    for acc, v in tracer.state:
+        if acc[0] == "ref" and acc[1]._requires_grad:
+            diff.append((acc, acc[1]))
+    if not diff:
+        return None
+    g0 = ones_like(out)
+    btr = Tracer([g0], forward=tracer, fullgraph=cf.fullgraph)
+    with btr.install():
+        grads = autograd_grad(out, [t for _, t in diff], grad_outputs=g0, retain_graph=True, allow_unused=True)
+    if btr.breaks:
+        loc, reason = btr.breaks[0]
+        return f"the backward of the compiled region has a graph break at {loc}: {reason}"
+    bg = btr.graph
+    grad_slots = []
+    for gr in grads:
+        grad_slots.append(None if gr is None else len(bg.outputs))
+        if gr is not None:
+            bg.outputs.append(btr.value(gr))
+    tracer._backward_keep = list(grads) + [g0]
+    args = [v for v in bg.inputs if v.kind == "arg"]
+    bg.inputs = args + [v for _, v in btr.state] + [v for _, v in btr.consts]
+    saved, saved_index, bstate = [], {}, []
+    for acc, v in btr.state:
+        if acc[0] == "saved":
+            fv = acc[1]
+            if fv.id not in saved_index:
+                saved_index[fv.id] = len(saved)
+                saved.append(fv)
+            bstate.append(("saved", saved_index[fv.id]))
+        else:
+            bstate.append(acc)
+    bgraph = passes.optimize(bg)
+    kernels = {}
+    if backend_name(cf.backend) == "c":
+        from . import fusion
+
+        kernels, _ = fusion.fuse_and_compile(bgraph)
+    entry.backward = {"plan": build_plan(bgraph, kernels, name="compiled_backward"), "graph": bgraph,
+                      "saved": saved, "state": bstate, "consts": [a for a, _ in btr.consts],
+                      "diff": [acc for acc, _ in diff], "grad_slots": grad_slots,
+                      "out_index": next(i for i, t in enumerate(out_leaves) if t is out)}  # fmt: skip
+    logs.log("graph", f"backward graph of {cf.__name__} ({len(bgraph.nodes)} nodes):\n{bgraph.text()}")
+    btr.release()
+    return None
+
+
+def make_backward_node(entry, outs, leaves):
+    """The autograd node of a replayed region's differentiable output."""
+    from ..core.grad_mode import STATE
+    from ..core.graph import Node
+
+    bw = entry.backward
+    first = bw["first_saved"]
+    saved = outs[first:first + len(bw["saved"])]
+    state = []
+    for acc in bw["state"]:
+        kind, x = acc
+        if kind == "saved":
+            state.append(saved[x])
+        elif kind == "grad":
+            state.append(x.grad._data)
+        else:
+            state.append(x._data)
+    consts = bw["consts"]
+    diff = [leaves[x] if kind == "arg" else x for kind, x in bw["diff"]]
+    plan, slots = bw["plan"], bw["grad_slots"]
+
+    def grad_rule(ctx, g):
+        if STATE.enabled:
+            raise RuntimeError("a compiled region does not support double backward (create_graph=True); "
+                               "run it eagerly (ts.compile(..., backend='eager'))")  # fmt: skip
+        ctx.saved  # noqa: B018 - the version check: inputs modified in place since the forward
+        res = plan([g._data] + state + list(consts))
+        return tuple(None if k is None else Tensor._wrap(res[k]) for k in slots)
+
+    edges = [t.grad_fn if t.grad_fn is not None else t for t in diff]
+    return Node(_CompiledBackward(grad_rule, "compiled"), tuple(diff), {}, edges, [True] * len(diff), None)
 
 
 def _consumed(t) -> bool:

@@ -54,7 +54,7 @@ class Tracer:
     kind ``state`` with ``accessor=("grad", param)``.
     """
 
-    def __init__(self, args=(), *, grad_owner=None, fullgraph=False):
+    def __init__(self, args=(), *, grad_owner=None, fullgraph=False, forward=None):
         self.graph = Graph()
         self.vals: dict[int, tuple] = {}  # id(tensor) -> (tensor, current Value); strong refs stop id reuse
         self.state: list[tuple] = []  # (accessor, Value): ("ref", tensor) or ("grad", param)
@@ -65,6 +65,8 @@ class Tracer:
         self.fullgraph = fullgraph
         self.grad_owner = grad_owner or {}
         self.produced: list = []  # weakrefs to every tensor a node produced (escape analysis)
+        # A backward trace reads the forward's values: those become inputs ("saved", forward Value).
+        self.forward = forward
         for i, t in enumerate(args):
             v = self.graph.add_input(t.shape, t.dtype, "arg", name=f"arg{i}")
             self._bind(t, v)
@@ -74,8 +76,8 @@ class Tracer:
         self.arrays[v.id] = t._data
         self.by_array[id(t._data)] = (t._data, v)
 
-    def value(self, t):
-        """The current Value of tensor ``t``, capturing it as a state input on first sight."""
+    def lookup(self, t):
+        """The current Value of ``t`` if this trace has seen it (or its buffer), else None."""
         e = self.vals.get(id(t))
         if e is not None and e[0] is t:
             return e[1]
@@ -83,6 +85,19 @@ class Tracer:
         if e is not None and e[0] is t._data:  # another tensor over a traced buffer (a node's saved output)
             self.vals[id(t)] = (t, e[1])
             return e[1]
+        return None
+
+    def value(self, t):
+        """The current Value of tensor ``t``, capturing it as a state input on first sight."""
+        v = self.lookup(t)
+        if v is not None:
+            return v
+        fv = self.forward.lookup(t) if self.forward is not None else None
+        if fv is not None:
+            v = self.graph.add_input(t.shape, t.dtype, "state")
+            self.state.append((("saved", fv), v))
+            self._bind(t, v)
+            return v
         owner = self.grad_owner.get(id(t))
         accessor = ("grad", owner) if owner is not None and owner.grad is t else ("ref", t)
         v = self.graph.add_input(t.shape, t.dtype, "state")
