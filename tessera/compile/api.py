@@ -300,6 +300,9 @@ class CompiledFunction:
         out_spec = _flatten(result, out_leaves)
         why = build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, self)
         if why is not None:
+            if self.fullgraph:
+                del self._entries[key]
+                raise RuntimeError(f"ts.compile(fullgraph=True): {self.__name__}: {why}")
             entry.eager, entry.reason = True, why
             warnings.warn(f"ts.compile: {self.__name__}: {why}; this signature runs eagerly", stacklevel=3)
         return result
@@ -419,6 +422,13 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = False
         raise ValueError(f"compile: backend must be one of {list(_BACKENDS)}, got {backend!r}")
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"compile: options must be a dict, got {type(options).__name__}")
+
+    if dynamic:
+        warnings.warn(
+            "compile: dynamic=True is accepted, but shapes are not symbolic yet: each new input shape traces "
+            "a new version (up to ts.compiler.api.cache_size_limit)",
+            stacklevel=2,
+        )
 
     def wrap(fn):
         if not callable(fn):

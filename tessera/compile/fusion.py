@@ -10,6 +10,7 @@ registered beside the op with ``OpDef.deflowering("c")``; ``ctx`` tells the comp
 from __future__ import annotations
 
 import math
+import mmap
 import sys
 
 import numpy as np
@@ -261,13 +262,31 @@ def _cstrides(shape):
     return strides[::-1]
 
 
+_HUGE = 1 << 21
+
+
+def _empty_huge(shape, dtype):
+    """An uninitialised array on 2 MiB-aligned memory advised for transparent huge pages. Reused heap
+    memory is backed by 4 KiB pages, and a loop streaming its output through them runs about twice as long
+    (measured: 45 ms against 22 ms for a 64 MiB result)."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    m = mmap.mmap(-1, nbytes + _HUGE)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        m.madvise(mmap.MADV_HUGEPAGE)
+    raw = np.frombuffer(m, np.uint8)
+    off = (-raw.ctypes.data) % _HUGE
+    return raw[off : off + nbytes].view(dtype).reshape(shape)
+
+
 def _wrapper(cfn, spec):
     """A Python callable ``(*input arrays) -> tuple of output arrays`` around the C function."""
     import ctypes
 
     cfn.argtypes = [ctypes.c_void_p] * (len(spec["inputs"]) + len(spec["outputs"]))
     out_specs = [(tuple(spec["shape"]), v.dtype.np) for v in spec["outputs"]]
-    empty, ascontig, refcount = np.empty, np.ascontiguousarray, sys.getrefcount
+    big = math.prod(spec["shape"]) * 4 >= 2 * _HUGE and sys.platform.startswith("linux")
+    empty = _empty_huge if big else np.empty
+    ascontig, refcount = np.ascontiguousarray, sys.getrefcount
     last = [None] * len(out_specs)
 
     def run(*ins):
