@@ -13,6 +13,7 @@ Example:
 import warnings as _warnings
 
 from . import autograd, data, nn, ops, optim, utils
+from . import compile as compiler  # noqa: E402  (ts.compiler: explain, reset, logs)
 from .autograd import GradientTape
 from .autograd.grad_mode import (
     enable_grad,
@@ -22,6 +23,7 @@ from .autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .compile import compile  # noqa: E402,F811
 from .core.allocator import tune_malloc as _tune_malloc
 from .core.creation import *  # noqa: F401,F403
 from .core.device import cuda_is_available, device
@@ -63,8 +65,6 @@ from .core.random import (
 from .core.tensor import Size, Tensor
 from .ops import *  # noqa: F401,F403
 from .serialization import load, save
-from . import compile as compiler  # noqa: E402  (ts.compiler: explain, reset, logs)
-from .compile import compile  # noqa: E402,F811
 
 __version__ = "0.1.0"
 

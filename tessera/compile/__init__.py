@@ -11,8 +11,10 @@ from .ir import Graph, IRError, Node, Value
 from .logs import set_logs
 from .trace import GraphBreak
 
-__all__ = ["compile", "explain", "ExplainOutput", "CompiledFunction", "reset", "Graph", "Node", "Value", "IRError", "GraphBreak",
-           "set_logs", "logs", "cache_size_limit"]  # fmt: skip
+__all__ = [
+    "compile", "explain", "ExplainOutput", "CompiledFunction", "reset",
+    "Graph", "Node", "Value", "IRError", "GraphBreak", "set_logs", "logs", "cache_size_limit",
+]  # fmt: skip
 
 
 def __getattr__(name):

@@ -292,8 +292,9 @@ class CompiledFunction:
             entry.eager, entry.reason = True, f"graph break at {loc}: {reason}"
             if (loc, reason) not in self._warned_breaks:
                 self._warned_breaks.add((loc, reason))
-                warnings.warn(f"ts.compile: {self.__name__}: {entry.reason}; this signature runs eagerly",
-                              stacklevel=3)
+                warnings.warn(
+                    f"ts.compile: {self.__name__}: {entry.reason}; this signature runs eagerly", stacklevel=3
+                )
             logs.log("graph_breaks", entry.reason)
             return result
         out_leaves: list = []
@@ -364,10 +365,16 @@ def _checked_run(cf, entry, arrays):
             if v.id in got and v.id in ref:
                 a, b = np.asarray(got[v.id]), np.asarray(ref[v.id])
                 close = a.shape == b.shape and (
-                    np.array_equal(a, b) if a.dtype.kind not in "fc" else np.allclose(a, b, 1e-5, 1e-6, equal_nan=True)
+                    np.array_equal(a, b)
+                    if a.dtype.kind not in "fc"
+                    else np.allclose(a, b, 1e-5, 1e-6, equal_nan=True)
                 )
                 if not close:
-                    err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.shape == b.shape else None
+                    err = (
+                        float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+                        if a.shape == b.shape
+                        else None
+                    )
                     warnings.warn(f"ts.compile(mode='check'): {cf.__name__}: first differing node: {node.text()} "
                                   f"(max abs difference {err})", stacklevel=4)  # fmt: skip
                     return [got[v.id] for v in entry.graph.outputs]
@@ -401,8 +408,16 @@ def _gather(entry, leaves):
     return arrays
 
 
-def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = False, mode: str | None = "default",
-            backend: str = "auto", options: dict | None = None, disable: bool = False):
+def compile(
+    model=None,
+    *,
+    fullgraph: bool = False,
+    dynamic: bool | None = False,
+    mode: str | None = "default",
+    backend: str = "auto",
+    options: dict | None = None,
+    disable: bool = False,
+):
     """Compile a function or module: the first call traces it into a graph, later calls replay the
     optimized graph as fused native kernels (C) or NumPy.
 
@@ -448,4 +463,3 @@ def reset() -> None:
         cf._entries.clear()
         cf._last_key = None
         cf._warned_limit = False
-

@@ -24,7 +24,9 @@ def backend_name(requested: str = "auto") -> str:
 
     if codegen_c.compiler() is None:
         if requested == "c":
-            raise RuntimeError("ts.compile: backend='c' needs a C compiler (cc, gcc or clang), none was found")
+            raise RuntimeError(
+                "ts.compile: backend='c' needs a C compiler (cc, gcc or clang), none was found"
+            )
         return "numpy"
     return "c"
 
@@ -176,12 +178,10 @@ def _capture_backward(entry, tracer, out, out_leaves, cf):
     from ..core.creation import ones_like
 
     diff = []  # (replay accessor, tensor)
-    for i, v in enumerate(tracer.graph.inputs):
-        if v.kind == "arg":
-            t = next(tt for tt, vv in tracer.vals.values() if vv is v and tt._data is tracer.arrays[v.id])
-            if t._requires_grad:
-                diff.append((("arg", i), t))
-    for acc, v in tracer.state:
+    for i, t in enumerate(tracer.args):
+        if t._requires_grad:
+            diff.append((("arg", i), t))
+    for acc, _ in tracer.state:
         if acc[0] == "ref" and acc[1]._requires_grad:
             diff.append((acc, acc[1]))
     if not diff:
@@ -189,7 +189,9 @@ def _capture_backward(entry, tracer, out, out_leaves, cf):
     g0 = ones_like(out)
     btr = Tracer([g0], forward=tracer, fullgraph=cf.fullgraph)
     with btr.install():
-        grads = autograd_grad(out, [t for _, t in diff], grad_outputs=g0, retain_graph=True, allow_unused=True)
+        grads = autograd_grad(
+            out, [t for _, t in diff], grad_outputs=g0, retain_graph=True, allow_unused=True
+        )
     if btr.breaks:
         loc, reason = btr.breaks[0]
         return f"the backward of the compiled region has a graph break at {loc}: {reason}"
@@ -203,7 +205,7 @@ def _capture_backward(entry, tracer, out, out_leaves, cf):
     args = [v for v in bg.inputs if v.kind == "arg"]
     bg.inputs = args + [v for _, v in btr.state] + [v for _, v in btr.consts]
     saved, saved_index, bstate = [], {}, []
-    for acc, v in btr.state:
+    for acc, _ in btr.state:
         if acc[0] == "saved":
             fv = acc[1]
             if fv.id not in saved_index:
@@ -234,7 +236,7 @@ def make_backward_node(entry, outs, leaves):
 
     bw = entry.backward
     first = bw["first_saved"]
-    saved = outs[first:first + len(bw["saved"])]
+    saved = outs[first : first + len(bw["saved"])]
     state = []
     for acc in bw["state"]:
         kind, x = acc

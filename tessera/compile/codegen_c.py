@@ -58,7 +58,9 @@ double tanh(double);
 
 
 def cache_dir() -> str:
-    d = os.environ.get("TESSERA_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "tessera", "kernels")
+    d = os.environ.get("TESSERA_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "tessera", "kernels"
+    )
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -111,7 +113,9 @@ def build(source: str, symbols: list[str], *, cc=None) -> dict:
                 f.write(source)
             tmp_so = tmp_c[:-2] + ".so"
             try:
-                r = subprocess.run([cc[0], *FLAGS, tmp_c, "-o", tmp_so, *LIBS], capture_output=True, text=True)
+                r = subprocess.run(
+                    [cc[0], *FLAGS, tmp_c, "-o", tmp_so, *LIBS], capture_output=True, text=True
+                )
                 if r.returncode != 0:
                     raise RuntimeError(f"C compiler failed:\n{r.stderr[-4000:]}")
                 os.replace(tmp_so, path)  # atomic: a concurrent process sees no file or a whole one

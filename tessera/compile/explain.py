@@ -31,7 +31,9 @@ class ExplainOutput:
         return len(self.graph_breaks)
 
     def __str__(self) -> str:
-        lines = [f"graphs: {self.graph_count}, graph breaks: {self.graph_break_count}, backend: {self.backend}"]
+        lines = [
+            f"graphs: {self.graph_count}, graph breaks: {self.graph_break_count}, backend: {self.backend}"
+        ]
         for loc, reason in self.graph_breaks:
             lines.append(f"  break at {loc}: {reason}")
         if self.eager_reason:
@@ -84,7 +86,10 @@ def explain(fn, *args, **kwargs) -> ExplainOutput:
 
 def _guards(key, cf) -> list[str]:
     args, static, grad_mode, uni = key
-    lines = [f"tensor argument {i}: shape {tuple(s)} {d.name} requires_grad={rg}" for i, (s, d, rg) in enumerate(args)]
+    lines = [
+        f"tensor argument {i}: shape {tuple(s)} {d.name} requires_grad={rg}"
+        for i, (s, d, rg) in enumerate(args)
+    ]
     lines.append(f"grad mode: {'enabled' if grad_mode else 'disabled'}")
     training, grads_none, rgs, opt_state = uni
     if training:

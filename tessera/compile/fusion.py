@@ -187,11 +187,14 @@ def _render(graph, members, uses, out_ids, name):
         for a in n.inputs:
             if isinstance(a, Value) and a.id in inside:
                 internal_uses[a.id] = internal_uses.get(a.id, 0) + 1
-    outputs = [n.outputs[0] for n in nodes
-               if n.outputs[0].id in out_ids or uses.get(n.outputs[0].id, 0) > internal_uses.get(n.outputs[0].id, 0)]  # fmt: skip
+    # values used after the group (more uses than inside it) or returned are written out
+    outputs = [
+        n.outputs[0]
+        for n in nodes
+        if n.outputs[0].id in out_ids or uses.get(n.outputs[0].id, 0) > internal_uses.get(n.outputs[0].id, 0)
+    ]
     ndim = len(shape)
     flat = all(tuple(v.shape) == shape or math.prod(v.shape) == 1 for v in inputs)
-    idx = ["i"] if flat else [f"i{d}" for d in range(ndim)]
 
     def load(v):
         k = in_index[v.id]

@@ -33,7 +33,14 @@ class Value:
     __slots__ = ("id", "shape", "dtype", "kind", "node", "name")
 
     def __init__(self, id, shape, dtype, kind=None, node=None, name=None):
-        self.id, self.shape, self.dtype, self.kind, self.node, self.name = id, tuple(shape), dtype, kind, node, name
+        self.id, self.shape, self.dtype, self.kind, self.node, self.name = (
+            id,
+            tuple(shape),
+            dtype,
+            kind,
+            node,
+            name,
+        )
 
     def type_str(self) -> str:
         dims = ",".join(str(d) for d in self.shape)
@@ -274,9 +281,19 @@ def _from_json(cls, data):
             else:
                 ins.append(_dec(a["c"]))
         writes = tuple(nd.get("writes", ()))
-        if any(not isinstance(i, int) or not 0 <= i < len(ins) or not isinstance(ins[i], Value) for i in writes):
+        if any(
+            not isinstance(i, int) or not 0 <= i < len(ins) or not isinstance(ins[i], Value) for i in writes
+        ):
             raise IRError(f"node {op}: bad writes {list(writes)}")
-        node = Node(op, ins, {k: _dec(v) for k, v in nd["attrs"].items()}, [], writes, nd.get("into", False), nd.get("loc"))
+        node = Node(
+            op,
+            ins,
+            {k: _dec(v) for k, v in nd["attrs"].items()},
+            [],
+            writes,
+            nd.get("into", False),
+            nd.get("loc"),
+        )
         node.outputs = [make(s, node=node) for s in nd["outputs"]]
         g.nodes.append(node)
     for vid in data["outputs"]:

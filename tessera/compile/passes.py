@@ -154,7 +154,11 @@ def simplify(graph: Graph) -> int:
         out = node.outputs[0]
         keep = None
         for kept, pos, neutral in _IDENTITY.get(node.op, ()):
-            if len(node.inputs) == 2 and node.inputs[pos].__class__ in (int, float) and node.inputs[pos] == neutral:
+            if (
+                len(node.inputs) == 2
+                and node.inputs[pos].__class__ in (int, float)
+                and node.inputs[pos] == neutral
+            ):
                 if node.inputs[pos].__class__ is float and node.op in ("add", "sub"):
                     continue  # x + 0.0 turns -0.0 into 0.0
                 cand = node.inputs[kept]
@@ -167,7 +171,10 @@ def simplify(graph: Graph) -> int:
         if node.op == "transpose" and isinstance(node.inputs[0], Value):
             src = node.inputs[0].node
             same = src is not None and src.op == "transpose" and not src.writes
-            if same and {src.attrs.get("dim0"), src.attrs.get("dim1")} == {node.attrs.get("dim0"), node.attrs.get("dim1")}:
+            if same and {src.attrs.get("dim0"), src.attrs.get("dim1")} == {
+                node.attrs.get("dim0"),
+                node.attrs.get("dim1"),
+            }:
                 keep = src.inputs[0] if isinstance(src.inputs[0], Value) else None
         if node.op == "neg" and isinstance(node.inputs[0], Value):
             src = node.inputs[0].node

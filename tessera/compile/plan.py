@@ -29,7 +29,9 @@ def _node_args(node, names, consts):
             exprs.append(names[a.id] if isinstance(a, Value) else _const(a, consts))
         return exprs
     if op.promote:
-        target = promotion_target(op, tuple(TensorMeta(a.shape, a.dtype) if isinstance(a, Value) else a for a in ins))
+        target = promotion_target(
+            op, tuple(TensorMeta(a.shape, a.dtype) if isinstance(a, Value) else a for a in ins)
+        )
         for a in ins:
             if isinstance(a, Value):
                 e = names[a.id]

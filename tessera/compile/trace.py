@@ -59,7 +59,9 @@ class Tracer:
         self.vals: dict[int, tuple] = {}  # id(tensor) -> (tensor, current Value); strong refs stop id reuse
         self.state: list[tuple] = []  # (accessor, Value): ("ref", tensor) or ("grad", param)
         self.consts: list[tuple] = []  # (array snapshot, Value)
-        self.arrays: dict[int, np.ndarray] = {}  # value id -> the array seen while tracing (layouts, aliasing)
+        self.arrays: dict[
+            int, np.ndarray
+        ] = {}  # value id -> the array seen while tracing (layouts, aliasing)
         self.by_array: dict[int, tuple] = {}  # id(array) -> (array, latest Value living in it)
         self.breaks: list[tuple] = []  # (loc, reason)
         self.fullgraph = fullgraph
@@ -67,6 +69,7 @@ class Tracer:
         self.produced: list = []  # weakrefs to every tensor a node produced (escape analysis)
         # A backward trace reads the forward's values: those become inputs ("saved", forward Value).
         self.forward = forward
+        self.args = list(args)
         for i, t in enumerate(args):
             v = self.graph.add_input(t.shape, t.dtype, "arg", name=f"arg{i}")
             self._bind(t, v)

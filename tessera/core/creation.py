@@ -7,9 +7,9 @@ import numbers
 
 import numpy as np
 
+from . import dispatch as _dispatch
 from . import dtypes as _dt
 from .device import as_device
-from . import dispatch as _dispatch
 from .dispatch import is_tracing
 from .random import BERNOULLI, MULTINOMIAL, RANDOM, draw
 from .tensor import _OPS, Tensor, check_tensor

@@ -76,7 +76,9 @@ class Module:
 
         from ..compile import compile as _compile
 
-        object.__setattr__(self, "_compiled_call", _compile(functools.partial(Module._call_impl, self), *args, **kwargs))
+        object.__setattr__(
+            self, "_compiled_call", _compile(functools.partial(Module._call_impl, self), *args, **kwargs)
+        )
 
     def _call_impl(self, *args, **kwargs):
         if not self._forward_pre_hooks and not self._forward_hooks:

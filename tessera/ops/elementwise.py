@@ -2170,11 +2170,19 @@ _OPS.clone = clone
 # ``fn(c, *inputs, **attrs)`` -> a C expression over the inputs' expressions, computed in ``c.t``. NaN
 # propagation and signed zeros follow the NumPy forwards above (``x != x`` tests for NaN).
 def _c_max(c, a, b):
-    return f"(({a}) != ({a}) || ({a}) > ({b}) ? ({a}) : ({b}))" if c.is_float else f"(({a}) > ({b}) ? ({a}) : ({b}))"
+    return (
+        f"(({a}) != ({a}) || ({a}) > ({b}) ? ({a}) : ({b}))"
+        if c.is_float
+        else f"(({a}) > ({b}) ? ({a}) : ({b}))"
+    )
 
 
 def _c_min(c, a, b):
-    return f"(({a}) != ({a}) || ({a}) < ({b}) ? ({a}) : ({b}))" if c.is_float else f"(({a}) < ({b}) ? ({a}) : ({b}))"
+    return (
+        f"(({a}) != ({a}) || ({a}) < ({b}) ? ({a}) : ({b}))"
+        if c.is_float
+        else f"(({a}) < ({b}) ? ({a}) : ({b}))"
+    )
 
 
 def _c_div(c, x, y, rounding_mode=None):

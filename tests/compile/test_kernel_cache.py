@@ -51,11 +51,11 @@ def _run(cache, n=1):
 
 
 def test_second_process_hits_the_disk_cache(tmp_path):
-    (first, err1), = _run(tmp_path)
+    ((first, err1),) = _run(tmp_path)
     assert first["backend"] == "c" and first["kernels"] == 1
     assert "compiling" in err1 and "cache hit" not in err1
     libs = sorted(p for p in os.listdir(tmp_path) if p.endswith(".so"))  # the kernel and the compiler probe
-    (second, err2), = _run(tmp_path)
+    ((second, err2),) = _run(tmp_path)
     assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".so")) == libs
     assert "cache hit" in err2 and "compiling" not in err2
     assert second["value"] == first["value"]
@@ -67,7 +67,9 @@ def test_two_processes_compiling_the_same_kernel_at_once(tmp_path):
     results = _run(tmp_path, n=2)
     assert {r["value"] for r, _ in results} == {results[0][0]["value"]}
     names = os.listdir(tmp_path)
-    assert [n for n in names if n.endswith(".so")] and not [n for n in names if n.endswith(".c")]  # no temp left
+    assert [n for n in names if n.endswith(".so")] and not [
+        n for n in names if n.endswith(".c")
+    ]  # no temp left
 
 
 @pytest.mark.parametrize("dtype", [ts.float32, ts.float64])
