@@ -17,6 +17,7 @@ import types
 import warnings
 import weakref
 
+from ..core.dispatch import STRUCTURE_EPOCH as _STRUCTURE
 from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
 from . import logs
@@ -157,6 +158,18 @@ class _Universe:
                         params.append(p)
         self.modules, self.optimizers, self.params = modules, found_opts, params
 
+    def signature(self) -> tuple:
+        """Which tensor objects the modules and optimizers hold (recomputed when their structure changes)."""
+        sig = []
+        for m in self.modules:
+            sig.append(
+                tuple(id(t) for t in m._parameters.values()) + tuple(id(t) for t in m._buffers.values())
+            )
+        for o in self.optimizers:
+            sig.append(tuple(len(g["params"]) for g in o.param_groups))
+            sig.append(tuple(id(v) for st in o.state.values() for v in st.values() if isinstance(v, Tensor)))
+        return tuple(sig)
+
     def key(self):
         return (
             tuple(m.training for m in self.modules),
@@ -178,9 +191,10 @@ def _code_names(code, depth=0):
 def _key_diff(old, new) -> str:
     """Which guard separates two keys (for the recompile messages)."""
     labels = ("arguments", "static arguments", "grad mode", "module training mode", "which .grad are set",
-              "requires_grad of parameters", "optimizer state")  # fmt: skip
-    parts_old = (old[0], old[1], old[2]) + old[3]
-    parts_new = (new[0], new[1], new[2]) + new[3]
+              "requires_grad of parameters", "optimizer state",
+              "module or optimizer structure (parameters, buffers or state rebound)")  # fmt: skip
+    parts_old = (old[0], old[1], old[2]) + old[3] + (old[4],)
+    parts_new = (new[0], new[1], new[2]) + new[3] + (new[4],)
     for label, a, b in zip(labels, parts_old, parts_new):
         if a != b:
             if label == "arguments":
@@ -208,6 +222,8 @@ class CompiledFunction:
         self.backend = backend
         self._entries: dict = {}
         self._universe = None
+        self._epoch = -1
+        self._signature = ()
         self._last_key = None
         self._warned_limit = False
         self._warned_breaks: set = set()
@@ -224,13 +240,16 @@ class CompiledFunction:
             return self._fn(*args, **kwargs)
         leaves: list = []
         spec = _flatten((args, kwargs), leaves)
-        if self._universe is None:
+        if self._universe is None or _STRUCTURE[0] != self._epoch:
+            self._epoch = _STRUCTURE[0]
             self._universe = _Universe(self._fn, args)
+            self._signature = self._universe.signature()
         key = (
             tuple((t._data.shape, t.dtype, t._requires_grad) for t in leaves),
             _static_key(spec),
             _GRAD.enabled,
             self._universe.key(),
+            self._signature,
         )
         entry = self._entries.get(key)
         if entry is not None and not entry.eager:

@@ -85,7 +85,7 @@ def explain(fn, *args, **kwargs) -> ExplainOutput:
 
 
 def _guards(key, cf) -> list[str]:
-    args, static, grad_mode, uni = key
+    args, static, grad_mode, uni, _ = key
     lines = [
         f"tensor argument {i}: shape {tuple(s)} {d.name} requires_grad={rg}"
         for i, (s, d, rg) in enumerate(args)

@@ -275,6 +275,16 @@ def observe(event: str, tensor, what: str = "") -> None:
             handler(event, tensor, what)
 
 
+# Bumped whenever Python rebinds the tensors a program may have captured: a module's parameters, buffers or
+# submodules, or an optimizer's state and groups. A compiled function guards on it (one integer compare).
+STRUCTURE_EPOCH = [0]
+
+
+def bump_structure() -> None:
+    """Note that module/optimizer structure changed (captured programs must re-check what they hold)."""
+    STRUCTURE_EPOCH[0] += 1
+
+
 class untraced:
     """Context manager: ops run eagerly past every interceptor on this thread (host-side bookkeeping
     that a captured program redoes itself, such as syncing an optimizer's hyperparameter tensors from its

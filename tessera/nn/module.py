@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.device import as_device
+from ..core.dispatch import STRUCTURE_EPOCH as _STRUCTURE
 from ..core.grad_mode import no_grad
 from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
@@ -102,6 +103,10 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
         params = d.get("_parameters")
+        if isinstance(value, (Tensor, Module)) or (
+            params is not None and (name in params or name in d["_buffers"] or name in d["_modules"])
+        ):
+            _STRUCTURE[0] += 1  # compiled functions re-check the tensors they captured
         if isinstance(value, Parameter):
             self._check_init("parameters")
             self._forget(name)
@@ -140,6 +145,7 @@ class Module:
             object.__setattr__(self, name, value)
 
     def _forget(self, name):
+        _STRUCTURE[0] += 1
         d = self.__dict__
         for reg in ("_parameters", "_buffers", "_modules"):
             d[reg].pop(name, None)

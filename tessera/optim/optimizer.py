@@ -193,6 +193,7 @@ class Optimizer:
             >>> len(opt.param_groups)
             2
         """
+        _dispatch.bump_structure()  # compiled steps re-check the state tensors they captured
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         if "params" not in param_group:
@@ -316,6 +317,7 @@ class Optimizer:
                 self._init_state(p, group, state)
                 if state:
                     state_of[p] = state
+                    _dispatch.bump_structure()
             else:
                 self._init_state(p, group, state)
             yield p, g, state
@@ -418,6 +420,7 @@ class Optimizer:
             >>> opt2.param_groups[0]["lr"]
             0.1
         """
+        _dispatch.bump_structure()  # compiled steps re-check the state tensors they captured
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise TypeError(
                 "load_state_dict: expected a dict with 'state' and 'param_groups' entries, got "
