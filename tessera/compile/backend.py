@@ -76,14 +76,10 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
         e = tracer.vals.get(id(final))
         if e is None or e[0] is not final:
             continue  # untouched
+        root = _root(g, e[1])
+        if any(acc[0] == "grad" and acc[1] is p and sv.id == root for acc, sv in tracer.state):
+            continue  # the gradient that was there, possibly accumulated or zeroed in place
         v = e[1]
-        if v.kind == "state" and any(acc == ("grad", p) for acc, sv in tracer.state if sv is v):
-            continue
-        root_is_entry_grad = _root(g, v) is not None and any(
-            acc == ("grad", p) and sv.id == _root(g, v) for acc, sv in tracer.state
-        )
-        if root_is_entry_grad:
-            continue  # accumulated in place into the gradient that was there
         bindings.append((p, v))
         bound_objects.append(final)
     # Python that kept a tensor made inside the function would not see it again on replay.

@@ -1,0 +1,254 @@
+"""ts.compile over whole training steps (5 steps of MLP, CNN and Transformer with SGD-momentum, Adam and
+AdamW against an identical eager copy), re-tracing guards, the recompile limit, graph breaks, the IR's text
+and JSON forms, and random ops under a seed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera.compile import api
+from tessera.compile.ir import Graph, IRError
+
+nn = ts.nn
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4))
+
+
+def _cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 4)
+    )
+
+
+def _transformer():
+    return nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32, batch_first=True, dropout=0.0)
+
+
+_MODELS = {
+    "mlp": (_mlp, (8, 12), "classify"),
+    "cnn": (_cnn, (6, 1, 8, 8), "classify"),
+    "transformer": (_transformer, (3, 5, 16), "regress"),
+}
+_OPTS = {
+    "sgd_momentum": lambda p: ts.optim.SGD(p, lr=0.05, momentum=0.9),
+    "adam": lambda p: ts.optim.Adam(p, lr=0.01),
+    "adamw": lambda p: ts.optim.AdamW(p, lr=0.01, weight_decay=0.1),
+}
+
+
+def _step_fn(model, opt, x, y, kind, sched=None, set_to_none=True):
+    def step():
+        opt.zero_grad(set_to_none=set_to_none)
+        out = model(x)
+        loss = nn.functional.cross_entropy(out, y) if kind == "classify" else ((out - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        return loss
+
+    return step
+
+
+def _flat_state(opt):
+    sd = opt.state_dict()
+    out = []
+    for k in sorted(sd["state"]):
+        for name in sorted(sd["state"][k]):
+            v = sd["state"][k][name]
+            out.append(v.numpy() if isinstance(v, ts.Tensor) else np.asarray(v))
+    return out
+
+
+@pytest.mark.parametrize("model_name", sorted(_MODELS))
+@pytest.mark.parametrize("opt_name", sorted(_OPTS))
+@pytest.mark.parametrize("variant", ["plain", "scheduler", "zero_grad_in_place"])
+def test_training_steps_match_eager(model_name, opt_name, variant):
+    build, shape, kind = _MODELS[model_name]
+    ts.manual_seed(0)
+    x = ts.randn(*shape)
+    y = ts.randint(0, 4, (shape[0],)) if kind == "classify" else ts.randn(*shape)
+    runs = []
+    for compiled in (False, True):
+        ts.manual_seed(1)
+        model = build()
+        opt = _OPTS[opt_name](model.parameters())
+        sched = ts.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5) if variant == "scheduler" else None
+        step = _step_fn(model, opt, x, y, kind, sched, set_to_none=variant != "zero_grad_in_place")
+        fn = ts.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no eager fallback, no graph break
+            losses = [float(fn()) for _ in range(5)]
+        runs.append((losses, model, opt))
+        if compiled:
+            assert all(not e.eager for e in fn._entries.values())
+            assert len(fn._entries) <= 3  # first step, then the steady state
+    (l0, m0, o0), (l1, m1, o1) = runs
+    np.testing.assert_allclose(l1, l0, rtol=1e-5, atol=1e-6)
+    for p, q in zip(m0.parameters(), m1.parameters()):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-5)
+    for a, b in zip(_flat_state(o0), _flat_state(o1)):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+    assert o0.param_groups[0]["lr"] == o1.param_groups[0]["lr"]
+
+
+def test_retracing_on_shape_dtype_requires_grad_mode_and_grad_mode():
+    m = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    f = ts.compile(lambda x: m(x).detach())
+    checks = []
+
+    def call(x):
+        ts.manual_seed(3)
+        got = f(x)
+        ts.manual_seed(3)
+        want = m(x).detach()
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        checks.append(len(f.recompiles))
+
+    x = ts.randn(3, 4)
+    call(x), call(x)
+    call(ts.randn(5, 4))
+    call(ts.randn(5, 4, dtype=ts.float64).float())  # same signature again
+    m.double()
+    call(ts.randn(5, 4, dtype=ts.float64))
+    m.float()
+    call(ts.randn(5, 4, requires_grad=True))
+    m.eval()
+    call(ts.randn(5, 4, requires_grad=True))
+    with ts.no_grad():
+        call(ts.randn(5, 4, requires_grad=True))
+    assert checks == [0, 0, 1, 1, 2, 3, 4, 5]
+    reasons = " | ".join(f.recompiles)
+    assert "tensor argument 0: (3, 4) float32 -> (5, 4) float32" in reasons
+    assert "module training mode changed" in reasons and "grad mode changed" in reasons
+
+
+def test_recompile_limit_warns_with_the_failed_guard(monkeypatch):
+    monkeypatch.setattr(api, "cache_size_limit", 3)
+    f = ts.compile(lambda x: x * 2 + 1)
+    for n in range(1, 4):
+        f(ts.ones(n))
+    with pytest.warns(
+        UserWarning, match=r"recompile limit \(3\).*tensor argument 0: \(3,\) float32 -> \(4,\)"
+    ):
+        out = f(ts.ones(4))
+    np.testing.assert_array_equal(out.numpy(), np.full(4, 3.0, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once
+        np.testing.assert_array_equal(f(ts.ones(5)).numpy(), np.full(5, 3.0, np.float32))
+
+
+def _branchy(x):
+    y = x * 2
+    if y.sum() > 0:  # the graph break
+        return y + 1
+    return y - 1
+
+
+_BREAK_LINE = _branchy.__code__.co_firstlineno + 2
+
+
+def test_graph_break_warns_with_the_line_and_runs_eagerly():
+    f = ts.compile(_branchy)
+    with pytest.warns(UserWarning, match=rf"test_compile_steps.py:{_BREAK_LINE}: Python control flow"):
+        a = f(ts.ones(3))
+    b = f(-ts.ones(3))  # eager: follows the other branch
+    np.testing.assert_array_equal(a.numpy(), [3, 3, 3])
+    np.testing.assert_array_equal(b.numpy(), [-3, -3, -3])
+
+
+def test_fullgraph_raises_with_the_line():
+    f = ts.compile(_branchy, fullgraph=True)
+    with pytest.raises(ts.compiler.GraphBreak, match=rf"test_compile_steps.py:{_BREAK_LINE}: graph break"):
+        f(ts.ones(3))
+
+    def reads_item(x):
+        return x * x.sum().item()
+
+    with pytest.raises(ts.compiler.GraphBreak, match=r"Tensor.item\(\)"):
+        ts.compile(reads_item, fullgraph=True)(ts.ones(2))
+
+
+def test_ir_text_is_stable_and_json_round_trips():
+    def f(x, w):
+        return ts.nn.functional.gelu(x @ w + 1.0).sum(dim=1)
+
+    x, w = ts.randn(4, 3), ts.randn(3, 5)
+    texts = []
+    for _ in range(2):
+        cf = ts.compile(f)
+        cf(x, w)
+        texts.append(cf.graphs[0].text().replace(str(id(cf)), ""))
+    assert texts[0] == texts[1]
+    g = cf.graphs[0]
+    data = json.loads(g.dumps())
+    assert Graph.from_json(data).text() == g.text()
+    assert Graph.loads(g.dumps()).to_json() == g.to_json()
+    bad_op = json.loads(g.dumps())
+    bad_op["nodes"][0]["op"] = "no_such_op"
+    with pytest.raises(IRError, match="no_such_op"):
+        Graph.from_json(bad_op)
+    dangling = json.loads(g.dumps())
+    dangling["nodes"][0]["inputs"][0] = {"v": 999}
+    with pytest.raises(IRError, match="%999 is not defined"):
+        Graph.from_json(dangling)
+    newer = json.loads(g.dumps())
+    newer["format"] = 99
+    with pytest.raises(IRError, match="upgrade Tessera"):
+        Graph.from_json(newer)
+    with pytest.raises(IRError, match="malformed"):
+        Graph.loads("{not json")
+
+
+def test_dropout_same_seed_same_numbers_and_keep_rate():
+    f = ts.compile(lambda x: nn.functional.dropout(x, 0.3, training=True))
+    x = ts.ones(100_000)
+    for _ in range(3):
+        ts.manual_seed(7)
+        a = f(x)
+        ts.manual_seed(7)
+        b = nn.functional.dropout(x, 0.3, training=True)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    c = f(x)  # no reseed: the generator advanced, a new mask
+    assert not np.array_equal(c.numpy(), a.numpy())
+    keep = float((c.numpy() != 0).mean())
+    assert abs(keep - 0.7) < 0.01
+    np.testing.assert_allclose(c.numpy()[c.numpy() != 0], 1 / 0.7, rtol=1e-6)
+
+
+def test_numpy_backend_matches_c_backend_on_a_training_step():
+    results = []
+    for backend in ("numpy", "c"):
+        ts.manual_seed(0)
+        model = _mlp()
+        opt = ts.optim.Adam(model.parameters(), lr=0.01)
+        x, y = ts.randn(8, 12), ts.randint(0, 4, (8,))
+        f = ts.compile(_step_fn(model, opt, x, y, "classify"), backend=backend)
+        results.append(
+            ([float(f()) for _ in range(4)], [p.detach().numpy().copy() for p in model.parameters()])
+        )
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_compile_validates_its_arguments():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ts.compile(lambda x: x, mode="fastest")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        ts.compile(lambda x: x, backend="tpu")
+    with pytest.raises(TypeError, match="expected a function or a Module"):
+        ts.compile(3)
+    with pytest.warns(UserWarning, match="not symbolic yet"):
+        ts.compile(lambda x: x, dynamic=True)
+    m = copy.deepcopy(_mlp())
+    assert ts.compile(m, disable=True) is m
