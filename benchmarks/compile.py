@@ -97,20 +97,24 @@ def _elementwise(lib):
     return f
 
 
+def _variant(lib, lib_name, compiled, f, x):
+    """The timed callable of one column: ``f(x)`` eagerly, through torch.compile, or through ts.compile."""
+    if not compiled:
+        return lambda: f(x)
+    if lib_name == "torch":
+        g = _torch_compile(f)
+        return lambda: g(x)
+    cf = lib.compile(f)
+    return _Compiled(cf, lambda: cf(x), check=lambda: _compare(cf(x), f(x)))
+
+
 def _elementwise_case():
     x_np = np.random.default_rng(0).standard_normal(ELEMENTWISE_SHAPE).astype(np.float32)
 
     def make(lib_name, compiled):
         def maker():
             lib = importlib.import_module(lib_name)
-            f, x = _elementwise(lib), lib.tensor(x_np)
-            if not compiled:
-                return lambda: f(x)
-            if lib_name == "torch":
-                g = _torch_compile(f)
-                return lambda: g(x)
-            cf = lib.compile(f)
-            return _Compiled(cf, lambda: cf(x), check=lambda: _compare(cf(x), f(x)))
+            return _variant(lib, lib_name, compiled, _elementwise(lib), lib.tensor(x_np))
 
         return maker
 
@@ -168,13 +172,7 @@ def _inference_case():
                 with lib.no_grad():
                     return model(x)
 
-            if not compiled:
-                return lambda: infer(x)
-            if lib_name == "torch":
-                g = _torch_compile(infer)
-                return lambda: g(x)
-            cf = lib.compile(infer)
-            return _Compiled(cf, lambda: cf(x), check=lambda: _compare(cf(x), infer(x)))
+            return _variant(lib, lib_name, compiled, infer, x)
 
         return maker
 

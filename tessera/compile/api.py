@@ -138,24 +138,11 @@ class _Universe:
             visit_fn(fn, 0)
         for a in args:
             visit(a, 1)
-        modules, mids = [], set()
-        for m in found_modules:
-            for sub in m.modules():
-                if id(sub) not in mids:
-                    mids.add(id(sub))
-                    modules.append(sub)
-        params, pids = [], set()
-        for m in found_modules:
-            for p in m.parameters():
-                if id(p) not in pids:
-                    pids.add(id(p))
-                    params.append(p)
-        for o in found_opts:
-            for group in o.param_groups:
-                for p in group["params"]:
-                    if id(p) not in pids:
-                        pids.add(id(p))
-                        params.append(p)
+        modules = _unique(sub for m in found_modules for sub in m.modules())
+        params = _unique(
+            [p for m in found_modules for p in m.parameters()]
+            + [p for o in found_opts for group in o.param_groups for p in group["params"]]
+        )
         self.modules, self.optimizers, self.params = modules, found_opts, params
 
     def signature(self) -> tuple:
@@ -177,6 +164,16 @@ class _Universe:
             tuple(p._requires_grad for p in self.params),
             tuple(len(o.state) for o in self.optimizers),
         )
+
+
+def _unique(items) -> list:
+    """``items`` without repeats (by identity), in order."""
+    seen, out = set(), []
+    for x in items:
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
 
 
 def _code_names(code, depth=0):
