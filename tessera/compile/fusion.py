@@ -193,8 +193,24 @@ def _render(graph, members, uses, out_ids, name):
         for n in nodes
         if n.outputs[0].id in out_ids or uses.get(n.outputs[0].id, 0) > internal_uses.get(n.outputs[0].id, 0)
     ]
-    ndim = len(shape)
-    flat = all(tuple(v.shape) == shape or math.prod(v.shape) == 1 for v in inputs)
+    # Loop over the output with its dimensions collapsed: size-1 dimensions dropped, and neighbours merged
+    # where every input is either full along both or broadcast along both (so the inner loop is long).
+    full_ndim = len(shape)
+    vshapes = {v.id: (1,) * (full_ndim - len(v.shape)) + tuple(v.shape) for v in inputs}
+    dims: list[list[int]] = []
+    for d in range(full_ndim):
+        if shape[d] == 1:
+            continue
+        if dims and all((vs[dims[-1][-1]] == 1) == (vs[d] == 1) for vs in vshapes.values()):
+            dims[-1].append(d)
+        else:
+            dims.append([d])
+    loop = tuple(math.prod(shape[d] for d in ds) for ds in dims)
+    cshape = {
+        vid: tuple(n if vs[ds[0]] != 1 else 1 for n, ds in zip(loop, dims)) for vid, vs in vshapes.items()
+    }
+    ndim = len(loop)
+    flat = ndim == 1 and all(cshape[v.id] == loop or math.prod(v.shape) == 1 for v in inputs)
 
     def load(v):
         k = in_index[v.id]
@@ -202,14 +218,8 @@ def _render(graph, members, uses, out_ids, name):
             return f"in{k}[0]"
         if flat:
             return f"in{k}[i]"
-        # contiguous strides of v, broadcast against shape (right-aligned)
-        vshape = (1,) * (ndim - len(v.shape)) + tuple(v.shape)
-        strides, acc = [], 1
-        for d in range(ndim - 1, -1, -1):
-            strides.append(0 if vshape[d] == 1 else acc)
-            acc *= vshape[d]
-        strides = strides[::-1]
-        terms = [f"i{d}*{s}" for d, s in enumerate(strides) if s]
+        strides = _cstrides(cshape[v.id])
+        terms = [f"i{d}*{st}" for d, (st, n) in enumerate(zip(strides, cshape[v.id])) if n != 1]
         return f"in{k}[{' + '.join(terms) or '0'}]"
 
     body, local = [], {}
@@ -228,7 +238,7 @@ def _render(graph, members, uses, out_ids, name):
     out_index = {}
     for k, v in enumerate(outputs):
         out_index[v.id] = k
-        target = "i" if flat else " + ".join(f"i{d}*{s}" for d, s in enumerate(_cstrides(shape))) or "0"
+        target = "i" if flat else " + ".join(f"i{d}*{st}" for d, st in enumerate(_cstrides(loop))) or "0"
         body.append(f"out{k}[{target}] = t{v.id};")
     params = [f"const {codegen_c.CTYPES[v.dtype.name]}* restrict in{k}" for k, v in enumerate(inputs)]
     params += [f"{codegen_c.CTYPES[v.dtype.name]}* restrict out{k}" for k, v in enumerate(outputs)]
@@ -248,7 +258,7 @@ def _render(graph, members, uses, out_ids, name):
                 pragma = par if ndim == 1 else "#pragma omp simd"
             if pragma:
                 lines.append("  " * (d + 1) + pragma)
-            lines.append("  " * (d + 1) + f"for (int64_t i{d} = 0; i{d} < {shape[d]}LL; i{d}++) {{")
+            lines.append("  " * (d + 1) + f"for (int64_t i{d} = 0; i{d} < {loop[d]}LL; i{d}++) {{")
         lines += ["  " * (ndim + 1) + b for b in body]
         for d in range(ndim - 1, -1, -1):
             lines.append("  " * (d + 1) + "}")
