@@ -143,10 +143,84 @@ def _groups(graph):
     return groups
 
 
+def _update_kernel(node, name):
+    """A state-update node (``writes``, e.g. ``sgd_step``) with a ``"c_update"`` lowering as one loop over its
+    first input, or None. The lowering is ``fn(c, *inputs, **attrs) -> (prologue, body)``: C statements over
+    ``inputs`` (``in{k}[i]`` for tensors of the parameter's shape, ``in{k}[0]`` for 0-d ones, None for absent
+    ones); the body assigns the inputs it writes."""
+    op = REGISTRY[node.op]
+    lower = op.lowerings.get("c_update")
+    if lower is None or node.into or not node.writes:
+        return None
+    first = node.inputs[0]
+    if not isinstance(first, Value) or not _supported(first.dtype) or first.dtype.name == "bool":
+        return None
+    n = math.prod(first.shape)
+    if n < MIN_ELEMENTS:
+        return None
+    exprs, inputs, params = [], [], []
+    for k, a in enumerate(node.inputs):
+        if a is None:
+            exprs.append(None)
+            continue
+        if not isinstance(a, Value) or not _supported(a.dtype):
+            return None
+        if tuple(a.shape) == tuple(first.shape):
+            if a.dtype is not first.dtype:
+                return None
+            exprs.append(f"in{len(inputs)}[i]")
+        elif math.prod(a.shape) == 1:
+            exprs.append(f"in{len(inputs)}[0]")
+        else:
+            return None
+        const = "" if k in node.writes else "const "
+        params.append(f"{const}{codegen_c.CTYPES[a.dtype.name]}* restrict in{len(inputs)}")
+        inputs.append(a)
+    res = lower(CContext(first.dtype), *exprs, **node.attrs)
+    if res is None:
+        return None
+    prologue, body = res
+    par = "#pragma omp parallel for simd schedule(static)" if n >= _PARALLEL_ELEMENTS else "#pragma omp simd"
+    lines = [f"void {name}({', '.join(params)}) {{"] + [f"  {x}" for x in prologue]
+    lines += (
+        [f"  {par}", f"  for (int64_t i = 0; i < {n}LL; i++) {{"] + [f"    {b}" for b in body] + ["  }", "}"]
+    )
+    written = [node.inputs[w] for w in node.writes]
+    # the op's own forward, for calls whose buffers turn out not to be contiguous
+    template = [inputs.index(a) if isinstance(a, Value) else None for a in node.inputs]
+    return {"name": name, "source": "\n".join(lines) + "\n", "inputs": inputs, "outputs": node.outputs,
+            "shape": tuple(first.shape), "written": [inputs.index(v) for v in written],
+            "fallback": (op.forward, node.attrs, template)}  # fmt: skip
+
+
+def _update_wrapper(cfn, spec):
+    import ctypes
+
+    cfn.argtypes = [ctypes.c_void_p] * len(spec["inputs"])
+    written = spec["written"]
+    forward, attrs, template = spec["fallback"]
+
+    def run(*ins):
+        if all(a.flags.c_contiguous for a in ins):
+            cfn(*[a.ctypes.data for a in ins])
+        else:
+            forward(*[None if k is None else ins[k] for k in template], **attrs)
+        return [ins[k] for k in written]
+
+    return run
+
+
 def fuse_and_compile(graph):
-    """Fuse ``graph``'s elementwise runs; returns (kernels for ``build_plan``, descriptions for explain)."""
+    """Fuse ``graph``'s elementwise runs and state updates; returns (kernels for ``build_plan``,
+    descriptions for explain)."""
     groups = [g for g in _groups(graph) if math.prod(graph.nodes[g[0]].outputs[0].shape) >= MIN_ELEMENTS]
-    if not groups:
+    updates = {}
+    for i, node in enumerate(graph.nodes):
+        if node.writes and not node.into:
+            spec = _update_kernel(node, f"tessera_u{i}")
+            if spec is not None:
+                updates[i] = spec
+    if not groups and not updates:
         return {}, []
     uses: dict[int, int] = {}
     for node in graph.nodes:
@@ -159,9 +233,13 @@ def fuse_and_compile(graph):
         spec = _render(graph, members, uses, out_ids, f"tessera_k{gi}")
         sources.append(spec["source"])
         specs.append(spec)
-    source = codegen_c.PRELUDE + "\n".join(sources)
-    fns = codegen_c.build(source, [s["name"] for s in specs])
+    source = codegen_c.PRELUDE + "\n".join(sources + [u["source"] for u in updates.values()])
+    fns = codegen_c.build(source, [s["name"] for s in specs] + [u["name"] for u in updates.values()])
     kernels, info = {}, []
+    for i, spec in updates.items():
+        kernels[i] = (_update_wrapper(fns[spec["name"]], spec), [i], spec["inputs"], spec["outputs"])
+        info.append({"name": spec["name"], "ops": [graph.nodes[i].op], "shape": spec["shape"]})
+        logs.log("fusion", f"{spec['name']} {list(spec['shape'])}: {graph.nodes[i].op} (in place)")
     for members, spec in zip(groups, specs):
         fn = _wrapper(fns[spec["name"]], spec)
         kernels[members[0]] = (fn, members, spec["inputs"], spec["outputs"])

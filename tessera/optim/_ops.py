@@ -92,6 +92,35 @@ def _sgd_step(d, g, buf, lr, momentum, dampening, weight_decay, *, nesterov, max
 SGD_STEP = OpDef("sgd_step", _sgd_step, mutates=(0, 2), shape_rule=_param_meta)
 
 
+@SGD_STEP.deflowering("c_update")
+def _sgd_step_c(c, d, g, buf, lr, momentum, dampening, weight_decay, *, nesterov, maximize, first):
+    """``_sgd_step`` as one loop: the same operations in the same order and precision (hyperparameters are
+    rounded to the parameter's type as NumPy rounds Python floats)."""
+    if not c.is_float:
+        return None
+    t = c.t
+    prologue = [
+        f"const double lr_ = {lr}, mom_ = {momentum}, damp_ = {dampening}, wd_ = {weight_decay};",
+        f"const {t} nlr = ({t})(-lr_), mom = ({t})mom_, wd = ({t})wd_, keep = ({t})(1.0 - damp_);",
+        "const int has_wd = wd_ != 0, plain = damp_ == 0;",
+    ]
+    decayed = f"(wd * {d}) - {g}" if maximize else f"{g} + (wd * {d})"
+    eff = f"(has_wd ? ({decayed}) : {'-' + g if maximize else g})"
+    body = [f"{t} ge = {eff};"]
+    if buf is not None:
+        if first:
+            body.append(f"{t} b = ge;")
+        else:
+            body.append(f"{t} b = {buf} * mom;")
+            body.append("b = plain ? b + ge : b + ge * keep;")
+        body.append(f"{buf} = b;")
+        body.append(f"{t} step = {'ge + b * mom' if nesterov else 'b'};")
+    else:
+        body.append(f"{t} step = ge;")
+    body.append(f"{d} = {d} + step * nlr;")
+    return prologue, body
+
+
 def _adam_step(d, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay, *, amsgrad, maximize, decoupled):
     step += 1
     t = float(step)
