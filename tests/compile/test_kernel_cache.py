@@ -3,6 +3,7 @@ the same kernel at once both load a whole library; the C backend agrees with the
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -101,3 +102,39 @@ def test_nan_and_signed_zero_follow_eager():
         np.testing.assert_array_equal(g, w)  # NaN where eager has NaN
         real = ~np.isnan(w)  # (the sign of a NaN is unspecified)
         np.testing.assert_array_equal(np.signbit(g[real]), np.signbit(w[real]))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"momentum": 0.9},
+        {"momentum": 0.9, "nesterov": True},
+        {"momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01},
+        {"weight_decay": 0.1, "maximize": True},
+        {},
+    ],
+)
+def test_sgd_update_kernel_is_bit_identical_to_eager(options):
+    ts.manual_seed(0)
+    model = ts.nn.Sequential(ts.nn.Linear(20, 30), ts.nn.ReLU(), ts.nn.Linear(30, 5))  # exact elementwise ops
+    x = ts.randn(16, 20)
+    params = []
+    for compiled in (False, True):
+        m = copy.deepcopy(model)
+        opt = ts.optim.SGD(m.parameters(), lr=0.1, **options)
+
+        def step():
+            opt.zero_grad()
+            m(x).square().mean().backward()
+            opt.step()
+
+        f = ts.compile(step, backend="c") if compiled else step
+        for _ in range(4):
+            f()
+        if compiled:
+            kernels = [k["ops"] for e in f._entries.values() for k in e.stats["kernels"]]
+            assert ["sgd_step"] in kernels
+        params.append([p.detach().numpy().copy() for p in m.parameters()])
+    for a, b in zip(*params):
+        np.testing.assert_array_equal(a, b)
+
