@@ -122,6 +122,8 @@ class _Universe:
             code = getattr(f, "__code__", None)
             if code is None:
                 return
+            for default in (f.__defaults__ or ()) + tuple((f.__kwdefaults__ or {}).values()):
+                visit(default, depth)
             for cell in f.__closure__ or ():
                 try:
                     visit(cell.cell_contents, depth)

@@ -17,7 +17,6 @@ Differentiable ops also compare gradients, computed with ``ts.autograd.grad`` in
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import os
@@ -76,8 +75,19 @@ def _run_probe():
             env["TESSERA_COMPILE_PROBE"] = str(target)
             env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(TESTS), os.environ.get("PYTHONPATH", "")])
             proc = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                 "-p", "compile_probe", *map(str, files)],  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-p",
+                    "no:xdist",
+                    "-p",
+                    "compile_probe",
+                    *map(str, files),
+                ],  # fmt: skip
                 cwd=TESTS,
                 env=env,
                 capture_output=True,
@@ -104,7 +114,9 @@ def test_probe_ran_and_saw_the_registry():
 # -- choosing samples ----------------------------------------------------------------------------------------
 def _library_ops():
     """Ops of the library (not those a test module registers for itself)."""
-    return sorted(n for n, op in REGISTRY.items() if getattr(op.forward, "__module__", "").startswith("tessera"))
+    return sorted(
+        n for n, op in REGISTRY.items() if getattr(op.forward, "__module__", "").startswith("tessera")
+    )
 
 
 def _size(s):
@@ -306,7 +318,7 @@ def test_compiled_op_matches_eager(name, kind, sample, backend):
         if call == 0:  # count the replays: calls 1 and 2 must run the plan, not the function
             (entry,) = cf._entries.values()
             plan, runs = entry.plan, []
-            entry.plan = lambda arrays, plan=plan: runs.append(1) or plan(arrays)
+            entry.plan = lambda arrays, plan=plan, runs=runs: runs.append(1) or plan(arrays)
         where = f"{name} ({kind}, backend={backend}) call {call}"
         g_out, g_id, g_state, g_rng = got
         w_out, w_id, w_state, w_rng = want

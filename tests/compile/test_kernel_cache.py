@@ -123,7 +123,7 @@ def test_sgd_update_kernel_is_bit_identical_to_eager(options):
         m = copy.deepcopy(model)
         opt = ts.optim.SGD(m.parameters(), lr=0.1, **options)
 
-        def step():
+        def step(m=m, opt=opt):  # defaults are reachable state too
             opt.zero_grad()
             m(x).square().mean().backward()
             opt.step()
@@ -137,4 +137,3 @@ def test_sgd_update_kernel_is_bit_identical_to_eager(options):
         params.append([p.detach().numpy().copy() for p in m.parameters()])
     for a, b in zip(*params):
         np.testing.assert_array_equal(a, b)
-
