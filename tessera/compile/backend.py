@@ -83,7 +83,7 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
         bindings.append((p, v))
         bound_objects.append(final)
     # Python that kept a tensor made inside the function would not see it again on replay.
-    keep = {id(t) for t in out_leaves} | {id(t) for t in bound_objects}
+    keep = {id(t) for t in _with_bases(out_leaves)} | {id(t) for t in _with_bases(bound_objects)}
     keep |= _autograd_reachable(out_leaves)
     keep |= {id(t) for t in getattr(tracer, "_backward_keep", ())}
     tracer.vals, tracer.by_array = {}, {}  # the tracer's own references must not count
@@ -256,6 +256,14 @@ def make_backward_node(entry, outs, leaves):
 
     edges = [t.grad_fn if t.grad_fn is not None else t for t in diff]
     return Node(_CompiledBackward(grad_rule, "compiled"), tuple(diff), {}, edges, [True] * len(diff), None)
+
+
+def _with_bases(tensors):
+    """``tensors`` and the tensors owning their memory: a returned view keeps its base alive."""
+    for t in tensors:
+        while t is not None:
+            yield t
+            t = t._base
 
 
 def _consumed(t) -> bool:
