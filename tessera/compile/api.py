@@ -4,7 +4,8 @@ graph, and replay it on later calls whose guards hold.
 A call is keyed by its guards: the shapes, dtypes and ``requires_grad`` of its tensor arguments, its other
 (static) arguments, grad mode, the training flags of the modules it reaches, which parameters hold a
 ``.grad`` and how much optimizer state exists. A new key traces again (up to ``cache_size_limit``
-versions; past that it warns, naming the guard that failed, and runs eagerly). Replay runs no Python: it
+versions; past that it warns, naming the guard that failed, and runs eagerly). Two versions that differ
+only in argument sizes become one symbolic version (``dynamic``). Replay runs no Python: it
 reads the state tensors, runs the plan, writes in place where the function wrote, rebinds ``.grad`` as the
 traced call left it and redoes the recorded host bookkeeping (optimizer hyperparameter sync, scheduler
 steps).
@@ -37,13 +38,56 @@ class _Entry:
     __slots__ = (
         "key", "graph", "plan", "eager", "reason", "state", "consts", "const_written", "out_spec",
         "grad_bindings", "bumps", "prologue", "epilogue", "n_user_out", "out_tensors", "out_freed", "stats", "check",
-        "backward",
+        "backward", "capture",
     )  # fmt: skip
 
     def __init__(self, key):
         self.key = key
         self.eager = False
         self.reason = None
+        self.capture = None
+
+
+# what a symbolic version's specializations share with the two traces it was unified from
+_TEMPLATE = ("n_user_out", "grad_bindings", "prologue", "epilogue", "out_spec", "out_freed")
+_MAX_SIZES = 64  # specializations a symbolic version keeps (least recently used dropped)
+
+
+class _Dynamic:
+    """A symbolic version: one unified graph for every call whose key equals ``masked`` once the
+    dimensions at ``places`` (per symbol, ``(argument, dim)`` pairs) are blanked out. Each size tuple seen
+    gets a specialization: the graph instantiated, optimized and planned for those sizes."""
+
+    __slots__ = ("masked", "places", "capture", "template", "versions", "confirmed")
+
+    def __init__(self, masked, places, capture, template, confirmed):
+        self.masked, self.places, self.capture, self.template = masked, places, capture, template
+        self.versions: dict = {}
+        self.confirmed = confirmed  # False: a third size traces once more, to confirm the fit
+
+    def sizes_for(self, key):
+        """The symbol sizes of a call with guard key ``key``, or None if this version does not serve it."""
+        shapes = [m[0] for m in key[0]]
+        sizes = []
+        for places in self.places:
+            (i0, d0) = places[0]
+            if i0 >= len(shapes) or d0 >= len(shapes[i0]):
+                return None
+            n = shapes[i0][d0]
+            if n < 2 or any(i >= len(shapes) or d >= len(shapes[i]) or shapes[i][d] != n for i, d in places):
+                return None
+            sizes.append(n)
+        return tuple(sizes) if _masked(key, self.places) == self.masked else None
+
+
+def _masked(key, places):
+    """``key`` with the argument dimensions at ``places`` replaced by None."""
+    blank = {p for ps in places for p in ps}
+    args = tuple(
+        (tuple(None if (i, d) in blank else n for d, n in enumerate(shape)), dtype, rg)
+        for i, (shape, dtype, rg) in enumerate(key[0])
+    )
+    return (args,) + tuple(key[1:])
 
 
 def _flatten(obj, leaves):
@@ -213,13 +257,14 @@ def _desc(k) -> str:
 class CompiledFunction:
     """What ``ts.compile(fn)`` returns: call it as you would call ``fn``."""
 
-    def __init__(self, fn, *, fullgraph=False, dynamic=False, mode="default", backend="auto"):
+    def __init__(self, fn, *, fullgraph=False, dynamic=None, mode="default", backend="auto"):
         self._fn = fn
         self.fullgraph = bool(fullgraph)
         self.dynamic = dynamic
         self.mode = mode
         self.backend = backend
         self._entries: dict = {}
+        self._dynamic: list[_Dynamic] = []
         self._universe = None
         self._epoch = -1
         self._signature = ()
@@ -259,7 +304,20 @@ class CompiledFunction:
             self._note_recompile(key, "a captured state tensor changed shape, dtype or requires_grad")
         elif entry is not None:
             return self._fn(*args, **kwargs)
-        if len(self._entries) >= cache_size_limit:
+        why = None
+        for dyn in list(self._dynamic):
+            sizes = dyn.sizes_for(key)
+            if sizes is not None and not (dyn.confirmed or sizes in dyn.versions):
+                why = f"tracing sizes {sizes} once more, to confirm the symbolic graph fitted to two sizes"
+            elif sizes is not None:
+                entry = self._specialization(dyn, sizes, key)
+                arrays = None if entry is None else _gather(entry, leaves)
+                if arrays is not None:
+                    return self._replay(entry, arrays, leaves)
+                if dyn in self._dynamic:
+                    self._dynamic.remove(dyn)
+                    self._note_recompile(key, "a captured state tensor changed shape, dtype or requires_grad")
+        if len(self._entries) + len(self._dynamic) >= cache_size_limit:
             if not self._warned_limit:
                 self._warned_limit = True
                 why = _key_diff(self._last_key, key) if self._last_key is not None else "new call signature"
@@ -270,10 +328,82 @@ class CompiledFunction:
                     stacklevel=2,
                 )
             return self._fn(*args, **kwargs)
-        if self._entries:
-            self._note_recompile(key, _key_diff(self._last_key, key))
+        if self._entries or self._dynamic:
+            self._note_recompile(key, why or _key_diff(self._last_key, key))
         self._last_key = key
         return self._trace_and_build(key, args, kwargs, leaves, spec)
+
+    def _specialization(self, dyn, sizes, key):
+        """``dyn``'s version for ``sizes`` (made on first use; None if the symbolic graph does not hold for
+        them, which drops ``dyn``)."""
+        from .backend import finish_entry
+        from .dynamic import NoUnify, instantiate_capture
+
+        entry = dyn.versions.pop(sizes, None)
+        if entry is None:
+            try:
+                cap = instantiate_capture(dyn.capture, dict(enumerate(sizes)), check=True)
+            except NoUnify as e:
+                self._dynamic.remove(dyn)
+                self._note_recompile(key, f"the symbolic graph does not hold for sizes {sizes}: {e}")
+                return None
+            entry = _Entry(key)
+            for name, value in dyn.template.items():
+                setattr(entry, name, value)
+            finish_entry(entry, cap, self)
+        dyn.versions[sizes] = entry  # most recently used last
+        if len(dyn.versions) > _MAX_SIZES:
+            del dyn.versions[next(iter(dyn.versions))]
+        return entry
+
+    def _generalize(self, new):
+        """Unify the version just traced with an earlier one that differs only in argument sizes into one
+        symbolic version (logged under "guards"; why not, under "recompiles")."""
+        from .dynamic import NoUnify, instantiate_capture, is_offset, same_capture, symbols_of, unify
+
+        for dyn in list(self._dynamic):
+            sizes = dyn.sizes_for(new.key)
+            if sizes is None or dyn.confirmed:
+                continue
+            first = next(iter(dyn.versions.values()))
+            try:
+                held = _same_program(first.key, first, new) and same_capture(
+                    instantiate_capture(dyn.capture, dict(enumerate(sizes)), check=True), new.capture
+                )
+            except NoUnify:
+                held = False
+            if held:
+                dyn.confirmed, new.capture = True, None
+                del self._entries[new.key]
+                dyn.versions[sizes] = new
+                logs.log("guards", f"{self.__name__}: the symbolic graph held for a third size {sizes}")
+                return
+            self._dynamic.remove(dyn)
+            for e in dyn.versions.values():
+                self._entries[e.key] = e
+            logs.log("recompiles", f"{self.__name__}: sizes stay specialized: the symbolic graph fitted to "
+                     f"two sizes did not hold for {sizes}")  # fmt: skip
+        for key, old in list(self._entries.items()):
+            if old is new or old.capture is None or not _same_program(key, old, new):
+                continue
+            try:
+                pairs, places = symbols_of([m[0] for m in key[0]], [m[0] for m in new.key[0]])
+                cap = unify(old.capture, new.capture, pairs)
+            except NoUnify as e:
+                logs.log("recompiles", f"{self.__name__}: sizes stay specialized: {e}")
+                continue
+            template = {f: getattr(new, f) for f in _TEMPLATE}
+            dyn = _Dynamic(_masked(new.key, places), places, cap, template, confirmed=not is_offset(cap))
+            for k, e in ((key, old), (new.key, new)):
+                e.capture = None
+                del self._entries[k]
+                dyn.versions[dyn.sizes_for(k)] = e
+            self._dynamic.append(dyn)
+            dims = ", ".join(
+                f"s{s} = " + " = ".join(f"argument {i} dim {d}" for i, d in ps) for s, ps in enumerate(places)
+            )
+            logs.log("guards", f"{self.__name__}: one graph for all sizes >= 2 of {dims}")
+            return
 
     def _note_recompile(self, key, why):
         msg = f"recompiling {self.__name__}: {why}"
@@ -324,6 +454,8 @@ class CompiledFunction:
                 raise RuntimeError(f"ts.compile(fullgraph=True): {self.__name__}: {why}")
             entry.eager, entry.reason = True, why
             warnings.warn(f"ts.compile: {self.__name__}: {why}; this signature runs eagerly", stacklevel=3)
+        elif entry.capture is not None:
+            self._generalize(entry)
         return result
 
     def _replay(self, entry, arrays, leaves):
@@ -362,12 +494,43 @@ class CompiledFunction:
     # -- inspection ---------------------------------------------------------------------------------------
     @property
     def graphs(self):
-        return [e.graph for e in self._entries.values() if not e.eager]
+        """The optimized graph of each concrete version, then the symbolic graph of each version that serves
+        many sizes (its dimensions named ``s0``, ``s1``, ...)."""
+        return [e.graph for e in self._entries.values() if not e.eager] + [
+            d.capture.graph for d in self._dynamic
+        ]
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
         return types.MethodType(self, obj)
+
+
+def _same_program(key, old, new) -> bool:
+    """Whether two versions can be one program over other sizes: equal keys but for the argument sizes,
+    and the same host callbacks and output structure."""
+    if old.eager or key[1:] != new.key[1:] or len(key[0]) != len(new.key[0]):
+        return False
+    if any(a[1:] != b[1:] or len(a[0]) != len(b[0]) for a, b in zip(key[0], new.key[0])):
+        return False
+    same_bindings = len(old.grad_bindings) == len(new.grad_bindings) and all(
+        p is q and j == k for (p, j), (q, k) in zip(old.grad_bindings, new.grad_bindings)
+    )
+    return (
+        same_bindings
+        and (old.n_user_out, old.out_spec, old.out_freed) == (new.n_user_out, new.out_spec, new.out_freed)
+        and _same_callbacks(old.prologue, new.prologue)
+        and _same_callbacks(old.epilogue, new.epilogue)
+    )
+
+
+def _same_callbacks(a, b) -> bool:
+    def same(f, g):
+        if isinstance(f, functools.partial) and isinstance(g, functools.partial):
+            return f.func == g.func and f.args == g.args and f.keywords == g.keywords
+        return f == g
+
+    return len(a) == len(b) and all(same(f, g) for f, g in zip(a, b))
 
 
 def _checked_run(cf, entry, arrays):
@@ -430,7 +593,7 @@ def compile(
     model=None,
     *,
     fullgraph: bool = False,
-    dynamic: bool | None = False,
+    dynamic: bool | None = None,
     mode: str | None = "default",
     backend: str = "auto",
     options: dict | None = None,
@@ -438,6 +601,11 @@ def compile(
 ):
     """Compile a function or module: the first call traces it into a graph, later calls replay the
     optimized graph as fused native kernels (C) or NumPy.
+
+    ``dynamic``: None (the default, as in PyTorch) or True: when a call traces again only because some
+    argument dimensions changed size, the two traces are unified into one symbolic graph that serves every
+    later size of those dimensions without tracing (sizes 0 and 1 stay specialized); each new size only
+    instantiates that graph and compiles its kernels (kept in the disk cache). False: every new shape traces.
 
     Example:
         >>> @ts.compile
@@ -456,12 +624,8 @@ def compile(
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"compile: options must be a dict, got {type(options).__name__}")
 
-    if dynamic:
-        warnings.warn(
-            "compile: dynamic=True is accepted, but shapes are not symbolic yet: each new input shape traces "
-            "a new version (up to ts.compiler.api.cache_size_limit)",
-            stacklevel=2,
-        )
+    if dynamic not in (None, True, False):
+        raise TypeError(f"compile: dynamic must be None, True or False, got {dynamic!r}")
 
     def wrap(fn):
         if not callable(fn):
@@ -479,5 +643,6 @@ def reset() -> None:
     """Forget every compiled version (``torch.compiler.reset``); kernels stay in the disk cache."""
     for cf in list(_ALL):
         cf._entries.clear()
+        cf._dynamic.clear()
         cf._last_key = None
         cf._warned_limit = False

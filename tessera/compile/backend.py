@@ -11,7 +11,7 @@ from . import logs, passes
 from .plan import build_plan
 from .trace import Tracer
 
-__all__ = ["build_entry", "backend_name"]
+__all__ = ["Capture", "build_entry", "finish_entry", "backend_name"]
 
 
 def backend_name(requested: str = "auto") -> str:
@@ -49,22 +49,38 @@ def _autograd_reachable(tensors) -> set:
     return held
 
 
+class Capture:
+    """What one trace leaves for building runnable versions: the unoptimized graph (inputs ordered as replay
+    gathers them: arguments, state, constants; outputs: the function's, then rebound ``.grad``, then values
+    the backward keeps), the state accessors and constant arrays behind its inputs, and the same for the
+    captured backward. ``dynamic.unify`` merges two captures into one with symbolic sizes."""
+
+    __slots__ = ("graph", "n_args", "state", "consts", "backward")
+
+    def __init__(self, graph, n_args, state, consts, backward=None):
+        self.graph, self.n_args, self.state, self.consts, self.backward = (
+            graph,
+            n_args,
+            state,
+            consts,
+            backward,
+        )
+
+
 def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf):
     """Fill ``entry`` from ``tracer``; returns None, or the reason this version must run eagerly."""
     t0 = time.perf_counter()
     g = tracer.graph
     live = [t for t in out_leaves if t._requires_grad and not _consumed(t)] if _GRAD_ENABLED() else []
-    entry.backward = None
+    backward = None
     if len(live) > 1:
         return ("more than one output requires grad (a compiled region's backward is captured for one "
                 "differentiable output; return the others detached, or compile the whole training step)")  # fmt: skip
     if live:
-        why = _capture_backward(entry, tracer, live[0], out_leaves, cf)
-        if why is not None:
-            return why
-    out_values = []
-    for t in out_leaves:
-        out_values.append(tracer.value(t))
+        backward = _capture_backward(tracer, live[0], out_leaves, cf)
+        if isinstance(backward, str):
+            return backward
+    out_values = [tracer.value(t) for t in out_leaves]
     # .grad as the traced call left it
     bindings = []
     bound_objects = []
@@ -93,15 +109,12 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
             return (f"a tensor made at {node.loc or '<unknown>'} ({node.op}) is kept by Python after the call "
                     "(stored on an object or in a global); replaying the graph would not update it")  # fmt: skip
     g.outputs = out_values + [v for _, v in bindings if v is not None]
-    if entry.backward is not None:
-        saved = entry.backward["saved"]
-        entry.backward["first_saved"] = len(g.outputs)
-        g.outputs += saved
+    if backward is not None:
+        backward["first_saved"] = len(g.outputs)
+        g.outputs += backward.pop("saved_values")
     # inputs in the order replay gathers them: arguments, state, constants
     args = [v for v in g.inputs if v.kind == "arg"]
-    state_vals = [v for _, v in tracer.state]
-    const_vals = [v for _, v in tracer.consts]
-    g.inputs = args + state_vals + const_vals
+    g.inputs = args + [v for _, v in tracer.state] + [v for _, v in tracer.consts]
     entry.n_user_out = len(out_values)
     k = len(out_values)
     entry.grad_bindings = []
@@ -111,6 +124,25 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
         else:
             entry.grad_bindings.append((p, k))
             k += 1
+    entry.prologue = list(prologue)
+    entry.epilogue = list(epilogue)
+    entry.out_spec = out_spec
+    entry.out_freed = [t._requires_grad for t in out_leaves]
+    cap = Capture(g, len(args), [acc for acc, _ in tracer.state], [arr for arr, _ in tracer.consts], backward)
+    tracer.release()
+    entry.capture = None
+    if cf.dynamic is not False:  # kept unoptimized, to be unified with a trace at other sizes
+        from .dynamic import instantiate_capture
+
+        entry.capture, cap = cap, instantiate_capture(cap, {})
+    finish_entry(entry, cap, cf, t0)
+    return None
+
+
+def finish_entry(entry, cap, cf, t0=None):
+    """Optimize, fuse and plan ``cap``'s graphs (which this consumes) into ``entry``."""
+    t0 = time.perf_counter() if t0 is None else t0
+    g = cap.graph
     before = g.op_counts()
     graph = passes.optimize(g)
     after = graph.op_counts()
@@ -129,16 +161,16 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     entry.plan = build_plan(graph, kernels)
     if cf.mode == "check":
         entry.check = (build_plan(graph, kernels, return_all=True), build_plan(graph, return_all=True))
-    entry.state = [(acc, tuple(v.shape), v.dtype.np, _rg(acc)) for acc, v in tracer.state]
-    entry.consts = [(arr, v.id in written_roots) for arr, v in tracer.consts]
-    entry.prologue = list(prologue)
-    entry.epilogue = list(epilogue)
-    entry.out_spec = out_spec
+    n_args, n_state = cap.n_args, len(cap.state)
+    args = graph.inputs[:n_args]
+    state_vals = graph.inputs[n_args : n_args + n_state]
+    const_vals = graph.inputs[n_args + n_state :]
+    entry.state = [(acc, tuple(v.shape), v.dtype.np, _rg(acc)) for acc, v in zip(cap.state, state_vals)]
+    entry.consts = [(arr, v.id in written_roots) for arr, v in zip(cap.consts, const_vals)]
     arg_pos = {v.id: i for i, v in enumerate(args)}
-    state_obj = {v.id: acc for acc, v in tracer.state}
+    state_obj = {v.id: acc for acc, v in zip(cap.state, state_vals)}
     entry.out_tensors = []
-    entry.out_freed = [t._requires_grad for t in out_leaves]
-    for i, v in enumerate(out_values):
+    for i, v in enumerate(graph.outputs[: entry.n_user_out]):
         r = _root(graph, v)
         r = v.id if r is None else r
         if r in arg_pos:
@@ -147,12 +179,11 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
             entry.out_tensors.append((i, state_obj[r][1]))
         else:
             entry.out_tensors.append((i, None))
-    entry.bumps = _bumps(graph, written_roots, tracer, args)
+    entry.bumps = _bumps(graph, written_roots, state_obj, arg_pos)
+    entry.backward = None if cap.backward is None else _finish_backward(cap.backward, cf)
     entry.stats = {"ops_before": before, "ops_after": after, "kernels": kinfo, "backend": backend,
                    "compile_s": time.perf_counter() - t0}  # fmt: skip
     logs.log("graph", f"graph of {cf.__name__} ({len(graph.nodes)} nodes):\n{graph.text()}")
-    tracer.release()
-    return None
 
 
 class _CompiledBackward:
@@ -167,9 +198,10 @@ class _CompiledBackward:
         self.backward_name = "CompiledFunctionBackward"
 
 
-def _capture_backward(entry, tracer, out, out_leaves, cf):
+def _capture_backward(tracer, out, out_leaves, cf):
     """Trace d(out)/d(inputs that require grad) as a second graph whose inputs are the gradient of ``out``,
-    forward values it needs (returned by the forward plan as extra outputs) and state."""
+    forward values it needs (returned by the forward plan as extra outputs) and state. Returns the
+    backward's part of a ``Capture`` (a dict), or the reason it cannot be captured."""
     from ..autograd import grad as autograd_grad
     from ..core.creation import ones_like
 
@@ -210,19 +242,23 @@ def _capture_backward(entry, tracer, out, out_leaves, cf):
             bstate.append(("saved", saved_index[fv.id]))
         else:
             bstate.append(acc)
-    bgraph = passes.optimize(bg)
+    bw = {"graph": bg, "n_args": len(args), "saved_values": saved, "n_saved": len(saved), "state": bstate,
+          "consts": [a for a, _ in btr.consts], "diff": [acc for acc, _ in diff], "grad_slots": grad_slots,
+          "out_index": next(i for i, t in enumerate(out_leaves) if t is out)}  # fmt: skip
+    btr.release()
+    return bw
+
+
+def _finish_backward(bw, cf):
+    """The replayable backward of a version from its captured part (whose graph this consumes)."""
+    bgraph = passes.optimize(bw["graph"])
     kernels = {}
     if backend_name(cf.backend) == "c":
         from . import fusion
 
         kernels, _ = fusion.fuse_and_compile(bgraph)
-    entry.backward = {"plan": build_plan(bgraph, kernels, name="compiled_backward"), "graph": bgraph,
-                      "saved": saved, "state": bstate, "consts": [a for a, _ in btr.consts],
-                      "diff": [acc for acc, _ in diff], "grad_slots": grad_slots,
-                      "out_index": next(i for i, t in enumerate(out_leaves) if t is out)}  # fmt: skip
     logs.log("graph", f"backward graph of {cf.__name__} ({len(bgraph.nodes)} nodes):\n{bgraph.text()}")
-    btr.release()
-    return None
+    return dict(bw, graph=bgraph, plan=build_plan(bgraph, kernels, name="compiled_backward"))
 
 
 def make_backward_node(entry, outs, leaves):
@@ -232,7 +268,7 @@ def make_backward_node(entry, outs, leaves):
 
     bw = entry.backward
     first = bw["first_saved"]
-    saved = outs[first : first + len(bw["saved"])]
+    saved = outs[first : first + bw["n_saved"]]
     state = []
     for acc in bw["state"]:
         kind, x = acc
@@ -291,12 +327,10 @@ def _root(g, v):
     return v.id if v.kind is not None else None
 
 
-def _bumps(graph, written_roots, tracer, args):
+def _bumps(graph, written_roots, state, arg_pos):
     """The tensors whose version replay bumps (those written in place): ``("vc", counter)`` of a fixed
     state tensor, ``("arg", i)`` of an argument, ``("grad", param)`` of a gradient read through its param."""
     out = []
-    state = {v.id: acc for acc, v in tracer.state}
-    arg_pos = {v.id: i for i, v in enumerate(args)}
     for v in graph.inputs:
         if v.id not in written_roots:
             continue
