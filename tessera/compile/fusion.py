@@ -184,29 +184,28 @@ def _update_kernel(node, name):
     if res is None:
         return None
     prologue, body = res
-    par = "#pragma omp parallel for simd schedule(static)" if n >= _PARALLEL_ELEMENTS else "#pragma omp simd"
+    params.append("int64_t n0")
     lines = [f"void {name}({', '.join(params)}) {{"] + [f"  {x}" for x in prologue]
-    lines += (
-        [f"  {par}", f"  for (int64_t i = 0; i < {n}LL; i++) {{"] + [f"    {b}" for b in body] + ["  }", "}"]
-    )
+    lines += _loops(1, ["i"], body) + ["}"]
     written = [node.inputs[w] for w in node.writes]
     # the op's own forward, for calls whose buffers turn out not to be contiguous
     template = [inputs.index(a) if isinstance(a, Value) else None for a in node.inputs]
     return {"name": name, "source": "\n".join(lines) + "\n", "inputs": inputs, "outputs": node.outputs,
-            "shape": tuple(first.shape), "written": [inputs.index(v) for v in written],
+            "shape": tuple(first.shape), "sizes": (n,), "written": [inputs.index(v) for v in written],
             "fallback": (op.forward, node.attrs, template)}  # fmt: skip
 
 
 def _update_wrapper(cfn, spec):
     import ctypes
 
-    cfn.argtypes = [ctypes.c_void_p] * len(spec["inputs"])
+    cfn.argtypes = [ctypes.c_void_p] * len(spec["inputs"]) + [ctypes.c_int64]
     written = spec["written"]
     forward, attrs, template = spec["fallback"]
+    (n,) = spec["sizes"]
 
     def run(*ins):
         if all(a.flags.c_contiguous for a in ins):
-            cfn(*[a.ctypes.data for a in ins])
+            cfn(*[a.ctypes.data for a in ins], n)
         else:
             forward(*[None if k is None else ins[k] for k in template], **attrs)
         return [ins[k] for k in written]
@@ -300,9 +299,8 @@ def _render(graph, members, uses, out_ids, name):
             return f"in{k}[0]"
         if flat:
             return f"in{k}[i]"
-        strides = _cstrides(cshape[v.id])
-        terms = [f"i{d}*{st}" for d, (st, n) in enumerate(zip(strides, cshape[v.id])) if n != 1]
-        return f"in{k}[{' + '.join(terms) or '0'}]"
+        full = [n != 1 for n in cshape[v.id]]
+        return f"in{k}[{_index(full)}]"
 
     body, local = [], {}
 
@@ -320,41 +318,55 @@ def _render(graph, members, uses, out_ids, name):
     out_index = {}
     for k, v in enumerate(outputs):
         out_index[v.id] = k
-        target = "i" if flat else " + ".join(f"i{d}*{st}" for d, st in enumerate(_cstrides(loop))) or "0"
+        target = "i" if flat else _index([True] * ndim)
         body.append(f"out{k}[{target}] = t{v.id};")
     params = [f"const {codegen_c.CTYPES[v.dtype.name]}* restrict in{k}" for k, v in enumerate(inputs)]
     params += [f"{codegen_c.CTYPES[v.dtype.name]}* restrict out{k}" for k, v in enumerate(outputs)]
-    n = math.prod(shape)
-    par = "#pragma omp parallel for simd schedule(static)" if n >= _PARALLEL_ELEMENTS else "#pragma omp simd"
+    params += [f"int64_t n{d}" for d in range(ndim)]
     lines = [f"void {name}({', '.join(params)}) {{"]
-    if flat:
-        lines += [f"  {par}", f"  for (int64_t i = 0; i < {n}LL; i++) {{"]
-        lines += [f"    {b}" for b in body] + ["  }"]
-    elif ndim == 0:
+    if ndim == 0:
         lines += ["  {"] + [f"    {b}" for b in body] + ["  }"]
     else:
-        outer = "#pragma omp parallel for schedule(static)" if n >= _PARALLEL_ELEMENTS and ndim > 1 else ""
-        for d in range(ndim):
-            pragma = outer if d == 0 else ""
-            if d == ndim - 1:
-                pragma = par if ndim == 1 else "#pragma omp simd"
-            if pragma:
-                lines.append("  " * (d + 1) + pragma)
-            lines.append("  " * (d + 1) + f"for (int64_t i{d} = 0; i{d} < {loop[d]}LL; i{d}++) {{")
-        lines += ["  " * (ndim + 1) + b for b in body]
-        for d in range(ndim - 1, -1, -1):
-            lines.append("  " * (d + 1) + "}")
+        lines += _loops(ndim, ["i"] if flat else [f"i{d}" for d in range(ndim)], body)
     lines.append("}")
     return {"name": name, "source": "\n".join(lines) + "\n", "inputs": inputs, "outputs": outputs,
-            "shape": shape}  # fmt: skip
+            "shape": shape, "sizes": loop}  # fmt: skip
 
 
-def _cstrides(shape):
-    strides, acc = [], 1
-    for d in reversed(shape):
-        strides.append(acc)
-        acc *= d
-    return strides[::-1]
+def _index(full) -> str:
+    """The flat index into a dense buffer over the collapsed loop dimensions where ``full`` (broadcast,
+    stride 0, elsewhere); the sizes are the kernel's ``n{d}`` parameters."""
+    terms = []
+    for d, f in enumerate(full):
+        if f:
+            later = [f"n{e}" for e in range(d + 1, len(full)) if full[e]]
+            terms.append("*".join([f"i{d}"] + later))
+    return " + ".join(terms) or "0"
+
+
+def _loops(ndim, names, body):
+    """The loop nest over ``n0..n{ndim-1}`` (or one loop ``i`` over ``n0`` when ``names`` is ``["i"]``).
+    Sizes are parameters, so one kernel serves every size of a graph with symbolic dimensions; the nest is
+    written twice, split across the cores only from ``_PARALLEL_ELEMENTS`` elements."""
+    total = "*".join(f"n{d}" for d in range(ndim))
+
+    def nest(parallel):
+        out = []
+        for d, i in enumerate(names):
+            inner = d == len(names) - 1
+            if d == 0 and parallel:
+                out.append("#pragma omp parallel for simd schedule(static)" if inner else
+                           "#pragma omp parallel for schedule(static)")  # fmt: skip
+            elif inner:
+                out.append("  " * d + "#pragma omp simd")
+            out.append("  " * d + f"for (int64_t {i} = 0; {i} < n{d}; {i}++) {{")
+        out += ["  " * len(names) + b for b in body]
+        out += ["  " * d + "}" for d in range(len(names) - 1, -1, -1)]
+        return ["    " + x for x in out]
+
+    return (
+        [f"  if ({total} >= {_PARALLEL_ELEMENTS}LL) {{"] + nest(True) + ["  } else {"] + nest(False) + ["  }"]
+    )
 
 
 _HUGE = 1 << 21
@@ -377,7 +389,10 @@ def _wrapper(cfn, spec):
     """A Python callable ``(*input arrays) -> tuple of output arrays`` around the C function."""
     import ctypes
 
-    cfn.argtypes = [ctypes.c_void_p] * (len(spec["inputs"]) + len(spec["outputs"]))
+    sizes = spec["sizes"]
+    cfn.argtypes = [ctypes.c_void_p] * (len(spec["inputs"]) + len(spec["outputs"])) + [ctypes.c_int64] * len(
+        sizes
+    )
     out_specs = [(tuple(spec["shape"]), v.dtype.np) for v in spec["outputs"]]
     big = math.prod(spec["shape"]) * 4 >= 2 * _HUGE and sys.platform.startswith("linux")
     empty = _empty_huge if big else np.empty
@@ -394,7 +409,7 @@ def _wrapper(cfn, spec):
             if prev is None or refcount(prev) > 3 or any(prev is a for a in ins):
                 prev = last[k] = empty(s, d)
             outs.append(prev)
-        cfn(*[a.ctypes.data for a in ins], *[o.ctypes.data for o in outs])
+        cfn(*[a.ctypes.data for a in ins], *[o.ctypes.data for o in outs], *sizes)
         return outs
 
     return run

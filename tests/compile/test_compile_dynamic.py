@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import tessera as ts
-from tessera.compile import api, logs
+from tessera.compile import api, codegen_c, logs
+from tessera.compile.backend import backend_name
 from tessera.compile.dynamic import NoUnify, Sym, symbols_of
 
 nn = ts.nn
@@ -103,6 +104,21 @@ def test_training_steps_over_varying_sizes_equal_eager(model_name, opt_name):
     assert "s0" in f.graphs[-1].text()
     if model_name == "transformer":  # batch and sequence length both symbolic, with products in reshapes
         assert "s1" in f.graphs[-1].text() and "s0*s1" in f.graphs[-1].text()
+
+
+@pytest.mark.skipif(backend_name() != "c", reason="needs a C compiler")
+def test_a_new_size_reuses_the_kernels():
+    ts.manual_seed(0)
+    m0 = _mlp()
+    m1 = copy.deepcopy(m0)
+    o0, o1 = _OPTS["adam"](m0.parameters()), _OPTS["adam"](m1.parameters())
+    eager, f = _step(m0, o0, "classify"), ts.compile(_step(m1, o1, "classify"))
+    for n in (3, 3, 5, 8, 31):
+        if n == 31:
+            libraries = dict(codegen_c._LOADED)
+        x, y = _data((n, 12), "classify")
+        np.testing.assert_allclose(float(f(x, y)), float(eager(x, y)), rtol=1e-6, atol=1e-6)
+    assert codegen_c._LOADED == libraries  # sizes are kernel parameters: no new source to compile
 
 
 def test_view_by_size_mean_and_dropout_keep_eager_numbers():
