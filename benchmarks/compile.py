@@ -125,6 +125,28 @@ def _elementwise_case():
     )
 
 
+def _graph_break_case():
+    """The same chain, then Python reads one value (a graph break): the part before it stays compiled."""
+    x_np = np.random.default_rng(0).standard_normal(ELEMENTWISE_SHAPE).astype(np.float32)
+
+    def make(lib_name, compiled):
+        def maker():
+            lib = importlib.import_module(lib_name)
+            chain = _elementwise(lib)
+
+            def f(x):
+                y = chain(x)
+                if y[0, 0].item() > 100.0:  # never true; torch.compile also breaks here
+                    y = y * 0.0
+                return y
+
+            return _variant(lib, lib_name, compiled, f, lib.tensor(x_np))
+
+        return maker
+
+    return Case("compile: the gelu chain, then .item() (graph break)", _four(make))
+
+
 # -- (b) training steps --------------------------------------------------------------------------------------
 def _train_cases():
     short = {
@@ -287,7 +309,7 @@ def _four(make) -> dict:
 
 
 def cases() -> list[Case]:
-    return [_elementwise_case(), *_train_cases(), _inference_case(), *_first_call_cases()]
+    return [_elementwise_case(), _graph_break_case(), *_train_cases(), _inference_case(), *_first_call_cases()]
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ class _Entry:
     __slots__ = (
         "key", "graph", "plan", "eager", "reason", "state", "consts", "const_written", "out_spec",
         "grad_bindings", "bumps", "prologue", "epilogue", "n_user_out", "out_tensors", "out_freed", "stats", "check",
-        "backward", "capture",
+        "backward", "capture", "split",
     )  # fmt: skip
 
     def __init__(self, key):
@@ -46,6 +46,7 @@ class _Entry:
         self.eager = False
         self.reason = None
         self.capture = None
+        self.split = None  # (served steps, location of the break) of a version split at a graph break
 
 
 # what a symbolic version's specializations share with the two traces it was unified from
@@ -296,6 +297,10 @@ class CompiledFunction:
             self._signature,
         )
         entry = self._entries.get(key)
+        if entry is not None and entry.split is not None:
+            from .split import run_split
+
+            return run_split(self, entry, args, kwargs, leaves)
         if entry is not None and not entry.eager:
             arrays = _gather(entry, leaves)
             if arrays is not None:
@@ -436,14 +441,20 @@ class CompiledFunction:
         self._entries[key] = entry
         self._breaks = list(tracer.breaks)
         if tracer.breaks:
+            from .split import build_split
+
             loc, reason = tracer.breaks[0]
-            entry.eager, entry.reason = True, f"graph break at {loc}: {reason}"
+            why = build_split(entry, tracer, prologue, self)
+            entry.reason = f"graph break at {loc}: {reason}"
+            if why is None:
+                how = "the part before it runs compiled, the rest eagerly"
+            else:
+                entry.eager = True
+                how = f"this signature runs eagerly ({why})"
             if (loc, reason) not in self._warned_breaks:
                 self._warned_breaks.add((loc, reason))
-                warnings.warn(
-                    f"ts.compile: {self.__name__}: {entry.reason}; this signature runs eagerly", stacklevel=3
-                )
-            logs.log("graph_breaks", entry.reason)
+                warnings.warn(f"ts.compile: {self.__name__}: {entry.reason}; {how}", stacklevel=3)
+            logs.log("graph_breaks", f"{entry.reason}; {how}")
             return result
         out_leaves: list = []
         out_spec = _flatten(result, out_leaves)

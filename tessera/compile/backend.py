@@ -11,7 +11,7 @@ from . import logs, passes
 from .plan import build_plan
 from .trace import Tracer
 
-__all__ = ["Capture", "build_entry", "finish_entry", "backend_name"]
+__all__ = ["Capture", "capture_of", "build_entry", "finish_entry", "backend_name"]
 
 
 def backend_name(requested: str = "auto") -> str:
@@ -67,6 +67,15 @@ class Capture:
         )
 
 
+def capture_of(tracer, backward=None) -> Capture:
+    """The ``Capture`` of a finished trace (whose graph's outputs are set), its inputs in the order replay
+    gathers them: arguments, state, constants."""
+    g = tracer.graph
+    args = [v for v in g.inputs if v.kind == "arg"]
+    g.inputs = args + [v for _, v in tracer.state] + [v for _, v in tracer.consts]
+    return Capture(g, len(args), [acc for acc, _ in tracer.state], [arr for arr, _ in tracer.consts], backward)
+
+
 def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf):
     """Fill ``entry`` from ``tracer``; returns None, or the reason this version must run eagerly."""
     t0 = time.perf_counter()
@@ -112,9 +121,7 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     if backward is not None:
         backward["first_saved"] = len(g.outputs)
         g.outputs += backward.pop("saved_values")
-    # inputs in the order replay gathers them: arguments, state, constants
-    args = [v for v in g.inputs if v.kind == "arg"]
-    g.inputs = args + [v for _, v in tracer.state] + [v for _, v in tracer.consts]
+    cap = capture_of(tracer, backward)
     entry.n_user_out = len(out_values)
     k = len(out_values)
     entry.grad_bindings = []
@@ -128,7 +135,6 @@ def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf
     entry.epilogue = list(epilogue)
     entry.out_spec = out_spec
     entry.out_freed = [t._requires_grad for t in out_leaves]
-    cap = Capture(g, len(args), [acc for acc, _ in tracer.state], [arr for arr, _ in tracer.consts], backward)
     tracer.release()
     entry.capture = None
     if cf.dynamic is not False:  # kept unoptimized, to be unified with a trace at other sizes

@@ -64,6 +64,10 @@ class Tracer:
         ] = {}  # value id -> the array seen while tracing (layouts, aliasing)
         self.by_array: dict[int, tuple] = {}  # id(array) -> (array, latest Value living in it)
         self.breaks: list[tuple] = []  # (loc, reason)
+        # From the first break on nothing is recorded; what the rest of the call still reads of the values
+        # recorded before it is noted (a split version must give Python those values).
+        self.break_at = None
+        self.used_after: set[int] = set()
         self.fullgraph = fullgraph
         self.grad_owner = grad_owner or {}
         self.produced: list = []  # weakrefs to every tensor a node produced (escape analysis)
@@ -114,8 +118,11 @@ class Tracer:
     # -- interceptor ---------------------------------------------------------------------------------------
     def _record(self, call):
         res = call.proceed()
-        if self.breaks:
-            return res  # the trace is already unusable; the rest of this call simply runs eagerly
+        if self.breaks:  # the rest of this call runs eagerly
+            for a in (*call.args, call.out):
+                if isinstance(a, Tensor):
+                    self._note_use(a)
+            return res
         op, args = call.op, call.args
         ins = [self.value(a) if isinstance(a, Tensor) else a for a in args]
         loc = user_location()
@@ -145,12 +152,21 @@ class Tracer:
         if e is not None and e[0] is tensor and e[1].kind == "const":
             return  # host data made inside the function: its value is part of the program
         self.graph_break(what)
+        if isinstance(tensor, Tensor):
+            self._note_use(tensor)
 
     def graph_break(self, reason: str):
         loc = user_location()
         if self.fullgraph:
             raise GraphBreak(reason, loc)
+        if not self.breaks:
+            self.break_at = len(self.graph.nodes)
         self.breaks.append((loc, reason))
+
+    def _note_use(self, t):
+        v = self.lookup(t)
+        if v is not None:
+            self.used_after.add(v.id)
 
     def release(self):
         """Drop the strong references held while tracing (the trace keeps only what replay needs)."""

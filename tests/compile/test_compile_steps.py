@@ -157,13 +157,102 @@ def _branchy(x):
 _BREAK_LINE = _branchy.__code__.co_firstlineno + 2
 
 
-def test_graph_break_warns_with_the_line_and_runs_eagerly():
+def test_graph_break_splits_the_function_and_warns_with_the_line():
     f = ts.compile(_branchy)
-    with pytest.warns(UserWarning, match=rf"test_compile_steps.py:{_BREAK_LINE}: Python control flow"):
+    with pytest.warns(
+        UserWarning,
+        match=rf"test_compile_steps.py:{_BREAK_LINE}: Python control flow.*the part before it runs compiled",
+    ):
         a = f(ts.ones(3))
-    b = f(-ts.ones(3))  # eager: follows the other branch
+    b = f(-ts.ones(3))  # the branch after the break follows the value
+    c = f(ts.full((3,), 2.0))
     np.testing.assert_array_equal(a.numpy(), [3, 3, 3])
     np.testing.assert_array_equal(b.numpy(), [-3, -3, -3])
+    np.testing.assert_array_equal(c.numpy(), [5, 5, 5])
+    assert not f.recompiles and len(f.graphs) == 1  # the prefix y = x * 2; y.sum() > 0, compiled
+    assert {"mul", "sum", "gt"} <= set(f.graphs[0].op_counts())
+    assert ts.compiler.explain(_branchy, ts.ones(3)).graph_breaks[0][0].endswith(f":{_BREAK_LINE}")
+
+
+@pytest.mark.parametrize("where", ["between forward and backward", "after the step"])
+def test_a_training_step_that_reads_its_loss_equals_eager(where):
+    ts.manual_seed(0)
+    m0 = _mlp()
+    m1 = copy.deepcopy(m0)
+    o0, o1 = ts.optim.Adam(m0.parameters(), lr=0.01), ts.optim.Adam(m1.parameters(), lr=0.01)
+    logged = []
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        if where.startswith("between"):
+            logged.append(loss.item())
+        loss.backward()
+        opt.step()
+        if where.startswith("after"):
+            logged.append(loss.item())
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = ts.compile(lambda x, y: step(m1, o1, x, y))
+        for _ in range(5):
+            x, y = ts.randn(8, 12), ts.randint(0, 4, (8,))
+            want = float(step(m0, o0, x, y))
+            assert float(f(x, y)) == want and logged[-1] == logged[-2] == want
+            for p, q in zip(m0.parameters(), m1.parameters()):
+                np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-6, atol=1e-7)
+                np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-6, atol=1e-7)
+    assert all(e.split is not None for e in f._entries.values())
+
+
+def test_a_split_forward_keeps_what_backward_needs_and_no_more():
+    m = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    def forward(x):
+        y = m(x)
+        print_me = y.sum().item()  # the break: everything before it is the compiled prefix
+        del print_me
+        return y
+
+    def chain(x):
+        z = ts.sigmoid(ts.exp(x * 1.5 + 0.1) - 1.0) * x
+        z[0, 0].item()
+        return z
+
+    f, g = ts.compile(forward), ts.compile(chain)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            x = ts.randn(5, 6)
+            m.zero_grad()
+            (forward(x) ** 2).mean().backward()
+            want = [p.grad.numpy().copy() for p in m.parameters()]
+            m.zero_grad()
+            (f(x) ** 2).mean().backward()
+            for w, p in zip(want, m.parameters()):
+                np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(g(x).numpy(), chain(x).numpy(), rtol=1e-6)
+    (entry,) = g._entries.values()
+    assert entry.n_user_out == 1  # only z leaves the fused loop
+
+
+_CALLS = [0]
+
+
+def _takes_another_path(x):
+    _CALLS[0] += 1
+    y = x * 2 if _CALLS[0] < 3 else x + 2  # Python state the guards cannot see
+    return y * y.sum().item()
+
+
+def test_a_split_call_that_takes_another_path_before_the_break_raises():
+    f = ts.compile(_takes_another_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f(ts.ones(2)), f(ts.ones(2))
+        with pytest.raises(RuntimeError, match=r"issued add where the trace had mul"):
+            f(ts.ones(2))
 
 
 def test_fullgraph_raises_with_the_line():
