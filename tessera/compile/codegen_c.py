@@ -22,7 +22,16 @@ __all__ = ["compiler", "build", "CTYPES", "cache_dir", "FLAGS"]
 
 # -ffp-contract=off: no fused multiply-adds the NumPy forwards do not do, so results match them bit for bit
 # wherever the same libm functions are used
-FLAGS = ("-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-ffp-contract=off", "-fPIC", "-shared")
+FLAGS = (
+    "-O3",
+    "-march=native",
+    "-mprefer-vector-width=512",
+    "-fopenmp",
+    "-fno-math-errno",
+    "-ffp-contract=off",
+    "-fPIC",
+    "-shared",
+)
 LIBS = ("-lmvec", "-lm")
 
 # Tessera dtype name -> C type (float16/bfloat16 are not generated: those nodes run in NumPy)
