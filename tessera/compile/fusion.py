@@ -31,6 +31,11 @@ MIN_ELEMENTS = 4096
 _PARALLEL_ELEMENTS = 1 << 23
 
 
+# name -> C source of the helper functions lowerings have asked for (``CContext.helper``); a kernel library
+# carries those its kernels call
+_HELPERS: dict[str, str] = {}
+
+
 class CContext:
     """What a lowering sees: the C type the op computes in and helpers for literals and libm names."""
 
@@ -47,6 +52,12 @@ class CContext:
     def fn(self, name: str) -> str:
         """The libm function for this type: ``exp`` -> ``expf`` for float32."""
         return name + "f" if self.t == "float" else name
+
+    def helper(self, name: str, source: str) -> str:
+        """Declares a C helper function (``static inline``, so it vectorizes inlined into the loop) that
+        the lowering's expression calls by ``name``; returns ``name``."""
+        _HELPERS.setdefault(name, source)
+        return name
 
     def lit(self, value) -> str:
         return _literal(value, self.t)
@@ -236,7 +247,10 @@ def fuse_and_compile(graph):
         spec = _render(graph, members, uses, out_ids, f"tessera_k{gi}")
         sources.append(spec["source"])
         specs.append(spec)
-    source = codegen_c.PRELUDE + "\n".join(sources + [u["source"] for u in updates.values()])
+    sources += [u["source"] for u in updates.values()]
+    body = "\n".join(sources)
+    helpers = [src for name, src in _HELPERS.items() if name + "(" in body]
+    source = codegen_c.PRELUDE + "\n".join(helpers + sources)
     fns = codegen_c.build(source, [s["name"] for s in specs] + [u["name"] for u in updates.values()])
     kernels, info = {}, []
     for i, spec in updates.items():
