@@ -138,11 +138,12 @@ def _broadcastable(shape, target) -> bool:
     return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
 
 
-def _groups(graph):
-    """Runs of consecutive fusible nodes with one output shape: lists of node indices."""
+def _groups(graph, taken=frozenset()):
+    """Runs of consecutive fusible nodes with one output shape (none of them in ``taken``): lists of node
+    indices."""
     groups, cur, shape = [], [], None
     for i, node in enumerate(graph.nodes):
-        ok = _node_expr(node, lambda v: "x") is not None
+        ok = i not in taken and _node_expr(node, lambda v: "x") is not None
         if ok:
             out_shape = node.outputs[0].shape
             ins_ok = all(_broadcastable(a.shape, out_shape) for a in node.inputs if isinstance(a, Value))
@@ -224,26 +225,157 @@ def _update_wrapper(cfn, spec):
     return run
 
 
+# A (1, k) @ (k, n) product whose (k, n) operand is the transpose of a row-major (n, k) matrix (a Linear
+# layer's weight on one sample) runs as row dot products, four rows per pass over the sample, with the
+# elementwise ops that follow it (bias, activation) applied to each result in the same loop. Measured on
+# 784 -> 512 with bias and relu: 28 us against 57 us for NumPy's GEMM and the two ops after it.
+_VECMAT_MIN = 1 << 14  # n * k below which NumPy's call is as fast
+_VECMAT_PARALLEL = 1 << 18
+
+
+def _vecmat_members(graph, i, producer, uses, out_ids, taken):
+    """Node indices of the vector-matrix group whose product is node ``i`` (the product first, then the
+    transpose it consumes where nothing else reads it, then the epilogue), or None."""
+    node = graph.nodes[i]
+    if node.op != "matmul" or node.into or i in taken:
+        return None
+    x, y = node.inputs
+    out = node.outputs[0]
+    if not (isinstance(x, Value) and isinstance(y, Value)) or len(x.shape) != 2 or len(y.shape) != 2:
+        return None
+    if x.shape[0] != 1 or not all(isinstance(d, int) for d in (*x.shape, *y.shape)):
+        return None
+    if x.dtype.name not in ("float32", "float64") or not (x.dtype is y.dtype is out.dtype):
+        return None
+    k, n = y.shape
+    t = producer.get(y.id)
+    if n * k < _VECMAT_MIN or t is None or t in taken:
+        return None
+    tnode = graph.nodes[t]
+    if tnode.op != "transpose" or tnode.into or len(tnode.inputs[0].shape) != 2:
+        return None
+    if {tnode.attrs["dim0"] % 2, tnode.attrs["dim1"] % 2} != {0, 1}:
+        return None
+    members = [i] + ([t] if uses.get(y.id) == 1 and y.id not in out_ids else [])
+    inside = {out.id}
+    for j in range(i + 1, len(graph.nodes)):
+        nj = graph.nodes[j]
+        if j in taken or nj.into or _node_expr(nj, lambda v: "x") is None or nj.outputs[0].shape != out.shape:
+            break
+        vals = [a for a in nj.inputs if isinstance(a, Value)]
+        if not any(a.id in inside for a in vals) or not all(
+            a.id in inside or math.prod(a.shape) == 1 or tuple(a.shape) in ((n,), (1, n)) for a in vals
+        ):
+            break
+        members.append(j)
+        inside.add(nj.outputs[0].id)
+    return members
+
+
+def _render_vecmat(graph, members, w, uses, out_ids, name):
+    mm = graph.nodes[members[0]]
+    x, prod = mm.inputs[0], mm.outputs[0]
+    epilogue = [graph.nodes[j] for j in members[1:] if j > members[0]]
+    inside = {prod.id} | {nd.outputs[0].id for nd in epilogue}
+    inputs = [x, w]
+    for nd in epilogue:
+        inputs += [a for a in nd.inputs if isinstance(a, Value) and a.id not in inside and a not in inputs]
+    internal = {}
+    for nd in epilogue:
+        for a in nd.inputs:
+            if isinstance(a, Value) and a.id in inside:
+                internal[a.id] = internal.get(a.id, 0) + 1
+    outputs = [v for v in [prod] + [nd.outputs[0] for nd in epilogue]
+               if v.id in out_ids or uses.get(v.id, 0) > internal.get(v.id, 0)]  # fmt: skip
+    local = {prod.id: "acc"}
+
+    def exprs_of(v):
+        if v.id in local:
+            return local[v.id]
+        k = inputs.index(v)
+        return f"in{k}[0]" if math.prod(v.shape) == 1 else f"in{k}[j]"
+
+    ct = codegen_c.CTYPES[x.dtype.name]
+    body = []
+    for nd in epilogue:
+        ov = nd.outputs[0]
+        body.append(f"{codegen_c.CTYPES[ov.dtype.name]} t{ov.id} = {_node_expr(nd, exprs_of)};")
+        local[ov.id] = f"t{ov.id}"
+    body += [f"out{k}[j] = {local[v.id]};" for k, v in enumerate(outputs)]
+    params = [f"const {codegen_c.CTYPES[v.dtype.name]}* restrict in{k}" for k, v in enumerate(inputs)]
+    params += [f"{codegen_c.CTYPES[v.dtype.name]}* restrict out{k}" for k, v in enumerate(outputs)]
+    four = "; ".join(f"a{r} += w{r}[i] * xi" for r in range(4))
+    lines = [
+        f"void {name}({', '.join(params + ['int64_t n', 'int64_t k'])}) {{",
+        f"  #pragma omp parallel for schedule(static) if (n * k >= {_VECMAT_PARALLEL}LL)",
+        "  for (int64_t jb = 0; jb < n; jb += 4) {",
+        f"    {ct} dots[4];",
+        "    const int64_t rows = n - jb < 4 ? n - jb : 4;",
+        f"    const {ct}* w0 = in1 + jb * k;",
+        "    if (rows == 4) {",
+        f"      const {ct} *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;",
+        f"      {ct} a0 = 0, a1 = 0, a2 = 0, a3 = 0;",
+        "      #pragma omp simd reduction(+:a0,a1,a2,a3)",
+        f"      for (int64_t i = 0; i < k; i++) {{ {ct} xi = in0[i]; {four}; }}",
+        "      dots[0] = a0; dots[1] = a1; dots[2] = a2; dots[3] = a3;",
+        "    } else {",
+        "      for (int64_t r = 0; r < rows; r++) {",
+        f"        {ct} a = 0;",
+        "        #pragma omp simd reduction(+:a)",
+        "        for (int64_t i = 0; i < k; i++) a += w0[r * k + i] * in0[i];",
+        "        dots[r] = a;",
+        "      }",
+        "    }",
+        "    for (int64_t r = 0; r < rows; r++) {",
+        "      const int64_t j = jb + r;",
+        f"      {ct} acc = dots[r];",
+        *[f"      {b}" for b in body],
+        "    }",
+        "  }",
+        "}",
+    ]
+    n, k = w.shape
+    return {"name": name, "source": "\n".join(lines) + "\n", "inputs": inputs, "outputs": outputs,
+            "shape": tuple(prod.shape), "sizes": (n, k)}  # fmt: skip
+
+
 def fuse_and_compile(graph):
     """Fuse ``graph``'s elementwise runs and state updates; returns (kernels for ``build_plan``,
     descriptions for explain)."""
-    groups = [g for g in _groups(graph) if math.prod(graph.nodes[g[0]].outputs[0].shape) >= MIN_ELEMENTS]
+    uses: dict[int, int] = {}
+    producer: dict[int, int] = {}
+    for i, node in enumerate(graph.nodes):
+        for a in node.inputs:
+            if isinstance(a, Value):
+                uses[a.id] = uses.get(a.id, 0) + 1
+        for v in node.outputs:
+            producer[v.id] = i
+    out_ids = {v.id for v in graph.outputs}
+    vecmats, taken = [], set()
+    for i in range(len(graph.nodes)):
+        members = _vecmat_members(graph, i, producer, uses, out_ids, taken)
+        if members is not None:
+            vecmats.append(members)
+            taken.update(members)
+    groups = [
+        g for g in _groups(graph, taken) if math.prod(graph.nodes[g[0]].outputs[0].shape) >= MIN_ELEMENTS
+    ]
     updates = {}
     for i, node in enumerate(graph.nodes):
         if node.writes and not node.into:
             spec = _update_kernel(node, f"tessera_u{i}")
             if spec is not None:
                 updates[i] = spec
-    if not groups and not updates:
+    if not groups and not updates and not vecmats:
         return {}, []
-    uses: dict[int, int] = {}
-    for node in graph.nodes:
-        for a in node.inputs:
-            if isinstance(a, Value):
-                uses[a.id] = uses.get(a.id, 0) + 1
-    out_ids = {v.id for v in graph.outputs}
     sources, specs = [], []
-    for gi, members in enumerate(groups):
+    for vi, members in enumerate(vecmats):
+        w = graph.nodes[producer[graph.nodes[members[0]].inputs[1].id]].inputs[0]
+        spec = _render_vecmat(graph, members, w, uses, out_ids, f"tessera_v{vi}")
+        sources.append(spec["source"])
+        specs.append(spec)
+    groups = vecmats + groups
+    for gi, members in enumerate(groups[len(vecmats) :]):
         spec = _render(graph, members, uses, out_ids, f"tessera_k{gi}")
         sources.append(spec["source"])
         specs.append(spec)
@@ -260,7 +392,7 @@ def fuse_and_compile(graph):
     for members, spec in zip(groups, specs):
         fn = _wrapper(fns[spec["name"]], spec)
         kernels[members[0]] = (fn, members, spec["inputs"], spec["outputs"])
-        ops = [graph.nodes[i].op for i in members]
+        ops = [graph.nodes[i].op for i in sorted(members)]
         info.append({"name": spec["name"], "ops": ops, "shape": spec["shape"]})
         logs.log("fusion", f"{spec['name']} {list(spec['shape'])}: {' -> '.join(ops)}")
     return kernels, info

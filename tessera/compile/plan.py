@@ -79,13 +79,14 @@ def build_plan(graph: Graph, kernels=None, *, name="compiled", return_all=False)
         for v, n in zip(graph.inputs, in_names):
             names[v.id] = n
         lines.append(f"    {', '.join(in_names)}{',' if len(in_names) == 1 else ''} = _inputs")
-    skip: set[int] = set()
+    # a group's other members emit nothing, including one placed before the node that starts it (the
+    # transpose a vector-matrix kernel reads through)
+    skip = {m for _, members, _, _ in kernels.values() for m in members[1:]}
     for i, node in enumerate(graph.nodes):
         if i in skip:
             continue
         if i in kernels:
             fn, members, k_in, k_out = kernels[i]
-            skip.update(members)
             kname = _const(fn, consts)
             for v in k_out:
                 names[v.id] = f"v{v.id}"
