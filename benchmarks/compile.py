@@ -309,7 +309,13 @@ def _four(make) -> dict:
 
 
 def cases() -> list[Case]:
-    return [_elementwise_case(), _graph_break_case(), *_train_cases(), _inference_case(), *_first_call_cases()]
+    return [
+        _elementwise_case(),
+        _graph_break_case(),
+        *_train_cases(),
+        _inference_case(),
+        *_first_call_cases(),
+    ]
 
 
 if __name__ == "__main__":

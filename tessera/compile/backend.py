@@ -73,7 +73,9 @@ def capture_of(tracer, backward=None) -> Capture:
     g = tracer.graph
     args = [v for v in g.inputs if v.kind == "arg"]
     g.inputs = args + [v for _, v in tracer.state] + [v for _, v in tracer.consts]
-    return Capture(g, len(args), [acc for acc, _ in tracer.state], [arr for arr, _ in tracer.consts], backward)
+    return Capture(
+        g, len(args), [acc for acc, _ in tracer.state], [arr for arr, _ in tracer.consts], backward
+    )
 
 
 def build_entry(entry, tracer, out_leaves, out_spec, uni, prologue, epilogue, cf):

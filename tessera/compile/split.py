@@ -69,7 +69,9 @@ def build_split(entry, tracer, prologue, cf):
             steps.append((_WRITE, n.op, n.attrs, slots, n.loc))
         else:
             out = n.outputs[0]
-            steps.append((_VALUE, n.op, n.attrs, (slots[0], tuple(out.shape), out.dtype.np, _proxy(n.opdef)), n.loc))
+            steps.append(
+                (_VALUE, n.op, n.attrs, (slots[0], tuple(out.shape), out.dtype.np, _proxy(n.opdef)), n.loc)
+            )
     g.nodes = nodes
     g.outputs = outputs
     cap = capture_of(tracer)
@@ -221,4 +223,3 @@ def run_split(cf, entry, args, kwargs, leaves):
             f"ts.compile: {cf.__name__}: the call returned before reaching its graph break at {entry.split[1]}"
         )
     return result
-

@@ -350,9 +350,11 @@ def test_one_sample_through_linear_layers_runs_as_row_dot_kernels_equal_to_eager
         outs[backend] = [t.numpy() for t in f(x)]
         if backend == "c":
             report = str(ts.compiler.explain(infer, x))
-            assert report.count("transpose -> matmul -> add -> relu") + report.count(
-                "transpose -> matmul -> add -> tanh"
-            ) == 2, report
+            assert (
+                report.count("transpose -> matmul -> add -> relu")
+                + report.count("transpose -> matmul -> add -> tanh")
+                == 2
+            ), report
     want = [t.numpy() for t in infer(x)]
     for got in outs.values():
         for g, w in zip(got, want):
