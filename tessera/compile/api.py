@@ -8,7 +8,8 @@ versions; past that it warns, naming the guard that failed, and runs eagerly). T
 only in argument sizes become one symbolic version (``dynamic``). Replay runs no Python: it
 reads the state tensors, runs the plan, writes in place where the function wrote, rebinds ``.grad`` as the
 traced call left it and redoes the recorded host bookkeeping (optimizer hyperparameter sync, scheduler
-steps).
+steps). A trace that stops at a graph break becomes a split version (``split.py``): the ops before the
+break replay compiled, the rest of the function runs eagerly.
 """
 
 from __future__ import annotations
