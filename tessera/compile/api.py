@@ -15,6 +15,8 @@ break replay compiled, the rest of the function runs eagerly.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import types
 import warnings
 import weakref
@@ -92,6 +94,9 @@ def _masked(key, places):
     return (args,) + tuple(key[1:])
 
 
+_TENSOR_ARGS: dict[int, tuple] = {}  # number of tensor-only positional arguments -> their spec
+
+
 def _flatten(obj, leaves):
     """Nested tuples/lists/dicts of tensors -> a spec; tensors appended to ``leaves``."""
     if isinstance(obj, Tensor):
@@ -123,6 +128,10 @@ def _static_key(v):
         return v
     except TypeError:
         return ("<unhashable>", type(v).__name__, id(v))
+
+
+_TRAINING, _GRAD_OF = operator.attrgetter("training"), operator.attrgetter("grad")
+_REQUIRES_GRAD, _STATE_OF = operator.attrgetter("_requires_grad"), operator.attrgetter("state")
 
 
 class _Universe:
@@ -206,11 +215,12 @@ class _Universe:
         return tuple(sig)
 
     def key(self):
+        # map over attrgetters: this runs on every call, for every parameter
         return (
-            tuple(m.training for m in self.modules),
-            tuple(p.grad is None for p in self.params),
-            tuple(p._requires_grad for p in self.params),
-            tuple(len(o.state) for o in self.optimizers),
+            tuple(map(_TRAINING, self.modules)),
+            tuple(map(operator.is_, map(_GRAD_OF, self.params), itertools.repeat(None))),
+            tuple(map(_REQUIRES_GRAD, self.params)),
+            tuple(map(len, map(_STATE_OF, self.optimizers))),
         )
 
 
@@ -284,8 +294,12 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.backend == "eager":
             return self._fn(*args, **kwargs)
-        leaves: list = []
-        spec = _flatten((args, kwargs), leaves)
+        if not kwargs and all(isinstance(a, Tensor) for a in args):  # the common call, flattened quickly
+            leaves = list(args)
+            spec = _TENSOR_ARGS.get(len(args)) or _TENSOR_ARGS.setdefault(len(args), _flatten((args, {}), []))
+        else:
+            leaves = []
+            spec = _flatten((args, kwargs), leaves)
         if self._universe is None or _STRUCTURE[0] != self._epoch:
             self._epoch = _STRUCTURE[0]
             self._universe = _Universe(self._fn, args)
