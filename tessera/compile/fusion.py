@@ -231,6 +231,34 @@ def _dead():
     return None
 
 
+def _op_kernel(node, name):
+    """A node whose op has a ``"c_kernel"`` lowering (a loop nest of its own, e.g. pooling) as one C
+    function, or None. The lowering is ``fn(c, *input shapes, **attrs) -> (sizes, body)``: C statements over
+    ``in{k}`` (the inputs, dense), ``out0`` and the sizes ``n{d}`` (passed at the call, so one library
+    serves every size)."""
+    lower = REGISTRY[node.op].lowerings.get("c_kernel")
+    if lower is None or node.into or node.writes or len(node.outputs) != 1:
+        return None
+    out = node.outputs[0]
+    vals = [a for a in node.inputs if isinstance(a, Value)]
+    if len(vals) != len(node.inputs) or not all(a.dtype is out.dtype for a in vals):
+        return None
+    if not _supported(out.dtype) or not all(isinstance(d, int) for a in (*vals, out) for d in a.shape):
+        return None
+    if math.prod(out.shape) < MIN_ELEMENTS:
+        return None
+    res = lower(CContext(out.dtype), *[tuple(a.shape) for a in vals], **node.attrs)
+    if res is None:
+        return None
+    sizes, body = res
+    t = codegen_c.CTYPES[out.dtype.name]
+    params = [f"const {t}* restrict in{k}" for k in range(len(vals))] + [f"{t}* restrict out0"]
+    params += [f"int64_t n{d}" for d in range(len(sizes))]
+    source = "\n".join([f"void {name}({', '.join(params)}) {{"] + [f"  {b}" for b in body] + ["}"]) + "\n"
+    return {"name": name, "source": source, "inputs": vals, "outputs": [out], "shape": tuple(out.shape),
+            "sizes": tuple(sizes)}  # fmt: skip
+
+
 def _update_wrapper(cfn, spec):
     import ctypes
 
@@ -385,15 +413,19 @@ def fuse_and_compile(graph):
     groups = [
         g for g in _groups(graph, taken) if math.prod(graph.nodes[g[0]].outputs[0].shape) >= MIN_ELEMENTS
     ]
-    updates = {}
+    updates, singles = {}, {}
     for i, node in enumerate(graph.nodes):
         if node.writes and not node.into:
             spec = _update_kernel(node, f"tessera_u{i}")
             if spec is not None:
                 updates[i] = spec
-    if not groups and not updates and not vecmats:
+        elif i not in taken:
+            spec = _op_kernel(node, f"tessera_o{i}")
+            if spec is not None:
+                singles[i] = spec
+    if not groups and not updates and not vecmats and not singles:
         return {}, []
-    sources, specs = [], []
+    sources, specs = [s["source"] for s in singles.values()], []
     for vi, members in enumerate(vecmats):
         w = graph.nodes[producer[graph.nodes[members[0]].inputs[1].id]].inputs[0]
         spec = _render_vecmat(graph, members, w, uses, out_ids, f"tessera_v{vi}")
@@ -408,8 +440,13 @@ def fuse_and_compile(graph):
     body = "\n".join(sources)
     helpers = [src for name, src in _HELPERS.items() if name + "(" in body]
     source = codegen_c.PRELUDE + "\n".join(helpers + sources)
-    fns = codegen_c.build(source, [s["name"] for s in specs] + [u["name"] for u in updates.values()])
+    names = [s["name"] for s in specs] + [u["name"] for u in updates.values()]
+    fns = codegen_c.build(source, names + [s["name"] for s in singles.values()])
     kernels, info = {}, []
+    for i, spec in singles.items():
+        kernels[i] = (_wrapper(fns[spec["name"]], spec), [i], spec["inputs"], spec["outputs"])
+        info.append({"name": spec["name"], "ops": [graph.nodes[i].op], "shape": spec["shape"]})
+        logs.log("fusion", f"{spec['name']} {list(spec['shape'])}: {graph.nodes[i].op}")
     for i, spec in updates.items():
         kernels[i] = (_update_wrapper(fns[spec["name"]], spec), [i], spec["inputs"], spec["outputs"])
         info.append({"name": spec["name"], "ops": [graph.nodes[i].op], "shape": spec["shape"]})

@@ -606,21 +606,22 @@ def _pool_pads(x_hw, kernel, stride, padding, dilation, out_hw):
     return ph, bottom, pw, right
 
 
-def _tiled2(x, kernel, stride, padding, dilation, out_hw):
-    """Whether the 2x2 windows tile ``x`` exactly (kernel = stride = 2, no padding, dilation 1)."""
+def _tiled2(x_hw, kernel, stride, padding, dilation, out_hw):
+    """Whether the 2x2 windows tile an input of spatial size ``x_hw`` exactly (kernel = stride = 2, no
+    padding, dilation 1)."""
     return (
         tuple(kernel) == (2, 2)
         and tuple(stride) == (2, 2)
         and tuple(padding) == (0, 0)
         and tuple(dilation) == (1, 1)
-        and x.shape[2] == 2 * out_hw[0]
-        and x.shape[3] == 2 * out_hw[1]
+        and x_hw[0] == 2 * out_hw[0]
+        and x_hw[1] == 2 * out_hw[1]
     )
 
 
 def _max_pool_forward(x, kernel, stride, padding, dilation, out_hw):
     kh, kw = kernel
-    if _tiled2(x, kernel, stride, padding, dilation, out_hw):
+    if _tiled2(x.shape[2:], kernel, stride, padding, dilation, out_hw):
         # Row pairs first (contiguous rows), then the column pairs of the half-size result.
         n, c, h, w = x.shape
         x5 = x.reshape(n, c, h // 2, 2, w)
@@ -713,7 +714,7 @@ def _max_pool_backward_tiled2(g, x, out):
 
 def _max_pool_backward_forward(g, x, out, kernel, stride, padding, dilation, out_hw):
     if (
-        _tiled2(x, kernel, stride, padding, dilation, out_hw)
+        _tiled2(x.shape[2:], kernel, stride, padding, dilation, out_hw)
         and sys.byteorder == "little"
         and x.dtype.itemsize in _PAIR
         and g.dtype.itemsize in _PAIR
@@ -997,3 +998,75 @@ def _avg_pool_decompose(x, *, kernel, stride, padding, ceil_mode, count_include_
     for v in _windows(ones, kernel, stride, dil, out_sz):
         count = v if count is None else count + v
     return total / count
+
+
+# -- C lowerings (ts.compile runs these as loops of their own) -------------------------------------------
+# ``fn(c, *input_shapes, **attrs) -> (sizes, body)``: C statements over ``in{k}``, ``out0`` and the sizes
+# ``n0, n1, ...`` they are called with, or None where the geometry is not covered. 2x2 windows at stride 2
+# (the common MaxPool2d(2)), one output row per iteration: rows ``x0`` and ``x1`` of the input feed it.
+def _tiled2_rows(x_shape, kernel, stride, padding, dilation, ceil_mode):
+    """(N*C*Ho, Wo) when the 2x2 / stride-2 windows tile a 4-D ``x_shape`` exactly, else None."""
+    if len(x_shape) != 4 or tuple(kernel) != (2, 2):
+        return None
+    dilation = dilation or (1, 1)
+    out_hw = pool_output_size("max_pool2d", x_shape, kernel, stride, padding, dilation, ceil_mode)
+    if not _tiled2(x_shape[2:], kernel, stride, padding, dilation, out_hw):
+        return None
+    return x_shape[0] * x_shape[1] * out_hw[0], out_hw[1]
+
+
+_ROWS = [
+    "#pragma omp parallel for schedule(static) if (n0 * n1 >= 8388608LL)",
+    "for (int64_t r = 0; r < n0; r++) {",
+    "  const int64_t w = 2 * n1;",
+]
+
+
+def _c_max_pool(c, x, *, kernel, stride, padding, dilation, ceil_mode):
+    from .elementwise import _c_max
+
+    rows = _tiled2_rows(x, kernel, stride, padding, dilation, ceil_mode)
+    if rows is None or not c.is_float:
+        return None
+    t = c.t
+    # the NumPy forward's order: top against bottom row, then left against right column
+    left, right = _c_max(c, "x0[2 * j]", "x1[2 * j]"), _c_max(c, "x0[2 * j + 1]", "x1[2 * j + 1]")
+    return rows, _ROWS + [
+        f"  const {t} *x0 = in0 + 2 * r * w, *x1 = x0 + w;",
+        "  #pragma omp simd",
+        "  for (int64_t j = 0; j < n1; j++) {",
+        f"    {t} a = {left}, b = {right};",
+        f"    out0[r * n1 + j] = {_c_max(c, 'a', 'b')};",
+        "  }",
+        "}",
+    ]
+
+
+def _c_max_pool_backward(c, g, x, out, *, kernel, stride, padding, dilation, ceil_mode):
+    rows = _tiled2_rows(x, kernel, stride, padding, dilation, ceil_mode)
+    if rows is None or not c.is_float:
+        return None
+    t = c.t
+
+    def hit(v):  # the window's maximum (a NaN maximum matches a NaN); bitwise, so the loop vectorizes
+        return f"(({v} == m) | ((m != m) & ({v} != {v})))"
+
+    # The first maximum in the window's row-major order takes the gradient (PyTorch's tie rule); the
+    # others get g * 0, as the NumPy forward's masked product gives.
+    return rows, _ROWS + [
+        f"  const {t} *x0 = in1 + 2 * r * w, *x1 = x0 + w;",
+        f"  {t} *d0 = out0 + 2 * r * w, *d1 = d0 + w;",
+        "  #pragma omp simd",
+        "  for (int64_t j = 0; j < n1; j++) {",
+        f"    const {t} m = in2[r * n1 + j], gv = in0[r * n1 + j];",
+        f"    const int e0 = {hit('x0[2 * j]')}, e1 = {hit('x0[2 * j + 1]')};",
+        f"    const int e2 = {hit('x1[2 * j]')}, e3 = {hit('x1[2 * j + 1]')};",
+        f"    d0[2 * j] = gv * ({t})e0; d0[2 * j + 1] = gv * ({t})(e1 & !e0);",
+        f"    d1[2 * j] = gv * ({t})(e2 & !(e0 | e1)); d1[2 * j + 1] = gv * ({t})(e3 & !(e0 | e1 | e2));",
+        "  }",
+        "}",
+    ]
+
+
+MAX_POOL.deflowering("c_kernel")(_c_max_pool)
+MAX_POOL_BACKWARD.deflowering("c_kernel")(_c_max_pool_backward)

@@ -361,6 +361,36 @@ def test_one_sample_through_linear_layers_runs_as_row_dot_kernels_equal_to_eager
             np.testing.assert_allclose(g, w, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_kernels_equal_eager_to_the_bit_with_ties_nans_and_signed_zeros(dtype):
+    xn = np.random.default_rng(0).standard_normal((4, 8, 28, 28)).astype(dtype)
+    xn[0, 0, 0, 0] = np.nan
+    xn[0, 0, 2, 2:4], xn[0, 0, 3, 2:4] = (-0.0, 0.0), (-0.0, 0.0)
+    xn[1, 1, 4:6, 4:6] = 5.0  # a four-way tie: the first position takes the gradient
+    results = []
+    for compiled in (False, True):
+        holder = ts.nn.Module()
+        holder.w = ts.nn.Parameter(ts.tensor(xn))
+
+        def f(holder=holder):
+            y = ts.nn.functional.max_pool2d(holder.w, 2)
+            (y * y).sum().backward()
+            return y.detach()
+
+        g = ts.compile(f) if compiled else f
+        for _ in range(3):
+            holder.w.grad = None
+            y = g()
+        results.append((y.numpy().copy(), holder.w.grad.numpy().copy()))
+        if compiled:
+            kernels = [line for line in str(ts.compiler.explain(f)).splitlines() if "fused kernel" in line]
+            assert any(line.endswith(": max_pool") for line in kernels), kernels
+            assert any(line.endswith(": max_pool_backward") for line in kernels), kernels
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+
+
 def test_compile_validates_its_arguments():
     with pytest.raises(ValueError, match="mode must be one of"):
         ts.compile(lambda x: x, mode="fastest")
