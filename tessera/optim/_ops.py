@@ -152,6 +152,47 @@ def _adam_step(d, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay, *, a
 ADAM_STEP = OpDef("adam_step", _adam_step, mutates=(0, 2, 3, 4, 5), shape_rule=_param_meta)
 
 
+@ADAM_STEP.deflowering("c_update")
+def _adam_step_c(
+    c, d, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay, *, amsgrad, maximize, decoupled
+):
+    """``_adam_step`` as one loop, operation for operation: the scalars are computed in double as Python
+    computes them (``pow`` for ``**``) and rounded to the parameter's type where NumPy rounds them."""
+    if not c.is_float:
+        return None
+    t = c.t
+    prologue = [
+        f"{step} = {step} + 1;",
+        f"const double t_ = (double){step}, lr_ = {lr}, b1_ = {beta1}, b2_ = {beta2}, wd_ = {weight_decay};",
+        "const double w1_ = 1.0 - b1_;",
+        "const int has_wd = wd_ != 0, lerp_lo = w1_ < 0.5;",
+        f"const {t} decay = ({t})(1.0 - lr_ * wd_), wd = ({t})wd_, lw = ({t})(lerp_lo ? w1_ : 1.0 - w1_);",
+        f"const {t} b2 = ({t})b2_, ob2 = ({t})(1.0 - b2_), eps = ({t}){eps};",
+        f"const {t} bc2 = ({t})pow(1.0 - pow(b2_, t_), 0.5), nss = ({t})(-(lr_ / (1.0 - pow(b1_, t_))));",
+    ]
+    neg = f"(-{g})" if maximize else g
+    body = [f"{t} dd = {d};"]
+    if decoupled:
+        body += ["if (has_wd) dd = dd * decay;", f"{t} ge = {neg};"]
+    else:
+        decayed = f"(dd * wd) - {g}" if maximize else f"{g} + (dd * wd)"
+        body.append(f"{t} ge = has_wd ? ({decayed}) : {neg};")
+    body += [
+        f"{t} mm = {m}, tmp = ge - mm;",
+        "mm = lerp_lo ? mm + tmp * lw : ge - tmp * lw;",
+        f"{m} = mm;",
+        f"{t} vv = {v} * b2, s = ge * ge;",
+        "s = s * ob2;",
+        "vv = vv + s;",
+        f"{v} = vv;",
+    ]
+    if amsgrad:
+        body += [f"{t} vm = ({vmax} != {vmax} || {vmax} > vv) ? {vmax} : vv;", f"{vmax} = vm;", "vv = vm;"]
+    body += [f"s = {c.fn('sqrt')}(vv);", "s = s / bc2;", "s = s + eps;", "s = mm / s;", "s = s * nss;"]
+    body.append(f"{d} = dd + s;")
+    return prologue, body
+
+
 def _rmsprop_step(d, g, v, buf, ga, step, lr, alpha, eps, weight_decay, momentum, *, centered, maximize):
     step += 1
     lr, alpha, eps, wd, momentum = float(lr), float(alpha), float(eps), float(weight_decay), float(momentum)
