@@ -417,7 +417,9 @@ def test_adam_updates_run_as_c_loops_equal_to_eager_to_the_bit(opt_name, kwargs)
         f = ts.compile(step) if compiled else step
         for _ in range(4):
             f()
-        state = [t.numpy().copy() for st in opt.state.values() for t in st.values() if isinstance(t, ts.Tensor)]
+        state = [
+            t.numpy().copy() for st in opt.state.values() for t in st.values() if isinstance(t, ts.Tensor)
+        ]
         results.append([p.detach().numpy().copy() for p in model.parameters()] + state)
         if compiled:  # (explain runs one more step)
             kernels = [line for line in str(ts.compiler.explain(step)).splitlines() if "fused kernel" in line]
