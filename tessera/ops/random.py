@@ -33,6 +33,14 @@ def _dropout_grad(ctx, g):
     return apply(DROPOUT, (g, mask), ctx.attrs), None
 
 
+@DROPOUT.deflowering("c")
+def _dropout_c(c, x, mask, p):
+    if not c.is_float:
+        return None
+    # the forward's order: the masked product, then the scale rounded to the input's type
+    return f"((({x}) * ({mask})) * {c.lit(c.dtype.np.type(1.0 / (1.0 - p)))})"
+
+
 @DROPOUT.defdecompose
 def _dropout_reference(x, mask, *, p):
     return x * mask.to(x.dtype) * (1.0 / (1.0 - p))
