@@ -142,14 +142,17 @@ class _Universe:
         from ..nn.module import Module
         from ..optim.optimizer import Optimizer
 
-        found_modules, found_opts = [], []
+        found_modules, found_opts, found_leaves = [], [], []
         seen = set()
 
         def visit(obj, depth):
             if id(obj) in seen or depth > 2:
                 return
             seen.add(id(obj))
-            if isinstance(obj, Module):
+            if isinstance(obj, Tensor):
+                if obj._requires_grad and obj.grad_fn is None:  # a bare leaf, as in hand-written training
+                    found_leaves.append(obj)
+            elif isinstance(obj, Module):
                 found_modules.append(obj)
             elif isinstance(obj, Optimizer):
                 found_opts.append(obj)
@@ -194,10 +197,12 @@ class _Universe:
         else:
             visit_fn(fn, 0)
         for a in args:
-            visit(a, 1)
+            if not isinstance(a, Tensor):  # tensor arguments are the graph's inputs, not its state
+                visit(a, 1)
         modules = _unique(sub for m in found_modules for sub in m.modules())
         params = _unique(
-            [p for m in found_modules for p in m.parameters()]
+            found_leaves
+            + [p for m in found_modules for p in m.parameters()]
             + [p for o in found_opts for group in o.param_groups for p in group["params"]]
         )
         self.modules, self.optimizers, self.params = modules, found_opts, params

@@ -428,6 +428,35 @@ def test_adam_updates_run_as_c_loops_equal_to_eager_to_the_bit(opt_name, kwargs)
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_hand_written_step_on_bare_leaf_tensors_compiles_and_equals_eager():
+    results = []
+    for compiled in (False, True):
+        ts.manual_seed(0)
+        w, b = ts.randn(10, 1, requires_grad=True), ts.zeros(1, requires_grad=True)
+        x, y = ts.randn(32, 10), ts.randn(32, 1)
+
+        def step(w=w, b=b, x=x, y=y):
+            loss = ((x @ w + b - y) ** 2).mean()
+            loss.backward()
+            with ts.no_grad():
+                w.sub_(0.1 * w.grad)
+                b.sub_(0.1 * b.grad)
+                w.grad.zero_()
+                b.grad.zero_()
+            return loss
+
+        f = ts.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no eager fallback
+            losses = [float(f()) for _ in range(6)]
+        if compiled:
+            assert f._entries and not any(e.eager for e in f._entries.values())
+        results.append((losses, w.detach().numpy().copy(), b.detach().numpy().copy(), w.grad.numpy().copy()))
+    assert results[0][0] == results[1][0]
+    for a, c in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_array_equal(a, c)
+
+
 def test_compile_validates_its_arguments():
     with pytest.raises(ValueError, match="mode must be one of"):
         ts.compile(lambda x: x, mode="fastest")
