@@ -233,27 +233,29 @@ def _dead():
 
 def _op_kernel(node, name):
     """A node whose op has a ``"c_kernel"`` lowering (a loop nest of its own, e.g. pooling) as one C
-    function, or None. The lowering is ``fn(c, *input shapes, **attrs) -> (sizes, body)``: C statements over
-    ``in{k}`` (the inputs, dense), ``out0`` and the sizes ``n{d}`` (passed at the call, so one library
-    serves every size)."""
+    function, or None. The lowering is ``fn(c, *input TensorMetas (None for an absent input), **attrs) ->
+    (sizes, body)``: C statements over ``in{k}`` (the present inputs in order, dense, each in its own type),
+    ``out0`` (the type ``c`` describes) and the sizes ``n{d}`` (passed at the call, so one library serves
+    every size)."""
     lower = REGISTRY[node.op].lowerings.get("c_kernel")
     if lower is None or node.into or node.writes or len(node.outputs) != 1:
         return None
     out = node.outputs[0]
     vals = [a for a in node.inputs if isinstance(a, Value)]
-    if len(vals) != len(node.inputs) or not all(a.dtype is out.dtype for a in vals):
+    if any(a is not None and not isinstance(a, Value) for a in node.inputs):
         return None
-    if not _supported(out.dtype) or not all(isinstance(d, int) for a in (*vals, out) for d in a.shape):
+    if not all(_supported(v.dtype) and all(isinstance(d, int) for d in v.shape) for v in (*vals, out)):
         return None
     if math.prod(out.shape) < MIN_ELEMENTS:
         return None
-    res = lower(CContext(out.dtype), *[tuple(a.shape) for a in vals], **node.attrs)
+    metas = [None if a is None else TensorMeta(tuple(a.shape), a.dtype) for a in node.inputs]
+    res = lower(CContext(out.dtype), *metas, **node.attrs)
     if res is None:
         return None
     sizes, body = res
-    t = codegen_c.CTYPES[out.dtype.name]
-    params = [f"const {t}* restrict in{k}" for k in range(len(vals))] + [f"{t}* restrict out0"]
-    params += [f"int64_t n{d}" for d in range(len(sizes))]
+    ctype = codegen_c.CTYPES
+    params = [f"const {ctype[v.dtype.name]}* restrict in{k}" for k, v in enumerate(vals)]
+    params += [f"{ctype[out.dtype.name]}* restrict out0"] + [f"int64_t n{d}" for d in range(len(sizes))]
     source = "\n".join([f"void {name}({', '.join(params)}) {{"] + [f"  {b}" for b in body] + ["}"]) + "\n"
     return {"name": name, "source": source, "inputs": vals, "outputs": [out], "shape": tuple(out.shape),
             "sizes": tuple(sizes)}  # fmt: skip

@@ -92,6 +92,42 @@ def _bernoulli_forward(state, probs, *, shape, p, dtype):
 
 BERNOULLI = OpDef("bernoulli", _bernoulli_forward, differentiable=False)
 
+# The draw of ``_bernoulli_forward`` with a scalar ``p`` in C: the same PCG64 stream NumPy's generator
+# produces from ``numpy_generator``'s state (128-bit LCG, XSL-RR output, each 64-bit output serving two
+# float32 uniforms, low half first), compared with ``p`` rounded to float32 as NumPy does.
+_C_SPLITMIX = """static inline uint64_t tessera_splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+"""
+
+
+@BERNOULLI.deflowering("c_kernel")
+def _bernoulli_c(c, state, probs, *, shape, p, dtype):
+    if probs is not None or state.dtype is not _dt.int64:
+        return None
+    mix = c.helper("tessera_splitmix", _C_SPLITMIX)
+    t = c.t
+    uniform = "((float)((uint32_t)({}) >> 8) * (1.0f / 16777216.0f))"
+    return (int(np.prod(shape, dtype=np.int64)),), [
+        "const uint64_t k0 = (uint64_t)in0[0], k1 = (uint64_t)in0[1], ctr = (uint64_t)in0[2];",
+        f"__uint128_t st = ((__uint128_t){mix}(k0 ^ {mix}(ctr)) << 64)"
+        f" | {mix}(k1 ^ {mix}(ctr ^ 0xD1B54A32D192ED03ULL));",
+        f"const __uint128_t inc = (((__uint128_t){mix}(k0 ^ 0x632BE59BD9B4E019ULL) << 64) | {mix}(k1)) | 1;",
+        "const __uint128_t mult = ((__uint128_t)0x2360ED051FC65DA4ULL << 64) | 0x4385DF649FCCF645ULL;",
+        f"const float keep = {float(np.float32(p))!r}f;",
+        "for (int64_t i = 0; i < n0; i += 2) {",
+        "  st = st * mult + inc;",
+        "  const uint64_t x = (uint64_t)(st >> 64) ^ (uint64_t)st;",
+        "  const unsigned rot = (unsigned)(st >> 122);",
+        "  const uint64_t r = (x >> rot) | (x << ((64 - rot) & 63));",
+        f"  out0[i] = ({t})({uniform.format('r')} < keep);",
+        f"  if (i + 1 < n0) out0[i + 1] = ({t})({uniform.format('r >> 32')} < keep);",
+        "}",
+    ]
+
 
 @BERNOULLI.defshape
 def _bernoulli_shape(state, probs, *, shape, p, dtype):

@@ -1001,7 +1001,7 @@ def _avg_pool_decompose(x, *, kernel, stride, padding, ceil_mode, count_include_
 
 
 # -- C lowerings (ts.compile runs these as loops of their own) -------------------------------------------
-# ``fn(c, *input_shapes, **attrs) -> (sizes, body)``: C statements over ``in{k}``, ``out0`` and the sizes
+# ``fn(c, *input_metas, **attrs) -> (sizes, body)``: C statements over ``in{k}``, ``out0`` and the sizes
 # ``n0, n1, ...`` they are called with, or None where the geometry is not covered. 2x2 windows at stride 2
 # (the common MaxPool2d(2)), one output row per iteration: rows ``x0`` and ``x1`` of the input feed it.
 def _tiled2_rows(x_shape, kernel, stride, padding, dilation, ceil_mode):
@@ -1025,8 +1025,8 @@ _ROWS = [
 def _c_max_pool(c, x, *, kernel, stride, padding, dilation, ceil_mode):
     from .elementwise import _c_max
 
-    rows = _tiled2_rows(x, kernel, stride, padding, dilation, ceil_mode)
-    if rows is None or not c.is_float:
+    rows = _tiled2_rows(x.shape, kernel, stride, padding, dilation, ceil_mode)
+    if rows is None or not c.is_float or x.dtype is not c.dtype:
         return None
     t = c.t
     # the NumPy forward's order: top against bottom row, then left against right column
@@ -1043,8 +1043,8 @@ def _c_max_pool(c, x, *, kernel, stride, padding, dilation, ceil_mode):
 
 
 def _c_max_pool_backward(c, g, x, out, *, kernel, stride, padding, dilation, ceil_mode):
-    rows = _tiled2_rows(x, kernel, stride, padding, dilation, ceil_mode)
-    if rows is None or not c.is_float:
+    rows = _tiled2_rows(x.shape, kernel, stride, padding, dilation, ceil_mode)
+    if rows is None or not c.is_float or not (g.dtype is x.dtype is out.dtype is c.dtype):
         return None
     t = c.t
 

@@ -457,6 +457,25 @@ def test_a_hand_written_step_on_bare_leaf_tensors_compiles_and_equals_eager():
         np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.parametrize("p", [0.1, 1 / 3, 0.9])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dropout_masks_drawn_in_c_are_numpys_stream_to_the_bit(p, dtype):
+    x = ts.randn(301, 257, dtype=getattr(ts, dtype))  # an odd count: the last draw uses half an output
+
+    def f(x):
+        return ts.nn.functional.dropout(x, p, training=True)
+
+    ts.manual_seed(5)
+    want = [f(x).numpy().copy() for _ in range(3)]
+    cf = ts.compile(f)
+    ts.manual_seed(5)
+    got = [cf(x).numpy().copy() for _ in range(3)]
+    kernels = [line for line in str(ts.compiler.explain(f, x)).splitlines() if "fused kernel" in line]
+    assert any(line.endswith(": bernoulli") for line in kernels), kernels
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_compile_validates_its_arguments():
     with pytest.raises(ValueError, match="mode must be one of"):
         ts.compile(lambda x: x, mode="fastest")
