@@ -9,6 +9,7 @@ registered beside the op with ``OpDef.deflowering("c")``; ``ctx`` tells the comp
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import mmap
 import sys
@@ -427,23 +428,14 @@ def fuse_and_compile(graph):
                 singles[i] = spec
     if not groups and not updates and not vecmats and not singles:
         return {}, []
-    sources, specs = [s["source"] for s in singles.values()], []
+    specs = []
     for vi, members in enumerate(vecmats):
         w = graph.nodes[producer[graph.nodes[members[0]].inputs[1].id]].inputs[0]
-        spec = _render_vecmat(graph, members, w, uses, out_ids, f"tessera_v{vi}")
-        sources.append(spec["source"])
-        specs.append(spec)
+        specs.append(_render_vecmat(graph, members, w, uses, out_ids, f"tessera_v{vi}"))
     groups = vecmats + groups
     for gi, members in enumerate(groups[len(vecmats) :]):
-        spec = _render(graph, members, uses, out_ids, f"tessera_k{gi}")
-        sources.append(spec["source"])
-        specs.append(spec)
-    sources += [u["source"] for u in updates.values()]
-    body = "\n".join(sources)
-    helpers = [src for name, src in _HELPERS.items() if name + "(" in body]
-    source = codegen_c.PRELUDE + "\n".join(helpers + sources)
-    names = [s["name"] for s in specs] + [u["name"] for u in updates.values()]
-    fns = codegen_c.build(source, names + [s["name"] for s in singles.values()])
+        specs.append(_render(graph, members, uses, out_ids, f"tessera_k{gi}"))
+    fns = _build([*singles.values(), *specs, *updates.values()])
     kernels, info = {}, []
     for i, spec in singles.items():
         kernels[i] = (_wrapper(fns[spec["name"]], spec), [i], spec["inputs"], spec["outputs"])
@@ -460,6 +452,30 @@ def fuse_and_compile(graph):
         info.append({"name": spec["name"], "ops": ops, "shape": spec["shape"]})
         logs.log("fusion", f"{spec['name']} {list(spec['shape'])}: {' -> '.join(ops)}")
     return kernels, info
+
+
+def _build(specs) -> dict:
+    """``{kernel name: C function}`` for ``specs``. Kernels whose code is the same up to their name (the
+    update of every parameter of one shape and optimizer, the same activation in several layers) are
+    compiled once; the rest is split into two libraries compiled at the same time, one per core."""
+    unique, alias = {}, {}
+    for spec in specs:
+        key = spec["source"].replace(f"void {spec['name']}(", "void (", 1)
+        alias[spec["name"]] = unique.setdefault(key, spec)["name"]
+    parts = list(unique.values())
+    halves = [parts[: (len(parts) + 1) // 2], parts[(len(parts) + 1) // 2 :]] if len(parts) > 2 else [parts]
+
+    def build(part):
+        body = "\n".join(spec["source"] for spec in part)
+        helpers = [src for name, src in _HELPERS.items() if name + "(" in body]
+        return codegen_c.build(codegen_c.PRELUDE + "\n".join(helpers + [body]), [s["name"] for s in part])
+
+    if len(halves) == 1:
+        built = build(halves[0])
+    else:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:  # the compiler runs in subprocesses
+            built = {k: v for fns in pool.map(build, halves) for k, v in fns.items()}
+    return {name: built[first] for name, first in alias.items()}
 
 
 def _render(graph, members, uses, out_ids, name):

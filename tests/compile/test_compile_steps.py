@@ -476,6 +476,33 @@ def test_dropout_masks_drawn_in_c_are_numpys_stream_to_the_bit(p, dtype):
         np.testing.assert_array_equal(a, b)
 
 
+def test_kernels_with_the_same_code_compile_once_and_the_library_splits_in_two(monkeypatch):
+    from tessera.compile import codegen_c
+
+    built = []
+    real = codegen_c.build
+    monkeypatch.setattr(
+        codegen_c, "build", lambda src, syms, **kw: built.append(src) or real(src, syms, **kw)
+    )
+    results = []
+    for compiled in (False, True):
+        ts.manual_seed(0)
+        model = nn.Sequential(nn.Linear(80, 80), nn.ReLU(), nn.Linear(80, 80), nn.ReLU(), nn.Linear(80, 80))
+        opt = ts.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x, y = ts.randn(64, 80), ts.randn(64, 80)
+        step = _step_fn(model, opt, x, y, "regress")
+        f = ts.compile(step) if compiled else step
+        for _ in range(3):
+            f()
+        results.append([p.detach().numpy().copy() for p in model.parameters()])
+    source = "\n".join(built)
+    # three 80x80 weights share one update kernel, the two relus (and their gradients) one kernel each
+    assert source.count("void tessera_u") < 6, source
+    assert len(built) >= 2
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_compile_validates_its_arguments():
     with pytest.raises(ValueError, match="mode must be one of"):
         ts.compile(lambda x: x, mode="fastest")
