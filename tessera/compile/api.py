@@ -143,6 +143,7 @@ class _Universe:
         from ..optim.optimizer import Optimizer
 
         found_modules, found_opts, found_leaves = [], [], []
+        named = []  # (name, where it is bound): the tensors the code reads by name, guarded by identity
         seen = set()
 
         def visit(obj, depth):
@@ -182,14 +183,19 @@ class _Universe:
                 return
             for default in (f.__defaults__ or ()) + tuple((f.__kwdefaults__ or {}).values()):
                 visit(default, depth)
-            for cell in f.__closure__ or ():
+            for name, cell in zip(code.co_freevars, f.__closure__ or ()):
                 try:
-                    visit(cell.cell_contents, depth)
+                    value = cell.cell_contents
                 except ValueError:
-                    pass
+                    continue
+                if isinstance(value, Tensor):
+                    named.append((name, cell))
+                visit(value, depth)
             g = getattr(f, "__globals__", {})
             for name in _code_names(code):
                 if name in g:
+                    if isinstance(g[name], Tensor):
+                        named.append((name, g))
                     visit(g[name], depth)
 
         if isinstance(fn, Module):
@@ -206,6 +212,7 @@ class _Universe:
             + [p for o in found_opts for group in o.param_groups for p in group["params"]]
         )
         self.modules, self.optimizers, self.params = modules, found_opts, params
+        self.named = list({(name, id(where)): (name, where) for name, where in named}.values())
 
     def signature(self) -> tuple:
         """Which tensor objects the modules and optimizers hold (recomputed when their structure changes)."""
@@ -226,7 +233,20 @@ class _Universe:
             tuple(map(operator.is_, map(_GRAD_OF, self.params), itertools.repeat(None))),
             tuple(map(_REQUIRES_GRAD, self.params)),
             tuple(map(len, map(_STATE_OF, self.optimizers))),
+            tuple(map(_bound_id, self.named)),
         )
+
+
+def _bound_id(named) -> tuple:
+    """(name, id of the object bound to it now): rebinding a global or closure variable to another tensor
+    retraces instead of replaying against the tensor the trace read."""
+    name, where = named
+    if isinstance(where, dict):
+        return name, id(where.get(name))
+    try:
+        return name, id(where.cell_contents)
+    except ValueError:
+        return name, None
 
 
 def _unique(items) -> list:
@@ -251,7 +271,7 @@ def _code_names(code, depth=0):
 def _key_diff(old, new) -> str:
     """Which guard separates two keys (for the recompile messages)."""
     labels = ("arguments", "static arguments", "grad mode", "module training mode", "which .grad are set",
-              "requires_grad of parameters", "optimizer state",
+              "requires_grad of parameters", "optimizer state", "rebound names",
               "module or optimizer structure (parameters, buffers or state rebound)")  # fmt: skip
     parts_old = (old[0], old[1], old[2]) + old[3] + (old[4],)
     parts_new = (new[0], new[1], new[2]) + new[3] + (new[4],)
@@ -262,6 +282,9 @@ def _key_diff(old, new) -> str:
                     if x != y:
                         return f"tensor argument {i}: {_desc(x)} -> {_desc(y)}"
                 return f"number of tensor arguments {len(a)} -> {len(b)}"
+            if label == "rebound names":
+                name = next((x[0] for x, y in zip(a, b) if x != y), "a name")
+                return f"{name!r} was rebound to another tensor"
             return f"{label} changed"
     return "state tensors changed"
 

@@ -91,12 +91,14 @@ def _guards(key, cf) -> list[str]:
         for i, (s, d, rg) in enumerate(args)
     ]
     lines.append(f"grad mode: {'enabled' if grad_mode else 'disabled'}")
-    training, grads_none, rgs, opt_state = uni
+    training, grads_none, rgs, opt_state, named = uni
     if training:
         lines.append(f"training flags of {len(training)} modules: {training}")
     if grads_none:
         lines.append(f".grad is None for {sum(grads_none)} of {len(grads_none)} parameters")
     if opt_state:
         lines.append(f"optimizer state entries: {opt_state}")
+    if named:
+        lines.append(f"the tensors bound to {', '.join(repr(n) for n, _ in named)} are the ones traced")
     lines.append("static arguments: equal to the traced call's")
     return lines

@@ -503,6 +503,35 @@ def test_kernels_with_the_same_code_compile_once_and_the_library_splits_in_two(m
         np.testing.assert_array_equal(a, b)
 
 
+_REBOUND = ts.ones(3)
+
+
+def test_rebinding_a_global_or_closure_tensor_retraces_instead_of_replaying_the_old_one():
+    global _REBOUND
+    scale = ts.full((3,), 2.0)
+
+    def f(x):
+        return x * _REBOUND + scale
+
+    cf = ts.compile(f)
+    x = ts.arange(3.0)
+    for rebound in (ts.ones(3), ts.full((3,), 5.0), ts.full((3,), -1.0)):
+        _REBOUND = rebound
+        for _ in range(2):
+            np.testing.assert_array_equal(cf(x).numpy(), f(x).numpy())
+    assert any("'_REBOUND' was rebound" in r for r in cf.recompiles), cf.recompiles
+    report = str(ts.compiler.explain(f, x))
+    assert "'_REBOUND'" in report and "'scale'" in report, report
+
+    def g(x):
+        return x * scale
+
+    cg = ts.compile(g)
+    np.testing.assert_array_equal(cg(x).numpy(), (x * 2).numpy())
+    scale = ts.full((3,), 7.0)  # the closure cell now holds another tensor
+    np.testing.assert_array_equal(cg(x).numpy(), (x * 7).numpy())
+
+
 def test_compile_validates_its_arguments():
     with pytest.raises(ValueError, match="mode must be one of"):
         ts.compile(lambda x: x, mode="fastest")
