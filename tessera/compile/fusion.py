@@ -145,7 +145,7 @@ def _groups(graph, taken=frozenset()):
     indices."""
     groups, cur, shape = [], [], None
     for i, node in enumerate(graph.nodes):
-        ok = i not in taken and _node_expr(node, lambda v: "x") is not None
+        ok = i not in taken and _fusible(node)
         if ok:
             out_shape = node.outputs[0].shape
             ins_ok = all(_broadcastable(a.shape, out_shape) for a in node.inputs if isinstance(a, Value))
@@ -316,7 +316,7 @@ def _vecmat_members(graph, i, producer, uses, out_ids, taken):
     inside = {out.id}
     for j in range(i + 1, len(graph.nodes)):
         nj = graph.nodes[j]
-        if j in taken or nj.into or _node_expr(nj, lambda v: "x") is None or nj.outputs[0].shape != out.shape:
+        if j in taken or nj.into or not _fusible(nj) or nj.outputs[0].shape != out.shape:
             break
         vals = [a for a in nj.inputs if isinstance(a, Value)]
         if not any(a.id in inside for a in vals) or not all(
@@ -336,13 +336,7 @@ def _render_vecmat(graph, members, w, uses, out_ids, name):
     inputs = [x, w]
     for nd in epilogue:
         inputs += [a for a in nd.inputs if isinstance(a, Value) and a.id not in inside and a not in inputs]
-    internal = {}
-    for nd in epilogue:
-        for a in nd.inputs:
-            if isinstance(a, Value) and a.id in inside:
-                internal[a.id] = internal.get(a.id, 0) + 1
-    outputs = [v for v in [prod] + [nd.outputs[0] for nd in epilogue]
-               if v.id in out_ids or uses.get(v.id, 0) > internal.get(v.id, 0)]  # fmt: skip
+    outputs = _written_out([prod] + [nd.outputs[0] for nd in epilogue], epilogue, uses, out_ids)
     local = {prod.id: "acc"}
 
     def exprs_of(v):
@@ -478,6 +472,22 @@ def _build(specs) -> dict:
     return {name: built[first] for name, first in alias.items()}
 
 
+def _written_out(values, nodes, uses, out_ids):
+    """Those of a group's ``values`` that are used after the group (more uses than its ``nodes`` make) or
+    returned: the ones a kernel writes out; the others stay in registers."""
+    internal: dict[int, int] = {}
+    for n in nodes:
+        for a in n.inputs:
+            if isinstance(a, Value):
+                internal[a.id] = internal.get(a.id, 0) + 1
+    return [v for v in values if v.id in out_ids or uses.get(v.id, 0) > internal.get(v.id, 0)]
+
+
+def _fusible(node) -> bool:
+    """Whether the node has a C expression (an elementwise op with a ``"c"`` lowering for its types)."""
+    return _node_expr(node, lambda v: "x") is not None
+
+
 def _render(graph, members, uses, out_ids, name):
     nodes = [graph.nodes[i] for i in members]
     shape = tuple(nodes[0].outputs[0].shape)
@@ -488,18 +498,7 @@ def _render(graph, members, uses, out_ids, name):
             if isinstance(a, Value) and a.id not in inside and a.id not in in_index:
                 in_index[a.id] = len(inputs)
                 inputs.append(a)
-    # outputs: values used after the group or returned
-    internal_uses: dict[int, int] = {}
-    for n in nodes:
-        for a in n.inputs:
-            if isinstance(a, Value) and a.id in inside:
-                internal_uses[a.id] = internal_uses.get(a.id, 0) + 1
-    # values used after the group (more uses than inside it) or returned are written out
-    outputs = [
-        n.outputs[0]
-        for n in nodes
-        if n.outputs[0].id in out_ids or uses.get(n.outputs[0].id, 0) > internal_uses.get(n.outputs[0].id, 0)
-    ]
+    outputs = _written_out([n.outputs[0] for n in nodes], nodes, uses, out_ids)
     # Loop over the output with its dimensions collapsed: size-1 dimensions dropped, and neighbours merged
     # where every input is either full along both or broadcast along both (so the inner loop is long).
     full_ndim = len(shape)

@@ -33,6 +33,7 @@ from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
 from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
 from ._util import apply
+from .elementwise import _c_max
 
 __all__: list[str] = []
 
@@ -1023,8 +1024,6 @@ _ROWS = [
 
 
 def _c_max_pool(c, x, *, kernel, stride, padding, dilation, ceil_mode):
-    from .elementwise import _c_max
-
     rows = _tiled2_rows(x.shape, kernel, stride, padding, dilation, ceil_mode)
     if rows is None or not c.is_float or x.dtype is not c.dtype:
         return None
