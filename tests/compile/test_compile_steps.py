@@ -476,7 +476,7 @@ def test_dropout_masks_drawn_in_c_are_numpys_stream_to_the_bit(p, dtype):
         np.testing.assert_array_equal(a, b)
 
 
-def test_kernels_with_the_same_code_compile_once_and_the_library_splits_in_two(monkeypatch):
+def test_kernels_with_the_same_code_compile_once_and_the_split_library_equals_eager(monkeypatch):
     from tessera.compile import codegen_c
 
     built = []
@@ -498,7 +498,22 @@ def test_kernels_with_the_same_code_compile_once_and_the_library_splits_in_two(m
     source = "\n".join(built)
     # three 80x80 weights share one update kernel, the two relus (and their gradients) one kernel each
     assert source.count("void tessera_u") < 6, source
-    assert len(built) >= 2
+    # three distinct kernels and a copy of one: two libraries, each kernel in one of them, the copy in none
+    from tessera.compile import fusion
+
+    built.clear()
+    specs = [{"name": f"tessera_t{k}", "source": f"void tessera_t{k}(int64_t* p) {{ p[0] = {c}; }}\n"}
+             for k, c in enumerate((1, 2, 3, 1))]  # fmt: skip
+    fns = fusion._build(specs)
+    assert len(built) == 2 and all(("tessera_t3" in src) is False for src in built), built
+    assert sum(("void tessera_t0(" in src) + ("void tessera_t1(" in src) + ("void tessera_t2(" in src)
+               for src in built) == 3  # fmt: skip
+    import ctypes
+
+    for k, want in enumerate((1, 2, 3, 1)):
+        out = (ctypes.c_int64 * 1)()
+        fns[f"tessera_t{k}"](out)
+        assert out[0] == want
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
