@@ -25,6 +25,7 @@ from .autograd.grad_mode import (
 )
 from .compile import compile  # noqa: E402,F811
 from .core.allocator import tune_malloc as _tune_malloc
+from .core.compat import *  # noqa: F401,F403
 from .core.creation import *  # noqa: F401,F403
 from .core.device import cuda_is_available, device
 from .core.dtypes import (
@@ -74,9 +75,14 @@ _tune_malloc()
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tessera(\.|$)")
 
 
+_LAZY_SUBMODULES = frozenset(
+    ("accelerator amp backends cuda distributions fft keras linalg mps onnx sparse special tensorboard").split()
+)
+
+
 def __getattr__(name):
     # Heavier subsystems load on first use so that ``import tessera`` stays fast.
-    if name in ("keras", "tensorboard"):
+    if name in _LAZY_SUBMODULES:
         import importlib
 
         module = importlib.import_module(f"{__name__}.{name}")

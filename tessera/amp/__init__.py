@@ -1,0 +1,3 @@
+"""``ts.amp``: automatic mixed precision (``autocast``, ``GradScaler``)."""
+
+__all__: list[str] = []

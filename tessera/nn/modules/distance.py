@@ -1,0 +1,3 @@
+"""Distance layers: ``CosineSimilarity`` and ``PairwiseDistance``."""
+
+__all__: list[str] = []

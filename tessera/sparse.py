@@ -1,0 +1,3 @@
+"""``ts.sparse``: sparse COO tensors and the products graph networks use (``mm``, ``spmm``)."""
+
+__all__: list[str] = []
