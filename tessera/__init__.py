@@ -76,7 +76,9 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tessera(\.|
 
 
 _LAZY_SUBMODULES = frozenset(
-    ("accelerator amp backends cuda distributions fft keras linalg mps onnx sparse special tensorboard").split()
+    (
+        "accelerator amp backends cuda distributions fft keras linalg mps onnx sparse special tensorboard"
+    ).split()
 )
 
 
