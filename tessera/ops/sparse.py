@@ -1,0 +1,3 @@
+"""Sparse COO tensor ops (the registry side of ``ts.sparse``)."""
+
+__all__: list[str] = []
