@@ -9,6 +9,7 @@ import numpy as np
 
 from . import dispatch as _dispatch
 from . import dtypes as _dt
+from .allocator import allocating, check_allocation
 from .device import as_device
 from .dispatch import is_tracing
 from .random import BERNOULLI, MULTINOMIAL, RANDOM, draw
@@ -65,6 +66,9 @@ def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:
             arr = np.array(data)
         except (ValueError, TypeError) as e:
             raise ValueError(f"{opname}: could not build a tensor from {type(data).__name__}: {e}") from None
+        # NumPy turns ints beyond int64 into uint64, object or (mixed with smaller ones) float64 arrays
+        if arr.dtype == object or arr.dtype == np.uint64 or (arr.dtype == np.float64 and _beyond_int64(arr)):
+            _check_int_range(opname, data)
         if arr.dtype == object:
             raise TypeError(
                 f"{opname}: could not infer dtype of {type(data).__name__} (ragged or non-numeric)"
@@ -84,6 +88,29 @@ def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:
     if arr.dtype != target:
         return arr.astype(target)
     return np.array(arr, copy=True) if copy else arr
+
+
+def _beyond_int64(arr: np.ndarray) -> bool:
+    with np.errstate(invalid="ignore"):
+        return arr.size > 0 and bool(np.nanmax(np.abs(arr), initial=0.0) >= 2.0**63)
+
+
+def _check_int_range(opname: str, data) -> None:
+    """Python ints beyond int64 raise, as PyTorch's "Overflow when unpacking long", instead of a vague dtype
+    error (NumPy makes them uint64 or object arrays)."""
+    stack, depth = [data], 0
+    while stack and depth < 1_000_000:
+        item = stack.pop()
+        depth += 1
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, numbers.Integral):
+            if not -(2**63) <= int(item) < 2**63:
+                raise ValueError(
+                    f"{opname}: value {int(item)} overflows int64 (Overflow when unpacking long)"
+                )
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
@@ -155,7 +182,9 @@ def _filled(opname, size, value, dtype, device, requires_grad):
     as_device(device)
     shape = _size(opname, size)
     d = _float_dtype(dtype, opname)
-    return _finish(np.full(shape, value, dtype=d.np), requires_grad, opname)
+    with allocating(opname, shape, d.np):
+        arr = np.full(shape, value, dtype=d.np)
+    return _finish(arr, requires_grad, opname)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -172,7 +201,10 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     """An uninitialised tensor: ``ts.empty(2, 3)``."""
     as_device(device)
     shape = _size("empty", size)
-    return _finish(np.empty(shape, dtype=_float_dtype(dtype, "empty").np), requires_grad, "empty")
+    d = _float_dtype(dtype, "empty")
+    with allocating("empty", shape, d.np):
+        arr = np.empty(shape, dtype=d.np)
+    return _finish(arr, requires_grad, "empty")
 
 
 def _scalar_dtype(value):
@@ -220,7 +252,9 @@ def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = F
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     shape, d = _like("empty_like", input, dtype)
     as_device(device)
-    return _finish(np.empty(shape, dtype=d.np), requires_grad, "empty_like")
+    with allocating("empty_like", shape, d.np):
+        arr = np.empty(shape, dtype=d.np)
+    return _finish(arr, requires_grad, "empty_like")
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -240,6 +274,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         if not isinstance(v, (numbers.Real, np.generic)) or isinstance(v, bool):
             raise TypeError(f"arange: {name} must be a number, got {type(v).__name__}")
     start, end, step = vals
+    if not all(math.isfinite(v) for v in vals):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} with step {step}")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) / step < 0:
@@ -250,8 +286,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     all_int = all(isinstance(v, numbers.Integral) for v in vals)
     d = (_dt.int64 if all_int else _dt._default_float) if dtype is None else _dt.as_dtype(dtype)
     n = max(0, math.ceil((end - start) / step))
-    arr = (start + np.arange(n, dtype=np.float64 if not all_int else np.int64) * step).astype(d.np)
     as_device(device)
+    with allocating("arange", (n,), np.float64 if not all_int else np.int64):
+        arr = (start + np.arange(n, dtype=np.float64 if not all_int else np.int64) * step).astype(d.np)
     return _finish(arr, requires_grad, "arange")
 
 
@@ -261,7 +298,9 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
         raise RuntimeError(f"linspace: number of steps must be a non-negative int, got {steps!r}")
     as_device(device)
     d = _float_dtype(dtype, "linspace")
-    return _finish(np.linspace(start, end, int(steps)).astype(d.np), requires_grad, "linspace")
+    with allocating("linspace", (int(steps),), np.float64):
+        arr = np.linspace(start, end, int(steps)).astype(d.np)
+    return _finish(arr, requires_grad, "linspace")
 
 
 def logspace(
@@ -269,8 +308,12 @@ def logspace(
 ) -> Tensor:
     """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in log scale."""
     as_device(device)
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise RuntimeError(f"logspace: number of steps must be a non-negative int, got {steps!r}")
     d = _float_dtype(dtype, "logspace")
-    return _finish(np.logspace(start, end, int(steps), base=base).astype(d.np), requires_grad, "logspace")
+    with allocating("logspace", (int(steps),), np.float64):
+        arr = np.logspace(start, end, int(steps), base=base).astype(d.np)
+    return _finish(arr, requires_grad, "logspace")
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -280,12 +323,15 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
             raise RuntimeError(f"eye: {name} must be a non-negative int, got {v!r}")
     as_device(device)
     d = _float_dtype(dtype, "eye")
-    return _finish(np.eye(n, m, dtype=d.np), requires_grad, "eye")
+    with allocating("eye", (n, n if m is None else m), d.np):
+        arr = np.eye(n, m, dtype=d.np)
+    return _finish(arr, requires_grad, "eye")
 
 
 # -- random ---------------------------------------------------------------------------------------------
 # Every draw is an op reading the generator's state tensor (see ``core.random``), so a trace records it.
 def _random(opname, generator, shape, dtype, dist, requires_grad, **extra) -> Tensor:
+    check_allocation(opname, shape, (dtype or _dt._default_float).np)
     t = draw(generator, RANDOM, (), {"dist": dist, "shape": tuple(shape), "dtype": dtype, **extra})
     return _finish_tensor(t, requires_grad, opname)
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.allocator import allocation_budget
+
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
 FORMAT_VERSION = "1"
@@ -164,6 +166,35 @@ def save_model(model, filepath: str | os.PathLike, overwrite: bool = True) -> No
     atomic_write(path, write)
 
 
+# A JSON member larger than this is not a model description but a decompression bomb; a weights member is
+# stored uncompressed, so it may not inflate beyond its stored size (plus slack for a deflating writer).
+_JSON_MEMBER_LIMIT = 64 * 1024 * 1024
+_INFLATE_RATIO_LIMIT = 100
+
+
+def _read_member(z: zipfile.ZipFile, member: str, name: str) -> bytes:
+    """One member's bytes, refusing members that inflate far beyond what a model file holds; the limit is
+    enforced on the bytes actually read (the sizes a zip header declares may lie)."""
+    info = z.getinfo(member)
+    if member.endswith(".json"):
+        limit = _JSON_MEMBER_LIMIT
+    else:
+        limit = max(info.compress_size * _INFLATE_RATIO_LIMIT, 1 << 20)
+    if info.file_size > limit:
+        raise ValueError(
+            f"{name}: {member} declares {info.file_size} bytes uncompressed ({info.compress_size} stored), "
+            f"more than a model file's member may hold ({limit} bytes); the file is corrupt or malicious"
+        )
+    with z.open(member) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(
+            f"{name}: {member} inflates beyond {limit} bytes ({info.compress_size} stored); the file is "
+            "corrupt or malicious"
+        )
+    return data
+
+
 def _read_archive(filepath, what: str) -> tuple[dict[str, bytes], str]:
     from ..serialization import _sniff, read_bytes
 
@@ -189,7 +220,7 @@ def _read_archive(filepath, what: str) -> tuple[dict[str, bytes], str]:
                     f"{name} is not a Tessera Keras model file: the archive lacks {', '.join(missing)}"
                 )
             members = {
-                n: z.read(n)
+                n: _read_member(z, n, name)
                 for n in (_CONFIG, _WEIGHTS, _COMPILE, _OPT_STATE, _OPT_CONFIG, _META)
                 if n in names
             }
@@ -211,6 +242,9 @@ def _shape_arg(shape):
     return tuple(shape) if isinstance(shape, list) else shape
 
 
+_BUILD_SLACK = 16 * 1024 * 1024  # buffers and temporaries a build may allocate beyond the stored weights
+
+
 def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, compile: bool = True):
     """Rebuild a model saved by ``model.save``: architecture from its config (custom classes through
     ``custom_objects``), weights bit-identical, and, with ``compile=True``, the compile arguments and the
@@ -226,7 +260,9 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, 
     members, name = _read_archive(filepath, "load_model")
     if _META in members:
         meta = _loads(members[_META], _META, name)
-        version = meta.get("format_version", FORMAT_VERSION) if isinstance(meta, dict) else FORMAT_VERSION
+        if not isinstance(meta, dict):
+            raise ValueError(f"{name}: corrupt {_META} in the model file (not a JSON object)")
+        version = meta.get("format_version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise ValueError(
                 f"{name} uses model format version {version!r}; this Tessera reads {FORMAT_VERSION!r}"
@@ -235,17 +271,27 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, 
     if not isinstance(cfg, dict) or "class_name" not in cfg or "config" not in cfg:
         raise ValueError(f"{name}: corrupt {_CONFIG} in the model file (no class_name/config)")
     weights, _ = from_safetensors(members[_WEIGHTS], f"{name} ({_WEIGHTS})")
-    model = models.model_from_config(
-        {"class_name": cfg["class_name"], "config": cfg["config"]}, custom_objects=custom_objects
-    )
-    if getattr(model, "built", True) is False:
-        shape = cfg.get("build_input_shape")
-        if shape is None:
-            raise ValueError(
-                f"{name}: the saved model has no build input shape and {cfg['class_name']} does not build itself "
-                "from its config"
+    # The rebuilt layers may allocate little more than the stored weights: a tiny file declaring a huge
+    # layer fails here, before the allocation, not after gigabytes of it.
+    stored = sum(a.nbytes for a in weights.values())
+    budget = 2 * stored + _BUILD_SLACK
+    try:
+        with allocation_budget(budget, f"{name}: the architecture in {_CONFIG} allocates more than"):
+            model = models.model_from_config(
+                {"class_name": cfg["class_name"], "config": cfg["config"]}, custom_objects=custom_objects
             )
-        model.build(_shape_arg(shape))
+            if getattr(model, "built", True) is False:
+                shape = cfg.get("build_input_shape")
+                if shape is None:
+                    raise ValueError(
+                        f"{name}: the saved model has no build input shape and {cfg['class_name']} does not "
+                        "build itself from its config"
+                    )
+                model.build(_shape_arg(shape))
+    except (TypeError, KeyError, AttributeError, IndexError, RuntimeError, ValueError) as e:
+        if isinstance(e, ValueError) and name in str(e):
+            raise
+        raise ValueError(f"{name}: corrupt {_CONFIG} in the model file ({type(e).__name__}: {e})") from None
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:
