@@ -169,7 +169,61 @@ def _col2im_flat(cols, kernel, dilation, padding, input_shape):
 
 
 # -- im2col / col2im ----------------------------------------------------------------------------------------
+def _prod(values) -> int:
+    out = 1
+    for v in values:
+        out *= int(v)
+    return out
+
+
+def _offset_slices(off, stride, dilation, out_sz):
+    """Per spatial axis: the strided slice of a padded input that kernel offset ``off`` reads."""
+    return tuple(
+        slice(i * d, i * d + (m - 1) * s + 1, s) for i, d, m, s in zip(off, dilation, out_sz, stride)
+    )
+
+
+def _im2col_nd(x, kernel, stride, padding, dilation, groups, out_sz):
+    """Any-rank ``im2col`` (the 3-d convolution's): one strided copy of the zero-padded input."""
+    n, c = x.shape[:2]
+    pairs = tuple(zip(padding[0::2], padding[1::2]))
+    xp = np.pad(x, ((0, 0), (0, 0)) + pairs) if any(padding) else x
+    st = xp.strides
+    shape = (c,) + tuple(kernel) + (n,) + tuple(out_sz)
+    strides = (
+        (st[1],)
+        + tuple(d * s for d, s in zip(dilation, st[2:]))
+        + (st[0],)
+        + tuple(k * s for k, s in zip(stride, st[2:]))
+    )
+    cols = np.empty(shape, x.dtype)
+    np.copyto(cols, as_strided(xp, shape, strides, writeable=False))
+    return cols.reshape(groups, (c // groups) * _prod(kernel), n * _prod(out_sz))
+
+
+def _col2im_nd(cols, kernel, stride, padding, dilation, groups, out_sz, input_shape):
+    """Any-rank ``col2im``: each kernel offset's columns added into a strided slice of the padded output."""
+    n, c = input_shape[:2]
+    spatial = tuple(input_shape[2:])
+    pairs = tuple(zip(padding[0::2], padding[1::2]))
+    nd = len(kernel)
+    src = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out_sz))
+    full = tuple(m + lo + hi for m, (lo, hi) in zip(spatial, pairs))
+    out = np.zeros((n, c) + full, cols.dtype)
+    perm = (1, 0) + tuple(range(2, nd + 2))
+    for off in itertools.product(*(range(k) for k in kernel)):
+        dst = out[(slice(None), slice(None)) + _offset_slices(off, stride, dilation, out_sz)]
+        dst += src[(slice(None),) + off].transpose(perm)
+    if any(padding):
+        out = np.ascontiguousarray(
+            out[(slice(None),) * 2 + tuple(slice(lo, lo + m) for m, (lo, _) in zip(spatial, pairs))]
+        )
+    return out
+
+
 def _im2col_forward(x, kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
+    if x.ndim != 4:
+        return _im2col_nd(x, kernel, stride, padding, dilation, groups, out_hw)
     n, c, h, w = x.shape
     kh, kw = kernel
     sh, sw = stride
@@ -189,6 +243,8 @@ def _im2col_forward(x, kernel, stride, padding, dilation, groups, out_hw, input_
 
 
 def _col2im_forward(cols, kernel, stride, padding, dilation, groups, out_hw, input_shape):
+    if len(input_shape) != 4:
+        return _col2im_nd(cols, kernel, stride, padding, dilation, groups, out_hw, input_shape)
     n, c, h, w = input_shape
     kh, kw = kernel
     sh, sw = stride
@@ -233,7 +289,7 @@ def _valid(offset, stride, n_out, n_in):
 
 def _geom_shape_im2col(x, kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
     n, c = x.shape[:2]
-    return TensorMeta((groups, (c // groups) * kernel[0] * kernel[1], n * out_hw[0] * out_hw[1]), x.dtype)
+    return TensorMeta((groups, (c // groups) * _prod(kernel), n * _prod(out_hw)), x.dtype)
 
 
 def _geom_shape_col2im(cols, kernel, stride, padding, dilation, groups, out_hw, input_shape):
@@ -258,11 +314,11 @@ def _col2im_grad(ctx, g):
 
 # -- conv output layout + bias (a kernel of the fused convolution) ---------------------------------------
 def _conv_output_forward(y, *bias, batch, out_hw):
-    ho, wo = out_hw
+    size = _prod(out_hw)
     o = y.shape[0] * y.shape[1]
-    src = y.reshape(o, batch, ho * wo)
-    out = np.empty((batch, o, ho, wo), np.result_type(y, *bias))
-    dst = out.reshape(batch, o, ho * wo).transpose(1, 0, 2)  # iterate in the source's order
+    src = y.reshape(o, batch, size)
+    out = np.empty((batch, o) + tuple(out_hw), np.result_type(y, *bias))
+    dst = out.reshape(batch, o, size).transpose(1, 0, 2)  # iterate in the source's order
     if bias:
         np.add(src, bias[0].reshape(o, 1, 1), out=dst)
     else:
@@ -312,7 +368,7 @@ def _conv_meta(x, w, b, *, stride, padding, dilation, groups, transposed, output
             f"convolution: expected a {nd + 2}-D input and weight, got shapes {tuple(x.shape)} and "
             f"{tuple(w.shape)}"
         )
-    if nd not in (1, 2):
+    if nd not in (1, 2, 3):
         raise OpError(f"convolution: {nd}-d convolutions are not implemented")
     if w.dtype is not x.dtype or (b is not None and b.dtype is not x.dtype) or not x.dtype.is_floating_point:
         raise OpError(
@@ -340,7 +396,7 @@ def _conv_meta(x, w, b, *, stride, padding, dilation, groups, transposed, output
 
 def _as2d(nd, stride, padding, dilation, output_padding=(0,)):
     """The 2-d geometry a 1-d convolution or pooling runs as (a unit height axis in front)."""
-    if nd == 2:
+    if nd != 1:
         return stride, padding, dilation, output_padding
     return (1,) + stride, ((0, 0),) + padding, (1,) + dilation, (0,) + output_padding
 
@@ -365,28 +421,29 @@ def _convolution_forward(x, w, b, *, stride, padding, dilation, groups, transpos
         x, w = x[:, :, None], w[:, :, None]
     stride, padding, dilation, output_padding = _as2d(nd, stride, padding, dilation, output_padding)
     kernel = w.shape[2:]
-    pads = padding[0] + padding[1]  # (top, bottom, left, right)
-    n, c, h, wd = x.shape
+    pads = sum(padding, ())  # (low, high) per spatial axis, flat: (top, bottom, left, right) in 2-d
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
     if not transposed:
-        out_hw = conv_output_size("convolution", (h, wd), kernel, stride, padding, dilation)
-        cols = _im2col_forward(x, kernel, stride, pads, dilation, groups, out_hw)
+        out_sz = conv_output_size("convolution", spatial, kernel, stride, padding, dilation)
+        cols = _im2col_forward(x, kernel, stride, pads, dilation, groups, out_sz)
         o = w.shape[0]
         y = np.matmul(w.reshape(groups, o // groups, cols.shape[1]), cols)
-        out = _conv_output_forward(y, *(() if b is None else (b,)), batch=n, out_hw=out_hw)
+        out = _conv_output_forward(y, *(() if b is None else (b,)), batch=n, out_hw=out_sz)
         if _GRAD.enabled and not is_tracing():
             _keep_columns(out, cols)
     else:
-        out_hw = conv_transpose_output_size(
+        out_sz = conv_transpose_output_size(
             "convolution", x.shape, kernel, stride, padding, dilation, output_padding
         )
         cin_g = c // groups
         o = w.shape[1] * groups
-        # (N, Cin, H, W) -> (G, Cin/G, N*H*W); columns = W_g^T @ x_g; col2im sums the windows back.
-        xt = x.transpose(1, 0, 2, 3).reshape(groups, cin_g, n * h * wd)
+        # (N, Cin, *S) -> (G, Cin/G, N*prod(S)); columns = W_g^T @ x_g; col2im sums the windows back.
+        xt = np.swapaxes(x, 0, 1).reshape(groups, cin_g, n * _prod(spatial))
         cols = np.matmul(w.reshape(groups, cin_g, -1).transpose(0, 2, 1), xt)
-        out = _col2im_forward(cols, kernel, stride, pads, dilation, groups, (h, wd), (n, o) + out_hw)
+        out = _col2im_forward(cols, kernel, stride, pads, dilation, groups, spatial, (n, o) + out_sz)
         if b is not None:
-            out += b.reshape(1, o, 1, 1)
+            out += b.reshape((1, o) + (1,) * len(spatial))
     return out[:, :, 0] if nd == 1 else out
 
 
@@ -397,7 +454,7 @@ def _col_attrs(kernel, stride, padding, dilation, groups, out_hw, input_shape=No
     attrs = {
         "kernel": tuple(kernel),
         "stride": stride,
-        "padding": padding[0] + padding[1],
+        "padding": sum(padding, ()),
         "dilation": dilation,
         "groups": groups,
         "out_hw": tuple(out_hw),
@@ -416,15 +473,17 @@ def _convolution_grad(ctx, g):
     stride, padding, dilation, _ = _as2d(nd, a["stride"], a["padding"], a["dilation"])
     need_x, need_w = ctx.needs_grad[0], ctx.needs_grad[1]
     need_b = b is not None and ctx.needs_grad[2]
-    x4, w4, g4 = (x.unsqueeze(2), w.unsqueeze(2), g.unsqueeze(2)) if nd == 1 else (x, w, g)
-    n, c, h, wd = x4.shape
-    kernel = w4.shape[2:]
+    xs, ws, gs = (x.unsqueeze(2), w.unsqueeze(2), g.unsqueeze(2)) if nd == 1 else (x, w, g)
+    n, c = xs.shape[:2]
+    spatial = tuple(xs.shape[2:])
+    kernel = tuple(ws.shape[2:])
+    swap = (1, 0) + tuple(range(2, xs.ndim))
     gx = gw = None
     if not a["transposed"]:
-        o = w4.shape[0]
-        ho, wo = g4.shape[2:]
-        wg = w4.reshape(groups, o // groups, -1)
-        gy = g4.permute(1, 0, 2, 3).reshape(groups, o // groups, n * ho * wo)
+        o = ws.shape[0]
+        out_sz = tuple(gs.shape[2:])
+        wg = ws.reshape(groups, o // groups, -1)
+        gy = gs.permute(*swap).reshape(groups, o // groups, n * _prod(out_sz))
         if need_w:
             cols = None
             if not _GRAD.enabled and not is_tracing():
@@ -432,19 +491,19 @@ def _convolution_grad(ctx, g):
             if cols is not None:
                 cols = Tensor._wrap(cols)
             else:
-                cols = apply(IM2COL, (x4,), _col_attrs(kernel, stride, padding, dilation, groups, (ho, wo)))
+                cols = apply(IM2COL, (xs,), _col_attrs(kernel, stride, padding, dilation, groups, out_sz))
             gw = (gy @ cols.mT).reshape(w.shape)
         if need_x:
-            attrs = _col_attrs(kernel, stride, padding, dilation, groups, (ho, wo), x4.shape)
+            attrs = _col_attrs(kernel, stride, padding, dilation, groups, out_sz, xs.shape)
             gx = apply(COL2IM, (wg.mT @ gy,), attrs)
     else:
         cin_g = c // groups
-        gcols = apply(IM2COL, (g4,), _col_attrs(kernel, stride, padding, dilation, groups, (h, wd)))
-        wg = w4.reshape(groups, cin_g, -1)
+        gcols = apply(IM2COL, (gs,), _col_attrs(kernel, stride, padding, dilation, groups, spatial))
+        wg = ws.reshape(groups, cin_g, -1)
         if need_x:
-            gx = (wg @ gcols).reshape(c, n, h, wd).permute(1, 0, 2, 3)
+            gx = (wg @ gcols).reshape((c, n) + spatial).permute(*swap)
         if need_w:
-            xt = x4.permute(1, 0, 2, 3).reshape(groups, cin_g, n * h * wd)
+            xt = xs.permute(*swap).reshape(groups, cin_g, n * _prod(spatial))
             gw = (xt @ gcols.mT).reshape(w.shape)
     if gx is not None and nd == 1:
         gx = gx.squeeze(2)
@@ -776,8 +835,148 @@ def max_pool2d_indices(
     return idx
 
 
+# -- any-rank pooling kernels (the 3-d pooling's; 1-d and 2-d run the 2-d kernels above) ----------------
+def _padded_nd(x, kernel, stride, padding, dilation, out_sz, value):
+    """``x`` padded so every window fits (``value`` in the padding), and the (low, high) pairs used."""
+    pairs = _pool_pad_pairs(tuple(x.shape[2:]), kernel, stride, padding, dilation, out_sz)
+    if not any(lo or hi for lo, hi in pairs):
+        return x, pairs
+    return np.pad(x, ((0, 0), (0, 0)) + pairs, constant_values=value), pairs
+
+
+def _offsets(kernel):
+    return itertools.product(*(range(k) for k in kernel))
+
+
+def _crop_nd(a, spatial, pairs):
+    if not any(lo or hi for lo, hi in pairs):
+        return a
+    return np.ascontiguousarray(
+        a[(slice(None),) * 2 + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, pairs))]
+    )
+
+
+def _max_pool_nd(x, kernel, stride, padding, dilation, out_sz):
+    xp, _ = _padded_nd(x, kernel, stride, padding, dilation, out_sz, _lowest(x.dtype))
+    out = None
+    for off in _offsets(kernel):
+        v = xp[(slice(None),) * 2 + _offset_slices(off, stride, dilation, out_sz)]
+        out = np.array(v) if out is None else np.maximum(out, v, out=out)
+    return out
+
+
+def _route_nd(x, out, kernel, stride, padding, dilation, out_sz, visit):
+    """``_route`` for any rank: ``visit(off, sel)`` per kernel offset, ``sel`` the output positions whose
+    first maximum sits there; returns the (low, high) pads of the padded input."""
+    xp, pairs = _padded_nd(x, kernel, stride, padding, dilation, out_sz, _lowest(x.dtype))
+    nan = x.dtype.kind == "f" and np.isnan(out.sum())
+    taken = None
+    for off in _offsets(kernel):
+        v = xp[(slice(None),) * 2 + _offset_slices(off, stride, dilation, out_sz)]
+        sel = v == out
+        if nan:
+            sel |= np.isnan(v) & np.isnan(out)
+        if taken is None:
+            taken = sel.copy()
+        else:
+            np.greater(sel, taken, out=sel)
+            taken |= sel
+        visit(off, sel)
+    return pairs
+
+
+def _max_pool_backward_nd(g, x, out, kernel, stride, padding, dilation, out_sz):
+    pairs = _pool_pad_pairs(tuple(x.shape[2:]), kernel, stride, padding, dilation, out_sz)
+    full = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pairs))
+    dx = np.zeros(tuple(x.shape[:2]) + full, g.dtype)
+
+    def visit(off, sel):
+        dst = dx[(slice(None),) * 2 + _offset_slices(off, stride, dilation, out_sz)]
+        dst += g * sel
+
+    _route_nd(x, out, kernel, stride, padding, dilation, out_sz, visit)
+    return _crop_nd(dx, tuple(x.shape[2:]), pairs)
+
+
+def _max_pool_gather_nd(gg, x, out, kernel, stride, padding, dilation, out_sz):
+    ggp, _ = _padded_nd(gg, kernel, stride, padding, dilation, out_sz, 0)
+    res = np.zeros(out.shape, gg.dtype)
+
+    def visit(off, sel):
+        res[sel] = ggp[(slice(None),) * 2 + _offset_slices(off, stride, dilation, out_sz)][sel]
+
+    _route_nd(x, out, kernel, stride, padding, dilation, out_sz, visit)
+    return res
+
+
+def _max_pool_indices_nd(x, out, kernel, stride, padding, dilation, out_sz):
+    """Flat (row-major) index into the input's spatial volume of each window's first maximum."""
+    spatial = tuple(x.shape[2:])
+    place = [_prod(spatial[i + 1 :]) for i in range(len(spatial))]
+    grids = np.meshgrid(
+        *[(np.arange(m) * s - p) * f for m, s, p, f in zip(out_sz, stride, padding, place)], indexing="ij"
+    )
+    base = sum(grids)
+    idx = np.zeros(out.shape, np.int64)
+
+    def visit(off, sel):
+        shift = sum(i * d * f for i, d, f in zip(off, dilation, place))
+        idx[sel] = np.broadcast_to(base + shift, sel.shape)[sel]
+
+    _route_nd(x, out, kernel, stride, padding, dilation, out_sz, visit)
+    return idx
+
+
+def _avg_divisor_nd(spatial, kernel, stride, padding, out_sz, count_include_pad, divisor_override):
+    """Reciprocal divisor of every window (PyTorch's rule), broadcastable over the output."""
+    if divisor_override:
+        return 1.0 / divisor_override
+    div = np.ones((), np.int64)
+    for n, k, s, p, m in zip(spatial, kernel, stride, padding, out_sz):
+        start = np.arange(m) * s - p
+        end = np.minimum(start + k, n + p)
+        size = end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
+        div = np.multiply.outer(div, size)
+    return 1.0 / div
+
+
+def _avg_pool_nd(x, kernel, stride, padding, out_sz, count_include_pad, divisor_override):
+    dil = (1,) * len(kernel)
+    xp, _ = _padded_nd(x, kernel, stride, padding, dil, out_sz, 0)
+    out = None
+    for off in _offsets(kernel):
+        v = xp[(slice(None),) * 2 + _offset_slices(off, stride, dil, out_sz)]
+        out = np.array(v) if out is None else np.add(out, v, out=out)
+    scale = _avg_divisor_nd(x.shape[2:], kernel, stride, padding, out_sz, count_include_pad, divisor_override)
+    out *= np.asarray(scale, out.dtype)
+    return out
+
+
+def _avg_pool_backward_nd(
+    g, kernel, stride, padding, out_sz, input_shape, count_include_pad, divisor_override
+):
+    spatial = tuple(input_shape[2:])
+    dil = (1,) * len(kernel)
+    pairs = _pool_pad_pairs(spatial, kernel, stride, padding, dil, out_sz)
+    scale = _avg_divisor_nd(spatial, kernel, stride, padding, out_sz, count_include_pad, divisor_override)
+    gs = g * np.asarray(scale, g.dtype)
+    full = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pairs))
+    dx = np.zeros(tuple(input_shape[:2]) + full, g.dtype)
+    for off in _offsets(kernel):
+        dst = dx[(slice(None),) * 2 + _offset_slices(off, stride, dil, out_sz)]
+        dst += gs
+    return _crop_nd(dx, spatial, pairs)
+
+
+def _pool_nd(x, kernel, stride, padding, dilation, ceil_mode):
+    return pool_output_size("pool", x.shape, kernel, stride, padding, dilation, ceil_mode)
+
+
 def _max_pool_op_forward(x, *, kernel, stride, padding, dilation, ceil_mode):
     nd = x.ndim - 2
+    if nd == 3:
+        out_sz = _pool_nd(x, kernel, stride, padding, dilation, ceil_mode)
+        return _max_pool_nd(x, kernel, stride, padding, dilation, out_sz)
     x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
     out = _max_pool_forward(x4, k, s, p, d, out_hw)
     return out[:, :, 0] if nd == 1 else out
@@ -785,6 +984,9 @@ def _max_pool_op_forward(x, *, kernel, stride, padding, dilation, ceil_mode):
 
 def _max_pool_backward_op(g, x, out, *, kernel, stride, padding, dilation, ceil_mode):
     nd = x.ndim - 2
+    if nd == 3:
+        out_sz = _pool_nd(x, kernel, stride, padding, dilation, ceil_mode)
+        return _max_pool_backward_nd(g, x, out, kernel, stride, padding, dilation, out_sz)
     x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
     if nd == 1:
         g, out = g[:, :, None], out[:, :, None]
@@ -794,6 +996,9 @@ def _max_pool_backward_op(g, x, out, *, kernel, stride, padding, dilation, ceil_
 
 def _max_pool_gather_op(gg, x, out, *, kernel, stride, padding, dilation, ceil_mode):
     nd = x.ndim - 2
+    if nd == 3:
+        out_sz = _pool_nd(x, kernel, stride, padding, dilation, ceil_mode)
+        return _max_pool_gather_nd(gg, x, out, kernel, stride, padding, dilation, out_sz)
     x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
     if nd == 1:
         gg, out = gg[:, :, None], out[:, :, None]
@@ -803,6 +1008,9 @@ def _max_pool_gather_op(gg, x, out, *, kernel, stride, padding, dilation, ceil_m
 
 def _max_pool_indices_op(x, out, *, kernel, stride, padding, dilation, ceil_mode):
     nd = x.ndim - 2
+    if nd == 3:
+        out_sz = _pool_nd(x, kernel, stride, padding, dilation, ceil_mode)
+        return _max_pool_indices_nd(x, out, kernel, stride, padding, dilation, out_sz)
     x4, k, s, p, d, out_hw = _pool2d(x, nd, kernel, stride, padding, dilation, ceil_mode)
     idx = max_pool2d_indices(x4, out[:, :, None] if nd == 1 else out, k, s, p, d, out_hw)
     return idx[:, :, 0] if nd == 1 else idx
@@ -928,6 +1136,9 @@ def _avg_pool_backward_forward(
 
 def _avg_pool_op_forward(x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     nd = x.ndim - 2
+    if nd == 3:
+        out_sz = _pool_nd(x, kernel, stride, padding, (1,) * nd, ceil_mode)
+        return _avg_pool_nd(x, kernel, stride, padding, out_sz, count_include_pad, divisor_override)
     x4, k, s, p, _, out_hw = _pool2d(x, nd, kernel, stride, padding, (1,) * nd, ceil_mode)
     out = _avg_pool_forward(x4, k, s, p, out_hw, count_include_pad, divisor_override)
     return out[:, :, 0] if nd == 1 else out
@@ -937,6 +1148,11 @@ def _avg_pool_backward_op(
     g, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, input_shape
 ):
     nd = len(input_shape) - 2
+    if nd == 3:
+        out_sz = pool_output_size("avg_pool", input_shape, kernel, stride, padding, (1,) * nd, ceil_mode)
+        return _avg_pool_backward_nd(
+            g, kernel, stride, padding, out_sz, input_shape, count_include_pad, divisor_override
+        )
     shape4 = input_shape[:2] + (1,) + input_shape[2:] if nd == 1 else input_shape
     k, s, p = _as2d_pool(nd, kernel, stride, padding)
     out_hw = pool_output_size("avg_pool", shape4, k, s, p, (1, 1), ceil_mode)

@@ -11,7 +11,16 @@ from ...core.tensor import Tensor
 from ...ops._util import check_tensor
 from ...ops.conv import COL2IM, CONVOLUTION, IM2COL, conv_output_size, conv_transpose_output_size
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "unfold",
+    "fold",
+]
 
 
 def _tuple(opname: str, argname: str, value, n: int, minimum: int = 0) -> tuple:
@@ -158,6 +167,25 @@ def conv2d(
     return _conv_nd("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D convolution of a (N, C, D, H, W) or (C, D, H, W) input with a (out_channels, C/groups, kD, kH, kW)
+    weight. ``padding`` is an int, a triple, ``'valid'`` or ``'same'``.
+
+    Example:
+        >>> F.conv3d(ts.randn(2, 3, 6, 6, 6), ts.randn(4, 3, 3, 3, 3), padding="same").shape
+        tessera.Size([2, 4, 6, 6, 6])
+    """
+    return _conv_nd("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)
+
+
 def conv1d(
     input: Tensor,
     weight: Tensor,
@@ -239,6 +267,28 @@ def conv_transpose2d(
     """
     return _conv_transpose_nd(
         "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups, dilation, 2
+    )
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """Transposed 3-D convolution (the gradient of ``conv3d`` w.r.t. its input) with a
+    (in_channels, out_channels/groups, kD, kH, kW) weight.
+
+    Example:
+        >>> F.conv_transpose3d(ts.randn(1, 4, 3, 3, 3), ts.randn(4, 2, 3, 3, 3), stride=2).shape
+        tessera.Size([1, 2, 7, 7, 7])
+    """
+    return _conv_transpose_nd(
+        "conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups, dilation, 3
     )
 
 

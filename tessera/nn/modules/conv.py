@@ -1,5 +1,5 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d`` (PyTorch parameter
-names, layouts, defaults and initialisation)."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d``, ``ConvTranspose1d``, ``ConvTranspose2d``,
+``ConvTranspose3d`` (PyTorch parameter names, layouts, defaults and initialisation)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -187,7 +190,7 @@ class _Conv(_ConvNd):
         )
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        fn = F.conv2d if self._nd == 2 else F.conv1d
+        fn = _CONV[self._nd]
         if self.padding_mode != "zeros":
             x = ops.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(x, weight, bias, self.stride, 0, self.dilation, self.groups)
@@ -210,6 +213,19 @@ class Conv2d(_Conv):
     """
 
     _nd = 2
+
+
+class Conv3d(_Conv):
+    """3-D convolution over (N, C_in, D, H, W) or (C_in, D, H, W) inputs; ``weight`` is
+    (out_channels, in_channels/groups, kD, kH, kW). ``padding``: int, triple, ``'same'`` or ``'valid'``;
+    ``padding_mode``: 'zeros', 'reflect', 'replicate' or 'circular'.
+
+    Example:
+        >>> ts.nn.Conv3d(2, 4, 3, padding=1)(ts.randn(1, 2, 5, 6, 7)).shape
+        tessera.Size([1, 4, 5, 6, 7])
+    """
+
+    _nd = 3
 
 
 class Conv1d(_Conv):
@@ -290,7 +306,7 @@ class _ConvTransposeNd(_ConvNd):
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         self._check_input(input)
-        fn = F.conv_transpose2d if self._nd == 2 else F.conv_transpose1d
+        fn = _CONV_TRANSPOSE[self._nd]
         output_padding = self._output_padding(input, output_size)
         return fn(
             input,
@@ -315,6 +331,17 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution; ``weight`` is (in_channels, out_channels/groups, kD, kH, kW).
+
+    Example:
+        >>> ts.nn.ConvTranspose3d(4, 2, 2, stride=2)(ts.randn(1, 4, 3, 3, 3)).shape
+        tessera.Size([1, 2, 6, 6, 6])
+    """
+
+    _nd = 3
 
 
 class ConvTranspose1d(_ConvTransposeNd):
