@@ -181,6 +181,15 @@ class Optimizer:
             if default is not required:
                 group.setdefault(name, default)
 
+    def _check_state_shape(self, param: Tensor, key, shape: tuple) -> None:
+        """Raise ``ValueError`` when a loaded state tensor ``key`` of ``shape`` cannot belong to ``param``
+        (by default every non-scalar state tensor has its parameter's shape)."""
+        if len(shape) > 0 and shape != tuple(param._data.shape):
+            raise ValueError(
+                f"load_state_dict: state '{key}' has shape {shape} but its parameter "
+                f"has shape {tuple(param._data.shape)}"
+            )
+
     # -- parameter groups ---------------------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a parameter group (a dict with ``"params"`` and optional hyperparameters) to ``param_groups``.
@@ -451,11 +460,7 @@ class Optimizer:
                 if key == "step":
                     return _to_state_tensor(value)
                 t = _to_state_tensor(value, param._data.dtype)
-                if t._data.ndim > 0 and t._data.shape != param._data.shape:
-                    raise ValueError(
-                        f"load_state_dict: state '{key}' has shape {tuple(t._data.shape)} but its parameter "
-                        f"has shape {tuple(param._data.shape)}"
-                    )
+                self._check_state_shape(param, key, tuple(t._data.shape))
                 return t
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
@@ -509,3 +514,24 @@ def _new_step() -> Tensor:
 def _check_nonneg(name: str, value, what: str | None = None) -> None:
     if not 0.0 <= value:
         raise ValueError(f"Invalid {what or name} value: {value}")
+
+
+def _check_lr(name: str, lr) -> None:
+    if isinstance(lr, Tensor):
+        raise TypeError(f"{name}: lr must be a Python number, got a Tensor")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_not_differentiable(name: str, group: dict[str, Any]) -> None:
+    if group.get("differentiable"):
+        raise NotImplementedError(f"{name}: differentiable=True is not supported by Tessera optimizers")
+
+
+def _check_betas(name: str, betas) -> None:
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
