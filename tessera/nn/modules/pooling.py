@@ -1,6 +1,7 @@
-"""Pooling and resampling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``,
-``AdaptiveMaxPool1d/2d``, ``LPPool1d/2d``, ``Upsample``, ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``,
-``PixelShuffle`` and ``PixelUnshuffle``."""
+"""Pooling and resampling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
+``AdaptiveMaxPool1d/2d/3d``, ``LPPool1d/2d/3d``, ``MaxUnpool1d/2d/3d``, ``FractionalMaxPool2d/3d``,
+``Upsample``, ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``, ``PixelShuffle``, ``PixelUnshuffle`` and
+``ChannelShuffle``."""
 
 from __future__ import annotations
 
@@ -11,14 +12,25 @@ from ..module import Module
 __all__ = [
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
+    "ChannelShuffle",
     "Upsample",
     "UpsamplingNearest2d",
     "UpsamplingBilinear2d",
@@ -55,7 +67,7 @@ class _MaxPoolNd(Module):
 
     def forward(self, input: Tensor):
         _check(self, input, self._nd)
-        fn = F.max_pool2d if self._nd == 2 else F.max_pool1d
+        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[self._nd]
         return fn(
             input,
             self.kernel_size,
@@ -84,6 +96,17 @@ class MaxPool2d(_MaxPoolNd):
     _nd = 2
 
 
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W) inputs (``stride`` defaults to ``kernel_size``).
+
+    Example:
+        >>> ts.nn.MaxPool3d(2)(ts.randn(1, 2, 4, 6, 6)).shape
+        tessera.Size([1, 2, 2, 3, 3])
+    """
+
+    _nd = 3
+
+
 class MaxPool1d(_MaxPoolNd):
     """1-D max pooling over (N, C, L) or (C, L) inputs.
 
@@ -103,6 +126,8 @@ class AvgPool2d(Module):
         tessera.Size([1, 3, 4, 4])
     """
 
+    _nd = 2
+
     def __init__(
         self,
         kernel_size,
@@ -119,8 +144,8 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        _check(self, input, 2)
-        return F.avg_pool2d(
+        _check(self, input, self._nd)
+        return (F.avg_pool2d if self._nd == 2 else F.avg_pool3d)(
             input,
             self.kernel_size,
             self.stride,
@@ -132,6 +157,17 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool3d(AvgPool2d):
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) inputs.
+
+    Example:
+        >>> ts.nn.AvgPool3d(2)(ts.randn(1, 3, 4, 4, 4)).shape
+        tessera.Size([1, 3, 2, 2, 2])
+    """
+
+    _nd = 3
 
 
 class AvgPool1d(Module):
@@ -206,6 +242,22 @@ class AdaptiveAvgPool1d(_AdaptiveNd):
         return F.adaptive_avg_pool1d(input, self.output_size)
 
 
+class AdaptiveAvgPool3d(_AdaptiveNd):
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) inputs to a fixed output size.
+
+    Example:
+        >>> ts.nn.AdaptiveAvgPool3d((1, 2, 2))(ts.randn(2, 3, 5, 6, 7)).shape
+        tessera.Size([2, 3, 1, 2, 2])
+    """
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check(self, input, 3)
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
 class AdaptiveMaxPool2d(_AdaptiveNd):
     """Max pooling to a fixed output size.
 
@@ -230,6 +282,19 @@ class AdaptiveMaxPool1d(_AdaptiveNd):
     def forward(self, input: Tensor):
         _check(self, input, 1)
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(_AdaptiveNd):
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) inputs to a fixed output size.
+
+    Example:
+        >>> ts.nn.AdaptiveMaxPool3d(2)(ts.randn(1, 2, 5, 5, 5)).shape
+        tessera.Size([1, 2, 2, 2, 2])
+    """
+
+    def forward(self, input: Tensor):
+        _check(self, input, 3)
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
 
 class LPPool2d(Module):
@@ -259,6 +324,137 @@ class LPPool1d(LPPool2d):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool3d(LPPool2d):
+    """Power-average pooling over 3-D windows.
+
+    Example:
+        >>> ts.nn.LPPool3d(2, 2)(ts.rand(1, 2, 4, 4, 4)).shape
+        tessera.Size([1, 2, 2, 2, 2])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool3d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+def _ntuple(v, n):
+    if isinstance(v, (tuple, list)):
+        return tuple(v) if len(v) != 1 else tuple(v) * n
+    return (v,) * n
+
+
+class _MaxUnpoolNd(Module):
+    _nd = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        nd = self._nd
+        self.kernel_size = _ntuple(kernel_size, nd)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, nd)
+        self.padding = _ntuple(padding, nd)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        fn = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[self._nd]
+        return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool1d``: ``forward(input, indices, output_size=None)``.
+
+    Example:
+        >>> out, idx = ts.nn.MaxPool1d(2, return_indices=True)(ts.randn(1, 2, 8))
+        >>> ts.nn.MaxUnpool1d(2)(out, idx).shape
+        tessera.Size([1, 2, 8])
+    """
+
+    _nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool2d``: ``forward(input, indices, output_size=None)``.
+
+    Example:
+        >>> out, idx = ts.nn.MaxPool2d(2, return_indices=True)(ts.randn(1, 2, 4, 4))
+        >>> ts.nn.MaxUnpool2d(2)(out, idx).shape
+        tessera.Size([1, 2, 4, 4])
+    """
+
+    _nd = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool3d``: ``forward(input, indices, output_size=None)``.
+
+    Example:
+        >>> out, idx = ts.nn.MaxPool3d(2, return_indices=True)(ts.randn(1, 2, 4, 4, 4))
+        >>> ts.nn.MaxUnpool3d(2)(out, idx).shape
+        tessera.Size([1, 2, 4, 4, 4])
+    """
+
+    _nd = 3
+
+
+class _FractionalMaxPoolNd(Module):
+    _nd = 2
+
+    def __init__(
+        self,
+        kernel_size,
+        output_size=None,
+        output_ratio=None,
+        return_indices: bool = False,
+        _random_samples=None,
+    ):
+        super().__init__()
+        name, nd = type(self).__name__, self._nd
+        self.kernel_size = _ntuple(kernel_size, nd)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _ntuple(output_size, nd) if output_size is not None else None
+        self.output_ratio = _ntuple(output_ratio, nd) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError(f"{name}: only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"{name}: output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor):
+        fn = F.fractional_max_pool2d if self._nd == 2 else F.fractional_max_pool3d
+        return fn(
+            input,
+            self.kernel_size,
+            self.output_size,
+            self.output_ratio,
+            self.return_indices,
+            _random_samples=self._random_samples,
+        )
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """2-D fractional max pooling (windows at pseudo-random steps; samples drawn from Tessera's generator).
+
+    Example:
+        >>> ts.nn.FractionalMaxPool2d(3, output_ratio=0.5)(ts.randn(1, 2, 10, 10)).shape
+        tessera.Size([1, 2, 5, 5])
+    """
+
+    _nd = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-D fractional max pooling.
+
+    Example:
+        >>> ts.nn.FractionalMaxPool3d(2, output_size=3)(ts.randn(1, 2, 6, 6, 6)).shape
+        tessera.Size([1, 2, 3, 3, 3])
+    """
+
+    _nd = 3
 
 
 class Upsample(Module):
@@ -341,3 +537,22 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Shuffle the channels of a (N, C, *) input in ``groups`` groups: (N, g, C/g, *) -> (N, C/g, g, *).
+
+    Example:
+        >>> ts.nn.ChannelShuffle(2)(ts.arange(4.0).reshape(1, 4, 1, 1)).flatten().tolist()
+        [0.0, 2.0, 1.0, 3.0]
+    """
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
