@@ -1,0 +1,86 @@
+"""How much of PyTorch's public API Tessera answers, per namespace, against the installed torch.
+
+A name counts when it is public in torch (``dir()``, no leading underscore) and is neither a module imported
+from outside torch (``math``, ``np`` in ``torch.nn.functional``) nor a typing helper (``Optional``,
+``TYPE_CHECKING``). The figures are printed (``pytest -s``) and each must stay at or above its floor, which
+only ever goes up: raise a floor when coverage grows. That a counted name works is the job of the op and
+layer tests, which compare it against PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+import typing
+
+import pytest
+from opcheck import needs_torch, torch
+
+import tessera as ts
+
+# namespace -> (Tessera counterpart, floor in percent)
+FLOORS = {
+    "torch": ("tessera", 26),
+    "torch.Tensor": ("tessera.Tensor", 51),
+    "torch.nn": ("tessera.nn", 54),
+    "torch.nn.functional": ("tessera.nn.functional", 48),
+    "torch.nn.init": ("tessera.nn.init", 50),
+    "torch.optim": ("tessera.optim", 37),
+    "torch.linalg": ("tessera.linalg", 0),
+    "torch.fft": ("tessera.fft", 0),
+    "torch.special": ("tessera.special", 0),
+}
+
+
+def _resolve(path: str):
+    head, *rest = path.split(".")
+    obj = importlib.import_module(head)
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _counted(namespace) -> list[str]:
+    names = []
+    for name in dir(namespace):
+        if name.startswith("_"):
+            continue
+        value = getattr(namespace, name, None)
+        if isinstance(value, types.ModuleType) and not value.__name__.startswith("torch"):
+            continue  # math, np, warnings... imported into the namespace
+        if getattr(value, "__module__", None) == "typing" or value is typing.TYPE_CHECKING:
+            continue
+        names.append(name)
+    return names
+
+
+def coverage(torch_path: str, tessera_path: str) -> tuple[int, int, list[str]]:
+    """(names Tessera has, names counted, the missing ones) for one namespace."""
+    names = _counted(_resolve(torch_path))
+    ours = _resolve(tessera_path)
+    missing = [n for n in names if not hasattr(ours, n)]
+    return len(names) - len(missing), len(names), missing
+
+
+@needs_torch
+@pytest.mark.parametrize("torch_path", list(FLOORS))
+def test_coverage_does_not_drop(torch_path):
+    tessera_path, floor = FLOORS[torch_path]
+    have, total, missing = coverage(torch_path, tessera_path)
+    percent = 100 * have / total
+    print(
+        f"\n{torch_path}: {have} of {total} ({percent:.1f} %), floor {floor} %; missing: {' '.join(missing)}"
+    )
+    assert percent >= floor, f"{torch_path} coverage fell to {percent:.1f} % (floor {floor} %)"
+
+
+@needs_torch
+def test_every_torch_optimizer_exists():
+    optimizers = [
+        n
+        for n, v in vars(torch.optim).items()
+        if isinstance(v, type) and issubclass(v, torch.optim.Optimizer)
+    ]
+    assert "Adam" in optimizers
+    missing = [n for n in optimizers if not isinstance(getattr(ts.optim, n, None), type)]
+    assert not missing, f"optimizers torch has and ts.optim lacks: {missing}"
