@@ -195,3 +195,265 @@ def test_gumbel_softmax_hard_straight_through():
     assert np.array_equal(y0.sum(0), np.ones(4))
     with pytest.warns(UserWarning, match="eps"):
         F.gumbel_softmax(ts.randn(2, 3), eps=1e-5)
+
+
+# -- distances ----------------------------------------------------------------------------------------------
+@needs_torch
+@pytest.mark.parametrize(
+    "s1,s2,dim", [((4, 5), (4, 5), 1), ((3, 4, 5), (4, 5), -1), ((2, 3, 4), (2, 1, 4), 0), ((6,), (6,), 0)]
+)
+def test_cosine_similarity(s1, s2, dim):
+    x1, x2 = _x(*s1, seed=1), _x(*s2, seed=2)
+    check_torch(
+        lambda a, b: F.cosine_similarity(a, b, dim), lambda a, b: _tnn().cosine_similarity(a, b, dim), x1, x2
+    )
+    check_torch(nn.CosineSimilarity(dim, 1e-3), torch.nn.CosineSimilarity(dim, 1e-3), x1, x2)
+
+
+@needs_torch
+def test_cosine_similarity_tiny_vectors_and_errors():
+    x1 = _x(3, 4, seed=1) * np.array([[1.0], [1e-9], [1.0]], np.float32)
+    check_torch(F.cosine_similarity, _tnn().cosine_similarity, x1, _x(3, 4, seed=2), atol=1e-5)
+    with pytest.raises(RuntimeError, match="cosine_similarity.*not broadcastable"):
+        F.cosine_similarity(ts.randn(3, 4), ts.randn(3, 5))
+    with pytest.raises(TypeError, match="cosine_similarity.*floating point"):
+        F.cosine_similarity(ts.ones(3, dtype=ts.int64), ts.ones(3, dtype=ts.int64), 0)
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("s1,s2", [((4, 5), (4, 5)), ((4, 5), (5,)), ((5,), (5,))])
+def test_pairwise_distance(p, keepdim, s1, s2):
+    x1, x2 = _x(*s1, seed=3), _x(*s2, seed=4)
+    check_torch(
+        lambda a, b: F.pairwise_distance(a, b, p, 1e-6, keepdim),
+        lambda a, b: _tnn().pairwise_distance(a, b, p, 1e-6, keepdim),
+        x1,
+        x2,
+    )
+    check_torch(
+        nn.PairwiseDistance(p, keepdim=keepdim), torch.nn.PairwiseDistance(p, keepdim=keepdim), x1, x2
+    )
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.5, 3.0, float("inf")])
+def test_pdist(p):
+    x = _x(5, 3, seed=5)
+    check_torch(lambda a: F.pdist(a, p), lambda a: _tnn().pdist(a, p), x, rtol=1e-5, atol=1e-5)
+    check_torch(F.pdist, _tnn().pdist, _x(1, 3), grad=False)
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors, got: 3D"):
+        F.pdist(ts.randn(2, 3, 4))
+    with pytest.raises(RuntimeError, match="pdist only supports non-negative p values"):
+        F.pdist(ts.randn(2, 3), -1.0)
+
+
+def test_pdist_gradcheck():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    check_grad(F.pdist, x)
+
+
+# -- triplet / Gaussian / margin / linear cross-entropy losses -----------------------------------------------
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("p", [2.0, 1.0])
+@pytest.mark.parametrize("shape", [(6, 4), (4,)])
+def test_triplet_margin_loss(reduction, swap, p, shape):
+    a, pos, neg = _x(*shape, seed=1), _x(*shape, seed=2), _x(*shape, seed=3)
+    kw = dict(margin=1.5, p=p, swap=swap, reduction=reduction)
+    check_torch(
+        lambda *t: F.triplet_margin_loss(*t, **kw),
+        lambda *t: _tnn().triplet_margin_loss(*t, **kw),
+        a,
+        pos,
+        neg,
+    )
+    check_torch(nn.TripletMarginLoss(**kw), torch.nn.TripletMarginLoss(**kw), a, pos, neg)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss(reduction, swap):
+    a, pos, neg = _x(5, 4, seed=1), _x(5, 4, seed=2), _x(5, 4, seed=3)
+    check_torch(
+        lambda *t: F.triplet_margin_with_distance_loss(*t, swap=swap, reduction=reduction),
+        lambda *t: _tnn().triplet_margin_with_distance_loss(*t, swap=swap, reduction=reduction),
+        a,
+        pos,
+        neg,
+    )
+    m = nn.TripletMarginWithDistanceLoss(distance_function=nn.CosineSimilarity(), margin=0.5, swap=swap)
+    mt = torch.nn.TripletMarginWithDistanceLoss(
+        distance_function=torch.nn.CosineSimilarity(), margin=0.5, swap=swap
+    )
+    check_torch(m, mt, a, pos, neg)
+    assert repr(nn.TripletMarginWithDistanceLoss()) == repr(torch.nn.TripletMarginWithDistanceLoss())
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_with_distance_loss(ts.tensor(a), ts.tensor(pos), ts.tensor(neg), margin=0.0)
+
+
+def test_triplet_errors():
+    with pytest.raises(
+        RuntimeError, match="expected to have the same number of dimensions.*anchor 2D, positive 1D"
+    ):
+        F.triplet_margin_loss(ts.randn(3, 4), ts.randn(4), ts.randn(3, 4))
+    with pytest.raises(ValueError, match="TripletMarginLoss: expected margin to be greater than 0"):
+        nn.TripletMarginLoss(margin=0.0)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("var_shape", [(4, 3), (4,), (4, 1), "float"])
+def test_gaussian_nll_loss(reduction, full, var_shape):
+    x, t = _x(4, 3, seed=1), _x(4, 3, seed=2)
+    if var_shape == "float":
+        check_torch(
+            lambda a, b: F.gaussian_nll_loss(a, b, 0.7, full=full, reduction=reduction),
+            lambda a, b: _tnn().gaussian_nll_loss(a, b, 0.7, full=full, reduction=reduction),
+            x,
+            t,
+        )
+        return
+    var = np.abs(_x(*var_shape, seed=3)) + 0.1
+    var.flat[0] = 1e-8  # below eps: clamped, with the gradient passed through
+    kw = dict(full=full, reduction=reduction)
+    check_torch(
+        lambda *a: F.gaussian_nll_loss(*a, **kw),
+        lambda *a: _tnn().gaussian_nll_loss(*a, **kw),
+        x,
+        t,
+        var,
+        rtol=1e-4,
+    )
+    check_torch(nn.GaussianNLLLoss(**kw), torch.nn.GaussianNLLLoss(**kw), x, t, var, rtol=1e-4)
+
+
+def test_gaussian_nll_errors():
+    x = ts.randn(4, 3)
+    with pytest.raises(ValueError, match="var is of incorrect size"):
+        F.gaussian_nll_loss(x, x, ts.ones(2))
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(x, x, -ts.ones(4, 3))
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(x, x, -1.0)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("batched", [True, False])
+def test_multi_margin_loss(reduction, p, weighted, batched):
+    x = _x(6, 4, seed=1) if batched else _x(4, seed=1)
+    t = np.array([0, 3, 1, 1, 2, 0]) if batched else np.array(2)
+    w = np.array([0.5, 1.0, 2.0, 1.5], np.float32) if weighted else None
+    kw = dict(p=p, margin=0.8, reduction=reduction)
+    wt = ts.tensor(w) if weighted else None
+    wp = torch.tensor(w) if weighted else None
+    check_torch(
+        lambda a: F.multi_margin_loss(a, ts.tensor(t), weight=wt, **kw),
+        lambda a: _tnn().multi_margin_loss(a, torch.tensor(t), weight=wp, **kw),
+        x,
+    )
+    check_torch(
+        lambda a: nn.MultiMarginLoss(weight=wt, **kw)(a, ts.tensor(t)),
+        lambda a: torch.nn.MultiMarginLoss(weight=wp, **kw)(a, torch.tensor(t)),
+        x,
+    )
+
+
+def test_multi_margin_errors():
+    with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
+        F.multi_margin_loss(ts.randn(3, 4), ts.tensor([0, 1, 2]), p=3)
+    with pytest.raises(RuntimeError, match="Expected target size \\[3\\], but got \\[2\\]"):
+        F.multi_margin_loss(ts.randn(3, 4), ts.tensor([0, 1]))
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("batched", [True, False])
+def test_multilabel_margin_loss(reduction, batched):
+    x = _x(3, 5, seed=2)
+    t = np.array([[3, 0, -1, 1, 2], [1, 2, 4, 0, 3], [-1, 0, 1, 2, 3]])
+    x, t = (x, t) if batched else (x[0], t[0])
+    check_torch(
+        lambda a: F.multilabel_margin_loss(a, ts.tensor(t), reduction=reduction),
+        lambda a: _tnn().multilabel_margin_loss(a, torch.tensor(t), reduction=reduction),
+        x,
+    )
+    check_torch(
+        lambda a: nn.MultiLabelMarginLoss(reduction=reduction)(a, ts.tensor(t)),
+        lambda a: torch.nn.MultiLabelMarginLoss(reduction=reduction)(a, torch.tensor(t)),
+        x,
+    )
+    with pytest.raises(RuntimeError, match="inconsistent target size: \\[2\\] for input of size: \\[3, 4\\]"):
+        F.multilabel_margin_loss(ts.randn(3, 4), ts.tensor([0, 1]))
+
+
+@needs_torch
+def test_nll_loss_2d_alias():
+    x = _x(2, 3, 4, 4, seed=1)
+    t = np.random.default_rng(0).integers(0, 3, (2, 4, 4))
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        m = nn.NLLLoss2d()
+    assert isinstance(m, nn.NLLLoss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mt = torch.nn.NLLLoss2d()
+    check_torch(lambda a: m(a, ts.tensor(t)), lambda a: mt(a, torch.tensor(t)), x)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", ["plain", "bias", "kdim", "unbatched", "probs", "ignore"])
+def test_linear_cross_entropy(reduction, case):
+    rng = np.random.default_rng(0)
+    x = _x(5, 3, seed=1)
+    w = _x(4, 3, seed=2)
+    b = None
+    t = rng.integers(0, 4, 5)
+    kw = dict(reduction=reduction, label_smoothing=0.1)
+    if case == "bias":
+        b = _x(4, seed=3)
+    elif case == "kdim":
+        w, b, t = _x(4, 2, 3, seed=2), _x(4, 2, seed=3), rng.integers(0, 4, (5, 2))
+    elif case == "unbatched":
+        x, t = x[0], np.array(2)
+    elif case == "probs":
+        t = np.abs(_x(5, 4, seed=4))
+        t /= t.sum(1, keepdims=True)
+    elif case == "ignore":
+        t[1] = 3
+        kw["ignore_index"] = 3
+    args = (x, w) if b is None else (x, w, b)
+
+    def ts_fn(x, w, b=None):
+        return F.linear_cross_entropy(x, w, ts.tensor(t), linear_bias=b, **kw)
+
+    def torch_fn(x, w, b=None):
+        return _tnn().linear_cross_entropy(x, w, torch.tensor(t), linear_bias=b, **kw)
+
+    check_torch(ts_fn, torch_fn, *args, rtol=1e-5, atol=1e-6)
+
+
+@needs_torch
+def test_linear_cross_entropy_module():
+    m = nn.LinearCrossEntropyLoss(3, 4, out_features=(2,), bias=True)
+    mt = torch.nn.LinearCrossEntropyLoss(3, 4, out_features=(2,), bias=True)
+    assert repr(m) == repr(mt)
+    assert {k: tuple(v.shape) for k, v in m.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in mt.state_dict().items()
+    }
+    m.load_state_dict({k: ts.tensor(v.numpy()) for k, v in mt.state_dict().items()})
+    t = np.random.default_rng(0).integers(0, 4, (5, 2))
+    check_torch(lambda a: m(a, ts.tensor(t)), lambda a: mt(a, torch.tensor(t)), _x(5, 3))
+    with pytest.raises(RuntimeError, match="expected equal input and linear_weight last dimensions"):
+        F.linear_cross_entropy(ts.randn(2, 3), ts.randn(4, 5), ts.tensor([0, 1]))
+    with pytest.raises(
+        RuntimeError, match="ignore_index cannot be specified when target contains probabilities"
+    ):
+        F.linear_cross_entropy(ts.randn(2, 3), ts.randn(4, 3), ts.rand(2, 4), ignore_index=1)

@@ -8,12 +8,15 @@ others are Tessera-op compositions. Nothing here reads tensor values.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
 from ... import ops
-from ...core.dispatch import apply
+from ...core import creation
+from ...core import dtypes as _dt
+from ...core.dispatch import apply, is_tracing
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 from ...ops._util import check_tensor
@@ -34,6 +37,15 @@ __all__ = [
     "hinge_embedding_loss",
     "poisson_nll_loss",
     "multilabel_soft_margin_loss",
+    "cosine_similarity",
+    "pairwise_distance",
+    "pdist",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "gaussian_nll_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "linear_cross_entropy",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -670,3 +682,353 @@ def multilabel_soft_margin_loss(
         loss = loss * weight
     loss = loss.sum(-1) / input.shape[-1] if input.ndim else loss
     return _apply_reduction(loss, reduction)
+
+
+# -- distances ----------------------------------------------------------------------------------------------
+def _broadcast_common(opname: str, x1: Tensor, x2: Tensor) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape)))
+    except ValueError:
+        raise RuntimeError(
+            f"{opname}: the shapes of x1 {tuple(x1.shape)} and x2 {tuple(x2.shape)} are not broadcastable"
+        ) from None
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (they broadcast); each norm is floored
+    at ``eps`` (the floor passes the gradient through, as PyTorch's in-place clamp does).
+
+    Example:
+        >>> F.cosine_similarity(ts.tensor([[1.0, 0.0]]), ts.tensor([[1.0, 1.0]]))
+        tensor([0.7071])
+    """
+    _check_float("cosine_similarity", "x1", x1)
+    _check_float("cosine_similarity", "x2", x2)
+    shape = _broadcast_common("cosine_similarity", x1, x2)
+    dt = _dt.promote_types(x1.dtype, x2.dtype)
+    x1, x2 = x1.to(dt).expand(shape), x2.to(dt).expand(shape)
+    n1 = ops.norm(x1, 2, dim, keepdim=True)
+    n2 = ops.norm(x2, 2, dim, keepdim=True)
+    n1 = n1 + (ops.clamp_min(n1, eps) - n1).detach()
+    n2 = n2 + (ops.clamp_min(n2, eps) - n2).detach()
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``p``-norm of ``x1 - x2 + eps`` along the last dimension (the inputs broadcast).
+
+    Example:
+        >>> F.pairwise_distance(ts.tensor([[0.0, 0.0]]), ts.tensor([[3.0, 4.0]]), eps=0.0)
+        tensor([5.])
+    """
+    _check_float("pairwise_distance", "x1", x1)
+    _check_float("pairwise_distance", "x2", x2)
+    _broadcast_common("pairwise_distance", x1, x2)
+    if max(x1.ndim, x2.ndim) == 0:
+        raise RuntimeError("pairwise_distance: expected at least 1-D inputs, got two scalars")
+    return ops.norm(x1 - x2 + eps, p, max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
+def pdist(input: Tensor, p: float = 2) -> Tensor:
+    """``p``-norm distances between all pairs of rows ``i < j`` of an (N, M) input: shape (N (N - 1) / 2,).
+
+    Example:
+        >>> F.pdist(ts.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
+        tensor([5.0000, 1.0000, 4.2426])
+    """
+    _check_float("pdist", "input", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = np.triu_indices(input.shape[0], 1)
+    rows_i = input.index_select(0, creation.tensor(i.astype(np.int64)))
+    rows_j = input.index_select(0, creation.tensor(j.astype(np.int64)))
+    return ops.norm(rows_i - rows_j, p, 1)
+
+
+# -- triplet / Gaussian / margin losses ---------------------------------------------------------------------
+def _triplet_dims(opname: str, anchor, positive, negative) -> None:
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(
+            f"{opname}: The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+            f"{negative.ndim}D inputs"
+        )
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with the pairwise ``p``-distance ``d``; ``swap`` uses
+    ``min(d(a, n), d(p, n))`` as the negative distance.
+
+    Example:
+        >>> a, p, n = ts.tensor([[0.0, 0.0]]), ts.tensor([[1.0, 0.0]]), ts.tensor([[3.0, 0.0]])
+        >>> F.triplet_margin_loss(a, p, n, margin=3.0, eps=0.0)
+        tensor(1.)
+    """
+    opname = "triplet_margin_loss"
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_float(opname, name, t)
+    reduction = _reduction(opname, reduction, size_average, reduce)
+    _triplet_dims(opname, anchor, positive, negative)
+    if anchor.ndim not in (1, 2):
+        raise RuntimeError(f"{opname}: expected 1D or 2D inputs (D,) or (N, D), got {anchor.ndim}D")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = ops.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _apply_reduction(ops.clamp_min(margin + d_pos - d_neg, 0), reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function=None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default ``pairwise_distance``).
+
+    Example:
+        >>> a, p, n = ts.tensor([[0.0, 0.0]]), ts.tensor([[1.0, 0.0]]), ts.tensor([[3.0, 0.0]])
+        >>> F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda x, y: (x - y).abs().sum(-1))
+        tensor(0.)
+    """
+    opname = "triplet_margin_with_distance_loss"
+    reduction = _reduction(opname, reduction)
+    if margin <= 0:
+        raise ValueError(f"{opname}: margin must be greater than 0, got {margin}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_tensor(opname, name, t)
+    _triplet_dims(opname, anchor, positive, negative)
+    if distance_function is not None and not callable(distance_function):
+        raise TypeError(
+            f"{opname}: distance_function must be callable, got {type(distance_function).__name__}"
+        )
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = ops.minimum(d_neg, dist(positive, negative))
+    return _apply_reduction(ops.clamp_min(margin + d_pos - d_neg, 0), reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """Gaussian negative log likelihood ``0.5 * (log(var) + (input - target)**2 / var)`` (``full``: plus
+    ``0.5 * log(2 pi)``); ``var`` (a float, or a tensor of the input's shape, one dimension short, or
+    broadcasting in one dimension) is floored at ``eps``, the floor passing the gradient through.
+
+    Example:
+        >>> F.gaussian_nll_loss(ts.tensor([1.0]), ts.tensor([1.0]), ts.tensor([1.0]))
+        tensor(0.)
+    """
+    opname = "gaussian_nll_loss"
+    _check_float(opname, "input", input)
+    _check_tensor(opname, "target", target)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{opname}: var has negative entry/entries")
+        var = creation.full_like(input, float(var))
+    else:
+        _check_tensor(opname, "var", var)
+        if not is_tracing() and bool((var < 0).any()):
+            raise ValueError(f"{opname}: var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.ndim == var.ndim and sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1:
+            pass
+        else:
+            raise ValueError(
+                f"{opname}: var is of incorrect size: {tuple(var.shape)} for input {tuple(input.shape)}"
+            )
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{opname}: {reduction} is not valid")
+    var = var + (ops.clamp_min(var, eps) - var).detach()
+    loss = 0.5 * (ops.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(loss, reduction)
+
+
+def _margin_input(opname: str, input: Tensor, target: Tensor, target_shape) -> tuple:
+    _check_float(opname, "input", input)
+    _check_tensor(opname, "target", target)
+    if input.ndim > 2:
+        raise RuntimeError(f"{opname}: expected a 1D (C,) or 2D (N, C) input, got shape {tuple(input.shape)}")
+    if target.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(f"{opname}: expected an int64 target, got {target.dtype.name}")
+    batched = input.ndim == 2
+    x = input if batched else input.reshape(1, -1)
+    return x, target.long(), batched
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x[y] + x[j])**p / C`` per sample, each
+    term scaled by ``weight[y]``.
+
+    Example:
+        >>> F.multi_margin_loss(ts.tensor([[0.1, 0.2, 0.4, 0.8]]), ts.tensor([3]))
+        tensor(0.3250)
+    """
+    opname = "multi_margin_loss"
+    if p not in (1, 2):
+        raise ValueError(f"{opname}: only p == 1 and p == 2 supported, got {p}")
+    reduction = _reduction(opname, reduction, size_average, reduce)
+    x, t, batched = _margin_input(opname, input, target, None)
+    n, c = x.shape
+    if tuple(target.shape) != ((n,) if batched else ()) and tuple(target.shape) != (n,):
+        raise RuntimeError(
+            f"{opname}: target tensor should be 1-D with size equal to the number of input samples (batch "
+            f"size). Expected target size [{n}], but got {list(target.shape)}. Input has shape "
+            f"{list(input.shape)}."
+        )
+    if weight is not None:
+        _check_tensor(opname, "weight", weight)
+        if weight.ndim != 1 or weight.shape[0] != c:
+            raise RuntimeError(
+                f"{opname}: inconsistent weight size, expected {c} but got {list(weight.shape)}"
+            )
+    t = t.reshape(n, 1)
+    picked = ops.gather(x, 1, t)
+    z = ops.clamp_min(margin - picked + x, 0)
+    if p == 2:
+        z = z * z
+    other = ops.one_hot(t.reshape(n), c).to(x.dtype)
+    z = z * (1 - other)
+    if weight is not None:
+        z = z * weight.to(x.dtype).index_select(0, t.reshape(n)).reshape(n, 1)
+    loss = z.sum(1) / c
+    if not batched:
+        loss = loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """Multi-label hinge loss: ``target`` lists each sample's classes, ended by the first -1;
+    ``sum_{j in targets, k not in targets} max(0, 1 - (x[j] - x[k])) / C`` per sample.
+
+    Example:
+        >>> F.multilabel_margin_loss(ts.tensor([[0.1, 0.2, 0.4, 0.8]]), ts.tensor([[3, 0, -1, 1]]))
+        tensor(0.8500)
+    """
+    opname = "multilabel_margin_loss"
+    reduction = _reduction(opname, reduction, size_average, reduce)
+    x, t, batched = _margin_input(opname, input, target, None)
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"{opname}: inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
+    n, c = x.shape
+    t = t.reshape(n, c)
+    valid = ops.cumsum((t == -1).long(), 1) == 0  # the entries before the first -1
+    tc = ops.where(valid, t, ops.zeros_like(t))
+    classes = creation.arange(c).reshape(1, 1, c)
+    is_target = ((tc.unsqueeze(2) == classes) & valid.unsqueeze(2)).any(1)  # (N, C)
+    picked = ops.gather(x, 1, tc)  # (N, C): x at each listed target
+    hinge = ops.clamp_min(1 - (picked.unsqueeze(2) - x.unsqueeze(1)), 0)  # (N, j, k)
+    keep = valid.unsqueeze(2) & ~is_target.unsqueeze(1)
+    loss = (hinge * keep.to(x.dtype)).sum((1, 2)) / c
+    if not batched:
+        loss = loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+def linear_cross_entropy(
+    input: Tensor,
+    linear_weight: Tensor,
+    target: Tensor,
+    *,
+    linear_bias: Tensor | None = None,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    options=None,
+) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``; ``linear_weight`` may be
+    (C, d_1, ..., d_K, in_features) for a K-dimensional loss. ``options`` (PyTorch's chunking) is
+    accepted as None only: the reference path.
+
+    Example:
+        >>> F.linear_cross_entropy(ts.ones(2, 3), ts.zeros(4, 3), ts.tensor([0, 1]))
+        tensor(1.3863)
+    """
+    opname = "linear_cross_entropy"
+    _check_float(opname, "input", input)
+    _check_tensor(opname, "linear_weight", linear_weight)
+    _check_tensor(opname, "target", target)
+    if options is not None:
+        raise NotImplementedError(f"{opname}: chunking options are not supported (pass options=None)")
+    if input.ndim < 1 or input.ndim > 2:
+        raise RuntimeError(f"{opname}: expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(
+            f"{opname}: expected linear_weight with dimensionality at least 2, got {linear_weight.ndim}"
+        )
+    batches, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(
+            f"{opname}: expected equal input and linear_weight last dimensions (in_features), got "
+            f"{input.shape[-1]} and {linear_weight.shape[-1]}, respectively"
+        )
+    c, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (c, *out_features):
+        raise RuntimeError(
+            f"{opname}: expected linear_bias shape {(c, *out_features)}, got {tuple(linear_bias.shape)}"
+        )
+    if out_features and not batches:
+        raise RuntimeError(
+            f"{opname}: K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} "
+            f"requires batched input, (N, {in_features}), got unbatched input with shape {tuple(input.shape)}"
+        )
+    logits_shape = (*batches, c, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError(f"{opname}: ignore_index cannot be specified when target contains probabilities")
+    w2 = linear_weight.reshape(-1, in_features)
+    b2 = None if linear_bias is None else linear_bias.reshape(-1)
+    from .linear import linear  # the sibling module imports this one's package
+
+    logits = linear(input, w2, b2).reshape(logits_shape)
+    return cross_entropy(
+        logits,
+        target,
+        weight=weight,
+        reduction=reduction,
+        ignore_index=-100 if ignore_index is None else ignore_index,
+        label_smoothing=label_smoothing,
+    )

@@ -6,10 +6,15 @@ Class weights (``weight``, ``pos_weight``) are registered as buffers, as in PyTo
 
 from __future__ import annotations
 
+import math
+import warnings
+
 from ...core.tensor import Tensor
 from .. import functional as F
 from ..functional import loss as _floss
 from ..module import Module
+from .distance import PairwiseDistance
+from .linear import Linear
 
 __all__ = [
     "L1Loss",
@@ -27,6 +32,13 @@ __all__ = [
     "HingeEmbeddingLoss",
     "PoissonNLLLoss",
     "MultiLabelSoftMarginLoss",
+    "NLLLoss2d",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+    "GaussianNLLLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
+    "LinearCrossEntropyLoss",
 ]
 
 
@@ -266,3 +278,220 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of ``NLLLoss`` (it warns, as PyTorch's does)."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+    ):
+        warnings.warn(
+            "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with the pairwise ``p``-distance (``F.triplet_margin_loss``).
+
+    Example:
+        >>> a, p, n = ts.tensor([[0.0, 0.0]]), ts.tensor([[1.0, 0.0]]), ts.tensor([[3.0, 0.0]])
+        >>> ts.nn.TripletMarginLoss(margin=3.0, eps=0.0)(a, p, n)
+        tensor(1.)
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+    ):
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_loss(
+            anchor, positive, negative, self.margin, self.p, self.eps, self.swap, reduction=self.reduction
+        )
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """Triplet loss with any ``distance_function`` (default: a ``PairwiseDistance`` submodule).
+
+    Example:
+        >>> loss = ts.nn.TripletMarginWithDistanceLoss(distance_function=ts.nn.CosineSimilarity())
+        >>> loss(ts.ones(2, 3), ts.ones(2, 3), ts.ones(2, 3))
+        tensor(1.)
+    """
+
+    def __init__(
+        self, *, distance_function=None, margin: float = 1.0, swap: bool = False, reduction: str = "mean"
+    ):
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
+            )
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(
+                "TripletMarginWithDistanceLoss: distance_function must be callable, got "
+                f"{type(distance_function).__name__}"
+            )
+        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log likelihood of ``target`` under mean ``input`` and variance ``var``.
+
+    Example:
+        >>> ts.nn.GaussianNLLLoss()(ts.tensor([1.0]), ts.tensor([1.0]), ts.tensor([1.0]))
+        tensor(0.)
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Tensor, var) -> Tensor:
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss (``F.multi_margin_loss``); ``p`` is 1 or 2.
+
+    Example:
+        >>> ts.nn.MultiMarginLoss()(ts.tensor([[0.1, 0.2, 0.4, 0.8]]), ts.tensor([3]))
+        tensor(0.3250)
+    """
+
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Tensor | None = None,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+    ):
+        super().__init__(weight, size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got {p}")
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(
+                f"MultiMarginLoss: weight must be None or 1D tensor, got {weight.ndim}D tensor instead"
+            )
+        self.p, self.margin = p, margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multi_margin_loss(
+            input, target, p=self.p, margin=self.margin, weight=self.weight, reduction=self.reduction
+        )
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss over the classes listed in ``target`` (ended by -1).
+
+    Example:
+        >>> ts.nn.MultiLabelMarginLoss()(ts.tensor([[0.1, 0.2, 0.4, 0.8]]), ts.tensor([[3, 0, -1, 1]]))
+        tensor(0.8500)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A ``Linear`` projection to ``num_classes`` logits (times ``out_features`` for a K-dimensional loss)
+    followed by cross entropy (``F.linear_cross_entropy``); the weight lives in ``self.linear``.
+
+    Example:
+        >>> loss = ts.nn.LinearCrossEntropyLoss(3, 4)
+        >>> loss(ts.randn(2, 3), ts.tensor([0, 3])).shape
+        tessera.Size([])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        out_features: tuple = (),
+        bias: bool = False,
+        device=None,
+        dtype=None,
+        reduction: str = "mean",
+        weight: Tensor | None = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+        options=None,
+    ):
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(
+                f"LinearCrossEntropyLoss: expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}"
+            )
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(
+                f"LinearCrossEntropyLoss: expected label_smoothing to be in range [0, 1], got {label_smoothing}"
+            )
+        if options is not None:
+            raise NotImplementedError(
+                "LinearCrossEntropyLoss: chunking options are not supported (options=None)"
+            )
+        super().__init__(weight, None, None, reduction)
+        self.num_classes, self.out_features = num_classes, tuple(out_features)
+        self.ignore_index, self.label_smoothing, self.options = ignore_index, label_smoothing, options
+        self.linear = Linear(
+            in_features,
+            math.prod(self.out_features, start=num_classes),
+            bias=bias,
+            device=device,
+            dtype=dtype,
+        )
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        shape = (self.num_classes, *self.out_features)
+        bias = self.linear.bias.reshape(shape) if self.linear.bias is not None else None
+        return F.linear_cross_entropy(
+            input,
+            self.linear.weight.reshape(shape + (self.linear.in_features,)),
+            target,
+            linear_bias=bias,
+            weight=self.weight,
+            reduction=self.reduction,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+            f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+            f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+            f"label_smoothing={self.label_smoothing}, options={self.options}"
+        )
