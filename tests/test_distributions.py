@@ -33,7 +33,8 @@ def _close(a, b, tol=1e-9):
 def _params():
     """name -> (params as numpy arrays, builder(lib, *params), a value inside the support)."""
     return {
-        "Normal": ([RNG.normal(size=4), RNG.uniform(0.5, 2, 4)], lambda L, a, b: L.Normal(a, b), RNG.normal(size=(3, 4))),
+        "Normal": ([RNG.normal(size=4), RNG.uniform(0.5, 2, 4)], lambda L, a, b: L.Normal(a, b),
+                   RNG.normal(size=(3, 4))),
         "Uniform": ([RNG.uniform(-2, -1, 4), RNG.uniform(1, 2, 4)], lambda L, a, b: L.Uniform(a, b),
                     RNG.uniform(-0.9, 0.9, (3, 4))),
         "Exponential": ([RNG.uniform(0.5, 2, 4)], lambda L, a: L.Exponential(a), RNG.uniform(0.1, 3, (3, 4))),
