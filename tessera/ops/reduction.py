@@ -67,6 +67,7 @@ __all__ = [
     "median",
     "nansum",
     "nanmean",
+    "nanmedian",
 ]
 
 _bmax = max  # Python's builtin, kept before the op below shadows it
@@ -80,7 +81,8 @@ _RT_MAX = namedtuple("max", ["values", "indices"])
 _RT_MIN = namedtuple("min", ["values", "indices"])
 _RT_MEDIAN = namedtuple("median", ["values", "indices"])
 _RT_AMINMAX = namedtuple("aminmax", ["min", "max"])
-for _rt in (_RT_MAX, _RT_MIN, _RT_MEDIAN, _RT_AMINMAX):
+_RT_NANMEDIAN = namedtuple("nanmedian", ["values", "indices"])
+for _rt in (_RT_MAX, _RT_MIN, _RT_MEDIAN, _RT_AMINMAX, _RT_NANMEDIAN):
     _rt.__module__ = "tessera.return_types"
 
 
@@ -757,6 +759,56 @@ def median(input, dim=None, keepdim: bool = False):
     if dim is None:
         return apply(MEDIAN, (input,))
     return _ext_dim("median", MEDIAN_IDX, SELECT_MEDIAN, _RT_MEDIAN, input, dim, keepdim)
+
+
+def _nanmedian_all_forward(x):
+    flat = x.reshape(-1)
+    if flat.dtype.kind in _FLOAT_KINDS:
+        flat = flat[~np.isnan(flat)]
+    if flat.size == 0:
+        return np.array(np.nan, x.dtype)
+    return np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
+
+
+NANMEDIAN = OpDef(
+    "nanmedian", _nanmedian_all_forward, save_output=True, shape_rule=lambda x: TensorMeta((), x.dtype)
+)
+NANMEDIAN.defgrad(_full_extremum_grad)
+
+
+def _nanmedian_idx_forward(x, dim, keepdim=False):
+    if x.ndim == 0:
+        return np.zeros((), np.int64)
+    order = np.argsort(x.astype(np.float32) if x.dtype.kind == "V" else x, axis=dim, kind="stable")
+    valid = (~np.isnan(x)).sum(axis=dim, keepdims=True) if x.dtype.kind in _FLOAT_KINDS else x.shape[dim]
+    pos = np.maximum((np.asarray(valid) - 1) // 2, 0)  # NaN sorts last: the median of the others
+    pos = np.broadcast_to(pos, tuple(1 if i == dim else s for i, s in enumerate(x.shape)))
+    idx = np.take_along_axis(order, pos, axis=dim).astype(np.int64, copy=False)
+    return idx if keepdim else np.squeeze(idx, dim)
+
+
+NANMEDIAN_IDX = OpDef(
+    "nanmedian_indices",
+    _nanmedian_idx_forward,
+    shape_rule=reduction_rule("nanmedian_indices", _int64, "dim"),
+)
+
+
+@method("nanmedian")
+def nanmedian(input, dim=None, keepdim: bool = False):
+    """``median`` ignoring NaN values: the lower median of the non-NaN elements (NaN when there are
+    none), of all elements when ``dim`` is None, else a named tuple ``(values, indices)`` along ``dim``.
+
+    Example:
+        >>> ts.nanmedian(ts.tensor([1.0, float("nan"), 3.0, 2.0]))
+        tensor(2.)
+    """
+    _check_tensor("nanmedian", input)
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("nanmedian: not implemented for bool input")
+    if dim is None:
+        return apply(NANMEDIAN, (input,))
+    return _ext_dim("nanmedian", NANMEDIAN_IDX, SELECT_MEDIAN, _RT_NANMEDIAN, input, dim, keepdim)
 
 
 # -- prod ---------------------------------------------------------------------------------------------------
