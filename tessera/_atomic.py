@@ -4,18 +4,76 @@ The data goes to a temporary file in the target's directory, which is flushed an
 over the target with ``os.replace`` (atomic on POSIX and Windows), and the directory is fsync'ed so the
 rename itself survives a power loss. A crash or an exception at any point leaves the previous file intact,
 and the temporary file is removed on failure.
+
+A process killed mid-write (SIGKILL, power loss) cannot remove its temporary file. Temporary files are named
+``.<target>.<pid>.<random>.tmp``, so the next write of the same target removes those of processes that are no
+longer running (and older ones without a pid once they are an hour old): stale files never pile up, and a
+concurrent writer's file is left alone.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable
 from typing import IO, Any
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "clean_stale_temporaries"]
 
 _UMASK: int | None = None
+_STALE_AGE_S = 3600.0  # temporary files without a pid (older Tessera) count as stale after this long
+_TMP_TAIL = re.compile(r"(?:(\d+)\.)?[A-Za-z0-9_]+\.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # exists (another user's process), or cannot tell: keep its file
+        return True
+    return True
+
+
+def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove the temporary files that interrupted writes of ``path`` left beside it (their writer is no
+    longer running); returns the removed paths.
+
+    Example:
+        >>> clean_stale_temporaries("ckpt.safetensors")  # doctest: +SKIP
+        []
+    """
+    path = os.fsdecode(os.fspath(path))
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = "." + os.path.basename(path) + "."
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        m = _TMP_TAIL.fullmatch(name[len(prefix) :])
+        if m is None:
+            continue
+        full = os.path.join(directory, name)
+        try:
+            if m.group(1) is not None:
+                if _pid_alive(int(m.group(1))):
+                    continue
+            elif now - os.stat(full).st_mtime < _STALE_AGE_S:
+                continue
+            os.unlink(full)
+            removed.append(full)
+        except OSError:  # raced with another cleaner, or not ours to remove
+            continue
+    return removed
 
 
 def _umask() -> int:
@@ -57,7 +115,9 @@ def atomic_write(path: str | os.PathLike, write_fn: Callable[[IO[bytes]], Any]) 
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"atomic_write: directory {directory!r} does not exist (writing {path!r})")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    clean_stale_temporaries(path)
+    prefix = "." + os.path.basename(path) + f".{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             result = write_fn(f)

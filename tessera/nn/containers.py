@@ -1,8 +1,10 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict`` and the
+deprecated ``Container``."""
 
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
@@ -10,7 +12,7 @@ from ..core.tensor import Tensor
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _index(cls_name, idx, n):
@@ -18,6 +20,26 @@ def _index(cls_name, idx, n):
     if not -n <= idx < n:
         raise IndexError(f"{cls_name}: index {idx} is out of range for length {n}")
     return idx + n if idx < 0 else idx
+
+
+class Container(Module):
+    """Deprecated: a module whose children are given as keyword arguments. Subclass ``Module`` instead.
+
+    Example:
+        >>> c = ts.nn.Container(fc=ts.nn.Linear(2, 3))  # doctest: +SKIP
+        FutureWarning: `nn.Container` is deprecated...
+    """
+
+    def __init__(self, **kwargs: Module) -> None:
+        warnings.warn(
+            "`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+            "Subclass that instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):

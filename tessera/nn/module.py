@@ -3,6 +3,8 @@ state_dict and hook semantics."""
 
 from __future__ import annotations
 
+import functools
+import types
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
@@ -10,15 +12,132 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.device import as_device
+from ..core.device import device as _device
 from ..core.dispatch import STRUCTURE_EPOCH as _STRUCTURE
 from ..core.grad_mode import no_grad
 from ..core.hooks import RemovableHandle
 from ..core.tensor import Tensor
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "IncompatibleKeys"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+# -- constructor arguments ---------------------------------------------------------------------------------
+# ``ts.save(model)`` stores a module as its class, the arguments it was constructed with and its state (never
+# a pickle). Every subclass's ``__init__`` is wrapped (``Module.__init_subclass__``) so that the outermost
+# call records ``ModuleSpec(cls, args, kwargs)`` in ``module.__dict__["_init_spec"]``. Only describable
+# arguments are kept: plain Python values, tensors, dtypes, devices, modules, importable functions and
+# classes, ``functools.partial`` of those, and lists/tuples/dicts of them; a module argument that does not
+# end up as a child is kept as its own spec (not the object), so no prototype's weights stay alive.
+
+_CAPTURE_BUDGET = 10_000  # arguments (counting nested items) above which a spec is not recorded
+
+
+class ModuleSpec:
+    """How a module was constructed: ``cls(*args, **kwargs)``; ``args`` is None (and ``why`` says why)
+    when an argument could not be described."""
+
+    __slots__ = ("cls", "args", "kwargs", "why")
+
+    def __init__(self, cls, args, kwargs, why=None):
+        self.cls, self.args, self.kwargs, self.why = cls, args, kwargs, why
+
+    def __repr__(self) -> str:
+        return f"ModuleSpec({self.cls.__qualname__}, args={self.args!r}, kwargs={self.kwargs!r})"
+
+
+class _NotDescribable(Exception):
+    pass
+
+
+_LEAVES = (type(None), bool, int, float, complex, str, _dt.dtype, _device, np.ndarray, np.generic)
+
+
+def _capture(value, children: set, budget: list, where: str):
+    """A frozen copy of ``value`` for a spec (containers copied, modules replaced by child references or
+    their own specs), or ``_NotDescribable``."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _NotDescribable(f"the arguments hold more than {_CAPTURE_BUDGET} items")
+    if isinstance(value, _LEAVES) or isinstance(value, Tensor):
+        return value
+    if isinstance(value, Module):
+        if id(value) in children:
+            return value
+        return _detached_spec(value)
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
+        return value
+    if isinstance(value, functools.partial):
+        return functools.partial(
+            _capture(value.func, children, budget, where),
+            *_capture(value.args, children, budget, where),
+            **_capture(value.keywords, children, budget, where),
+        )
+    if isinstance(value, (list, tuple)):
+        items = [_capture(v, children, budget, f"{where}[{i}]") for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        out = OrderedDict() if isinstance(value, OrderedDict) else {}
+        for k, v in value.items():
+            if not isinstance(k, (str, int, float, bool, type(None))):
+                raise _NotDescribable(f"{where} has a key of type {type(k).__name__}")
+            out[k] = _capture(v, children, budget, f"{where}[{k!r}]")
+        return out
+    raise _NotDescribable(f"{where} is a {type(value).__module__}.{type(value).__qualname__}")
+
+
+def _detached_spec(m: Module) -> ModuleSpec:
+    """``m``'s spec with every module argument replaced by its own spec (keeps no module alive)."""
+    spec = m.__dict__.get("_init_spec")
+    if spec is None:
+        return ModuleSpec(type(m), None, None, f"{type(m).__qualname__} did not record its arguments")
+    if spec.args is None:
+        return spec
+
+    def detach(v):
+        if isinstance(v, Module):
+            return _detached_spec(v)
+        if isinstance(v, (list, tuple)):
+            items = [detach(x) for x in v]
+            return items if isinstance(v, list) else tuple(items)
+        if isinstance(v, dict):
+            return type(v)((k, detach(x)) for k, x in v.items())
+        return v
+
+    return ModuleSpec(spec.cls, detach(spec.args), detach(spec.kwargs))
+
+
+def _record_spec(module: Module, cls: type, args: tuple, kwargs: dict) -> None:
+    children = {id(m) for m in module.__dict__.get("_modules", {}).values() if m is not None}
+    budget = [_CAPTURE_BUDGET]
+    try:
+        spec = ModuleSpec(
+            cls,
+            tuple(_capture(a, children, budget, f"argument {i}") for i, a in enumerate(args)),
+            {k: _capture(v, children, budget, f"argument {k!r}") for k, v in kwargs.items()},
+        )
+    except _NotDescribable as e:
+        spec = ModuleSpec(cls, None, None, str(e))
+    module.__dict__["_init_spec"] = spec
+
+
+def _recording_init(init):
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        d = self.__dict__
+        if "_init_spec" in d:  # a super().__init__ call inside the outermost constructor
+            return init(self, *args, **kwargs)
+        d["_init_spec"] = None
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            d.pop("_init_spec", None)
+            raise
+        _record_spec(self, type(self), args, kwargs)
+
+    __init__._records_spec = True
+    return __init__
 
 
 class Module:
@@ -38,10 +157,18 @@ class Module:
 
     training: bool
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_records_spec", False):
+            cls.__init__ = _recording_init(init)
+
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments")
         d = self.__dict__
+        if "_init_spec" not in d:  # a plain ``Module()``
+            d["_init_spec"] = ModuleSpec(type(self), (), {})
         d["training"] = True
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
@@ -101,6 +228,9 @@ class Module:
             raise AttributeError(f"cannot assign {what} before Module.__init__() call")
 
     def __setattr__(self, name: str, value) -> None:
+        # As PyTorch: re-assigning a registered name keeps its position in ``_parameters`` / ``_buffers`` /
+        # ``_modules`` (so ``children()``, ``state_dict()`` keep their order); a value of another kind moves
+        # the name to that registry.
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, (Tensor, Module)) or (
@@ -109,23 +239,19 @@ class Module:
             _STRUCTURE[0] += 1  # compiled functions re-check the tensors they captured
         if isinstance(value, Parameter):
             self._check_init("parameters")
-            self._forget(name)
-            params[name] = value
-            d[name] = value
-        elif isinstance(value, Module):
-            self._check_init("module")
-            self._forget(name)
-            d["_modules"][name] = value
-            d[name] = value
-        elif isinstance(value, Buffer):
-            self.register_buffer(name, Tensor._wrap(value._data), persistent=value.persistent)
+            self._drop(name, keep="_parameters")
+            self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
                     f"cannot assign '{type(value).__name__}' as parameter '{name}' (nn.Parameter or None expected)"
                 )
-            params[name] = None
-            d[name] = None
+            self.register_parameter(name, None)
+        elif isinstance(value, Module):
+            self._check_init("module")
+            self._drop(name, keep="_modules")
+            d["_modules"][name] = value
+            d[name] = value
         elif params is not None and name in d["_modules"]:
             if value is not None:
                 raise TypeError(
@@ -134,15 +260,29 @@ class Module:
                 )
             d["_modules"][name] = None
             d[name] = None
-        elif params is not None and name in d["_buffers"]:
+        elif isinstance(value, Buffer) or (params is not None and name in d["_buffers"]):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)"
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (nn.Buffer, Tensor or None "
+                    "expected)"
                 )
-            d["_buffers"][name] = value
-            d[name] = value
+            if isinstance(value, Buffer):
+                persistent = value.persistent
+            else:
+                persistent = name not in d["_non_persistent_buffers"]
+            self.register_buffer(name, value, persistent=persistent)
         else:
             object.__setattr__(self, name, value)
+
+    def _drop(self, name, keep):
+        """Remove ``name`` from the registries other than ``keep`` and from the plain attributes."""
+        d = self.__dict__
+        for reg in ("_parameters", "_buffers", "_modules"):
+            if reg != keep:
+                d[reg].pop(name, None)
+        if keep != "_buffers":
+            d["_non_persistent_buffers"].discard(name)
+        d.pop(name, None)
 
     def _forget(self, name):
         _STRUCTURE[0] += 1
@@ -153,68 +293,104 @@ class Module:
         d.pop(name, None)
 
     def __delattr__(self, name: str) -> None:
-        if (
-            name in self.__dict__.get("_parameters", ())
-            or name in self.__dict__.get("_buffers", ())
-            or (name in self.__dict__.get("_modules", ()))
-        ):
+        d = self.__dict__
+        if name in d.get("_parameters", ()) or name in d.get("_buffers", ()) or name in d.get("_modules", ()):
             self._forget(name)
         else:
             object.__delattr__(self, name)
 
+    def _exists(self, name: str, registry: str) -> bool:
+        """Whether ``name`` is already taken by something other than an entry of ``registry``."""
+        d = self.__dict__
+        if name in d[registry]:
+            return False
+        return name in d or hasattr(type(self), name)
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        """Add a parameter (or a ``None`` placeholder) under ``name``."""
+        """Add a parameter (or a ``None`` placeholder) under ``name``; re-registering a name keeps its place.
+
+        Example:
+            >>> m = ts.nn.Module()
+            >>> m.register_parameter("scale", ts.nn.Parameter(ts.ones(3)))
+            >>> [n for n, _ in m.named_parameters()]
+            ['scale']
+        """
         self._check_init("parameters")
         self._check_name("register_parameter", name)
+        if self._exists(name, "_parameters"):
+            raise KeyError(f"register_parameter: attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"register_parameter: cannot assign '{type(param).__name__}' object to parameter '{name}' "
                 "(nn.Parameter or None required)"
             )
-        self._forget(name)
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"register_parameter: cannot assign non-leaf Tensor to parameter '{name}'. Model parameters "
+                f"must be created explicitly. To express '{name}' as a function of another Tensor, compute "
+                "the value in the forward() method."
+            )
+        _STRUCTURE[0] += 1
         self._parameters[name] = param
         self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add state that is not trained (running statistics...); non-persistent buffers stay out of
-        ``state_dict``."""
+        ``state_dict``. Re-registering a buffer keeps its place.
+
+        Example:
+            >>> m = ts.nn.Module()
+            >>> m.register_buffer("steps", ts.zeros(()))
+            >>> list(m.state_dict())
+            ['steps']
+        """
         self._check_init("buffers")
         self._check_name("register_buffer", name)
+        if self._exists(name, "_buffers"):
+            raise KeyError(f"register_buffer: attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"register_buffer: cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                 "(Tensor or None required)"
             )
-        self._forget(name)
+        if isinstance(tensor, Buffer):
+            tensor = Tensor._wrap(tensor._data)
+        _STRUCTURE[0] += 1
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
             self._non_persistent_buffers.add(name)
         self.__dict__[name] = tensor
 
     def add_module(self, name: str, module: Module | None) -> None:
-        """Add a child module under ``name``."""
+        """Add a child module under ``name`` (re-adding a name keeps its place among the children).
+
+        Example:
+            >>> m = ts.nn.Module()
+            >>> m.add_module("fc", ts.nn.Linear(2, 3))
+            >>> [n for n, _ in m.named_children()]
+            ['fc']
+        """
         self._check_init("module")
-        self._check_name("add_module", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
-        self._forget(name)
+        self._check_name("add_module", name)
+        if self._exists(name, "_modules"):
+            raise KeyError(f"add_module: attribute '{name}' already exists")
+        _STRUCTURE[0] += 1
         self._modules[name] = module
         self.__dict__[name] = module
 
-    register_module = add_module
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias for :meth:`add_module`."""
+        self.add_module(name, module)
 
     def _check_name(self, fn, name):
         if not isinstance(name, str):
             raise TypeError(f"{fn}: name should be a string, got {type(name).__name__}")
         if "." in name or name == "":
             raise KeyError(f'{fn}: name can\'t contain "." or be empty, got {name!r}')
-        if (
-            hasattr(type(self), name)
-            and name not in self._parameters
-            and name not in self._buffers
-            and (name not in self._modules)
-        ):
-            raise KeyError(f"{fn}: attribute '{name}' already exists")
 
     # -- traversal ------------------------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -345,7 +521,9 @@ class Module:
             for m in self.modules():
                 for store in (m._parameters, m._buffers):
                     for t in store.values():
-                        if t is not None:
+                        if is_lazy(t):  # a placeholder keeps the dtype it will be materialized with
+                            t._convert_placeholder(fn)
+                        elif t is not None:
                             new = fn(t._data)
                             if new is not t._data:
                                 t._data = new
@@ -404,10 +582,10 @@ class Module:
             destination = OrderedDict()
         for name, p in self._parameters.items():
             if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
+                destination[prefix + name] = p if keep_vars or is_lazy(p) else p.detach()
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers:
-                destination[prefix + name] = b if keep_vars else b.detach()
+                destination[prefix + name] = b if keep_vars or is_lazy(b) else b.detach()
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
@@ -451,6 +629,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
+            if is_lazy(value):
+                continue  # an uninitialized entry (a lazy module's state_dict) loads nothing
             arr = value._data if isinstance(value, Tensor) else value
             if not isinstance(arr, np.ndarray):
                 try:
@@ -461,6 +641,12 @@ class Module:
                     )
                     continue
             target = getattr(m, kind)[name]
+            if is_lazy(target):  # a lazy module takes the checkpoint's shape
+                if arr.dtype not in _dt._FROM_NP:
+                    errors.append(f'While copying "{key}": unsupported dtype {arr.dtype}.')
+                    continue
+                plan.append((target, arr, m, kind, name))
+                continue
             if arr.shape != target._data.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from checkpoint, the "
@@ -477,6 +663,8 @@ class Module:
             )
         with no_grad():
             for target, arr, m, kind, name in plan:
+                if is_lazy(target):
+                    target.materialize(arr.shape)
                 if assign:
                     new = Tensor._wrap(np.array(arr, copy=True))
                     if kind == "_parameters":
