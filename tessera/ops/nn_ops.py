@@ -1259,3 +1259,195 @@ def _sdpa_decompose(q, k, v, mask, is_causal=False, scale=1.0):
     from .linalg import matmul
 
     return matmul(_sdpa_weights_decompose(q, k, mask, is_causal, scale), v)
+
+
+# -- connectionist temporal classification ------------------------------------------------------------------
+# ``ctc_loss(log_probs (T, N, C), targets, input_lengths (N,), target_lengths (N,); blank, zero_infinity)``
+# -> the per-sample negative log likelihood (N,). ``targets`` is (N, S) padded or (sum(target_lengths),)
+# concatenated. The forward runs the alpha recursion in log space over the extended label sequences (blanks
+# around each label), vectorised over the batch; the gradient op ``ctc_loss_backward`` runs the beta
+# recursion and returns PyTorch's gradient ``exp(lp) - sum_s exp(alpha + beta + nll - lp)`` (that of the
+# logits under a log_softmax, which PyTorch's kernel returns for ``log_probs``), zero past each input length.
+_NEG = -np.inf
+
+
+def _ctc_labels(targets, target_lengths, c, blank):
+    """The (N, 2 S + 1) extended labels (blank, l1, blank, l2, ..., blank) and the lengths as arrays."""
+    tl = target_lengths.astype(np.int64)
+    n = tl.shape[0]
+    if (tl < 0).any():
+        raise OpError("ctc_loss: target_lengths must be non-negative")
+    s = int(tl.max()) if n else 0
+    if targets.ndim == 2:
+        if s > targets.shape[1]:
+            raise OpError(
+                f"ctc_loss: Expected tensor to have size at least {s} at dimension 1, but got size "
+                f"{targets.shape[1]} for argument #2 'targets'"
+            )
+        padded = targets[:, :s].astype(np.int64)
+    else:
+        ends = np.cumsum(tl)
+        if n and ends[-1] > targets.shape[0]:
+            raise OpError(
+                f"ctc_loss: the target lengths sum to {int(ends[-1])} but targets has {targets.shape[0]} entries"
+            )
+        padded = np.zeros((n, s), np.int64)
+        for i in range(n):
+            padded[i, : tl[i]] = targets[ends[i] - tl[i] : ends[i]]
+    used = np.arange(s)[None, :] < tl[:, None]
+    padded = np.where(used, padded, blank)
+    if used.any() and ((padded[used] < 0) | (padded[used] >= c)).any():
+        bad = padded[used][(padded[used] < 0) | (padded[used] >= c)][0]
+        raise _TargetIndexError(f"ctc_loss: target {int(bad)} is out of bounds for {c} classes")
+    ext = np.full((n, 2 * s + 1), blank, np.int64)
+    ext[:, 1::2] = padded
+    # s may skip from s - 2 when it holds a label that differs from the label two places before
+    skip = np.zeros(ext.shape, bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    return ext, skip, tl
+
+
+def _lse(*arrays):
+    m = np.maximum.reduce(arrays)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(sum(np.exp(a - safe) for a in arrays)) + safe
+
+
+def _ctc_check_lengths(lp, il):
+    t = lp.shape[0]
+    if (il > t).any() or (il < 0).any():
+        bad = il[(il > t) | (il < 0)][0]
+        raise OpError(f"ctc_loss: Expected input_lengths to have value at most {t}, but got value {int(bad)}")
+
+
+def _ctc_alpha(lp, ext, skip, il):
+    """log alpha (T, N, 2S+1) in float64 (frames past a sample's input length are never read)."""
+    t_max, n, _ = lp.shape
+    width = ext.shape[1]
+    rows = np.arange(n)[:, None]
+    alpha = np.full((max(t_max, 1), n, width), _NEG)
+    if t_max:
+        alpha[0, :, 0] = lp[0, np.arange(n), ext[:, 0]]
+        if width > 1:
+            alpha[0, :, 1] = lp[0, np.arange(n), ext[:, 1]]
+    for t in range(1, t_max):
+        prev = alpha[t - 1]
+        a1 = np.full_like(prev, _NEG)
+        a1[:, 1:] = prev[:, :-1]
+        a2 = np.full_like(prev, _NEG)
+        a2[:, 2:] = prev[:, :-2]
+        a2 = np.where(skip, a2, _NEG)
+        alpha[t] = _lse(prev, a1, a2) + lp[t][rows, ext]
+    return alpha
+
+
+def _ctc_nll(alpha, il, tl):
+    n = alpha.shape[1]
+    last = np.clip(il - 1, 0, None)
+    idx = np.arange(n)
+    end = alpha[last, idx, 2 * tl]
+    end1 = np.where(tl > 0, alpha[last, idx, np.maximum(2 * tl - 1, 0)], _NEG)
+    nll = -_lse(end, end1)
+    return np.where(il > 0, nll, np.where(tl == 0, 0.0, np.inf))
+
+
+def _ctc_forward(log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=False):
+    lp = log_probs.astype(np.float64)
+    il = input_lengths.astype(np.int64)
+    _ctc_check_lengths(lp, il)
+    ext, skip, tl = _ctc_labels(targets, target_lengths, lp.shape[2], blank)
+    nll = _ctc_nll(_ctc_alpha(lp, ext, skip, il), il, tl)
+    if zero_infinity:
+        nll = np.where(np.isinf(nll), 0.0, nll)
+    return nll.astype(log_probs.dtype)
+
+
+def _ctc_meta(opname, log_probs, targets, input_lengths, target_lengths):
+    if log_probs.ndim != 3:
+        raise OpError(f"{opname}: expected log_probs of shape (T, N, C), got {tuple(log_probs.shape)}")
+    n = log_probs.shape[1]
+    for name, t in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if tuple(t.shape) != (n,):
+            raise OpError(f"{opname}: expected {name} of shape ({n},), got {tuple(t.shape)}")
+    if targets.ndim not in (1, 2) or (targets.ndim == 2 and targets.shape[0] != n):
+        raise OpError(
+            f"{opname}: expected targets of shape ({n}, S) or (sum(target_lengths),), got {tuple(targets.shape)}"
+        )
+
+
+def _ctc_shape(log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=False):
+    _ctc_meta("ctc_loss", log_probs, targets, input_lengths, target_lengths)
+    return TensorMeta((log_probs.shape[1],), log_probs.dtype)
+
+
+CTC_LOSS = OpDef("ctc_loss", _ctc_forward, save_output=True, shape_rule=_ctc_shape)
+
+
+def _ctc_backward_forward(
+    g, log_probs, targets, input_lengths, target_lengths, nll, blank=0, zero_infinity=False
+):
+    lp = log_probs.astype(np.float64)
+    t_max, n, c = lp.shape
+    il = input_lengths.astype(np.int64)
+    ext, skip, tl = _ctc_labels(targets, target_lengths, c, blank)
+    alpha = _ctc_alpha(lp, ext, skip, il)
+    width = ext.shape[1]
+    rows = np.arange(n)[:, None]
+    # the beta recursion, started at each sample's last frame
+    beta = np.full((max(t_max, 1), n, width), _NEG)
+    init = np.full((n, width), _NEG)
+    idx = np.arange(n)
+    last = np.clip(il - 1, 0, None)
+    if t_max:
+        init[idx, 2 * tl] = lp[last, idx, blank]
+        has = tl > 0
+        init[idx[has], 2 * tl[has] - 1] = lp[last[has], idx[has], ext[idx[has], 2 * tl[has] - 1]]
+    skip_up = np.zeros(ext.shape, bool)  # s may come from s + 2
+    skip_up[:, :-2] = skip[:, 2:]
+    nxt = np.full((n, width), _NEG)
+    for t in range(t_max - 1, -1, -1):
+        b1 = np.full_like(nxt, _NEG)
+        b1[:, :-1] = nxt[:, 1:]
+        b2 = np.full_like(nxt, _NEG)
+        b2[:, :-2] = nxt[:, 2:]
+        b2 = np.where(skip_up, b2, _NEG)
+        cur = _lse(nxt, b1, b2) + lp[t][rows, ext]
+        cur = np.where((t == il - 1)[:, None], init, np.where((t < il - 1)[:, None], cur, _NEG))
+        beta[t] = cur
+        nxt = cur
+    nll_true = _ctc_nll(alpha, il, tl)
+    with np.errstate(invalid="ignore", over="ignore"):
+        occ = np.exp(
+            alpha
+            + beta
+            + nll_true[None, :, None]
+            - lp[np.arange(t_max)[:, None, None], rows[None], ext[None]]
+        )
+        occ = np.where(np.isfinite(alpha + beta), occ, 0.0)
+        grad = np.exp(lp)
+        tt = np.broadcast_to(np.arange(t_max)[:, None, None], occ.shape)
+        nn_ = np.broadcast_to(rows[None], occ.shape)
+        cc = np.broadcast_to(ext[None], occ.shape)
+        np.add.at(grad, (tt, nn_, cc), -occ)
+    grad *= (np.arange(t_max)[:, None] < il[None, :])[:, :, None]
+    if zero_infinity:
+        grad *= ~np.isinf(nll_true)[None, :, None]
+    grad *= g.astype(np.float64)[None, :, None]
+    return grad.astype(g.dtype, copy=False)
+
+
+def _ctc_backward_shape(g, log_probs, targets, input_lengths, target_lengths, nll, **attrs):
+    return TensorMeta(tuple(log_probs.shape), g.dtype)
+
+
+CTC_LOSS_BACKWARD = OpDef(
+    "ctc_loss_backward", _ctc_backward_forward, differentiable=False, shape_rule=_ctc_backward_shape
+)
+
+
+@CTC_LOSS.defgrad
+def _ctc_grad(ctx, g):
+    log_probs, targets, il, tl = ctx.saved
+    args = (g, log_probs, targets, il, tl, ctx.out)
+    return apply(CTC_LOSS_BACKWARD, args, ctx.attrs), None, None, None

@@ -457,3 +457,108 @@ def test_linear_cross_entropy_module():
         RuntimeError, match="ignore_index cannot be specified when target contains probabilities"
     ):
         F.linear_cross_entropy(ts.randn(2, 3), ts.randn(4, 3), ts.rand(2, 4), ignore_index=1)
+
+
+# -- CTC ----------------------------------------------------------------------------------------------------
+def _ctc_case(layout, dtype=np.float32):
+    rng = np.random.default_rng(3)
+    t_len, n, c = 9, 4, 5
+    x = rng.standard_normal((t_len, n, c)).astype(dtype)
+    padded = np.array([[1, 2, 2, 3], [3, 1, 0, 0], [4, 4, 4, 0], [2, 0, 0, 0]])
+    tl = [4, 2, 3, 0]
+    il = [9, 7, 8, 3]
+    targets = np.concatenate([padded[i, : tl[i]] for i in range(n)]) if layout == "concat" else padded
+    return x, targets, il, tl
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("layout", ["padded", "concat"])
+@pytest.mark.parametrize("lengths", ["list", "tensor"])
+def test_ctc_loss(reduction, layout, lengths):
+    x, targets, il, tl = _ctc_case(layout)
+    lens = (ts.tensor(il), ts.tensor(tl)) if lengths == "tensor" else (il, tl)
+    lens_t = (torch.tensor(il), torch.tensor(tl)) if lengths == "tensor" else (il, tl)
+
+    def ts_fn(a):
+        return F.ctc_loss(a.log_softmax(2), ts.tensor(targets), *lens, reduction=reduction)
+
+    def torch_fn(a):
+        return _tnn().ctc_loss(a.log_softmax(2), torch.tensor(targets), *lens_t, reduction=reduction)
+
+    check_torch(ts_fn, torch_fn, x, rtol=1e-5, atol=1e-5)
+    # the gradient with respect to log_probs itself is PyTorch's too
+    check_torch(
+        lambda lp: F.ctc_loss(lp, ts.tensor(targets), *lens, reduction=reduction),
+        lambda lp: _tnn().ctc_loss(lp, torch.tensor(targets), *lens_t, reduction=reduction),
+        np.log(np.exp(x) / np.exp(x).sum(2, keepdims=True)).astype(np.float32),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+@needs_torch
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_loss_blank_and_infinity(zero_infinity):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 2, 6))
+    targets = np.array([[1, 1, 1], [2, 3, 0]])  # sample 0 needs 5 frames (repeats need blanks): impossible
+    il, tl = [4, 4], [3, 2]
+    kw = dict(blank=5, reduction="none", zero_infinity=zero_infinity)
+    out = check_torch(
+        lambda a: F.ctc_loss(a.log_softmax(2), ts.tensor(targets), il, tl, **kw),
+        lambda a: _tnn().ctc_loss(a.log_softmax(2), torch.tensor(targets), il, tl, **kw),
+        x,
+        grad=zero_infinity,
+        rtol=1e-7,
+        atol=1e-9,
+    )
+    assert out.dtype == ts.float64
+    assert (out.detach().numpy()[0] == 0) if zero_infinity else np.isinf(out.detach().numpy()[0])
+    m, mt = (
+        nn.CTCLoss(blank=5, zero_infinity=zero_infinity),
+        torch.nn.CTCLoss(blank=5, zero_infinity=zero_infinity),
+    )
+    lp = _x(4, 2, 6, seed=2)
+    check_torch(
+        lambda a: m(a.log_softmax(2), ts.tensor(targets), il, tl),
+        lambda a: mt(a.log_softmax(2), torch.tensor(targets), il, tl),
+        lp,
+        grad=zero_infinity,
+        rtol=1e-5,
+    )
+
+
+@needs_torch
+@pytest.mark.parametrize("red", REDUCTIONS)
+def test_ctc_loss_unbatched(red):
+    x = _x(6, 4, seed=4)
+    check_torch(
+        lambda a: F.ctc_loss(a.log_softmax(1), ts.tensor([1, 3]), ts.tensor(6), ts.tensor(2), reduction=red),
+        lambda a: _tnn().ctc_loss(
+            a.log_softmax(1), torch.tensor([1, 3]), torch.tensor(6), torch.tensor(2), reduction=red
+        ),
+        x,
+        rtol=1e-5,
+    )
+
+
+def test_ctc_loss_errors():
+    lp = ts.randn(5, 2, 4).log_softmax(2)
+    t = ts.tensor([[1, 2], [1, 1]])
+    with pytest.raises(RuntimeError, match="Expected input_lengths to have value at most 5, but got value 6"):
+        F.ctc_loss(lp, t, [5, 6], [2, 2])
+    with pytest.raises(RuntimeError, match="Expected tensor to have size at least 3 at dimension 1"):
+        F.ctc_loss(lp, t, [5, 5], [2, 3])
+    with pytest.raises(RuntimeError, match="blank must be in label range"):
+        F.ctc_loss(lp, t, [5, 5], [2, 2], blank=4)
+    with pytest.raises(IndexError, match="ctc_loss: target 7 is out of bounds for 4 classes"):
+        F.ctc_loss(lp, ts.tensor([[1, 7], [1, 1]]), [5, 5], [2, 2])
+    with pytest.raises(RuntimeError, match="expected input_lengths of size 2"):
+        F.ctc_loss(lp, t, [5], [2, 2])
+    with pytest.raises(ValueError, match="ctc_loss.*reduction"):
+        F.ctc_loss(lp, t, [5, 5], [2, 2], reduction="avg")
+    before = lp.numpy().copy()
+    with pytest.raises(RuntimeError):
+        F.ctc_loss(lp, t, [5, 9], [2, 2])
+    assert np.array_equal(lp.numpy(), before)

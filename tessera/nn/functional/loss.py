@@ -46,6 +46,7 @@ __all__ = [
     "multi_margin_loss",
     "multilabel_margin_loss",
     "linear_cross_entropy",
+    "ctc_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1032,3 +1033,76 @@ def linear_cross_entropy(
         ignore_index=-100 if ignore_index is None else ignore_index,
         label_smoothing=label_smoothing,
     )
+
+
+# -- connectionist temporal classification ------------------------------------------------------------------
+def _lengths(opname: str, name: str, value, n: int) -> Tensor:
+    if isinstance(value, Tensor):
+        if value.dtype.is_floating_point or value.dtype.name == "bool":
+            raise RuntimeError(f"{opname}: {name} must be integral, got {value.dtype.name}")
+        t = value.long()
+    else:
+        try:
+            t = creation.tensor([int(v) for v in value], dtype=_dt.int64)
+        except TypeError:
+            raise TypeError(
+                f"{opname}: {name} must be a Tensor or a sequence of ints, got {type(value).__name__}"
+            ) from None
+    t = t.reshape(-1) if t.ndim == 0 else t
+    if tuple(t.shape) != (n,):
+        raise RuntimeError(f"{opname}: expected {name} of size {n} (the batch size), got {tuple(t.shape)}")
+    return t
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification loss of ``log_probs`` (T, N, C) (or unbatched (T, C)) for
+    ``targets`` (N, S) padded or (sum(target_lengths),) concatenated. ``'mean'`` divides each sample's
+    loss by its target length, then averages; ``zero_infinity`` zeroes infinite losses and their
+    gradients. As in PyTorch, the gradient returned for ``log_probs`` is that of the logits under a
+    ``log_softmax`` (the two agree once the log_softmax's own backward is applied).
+
+    Example:
+        >>> lp = ts.randn(6, 2, 4).log_softmax(2)
+        >>> F.ctc_loss(lp, ts.tensor([[1, 2], [3, 3]]), [6, 5], [2, 2]).shape
+        tessera.Size([])
+    """
+    opname = "ctc_loss"
+    _check_float(opname, "log_probs", log_probs)
+    _check_tensor(opname, "targets", targets)
+    reduction = _reduction(opname, reduction)
+    unbatched = log_probs.ndim == 2
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(
+            f"{opname}: expected log_probs of shape (T, N, C) or (T, C), got {tuple(log_probs.shape)}"
+        )
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        targets = targets.unsqueeze(0) if targets.ndim == 1 else targets
+    n, c = log_probs.shape[1], log_probs.shape[2]
+    if not 0 <= blank < c:
+        raise RuntimeError(f"{opname}: blank must be in label range, got blank={blank} for {c} classes")
+    if targets.ndim not in (1, 2) or (targets.ndim == 2 and targets.shape[0] != n):
+        raise RuntimeError(
+            f"{opname}: expected targets of shape ({n}, S) or (sum(target_lengths),), got "
+            f"{tuple(targets.shape)}"
+        )
+    il = _lengths(opname, "input_lengths", input_lengths, n)
+    tl = _lengths(opname, "target_lengths", target_lengths, n)
+    if targets.dtype.name != "int64":
+        targets = targets.long()
+    # the op checks the length and label values in its forward
+    attrs = {"blank": int(blank), "zero_infinity": bool(zero_infinity)}
+    nll = apply(_nn.CTC_LOSS, (log_probs, targets, il, tl), attrs)
+    if reduction == "mean":
+        return (nll / ops.clamp_min(tl, 1).to(nll.dtype)).mean()
+    if reduction == "sum":
+        return nll.sum()
+    return nll.reshape(()) if unbatched else nll

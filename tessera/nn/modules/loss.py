@@ -39,6 +39,7 @@ __all__ = [
     "MultiMarginLoss",
     "MultiLabelMarginLoss",
     "LinearCrossEntropyLoss",
+    "CTCLoss",
 ]
 
 
@@ -494,4 +495,23 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
             f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
             f"label_smoothing={self.label_smoothing}, options={self.options}"
+        )
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss (``F.ctc_loss``).
+
+    Example:
+        >>> lp = ts.randn(6, 2, 4).log_softmax(2)
+        >>> ts.nn.CTCLoss()(lp, ts.tensor([[1, 2], [3, 3]]), [6, 5], [2, 2]).shape
+        tessera.Size([])
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths, target_lengths) -> Tensor:
+        return F.ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction, self.zero_infinity
         )
