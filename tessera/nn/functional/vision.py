@@ -34,16 +34,21 @@ __all__ = [
 ]
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
-_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
-def _scale(n_in, n_out, scale, align_corners):
-    """PyTorch's ``area_pixel_compute_scale`` (float32 arithmetic like its CPU kernels)."""
+def _scale(n_in, n_out, scale, align_corners, ft=np.float32):
+    """PyTorch's ``area_pixel_compute_scale`` in its CPU kernels' arithmetic ``ft`` (float32, or float64
+    for float64 inputs of the interpolating modes)."""
     if align_corners:
-        return np.float32((n_in - 1) / (n_out - 1)) if n_out > 1 else np.float32(0)
+        return ft((n_in - 1) / (n_out - 1)) if n_out > 1 else ft(0)
     if scale is not None and scale > 0:
-        return np.float32(1.0 / scale)
-    return np.float32(n_in) / np.float32(n_out)
+        return ft(1.0 / scale)
+    return ft(n_in) / ft(n_out)
+
+
+def _opmath(dtype):
+    return np.float64 if dtype == np.float64 else np.float32
 
 
 def _nearest_index(n_in, n_out, scale, exact):
@@ -54,12 +59,13 @@ def _nearest_index(n_in, n_out, scale, exact):
 
 
 def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
-    s = _scale(n_in, n_out, scale, align_corners)
-    dst = np.arange(n_out, dtype=np.float32)
+    ft = _opmath(dtype)
+    s = _scale(n_in, n_out, scale, align_corners, ft)
+    dst = np.arange(n_out, dtype=ft)
     if align_corners:
         src = dst * s
     else:
-        src = np.maximum((dst + np.float32(0.5)) * s - np.float32(0.5), np.float32(0))
+        src = np.maximum((dst + ft(0.5)) * s - ft(0.5), ft(0))
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     i1 = np.minimum(i0 + 1, n_in - 1)
     lam1 = (src - i0).astype(np.float64)
@@ -67,6 +73,22 @@ def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
     rows = np.arange(n_out)
     np.add.at(m, (rows, i0), 1.0 - lam1)  # tiny (n_out,) index arrays: not a hot path
     np.add.at(m, (rows, i1), lam1)
+    return Tensor._wrap(m.astype(dtype))
+
+
+def _cubic_matrix(n_in, n_out, scale, align_corners, dtype):
+    """PyTorch's ``upsample_bicubic2d`` along one axis: four cubic-convolution taps (A = -0.75) at
+    ``floor(src) - 1 .. floor(src) + 2``, clamped to the input (the source index is not clamped at 0)."""
+    ft = _opmath(dtype)
+    s = _scale(n_in, n_out, scale, align_corners, ft)
+    dst = np.arange(n_out, dtype=ft)
+    src = dst * s if align_corners else (dst + ft(0.5)) * s - ft(0.5)
+    i0 = np.floor(src).astype(np.int64)
+    t = (src - i0).astype(np.float64)
+    m = np.zeros((n_out, n_in), np.float64)
+    rows = np.arange(n_out)
+    for k, w in enumerate(_cubic_weights(t)):
+        np.add.at(m, (rows, np.clip(i0 - 1 + k, 0, n_in - 1)), w)
     return Tensor._wrap(m.astype(dtype))
 
 
@@ -96,14 +118,13 @@ def interpolate(
     check_tensor("interpolate", "input", input)
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: unknown mode {mode!r}; expected one of {_MODES}")
-    if mode == "bicubic":
-        raise NotImplementedError("interpolate: mode 'bicubic' is not implemented in Tessera")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented in Tessera")
     nsp = input.ndim - 2
     if nsp < 1 or nsp > 3:
-        raise ValueError(
-            f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, *spatial), got shape {tuple(input.shape)}"
+        raise NotImplementedError(
+            f"interpolate: only 3D, 4D and 5D input tensors are supported (got {input.ndim}D, shape "
+            f"{tuple(input.shape)})"
         )
     if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != nsp:
         raise NotImplementedError(
@@ -127,6 +148,11 @@ def interpolate(
                 f"interpolate: input of shape {tuple(input.shape)} has {nsp} spatial dimensions but size has "
                 f"{len(sizes)} entries ({size!r})"
             )
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes):
+            raise TypeError(
+                f"interpolate: expected size to be an int or a tuple of {nsp} ints, but got size with types "
+                f"{[type(s) for s in sizes]}"
+            )
         sizes = tuple(int(s) for s in sizes)
     else:
         sf = (scale_factor,) * nsp if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
@@ -138,11 +164,7 @@ def interpolate(
         sizes = tuple(int(math.floor(float(n) * float(f))) for n, f in zip(spatial, sf))
         if not recompute_scale_factor:
             scales = [float(f) for f in sf]
-    if any(s <= 0 for s in sizes):
-        raise ValueError(
-            f"interpolate: output size must be positive, got {sizes} for input of shape {tuple(input.shape)}"
-        )
-    if any(n == 0 for n in spatial):
+    if any(n == 0 for n in spatial) or any(m <= 0 for m in sizes):
         names = ("D", "H", "W")[3 - nsp :]
         shown_in = ", ".join(f"{a}: {n}" for a, n in zip(names, spatial))
         shown_out = ", ".join(f"{a}: {n}" for a, n in zip(names, sizes))
@@ -165,7 +187,8 @@ def interpolate(
             idx = Tensor._wrap(_nearest_index(n_in, n_out, scales[k], mode == "nearest-exact"))
             out = ops.index_select(out, axis, idx)
         else:
-            m = _linear_matrix(n_in, n_out, scales[k], align_corners, npdt)
+            build = _cubic_matrix if mode == "bicubic" else _linear_matrix
+            m = build(n_in, n_out, scales[k], align_corners, npdt)
             if axis == out.ndim - 1:
                 out = ops.matmul(out, m.mT)
             elif axis == out.ndim - 2:
