@@ -14,17 +14,21 @@ Example:
     ...     sched.step()
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
+from ._stateless import swap_in_optimizer_params_and_state
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD, Rprop
+from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam, RAdam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = [
     "Optimizer",
@@ -40,5 +44,10 @@ __all__ = [
     "ASGD",
     "Rprop",
     "Adafactor",
+    "SparseAdam",
+    "Muon",
+    "LBFGS",
     "lr_scheduler",
+    "swa_utils",
+    "swap_in_optimizer_params_and_state",
 ]

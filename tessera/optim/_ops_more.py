@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.dispatch import OpDef
+from ..core.dispatch import OpDef, OpError
 from ._ops import _effective_grad, _lerp_, _param_meta, _scratch
 
 __all__ = [
@@ -271,8 +271,7 @@ def _sparse_adam_step(d, indices, values, exp_avg, exp_avg_sq, step, lr, beta1, 
     dense dims): the moments and the parameter change only where the gradient has an entry."""
     if values.shape[0] == 0:
         return
-    step += 1
-    t = float(step)
+    t = float(step)  # the step count, already advanced (a Python int in PyTorch's state)
     lr, beta1, beta2, eps = float(lr), float(beta1), float(beta2), float(eps)
     if maximize:
         values = np.negative(values)
@@ -291,7 +290,25 @@ def _sparse_adam_step(d, indices, values, exp_avg, exp_avg_sq, step, lr, beta1, 
     d[where] += -step_size * (numer / denom)
 
 
-SPARSE_ADAM_STEP = OpDef("sparse_adam_step", _sparse_adam_step, mutates=(0, 3, 4, 5), shape_rule=_param_meta)
+def _sparse_adam_shape(d, indices, values, *args, **attrs):
+    ishape, vshape, pshape = tuple(indices.shape), tuple(values.shape), tuple(d.shape)
+    ok = (
+        len(ishape) == 2
+        and indices.dtype in (_dt.int64, _dt.int32)
+        and 1 <= ishape[0] <= len(pshape)
+        and vshape == (ishape[1],) + pshape[ishape[0] :]
+    )
+    if not ok:
+        raise OpError(
+            f"SparseAdam (sparse_adam_step): COO indices {ishape} ({indices.dtype}) and values {vshape} "
+            f"do not describe a gradient of a parameter of shape {pshape}"
+        )
+    return _param_meta(d)
+
+
+SPARSE_ADAM_STEP = OpDef(
+    "sparse_adam_step", _sparse_adam_step, mutates=(0, 3, 4), shape_rule=_sparse_adam_shape
+)
 
 
 # -- Muon --------------------------------------------------------------------------------------------------
