@@ -1451,3 +1451,83 @@ def _ctc_grad(ctx, g):
     log_probs, targets, il, tl = ctx.saved
     args = (g, log_probs, targets, il, tl, ctx.out)
     return apply(CTC_LOSS_BACKWARD, args, ctx.attrs), None, None, None
+
+
+# -- embedding bags -----------------------------------------------------------------------------------------
+# ``F.embedding_bag`` composes ``embedding`` (the looked-up rows), ``index_add`` (sum and mean) and ``gather``
+# (max) with two index ops: ``embedding_bag_segments`` maps each index to its bag (``num_bags`` for indices
+# that belong to none: padding, or past the last offset with ``include_last_offset``) and checks the
+# offsets and index bounds; ``segment_argmax`` gives, per bag and column, the position of the first maximum
+# (``L``, one past the rows, for an empty bag).
+def _bag_segments_forward(indices, offsets, *, num_weights, include_last_offset=False, padding_idx=None):
+    n = indices.shape[0]
+    if n and ((indices < 0) | (indices >= num_weights)).any():
+        bad = indices[(indices < 0) | (indices >= num_weights)][0]
+        raise _TargetIndexError(
+            f"embedding_bag: index {int(bad)} is out of range for {num_weights} embeddings"
+        )
+    k = offsets.shape[0]
+    bags = k - 1 if include_last_offset else k
+    if k:
+        if offsets[0] != 0:
+            raise OpError(
+                "embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to "
+                f"start from position 0. However, got {int(offsets[0])}"
+            )
+        if offsets[-1] > n:
+            raise OpError(
+                f"embedding_bag: offsets[-1] can not be greater than input's length {n} but got "
+                f"offsets[-1] of {int(offsets[-1])}"
+            )
+        if (np.diff(offsets) < 0).any():
+            raise OpError("embedding_bag: offsets must be non-decreasing")
+    seg = np.searchsorted(offsets, np.arange(n), side="right").astype(np.int64) - 1
+    if include_last_offset:
+        seg[seg >= bags] = bags
+    if k == 0 or bags <= 0:
+        seg[:] = max(bags, 0)
+    if padding_idx is not None:
+        seg[indices == padding_idx] = max(bags, 0)
+    return seg
+
+
+def _bag_segments_shape(indices, offsets, **attrs):
+    if indices.ndim != 1 or offsets.ndim != 1:
+        raise OpError(
+            f"embedding_bag_segments: expected 1-D indices and offsets, got {tuple(indices.shape)} and "
+            f"{tuple(offsets.shape)}"
+        )
+    return TensorMeta(tuple(indices.shape), _dt.int64)
+
+
+EMBEDDING_BAG_SEGMENTS = OpDef(
+    "embedding_bag_segments", _bag_segments_forward, differentiable=False, shape_rule=_bag_segments_shape
+)
+
+
+def _segment_argmax_forward(rows, seg, *, num_segments):
+    n, d = rows.shape
+    pos = np.full((num_segments, d), n, np.int64)
+    keep = seg < num_segments
+    if not keep.any():
+        return pos
+    r, s = rows[keep], seg[keep]
+    mx = np.full((num_segments, d), -np.inf, np.float64)
+    np.maximum.at(mx, s, r)
+    at = np.where(r == mx[s], np.nonzero(keep)[0][:, None], n)
+    np.minimum.at(pos, s, at)
+    return pos
+
+
+def _segment_argmax_shape(rows, seg, *, num_segments):
+    if rows.ndim != 2 or tuple(seg.shape) != (rows.shape[0],):
+        raise OpError(
+            f"segment_argmax: expected (L, D) rows and (L,) segments, got {tuple(rows.shape)} and "
+            f"{tuple(seg.shape)}"
+        )
+    return TensorMeta((num_segments, rows.shape[1]), _dt.int64)
+
+
+SEGMENT_ARGMAX = OpDef(
+    "segment_argmax", _segment_argmax_forward, differentiable=False, shape_rule=_segment_argmax_shape
+)

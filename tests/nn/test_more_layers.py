@@ -562,3 +562,132 @@ def test_ctc_loss_errors():
     with pytest.raises(RuntimeError):
         F.ctc_loss(lp, t, [5, 9], [2, 2])
     assert np.array_equal(lp.numpy(), before)
+
+
+# -- EmbeddingBag -------------------------------------------------------------------------------------------
+def _bag_case(seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((10, 3)).astype(np.float32)
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9, 2, 2])
+    return w, idx
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("last", [False, True])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_offsets(mode, last, padding_idx):
+    w, idx = _bag_case()
+    offsets = np.array([0, 4, 4, 8, 10]) if last else np.array([0, 4, 4, 8])  # an empty bag, a repeat bag
+
+    def ts_fn(w):
+        return F.embedding_bag(
+            ts.tensor(idx),
+            w,
+            ts.tensor(offsets),
+            mode=mode,
+            include_last_offset=last,
+            padding_idx=padding_idx,
+        )
+
+    def torch_fn(w):
+        return _tnn().embedding_bag(
+            torch.tensor(idx),
+            w,
+            torch.tensor(offsets),
+            mode=mode,
+            include_last_offset=last,
+            padding_idx=padding_idx,
+        )
+
+    check_torch(ts_fn, torch_fn, w)
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_2d_input_and_module(mode):
+    w, idx = _bag_case(1)
+    idx2 = idx.reshape(5, 2)
+    check_torch(
+        lambda w: F.embedding_bag(ts.tensor(idx2), w, mode=mode),
+        lambda w: _tnn().embedding_bag(torch.tensor(idx2), w, mode=mode),
+        w,
+    )
+    m = nn.EmbeddingBag.from_pretrained(ts.tensor(w), freeze=False, mode=mode, padding_idx=4)
+    mt = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), freeze=False, mode=mode, padding_idx=4)
+    assert repr(m) == repr(mt)
+    y, yt = m(ts.tensor(idx2)), mt(torch.tensor(idx2))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-6)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), mt.weight.grad.numpy(), rtol=1e-6)
+    fresh = nn.EmbeddingBag(10, 3, mode=mode, padding_idx=1)
+    assert list(fresh.state_dict()) == ["weight"] and np.all(fresh.weight.detach().numpy()[1] == 0)
+
+
+@needs_torch
+@pytest.mark.parametrize("two_d", [False, True])
+def test_embedding_bag_per_sample_weights(two_d):
+    w, idx = _bag_case(2)
+    psw = np.random.default_rng(5).uniform(0.5, 2.0, idx.shape).astype(np.float32)
+    if two_d:
+        idx, psw, off, off_t = idx.reshape(2, 5), psw.reshape(2, 5), None, None
+    else:
+        off, off_t = ts.tensor([0, 3, 7]), torch.tensor([0, 3, 7])
+    check_torch(
+        lambda w, p: F.embedding_bag(ts.tensor(idx), w, off, mode="sum", per_sample_weights=p, padding_idx=2),
+        lambda w, p: _tnn().embedding_bag(
+            torch.tensor(idx), w, off_t, mode="sum", per_sample_weights=p, padding_idx=2
+        ),
+        w,
+        psw,
+    )
+
+
+@needs_torch
+def test_embedding_bag_max_norm_renormalises_in_place():
+    w, idx = _bag_case(3)
+    w *= 3
+    wt, wtt = ts.tensor(w), torch.tensor(w)
+    version = wt._version
+    y = F.embedding_bag(ts.tensor(idx), wt, ts.tensor([0, 5]), max_norm=1.5, mode="sum")
+    yt = _tnn().embedding_bag(torch.tensor(idx), wtt, torch.tensor([0, 5]), max_norm=1.5, mode="sum")
+    assert wt._version > version
+    np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(wt.numpy(), wtt.numpy(), rtol=1e-5)
+
+
+def test_embedding_bag_errors():
+    w = ts.randn(10, 3)
+    i = ts.tensor([1, 2, 3, 4, 5])
+    with pytest.raises(RuntimeError, match="offsets\\[0\\] has to be 0"):
+        F.embedding_bag(i, w, ts.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="offsets\\[-1\\] can not be greater than input's length 5"):
+        F.embedding_bag(i, w, ts.tensor([0, 6]))
+    with pytest.raises(NotImplementedError, match="per_sample_weights is only supported for mode='sum'"):
+        F.embedding_bag(i, w, ts.tensor([0, 2]), mode="max", per_sample_weights=ts.ones(5))
+    with pytest.raises(ValueError, match="if input is 2D, then offsets has to be None"):
+        F.embedding_bag(i.reshape(1, 5), w, ts.tensor([0, 2]))
+    with pytest.raises(ValueError, match="offsets has to be a 1D Tensor but got None"):
+        F.embedding_bag(i, w)
+    with pytest.raises(ValueError, match="mode has to be one of sum, mean or max"):
+        F.embedding_bag(i, w, ts.tensor([0, 2]), mode="avg")
+    with pytest.raises(ValueError, match="must have the same shape as the input"):
+        F.embedding_bag(i, w, ts.tensor([0, 2]), mode="sum", per_sample_weights=ts.ones(4))
+    with pytest.raises(IndexError, match="embedding_bag: index 12 is out of range for 10 embeddings"):
+        F.embedding_bag(ts.tensor([1, 12]), w, ts.tensor([0, 1]))
+    with pytest.raises(AssertionError, match="padding_idx must be within num_embeddings"):
+        nn.EmbeddingBag(10, 3, padding_idx=12)
+
+
+@needs_torch
+def test_embedding_max_norm_bumps_version():
+    w = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32) * 3
+    m = nn.Embedding.from_pretrained(ts.tensor(w), max_norm=1.0)
+    mt = torch.nn.Embedding.from_pretrained(torch.tensor(w), max_norm=1.0)
+    version = m.weight._version
+    y = m(ts.tensor([[0, 2], [2, 5]]))
+    yt = mt(torch.tensor([[0, 2], [2, 5]]))
+    assert m.weight._version > version
+    np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(m.weight.detach().numpy(), mt.weight.detach().numpy(), rtol=1e-5)

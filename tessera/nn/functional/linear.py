@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from ... import ops
+from ...core import creation
 from ...core.dispatch import apply, is_tracing
 from ...core.dtypes import bool as _dt_bool
 from ...core.grad_mode import no_grad
 from ...core.random import BERNOULLI, draw
 from ...core.tensor import Tensor
+from ...ops import nn_ops as _nn
+from ...ops._util import check_tensor
 from ...ops.random import DROPOUT, EMBEDDING, EMBEDDING_RENORM
 
-__all__ = ["linear", "bilinear", "dropout", "dropout1d", "dropout2d", "alpha_dropout", "embedding"]
+__all__ = [
+    "linear",
+    "bilinear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "alpha_dropout",
+    "embedding",
+    "embedding_bag",
+]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -126,3 +138,125 @@ def embedding(
             )
     pad = None if padding_idx is None else (padding_idx + n if padding_idx < 0 else padding_idx)
     return apply(EMBEDDING, (weight, input), {"padding_idx": pad})
+
+
+def _bag_inputs(input, offsets, per_sample_weights):
+    """(flat indices, offsets, flat per-sample weights) for a 1-D input with offsets or a 2-D input."""
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "embedding_bag: if input is 2D, then offsets has to be None, as input is treated is a "
+                f"mini-batch of fixed length sequences. However, found offsets of type {type(offsets).__name__}"
+            )
+        b, n = input.shape
+        offsets = (
+            creation.arange(0, b * n, n, dtype=input.dtype) if n else creation.zeros(b, dtype=input.dtype)
+        )
+        flat = input.reshape(-1)
+        psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+        return flat, offsets, psw, False
+    if input.ndim != 1:
+        raise ValueError(
+            f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
+        )
+    if offsets is None:
+        raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+    check_tensor("embedding_bag", "offsets", offsets)
+    if offsets.ndim != 1:
+        raise ValueError(
+            f"embedding_bag: offsets has to be a 1D Tensor, but got Tensor of dimension {offsets.ndim}"
+        )
+    if offsets.dtype.name not in ("int64", "int32"):
+        raise TypeError(f"embedding_bag: expected int64 or int32 offsets, got {offsets.dtype.name}")
+    return input, offsets, per_sample_weights, True
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxima of bags of embedding rows, without materialising the rows per bag.
+
+    A 1-D ``input`` is split into bags at ``offsets`` (start positions; with ``include_last_offset``
+    the last entry ends the last bag); a 2-D ``input`` (B, N) is B bags of N. ``per_sample_weights``
+    (``mode='sum'`` only) scales each row; ``padding_idx`` entries are left out (also of a mean's count);
+    an empty bag gives zeros. ``max_norm`` renormalises the looked-up rows of ``weight`` in place.
+
+    Example:
+        >>> w = ts.arange(6.0).reshape(3, 2)
+        >>> F.embedding_bag(ts.tensor([0, 2, 1]), w, ts.tensor([0, 2]), mode="sum")
+        tensor([[4., 6.],
+                [2., 3.]])
+    """
+    opname = "embedding_bag"
+    check_tensor(opname, "input", input)
+    check_tensor(opname, "weight", weight)
+    if input.dtype.name not in ("int64", "int32"):
+        raise TypeError(
+            f"{opname}: expected input to be an int64 or int32 tensor of indices, got {input.dtype}"
+        )
+    if weight.ndim != 2:
+        raise ValueError(f"{opname}: weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"{opname}: mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None:
+        check_tensor(opname, "per_sample_weights", per_sample_weights)
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"{opname}: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, then it must "
+                f"have the same shape as the input ({tuple(input.shape)})"
+            )
+        if mode != "sum":
+            raise NotImplementedError(
+                f"{opname}: per_sample_weights was not None. per_sample_weights is only supported for "
+                f"mode='sum' (got mode='{mode}'). Please open a feature request on GitHub."
+            )
+    if scale_grad_by_freq:
+        raise NotImplementedError(f"{opname}: scale_grad_by_freq=True is not supported")
+    num_weights, dim = weight.shape
+    if padding_idx is not None:
+        if not -num_weights <= padding_idx < num_weights:
+            raise ValueError(
+                f"{opname}: padding_idx must be within num_embeddings ({num_weights}), got {padding_idx}"
+            )
+        padding_idx = padding_idx + num_weights if padding_idx < 0 else padding_idx
+    flat, offsets, psw, _ = _bag_inputs(input, offsets, per_sample_weights)
+    flat, offsets = flat.long(), offsets.long()
+    bags = offsets.shape[0] - 1 if include_last_offset else offsets.shape[0]
+    if include_last_offset and bags < 0:
+        raise ValueError(f"{opname}: include_last_offset needs at least one offset")
+    # the op checks the offsets and the index bounds (it reads the values)
+    attrs = {
+        "num_weights": num_weights,
+        "include_last_offset": bool(include_last_offset),
+        "padding_idx": padding_idx,
+    }
+    seg = apply(_nn.EMBEDDING_BAG_SEGMENTS, (flat, offsets), attrs)
+    if max_norm is not None:
+        with no_grad():
+            apply(
+                EMBEDDING_RENORM, (weight, flat), {"max_norm": float(max_norm), "norm_type": float(norm_type)}
+            )
+    rows = apply(EMBEDDING, (weight, flat), {"padding_idx": padding_idx})
+    if psw is not None:
+        rows = rows * psw.to(rows.dtype).unsqueeze(1)
+    if mode == "max":
+        pos = apply(_nn.SEGMENT_ARGMAX, (rows, seg), {"num_segments": bags})
+        padded = ops.cat([rows, creation.zeros(1, dim, dtype=rows.dtype)], 0)
+        return ops.gather(padded, 0, pos)
+    total = creation.zeros(bags + 1, dim, dtype=rows.dtype).index_add(0, seg, rows)[:bags]
+    if mode == "sum":
+        return total
+    counts = creation.zeros(bags + 1, dtype=rows.dtype).index_add(
+        0, seg, creation.ones(flat.shape[0], dtype=rows.dtype)
+    )
+    return total / ops.clamp_min(counts[:bags], 1).unsqueeze(1)
