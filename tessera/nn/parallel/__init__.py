@@ -1,3 +1,5 @@
 """``ts.nn.parallel``: ``DataParallel`` (one CPU device: runs the module itself) and related helpers."""
 
-__all__: list[str] = []
+from .data_parallel import DataParallel, data_parallel
+
+__all__ = ["DataParallel", "data_parallel"]
