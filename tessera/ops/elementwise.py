@@ -876,13 +876,240 @@ def _erfc_np(x):
     return r.astype(x.dtype, copy=False)
 
 
+# -- special functions in float64 (no SciPy): series, recurrences and asymptotic expansions ----------------
+# Each takes and returns float64 arrays; ``_in64`` wraps one to compute other float dtypes in float64 and
+# round once (as accurate as the dtype allows; PyTorch's float32 kernels agree to about 1 ulp).
+_BERN2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_PI = math.sqrt(math.pi)
+_SQRT2 = math.sqrt(2.0)
+
+
+def _in64(fn):
+    """``fn`` (float64 -> float64) as a forward for any float dtype: computed in float64, rounded once."""
+
+    def forward(x, *args, **attrs):
+        r = fn(np.asarray(x, dtype=np.float64), *args, **attrs)
+        return _arr(r).astype(x.dtype, copy=False)
+
+    forward.__name__ = fn.__name__
+    return forward
+
+
+def _sinpi(x):
+    """``sin(pi * x)`` with the argument reduced exactly to [-1/2, 1/2] (zero at the integers)."""
+    r = x - 2.0 * np.round(x * 0.5)  # [-1, 1], exact
+    r = np.where(r > 0.5, 1.0 - r, np.where(r < -0.5, -1.0 - r, r))
+    return np.sin(np.pi * r)
+
+
+def _cospi(x):
+    """``cos(pi * x)``, reduced exactly as in ``_sinpi`` (zero at the half-integers)."""
+    a = np.abs(x - 2.0 * np.round(x * 0.5))  # [0, 1]
+    return np.where(a < 0.25, np.cos(np.pi * a), np.sin(np.pi * (0.5 - a)))
+
+
+def _stirling_lgamma(x):
+    """lgamma for x >= 10 (Stirling's series)."""
+    z = 1.0 / (x * x)
+    s = np.zeros_like(x)
+    for k in range(len(_BERN2K) - 1, -1, -1):
+        s = s * z + _BERN2K[k] / ((2 * k + 2) * (2 * k + 1))
+    return (x - 0.5) * np.log(x) - x + _LOG_SQRT_2PI + s / x
+
+
+def _lgamma64(x):
+    with np.errstate(all="ignore"):
+        pos = np.where(x < 0.5, 1.0 - x, x)  # reflection for x < 0.5
+        shifted = pos.copy()
+        prod = np.ones_like(x)
+        for _ in range(10):
+            small = shifted < 10.0
+            prod = np.where(small, prod * shifted, prod)
+            shifted = np.where(small, shifted + 1.0, shifted)
+        big = np.where(np.isfinite(shifted), shifted, 10.0)
+        r = np.where(np.isfinite(shifted), _stirling_lgamma(big) - np.log(prod), shifted)
+        refl = np.log(np.pi / np.abs(_sinpi(x))) - r
+        r = np.where(x < 0.5, refl, r)
+        r = np.where((x == 1.0) | (x == 2.0), 0.0, r)
+        r = np.where(np.isinf(x), np.inf, r)
+        return np.where(np.isnan(x), x, r)
+
+
+def _digamma64(x):
+    with np.errstate(all="ignore"):
+        pos = np.where(x < 0.5, 1.0 - x, x)
+        acc = np.zeros_like(x)
+        for _ in range(10):
+            small = pos < 10.0
+            acc = np.where(small, acc - 1.0 / pos, acc)
+            pos = np.where(small, pos + 1.0, pos)
+        z = 1.0 / (pos * pos)
+        s = np.zeros_like(x)
+        for k in range(len(_BERN2K) - 1, -1, -1):
+            s = s * z + _BERN2K[k] / (2 * k + 2)
+        r = np.log(pos) - 0.5 / pos - s * z + acc
+        # reflection: psi(x) = psi(1 - x) - pi / tan(pi x)
+        refl = r - np.pi * _cospi(x) / _sinpi(x)
+        r = np.where(x < 0.5, refl, r)
+        r = np.where(x == 0.0, np.copysign(np.inf, -x), r)  # psi(+-0) = -+inf
+        r = np.where((x < 0) & (x == np.floor(x)), np.nan, r)
+        r = np.where(x == np.inf, np.inf, np.where(x == -np.inf, np.nan, r))
+        return np.where(np.isnan(x), x, r)
+
+
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18)  # fmt: skip
+
+
+def _zeta64(s, q):
+    """Hurwitz zeta ``sum_k (k + q) ** -s`` (Euler-Maclaurin summation, as Cephes' ``zeta``)."""
+    s, q = np.broadcast_arrays(np.asarray(s, np.float64), np.asarray(q, np.float64))
+    with np.errstate(all="ignore"):
+        total = np.power(q, -s)
+        a = q.copy()
+        for i in range(4096):  # direct terms until a > 9 (at least nine; a negative q needs more)
+            more = (a <= 9.0) if i >= 9 else np.ones(a.shape, bool)
+            if not more.any():
+                break
+            a = np.where(more, a + 1.0, a)
+            total = total + np.where(more, np.power(a, -s), 0.0)
+        b = np.power(a, -s)
+        total = total + a * b / (s - 1.0) - 0.5 * b
+        fa, k = np.ones(s.shape), 0.0
+        for c in _ZETA_A:
+            fa = fa * (s + k)
+            b = b / a
+            total = total + fa * b / c
+            k += 1.0
+            fa = fa * (s + k)
+            b = b / a
+            k += 1.0
+        r = np.where(s > 1.0, total, np.nan)
+        r = np.where(s == 1.0, np.inf, r)
+        r = np.where((q <= 0) & (q == np.floor(q)) & (s > 1.0), np.inf, r)
+        return np.where(np.isnan(s) | np.isnan(q), np.nan, r)
+
+
+def _polygamma64(x, n):
+    if n == 0:
+        return _digamma64(x)
+    sign = 1.0 if n % 2 else -1.0
+    return sign * math.factorial(n) * _zeta64(float(n + 1), x)
+
+
+# erfinv: Giles' single-precision approximation as the start, then Newton steps on erf / erfc (whichever
+# is accurate there), in float64.
+_GILES_LO = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+             -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)  # fmt: skip
+_GILES_HI = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+             -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)  # fmt: skip
+
+
+def _erfinv64(y):
+    with np.errstate(all="ignore"):
+        a = np.abs(y)
+        q = 1.0 - a  # exact for a >= 0.5
+        w = -np.log(q * (1.0 + a))
+        lo = _poly(_GILES_LO, w - 2.5)
+        hi = _poly(_GILES_HI, np.sqrt(np.maximum(w, 5.0)) - 3.0)
+        x = np.where(w < 5.0, lo, hi) * a
+        # very small q: the asymptotic start sqrt(-log(q sqrt(pi) x)) is closer than the polynomial
+        tiny = q < 1e-12
+        t = np.sqrt(-np.log(np.where(tiny, q, 1.0)))
+        x = np.where(tiny, np.sqrt(np.maximum(t * t - np.log(np.sqrt(np.pi) * t), 0.0)), x)
+        for _ in range(4):
+            ex = np.exp(-x * x) * _TWO_OVER_SQRTPI
+            near_one = a > 0.5
+            f = np.where(near_one, q - _erfc_np(x), _erf64(x) - a)  # erf(x) - a, accurately
+            step = np.where(ex > 0, f / ex, 0.0)
+            x = x - step / (1.0 + x * step)  # Halley's step (erf'' = -2x erf')
+        x = np.where(a == 1.0, np.inf, x)
+        x = np.where(a > 1.0, np.nan, x)
+        return np.copysign(x, y)
+
+
+def _erfcx64(x):
+    """``exp(x**2) * erfc(x)`` without overflow for large x."""
+    with np.errstate(all="ignore"):
+        a = np.abs(x)
+        m = np.clip(a, 1.0, 8.0)
+        mid = _poly(_ERFC_P, m) / _poly(_ERFC_Q, m)
+        b = np.clip(a, 8.0, 1e8)
+        big = _poly(_ERFC_R, b) / _poly(_ERFC_S, b)
+        huge = 1.0 / (a * _SQRT_PI)
+        small = np.exp(a * a) * (1.0 - _erf64(np.minimum(a, 1.0)))
+        pos = np.where(a < 1.0, small, np.where(a < 8.0, mid, np.where(a < 1e8, big, huge)))
+        neg = 2.0 * np.exp(a * a) - pos
+        r = np.where(x < 0, neg, pos)
+        return np.where(np.isnan(x), x, r)
+
+
+def _ndtri64(p):
+    """The standard normal quantile: ``-sqrt(2) * erfcinv(2 p)`` (accurate for tiny p too)."""
+    with np.errstate(all="ignore"):
+        lower = p < 0.5
+        q = np.where(lower, 2.0 * p, 2.0 * (1.0 - p))  # erfc(z) = q, z >= 0
+        z = _erfinv64(1.0 - q)  # start (inaccurate for tiny q), refined below on erfc / erfcx
+        tiny = q < 1e-10
+        t = np.sqrt(-np.log(np.where(tiny, q, 1.0)))
+        z = np.where(tiny, np.sqrt(np.maximum(t * t - np.log(_SQRT_PI * t), 0.0)), z)
+        for _ in range(6):
+            # Newton on log(erfc(z)) = log(q): erfc = exp(-z^2) erfcx, so the residual stays finite
+            lg = np.log(_erfcx64(z)) - z * z
+            d = -_TWO_OVER_SQRTPI / _erfcx64(z)  # d/dz log(erfc(z))
+            z = np.where(q > 0, z - (lg - np.log(q)) / d, z)
+        r = -_SQRT2 * np.where(lower, z, -z)
+        r = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, r))
+        return np.where((p < 0) | (p > 1) | np.isnan(p), np.nan, r)
+
+
+def _log_ndtr64(x):
+    with np.errstate(all="ignore"):
+        t = x * _SQRT1_2
+        left = np.log(_erfcx64(-t) * 0.5) - t * t
+        right = np.log1p(-0.5 * _erfc_np(t))
+        return np.where(x < -1.0, left, right)
+
+
+def _bessel_i(x, nu, scaled):
+    """Modified Bessel function I_nu (nu = 0 or 1), times exp(-|x|) when ``scaled``: the power series
+    (all terms positive) for |x| < 30, the asymptotic expansion beyond."""
+    with np.errstate(all="ignore"):
+        a = np.abs(x)
+        s = np.minimum(a, 30.0)
+        q = s * s * 0.25
+        term = np.ones_like(x) if nu == 0 else s * 0.5
+        total = term.copy()
+        for k in range(1, 90):
+            term = term * q / (k * (k + nu))
+            total = total + term
+        series = total * np.exp(-s) if scaled else total
+        b = np.maximum(a, 30.0)
+        mu = 4.0 * nu * nu
+        term = np.ones_like(x)
+        asym = term.copy()
+        for k in range(1, 30):
+            term = term * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * b)
+            asym = asym + term
+        asym = asym / np.sqrt(2.0 * np.pi * b)
+        if not scaled:
+            asym = asym * np.exp(b)  # inf from x ~ 709.8 on, as PyTorch (Cephes) gives
+        r = np.where(a < 30.0, series, asym)
+        if nu == 1:
+            r = np.copysign(r, x)
+        return np.where(np.isnan(x), x, r)
+
+
 # -- sigmoid kernel (also used by silu and softplus) ---------------------------------------------------
 def _sigmoid_np(x):
-    """Overflow-free ``1 / (1 + exp(-x))`` (the exponent is capped where the result underflows anyway)."""
+    """``1 / (1 + exp(-x))`` as PyTorch computes it: ``exp`` overflows to inf for very negative x, and the
+    result is then exactly 0 (so ``log(sigmoid(x))`` is -inf there, and ``silu`` gives -0.0)."""
     x = _up(x)
     t = _arr(np.negative(x))
-    np.minimum(t, 88.0 if x.dtype == np.float32 else 709.0, out=t)
-    np.exp(t, out=t)
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
     t += 1
     return np.reciprocal(t, out=t)
 
@@ -896,6 +1123,33 @@ def _sigmoid_into(out, x):
     if out.dtype.kind not in "fV":
         raise _cast_error("sigmoid", out)
     out[...] = _sigmoid_np(x)
+
+
+def _scaled(x, c):
+    """``x * c`` computed in float32 for half types (as PyTorch's kernels), in x's dtype."""
+    r = _up(x) * c
+    return r if r.dtype == x.dtype else r.astype(x.dtype)
+
+
+def _sinc_forward(x):
+    xf = _up(x)
+    with np.errstate(all="ignore"):
+        px = xf * xf.dtype.type(math.pi)
+        r = np.where(xf == 0, xf.dtype.type(1), np.sin(px) / px)
+    return r.astype(x.dtype, copy=False)
+
+
+def _sinc_derivative(x):
+    """d/dx sinc(x) = (cos(pi x) - sinc(x)) / x, 0 at 0."""
+    zero = apply(EQ, (x, 0))
+    safe = apply(WHERE, (zero, 1, x))
+    return apply(WHERE, (zero, 0, (cos(safe * math.pi) - sinc(safe)) / safe))
+
+
+def _signbit_forward(x):
+    if x.dtype.kind == "b":
+        return np.zeros(x.shape, np.bool_)
+    return np.signbit(x.astype(np.float32) if x.dtype.kind == "V" else x)
 
 
 # -- the one-input ops, one row each ------------------------------------------------------------------------
@@ -960,6 +1214,40 @@ _UNARY_TABLE = (
     _Unary("isposinf", _float_test(lambda x: x == np.inf, False), B, None, None, inplace=()),
     _Unary("isneginf", _float_test(lambda x: x == -np.inf, False), B, None, None, inplace=()),
     _Unary("isfinite", _float_test(np.isfinite, True), B, None, None, inplace=()),
+    # inverse trigonometric and hyperbolic functions (NumPy's arc* names are PyTorch's aliases)
+    _Unary("asin", np.arcsin, F | U, lambda g, x: g * rsqrt(1 - x * x), "Elementwise arcsine.",
+           methods=("asin", "arcsin"), inplace=("asin_", "arcsin_")),
+    _Unary("acos", np.arccos, F | U, lambda g, x: -(g * rsqrt(1 - x * x)), "Elementwise arccosine.",
+           methods=("acos", "arccos"), inplace=("acos_", "arccos_")),
+    _Unary("atan", np.arctan, F | U, lambda g, x: g / (x * x + 1), "Elementwise arctangent.",
+           methods=("atan", "arctan"), inplace=("atan_", "arctan_")),
+    _Unary("sinh", np.sinh, F | U, lambda g, x: g * cosh(x), "Elementwise hyperbolic sine."),
+    _Unary("cosh", np.cosh, F | U, lambda g, x: g * sinh(x), "Elementwise hyperbolic cosine."),
+    _Unary("asinh", np.arcsinh, F | U, lambda g, x: g * rsqrt(x * x + 1), "Elementwise inverse hyperbolic sine.",
+           methods=("asinh", "arcsinh"), inplace=("asinh_", "arcsinh_")),
+    _Unary("acosh", np.arccosh, F | U, lambda g, x: g * rsqrt(x * x - 1),
+           "Elementwise inverse hyperbolic cosine.", methods=("acosh", "arccosh"), inplace=("acosh_", "arccosh_")),
+    _Unary("atanh", np.arctanh, F | U, lambda g, x: g / (1 - x * x), "Elementwise inverse hyperbolic tangent.",
+           methods=("atanh", "arctanh"), inplace=("atanh_", "arctanh_")),
+    _Unary("deg2rad", lambda x: _scaled(x, math.pi / 180), F, lambda g, x: g * (math.pi / 180),
+           "Degrees to radians: ``input * pi / 180``."),
+    _Unary("rad2deg", lambda x: _scaled(x, 180 / math.pi), F, lambda g, x: g * (180 / math.pi),
+           "Radians to degrees: ``input * 180 / pi``."),
+    _Unary("sinc", _sinc_forward, F, lambda g, x: g * _sinc_derivative(x),
+           "The normalized sinc ``sin(pi x) / (pi x)`` (1 at 0)."),
+    # special functions, computed in float64 and rounded once
+    _Unary("lgamma", _in64(_lgamma64), F, lambda g, x: g * digamma(x),
+           "``log(|gamma(input)|)`` (inf at the poles 0, -1, -2...)."),
+    _Unary("digamma", _in64(_digamma64), F, lambda g, x: g * apply(POLYGAMMA, (x,), {"n": 1}),
+           "The digamma function ``d/dx lgamma(x)`` (``-inf`` at 0, NaN at the negative integers)."),
+    _Unary("erfinv", _in64(_erfinv64), F | S, lambda g, y: g * exp(y * y) * (_SQRT_PI / 2),
+           "The inverse error function on (-1, 1) (+-inf at +-1)."),
+    _Unary("i0", _in64(lambda x: _bessel_i(x, 0, False)), F, lambda g, x: g * apply(SPECIAL_I1, (x,)),
+           "The modified Bessel function of the first kind of order zero."),
+    _Unary("signbit", _signbit_forward, B, None, "Whether the sign bit is set (true for -0.0); a bool tensor.",
+           inplace=()),
+    _Unary("isreal", lambda x: np.ones(x.shape, np.bool_), B, None,
+           "Whether each element is real (always, for real dtypes); a bool tensor.", inplace=()),
 )  # fmt: skip
 
 
@@ -973,9 +1261,10 @@ def _unary_grad(grad, uses_output):
     return lambda ctx, g: grad(g, ctx.saved[0])
 
 
-def _register_unary(row):
+def _register_unary(row, bind=True):
     """One table row -> its ``OpDef`` (with shape rule and gradient) and its public function, bound as the
-    ``Tensor`` methods ``row.methods`` (default: the name) and in-place methods ``row.inplace``."""
+    ``Tensor`` methods ``row.methods`` (default: the name) and in-place methods ``row.inplace`` (unless
+    ``bind`` is false: the ``ts.special`` functions have no methods)."""
     name, flags = row.name, row.flags
     to_float = bool(flags & F)
     into = row.into
@@ -1002,6 +1291,8 @@ def _register_unary(row):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = row.doc or f"Elementwise ``{name}`` test; a bool tensor (integers are always finite)."
+    if not bind:
+        return op, fn
     for m in row.methods or (name,):
         setattr(Tensor, m, fn)
     inplace = (name + "_",) if row.inplace is None else row.inplace
@@ -1041,6 +1332,24 @@ ISINF, isinf = _UNARY["isinf"]
 ISPOSINF, isposinf = _UNARY["isposinf"]
 ISNEGINF, isneginf = _UNARY["isneginf"]
 ISFINITE, isfinite = _UNARY["isfinite"]
+ASIN, asin = _UNARY["asin"]
+ACOS, acos = _UNARY["acos"]
+ATAN, atan = _UNARY["atan"]
+SINH, sinh = _UNARY["sinh"]
+COSH, cosh = _UNARY["cosh"]
+ASINH, asinh = _UNARY["asinh"]
+ACOSH, acosh = _UNARY["acosh"]
+ATANH, atanh = _UNARY["atanh"]
+DEG2RAD, deg2rad = _UNARY["deg2rad"]
+RAD2DEG, rad2deg = _UNARY["rad2deg"]
+SINC, sinc = _UNARY["sinc"]
+LGAMMA, lgamma = _UNARY["lgamma"]
+DIGAMMA, digamma = _UNARY["digamma"]
+ERFINV, erfinv = _UNARY["erfinv"]
+I0, i0 = _UNARY["i0"]
+SIGNBIT, signbit = _UNARY["signbit"]
+ISREAL, isreal = _UNARY["isreal"]
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 absolute, sgn, fix = abs, sign, trunc
 
 
@@ -1160,15 +1469,19 @@ def _tanh_backward_grad(ctx, gg):
 
 
 def _relu_forward(x):
+    # ``x < 0 ? 0 : x``, as PyTorch: relu(-0.0) is -0.0 and NaN passes (np.maximum would give +0.0)
     if x.dtype.kind == "b":
         raise TypeError("relu: Boolean inputs not supported for relu")
-    return np.maximum(x, 0)
+    return np.where(np.less(x, 0), x.dtype.type(0), x)
 
 
 def _relu_into(out, x):
     if out.dtype.kind == "b":
         raise TypeError("relu_: Boolean inputs not supported for relu")
-    np.maximum(x, 0, out=out)
+    neg = np.less(x, 0)
+    if out is not x:
+        np.copyto(out, x, casting="unsafe")
+    np.copyto(out, 0, where=neg)
 
 
 RELU = OpDef("relu", _relu_forward, save_output=True, inplace_forward=_relu_into)
@@ -2088,6 +2401,564 @@ def clone(input, *, memory_format=None):
     return apply(CLONE, (input,))
 
 
+# -- ts.special's one-input functions (no Tensor methods): one row each, as ``_UNARY_TABLE`` ------------------
+def _entr_forward(x):
+    with np.errstate(all="ignore"):
+        r = np.where(x > 0, -x * np.log(np.where(x > 0, x, 1)), np.where(x == 0, 0, -np.inf))
+    return np.where(np.isnan(x), x, r).astype(x.dtype, copy=False)
+
+
+def _i1_derivative(x):
+    """d/dx I1(x) = I0(x) - I1(x) / x, 1/2 at 0."""
+    zero = apply(EQ, (x, 0))
+    safe = apply(WHERE, (zero, 1, x))
+    return apply(WHERE, (zero, 0.5, i0(safe) - apply(SPECIAL_I1, (safe,)) / safe))
+
+
+def _i1e_derivative(x):
+    """d/dx I1e(x) = I0e(x) - I1e(x) (sign(x) + 1 / x), 1/2 at 0."""
+    zero = apply(EQ, (x, 0))
+    safe = apply(WHERE, (zero, 1, x))
+    d = apply(SPECIAL_I0E, (safe,)) - apply(SPECIAL_I1E, (safe,)) * (sign(safe) + 1 / safe)
+    return apply(WHERE, (zero, 0.5, d))
+
+
+_SPECIAL_TABLE = (
+    _Unary("special_i0e", _in64(lambda x: _bessel_i(x, 0, True)), F,
+           lambda g, x: g * (apply(SPECIAL_I1E, (x,)) - sign(x) * apply(SPECIAL_I0E, (x,))),
+           "The exponentially scaled Bessel function ``exp(-|x|) * i0(x)``."),
+    _Unary("special_i1", _in64(lambda x: _bessel_i(x, 1, False)), F, lambda g, x: g * _i1_derivative(x),
+           "The modified Bessel function of the first kind of order one."),
+    _Unary("special_i1e", _in64(lambda x: _bessel_i(x, 1, True)), F, lambda g, x: g * _i1e_derivative(x),
+           "The exponentially scaled Bessel function ``exp(-|x|) * i1(x)``."),
+    _Unary("special_erfcx", _in64(_erfcx64), F,
+           lambda g, x: g * (x * apply(SPECIAL_ERFCX, (x,)) * 2 - _TWO_OVER_SQRTPI),
+           "The scaled complementary error function ``exp(x ** 2) * erfc(x)`` (no overflow for large x)."),
+    _Unary("special_ndtri", _in64(_ndtri64), F | S, lambda g, y: g * exp(y * y * 0.5) * (1 / _INV_SQRT_2PI),
+           "The standard normal quantile function (inverse of ``ndtr``) on [0, 1]."),
+    _Unary("special_log_ndtr", _in64(_log_ndtr64), F,
+           lambda g, x: g * exp(x * x * -0.5 - apply(SPECIAL_LOG_NDTR, (x,))) * _INV_SQRT_2PI,
+           "``log(ndtr(input))``, accurate far in the left tail."),
+    _Unary("special_entr", _entr_forward, F, lambda g, x: -(g * (log(x) + 1)),
+           "The elementwise entropy ``-x * log(x)`` (0 at 0, -inf for negative x)."),
+)  # fmt: skip
+
+_SPECIAL = {row.name: _register_unary(row, bind=False) for row in _SPECIAL_TABLE}
+SPECIAL_I0E = _SPECIAL["special_i0e"][0]
+SPECIAL_I1 = _SPECIAL["special_i1"][0]
+SPECIAL_I1E = _SPECIAL["special_i1e"][0]
+SPECIAL_ERFCX = _SPECIAL["special_erfcx"][0]
+SPECIAL_NDTRI = _SPECIAL["special_ndtri"][0]
+SPECIAL_LOG_NDTR = _SPECIAL["special_log_ndtr"][0]
+SPECIAL_ENTR = _SPECIAL["special_entr"][0]
+
+
+# -- polygamma, mvlgamma, logit ---------------------------------------------------------------------------
+POLYGAMMA = OpDef(
+    "polygamma", _in64(_polygamma64), to_float=True, shape_rule=unary_rule("polygamma", to_float=True)
+)
+
+
+@POLYGAMMA.defgrad
+def _polygamma_grad(ctx, g):
+    (x,) = ctx.saved
+    return g * apply(POLYGAMMA, (x,), {"n": ctx.attrs["n"] + 1})
+
+
+def _check_polygamma_n(name, n):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"{name}: n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"{name}: polygamma(n, x) does not support negative n.")
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The ``n``-th derivative of the digamma function (``polygamma(0, x)`` is ``digamma(x)``).
+
+    Example:
+        >>> ts.polygamma(1, ts.tensor([1.0]))  # pi ** 2 / 6
+        tensor([1.6449])
+    """
+    _check_input("polygamma", input)
+    _check_polygamma_n("polygamma", n)
+    return apply(POLYGAMMA, (input,), {"n": n})
+
+
+def _polygamma_method(self, n: int) -> Tensor:
+    return polygamma(n, self)
+
+
+def _polygamma_(self, n: int) -> Tensor:
+    _check_polygamma_n("polygamma_", n)
+    return _inplace(self, POLYGAMMA, (), {"n": n})
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma ``sum_i lgamma(x - i / 2) + p (p - 1) / 4 log(pi)``, i < p.
+
+    Example:
+        >>> ts.mvlgamma(ts.tensor([2.5]), 3)
+        tensor([1.8810])
+    """
+    _check_input("mvlgamma", input)
+    if not isinstance(p, int) or isinstance(p, bool) or p < 1:
+        raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
+    r = lgamma(input)
+    for i in range(1, p):
+        r = r + lgamma(input - i / 2)
+    return r + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def _assign(name: str, self: Tensor, r: Tensor) -> Tensor:
+    """The in-place form of a composite op: ``r`` (computed from ``self``) written into ``self``."""
+    if r.dtype is not self.dtype and not _dt.can_cast(r.dtype, self.dtype):
+        raise RuntimeError(
+            f"{name}: result type {r.dtype.name} can't be cast to the desired output type {self.dtype.name}"
+        )
+    if tuple(r.shape) != tuple(self.shape):
+        raise RuntimeError(
+            f"{name}: output with shape {list(self.shape)} doesn't match the broadcast shape {list(r.shape)}"
+        )
+    return self.copy_(r)
+
+
+def _mvlgamma_(self, p: int) -> Tensor:
+    return _assign("mvlgamma_", self, mvlgamma(self, p))
+
+
+def _logit_forward(x, eps=None):
+    if eps is not None:
+        x = np.clip(x, x.dtype.type(eps), x.dtype.type(1 - eps))
+    with np.errstate(all="ignore"):
+        return np.log(x / (1 - x))
+
+
+LOGIT = OpDef("logit", _logit_forward, to_float=True, shape_rule=unary_rule("logit", to_float=True))
+
+
+@LOGIT.defgrad
+def _logit_grad(ctx, g):
+    (x,) = ctx.saved
+    d = g / (x * (1 - x))
+    eps = ctx.attrs.get("eps")
+    if eps is None:
+        return d
+    outside = logical_or(apply(LT, (x, eps)), apply(GT, (x, 1 - eps)))
+    return apply(WHERE, (outside, 0, d))
+
+
+def _logit_attrs(name, eps):
+    if eps is None:
+        return {}
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"{name}: eps must be a float or None, got {type(eps).__name__}")
+    return {"eps": float(eps)}
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``.
+
+    Example:
+        >>> ts.logit(ts.tensor([0.5, 0.75]))
+        tensor([0.0000, 1.0986])
+    """
+    _check_input("logit", input)
+    return apply(LOGIT, (input,), _logit_attrs("logit", eps))
+
+
+def _logit_(self, eps: float | None = None) -> Tensor:
+    return _inplace(self, LOGIT, (), _logit_attrs("logit_", eps))
+
+
+# -- two-input math functions, one row each ----------------------------------------------------------------
+def _float_kernel(name, uf, up=False):
+    """Forward of a floating-point-only binary op (the inputs are already promoted); ``up``: half types are
+    computed in float32 and rounded once."""
+
+    def forward(x, y):
+        dt = np.result_type(x, y)
+        if dt.kind not in "fV":
+            raise TypeError(f"{name}: \"{name}\" not implemented for '{_dt._FROM_NP[dt].name}'")
+        if up and dt.itemsize < 4:
+            return _arr(uf(_up(np.asarray(x)), _up(np.asarray(y)))).astype(dt)
+        return uf(x, y)
+
+    return forward
+
+
+def _int_kernel(name, uf):
+    def forward(x, y):
+        dt = np.result_type(x, y)
+        if dt.kind not in "iu":
+            raise TypeError(f"{name}: \"{name}\" not implemented for '{_dt._FROM_NP[dt].name}'")
+        return uf(x, y)
+
+    return forward
+
+
+def _float_result(opname, dt):
+    if not dt.is_floating_point:
+        raise OpTypeError(f"{opname}: \"{opname}\" not implemented for '{dt.name}'")
+
+
+def _int_result(opname, dt):
+    if dt.is_floating_point or dt is _dt.bool:
+        raise OpTypeError(f"{opname}: \"{opname}\" not implemented for '{dt.name}'")
+
+
+def _xlogy_kernel(log_fn):
+    def forward(x, y):
+        if not isinstance(y, np.ndarray):  # a Python number: weak, computed in x's dtype
+            y = np.asarray(y, dtype=np.result_type(x, y))
+        with np.errstate(all="ignore"):
+            r = np.multiply(x, log_fn(y))
+            return np.where(np.equal(x, 0) & ~np.isnan(y), r.dtype.type(0), r)
+
+    return forward
+
+
+def _xlogy_grad(log_fn):
+    def grad(ctx, g):
+        x, y = ctx.saved
+        gx = gy = None
+        if ctx.needs_grad[0]:
+            keep = logical_or(apply(NE, (x, 0)), isnan(y))
+            gx = apply(WHERE, (keep, g * log_fn(y), 0))
+        if ctx.needs_grad[1]:
+            gy = g * x / (y if log_fn is log else y + 1)
+        return gx, gy
+
+    return grad
+
+
+def _atan2_grad(ctx, g):
+    y, x = ctx.saved
+    d = g / (x * x + y * y)
+    return (d * x if ctx.needs_grad[0] else None), (-(d * y) if ctx.needs_grad[1] else None)
+
+
+def _hypot_grad(ctx, g):
+    x, y = ctx.saved
+    d = g / ctx.out
+    return (d * x if ctx.needs_grad[0] else None), (d * y if ctx.needs_grad[1] else None)
+
+
+def _logaddexp_grad(exp_fn):
+    def grad(ctx, g):
+        x, y = ctx.saved
+        out = ctx.out
+        return (g * exp_fn(x - out) if ctx.needs_grad[0] else None), (
+            g * exp_fn(y - out) if ctx.needs_grad[1] else None
+        )
+
+    return grad
+
+
+def _copysign_grad(ctx, g):
+    x, _ = ctx.saved
+    gx = None
+    if ctx.needs_grad[0]:
+        zero = apply(EQ, (x, 0))
+        gx = apply(WHERE, (zero, 0, g * (ctx.out / apply(WHERE, (zero, 1, x)))))
+    return gx, (_zeros(g) if ctx.needs_grad[1] else None)
+
+
+def _fmax_grad(first_wins):
+    def grad(ctx, g):
+        x, y = ctx.saved
+        takes_x = logical_or(apply(first_wins, (x, y)), isnan(y))
+        gx = apply(WHERE, (takes_x, g, 0)) if ctx.needs_grad[0] else None
+        gy = apply(WHERE, (takes_x, 0, g)) if ctx.needs_grad[1] else None
+        return gx, gy
+
+    return grad
+
+
+def _zeta_grad(ctx, g):
+    x, q = ctx.saved
+    if ctx.needs_grad[0]:
+        raise RuntimeError("special_zeta: the derivative with respect to x is not implemented")
+    return None, (g * -x * apply(SPECIAL_ZETA, (x + 1, q)) if ctx.needs_grad[1] else None)
+
+
+_Binary = namedtuple(
+    "_Binary", "name forward to_float save_output check grad doc methods inplace", defaults=((), ())
+)
+_BINARY_TABLE = (
+    # name, forward, to_float, save_output, check(result dtype), grad(ctx, g), doc, methods, inplace
+    _Binary("atan2", np.arctan2, True, False, None, _atan2_grad,
+            "The angle of the point ``(other, input)``: ``atan(input / other)`` in the right quadrant.",
+            ("atan2", "arctan2"), ("atan2_", "arctan2_")),
+    _Binary("hypot", _float_kernel("hypot", np.hypot), False, True, _float_result, _hypot_grad,
+            "``sqrt(input ** 2 + other ** 2)`` without overflow (floating point only).", ("hypot",), ("hypot_",)),
+    _Binary("logaddexp", _float_kernel("logaddexp", np.logaddexp, True), False, True, _float_result,
+            _logaddexp_grad(lambda v: exp(v)), "``log(exp(input) + exp(other))``, without overflow.",
+            ("logaddexp",)),
+    _Binary("logaddexp2", _float_kernel("logaddexp2", np.logaddexp2, True), False, True, _float_result,
+            _logaddexp_grad(lambda v: exp2(v)), "``log2(2 ** input + 2 ** other)``, without overflow.",
+            ("logaddexp2",)),
+    _Binary("copysign", np.copysign, True, True, None, _copysign_grad,
+            "``|input|`` with the sign of ``other`` (also of -0.0); integers give floats.",
+            ("copysign",), ("copysign_",)),
+    _Binary("nextafter", _float_kernel("nextafter", np.nextafter), False, False, _float_result, None,
+            "The next floating-point value after ``input`` towards ``other``.", ("nextafter",), ("nextafter_",)),
+    _Binary("fmax", np.fmax, False, False, None, _fmax_grad(GE),
+            "Elementwise maximum that ignores NaN (NaN only where both are NaN).", ("fmax",)),
+    _Binary("fmin", np.fmin, False, False, None, _fmax_grad(LE),
+            "Elementwise minimum that ignores NaN (NaN only where both are NaN).", ("fmin",)),
+    _Binary("gcd", _int_kernel("gcd", np.gcd), False, False, _int_result, None,
+            "Elementwise greatest common divisor of integer tensors (non-negative).", ("gcd",), ("gcd_",)),
+    _Binary("lcm", _int_kernel("lcm", np.lcm), False, False, _int_result, None,
+            "Elementwise least common multiple of integer tensors (non-negative).", ("lcm",), ("lcm_",)),
+    _Binary("xlogy", _xlogy_kernel(np.log), True, False, None, _xlogy_grad(log),
+            "``input * log(other)``, and 0 where ``input`` is 0 (unless ``other`` is NaN).",
+            ("xlogy",), ("xlogy_",)),
+    _Binary("special_xlog1py", _xlogy_kernel(np.log1p), True, False, None, _xlogy_grad(log1p),
+            "``input * log1p(other)``, and 0 where ``input`` is 0 (unless ``other`` is NaN)."),
+    _Binary("special_zeta", _in64(_zeta64), True, False, None, _zeta_grad,
+            "The Hurwitz zeta function ``sum_k (k + other) ** -input``."),
+)  # fmt: skip
+
+_SCALAR_INPUT_OK = {"xlogy", "special_xlog1py", "special_zeta"}  # PyTorch takes a number as ``input`` too
+
+
+def _register_binary(row):
+    name = row.name
+    op = OpDef(
+        name,
+        row.forward,
+        promote=True,
+        to_float=row.to_float,
+        save_output=row.save_output,
+        shape_rule=elementwise_rule(name, to_float=row.to_float, check=row.check),
+    )
+    if row.grad is not None:
+        op.defgrad(row.grad)
+
+    def fn(input, other):
+        if input.__class__ is not Tensor:
+            if name not in _SCALAR_INPUT_OK or not isinstance(other, Tensor):
+                _check_input(name, input)
+        return apply(op, (input, other))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = row.doc
+    for m in row.methods:
+        setattr(Tensor, m, fn)
+    if row.inplace:
+        bind_inplace(op, *row.inplace)
+    return op, fn
+
+
+_BINARY = {row.name: _register_binary(row) for row in _BINARY_TABLE}
+ATAN2, atan2 = _BINARY["atan2"]
+HYPOT, hypot = _BINARY["hypot"]
+LOGADDEXP, logaddexp = _BINARY["logaddexp"]
+LOGADDEXP2, logaddexp2 = _BINARY["logaddexp2"]
+COPYSIGN, copysign = _BINARY["copysign"]
+NEXTAFTER, nextafter = _BINARY["nextafter"]
+FMAX, fmax = _BINARY["fmax"]
+FMIN, fmin = _BINARY["fmin"]
+GCD, gcd = _BINARY["gcd"]
+LCM, lcm = _BINARY["lcm"]
+XLOGY, xlogy = _BINARY["xlogy"]
+SPECIAL_XLOG1PY = _BINARY["special_xlog1py"][0]
+SPECIAL_ZETA = _BINARY["special_zeta"][0]
+arctan2 = atan2
+
+
+def _heaviside_forward(x, values):
+    if not isinstance(values, np.ndarray) or values.dtype != x.dtype:
+        raise TypeError("heaviside: heaviside is not yet implemented for tensors with different dtypes.")
+    # PyTorch's ``x == 0 ? values : x > 0`` (so NaN gives 0, unlike np.heaviside)
+    return np.where(np.equal(x, 0), values, np.greater(x, 0)).astype(x.dtype)
+
+
+HEAVISIDE = OpDef("heaviside", _heaviside_forward)
+
+
+@HEAVISIDE.defshape
+def _heaviside_shape(x, values):
+    if not isinstance(values, (Tensor, TensorMeta)) or values.dtype is not x.dtype:
+        raise OpTypeError("heaviside: heaviside is not yet implemented for tensors with different dtypes.")
+    return TensorMeta(broadcast_shape("heaviside", x, values), x.dtype)
+
+
+def _heaviside_check(name, input, values):
+    _check_input(name, input)
+    check_tensor(name, "values", values)
+    if values.dtype is not input.dtype:
+        raise RuntimeError(f"{name}: heaviside is not yet implemented for tensors with different dtypes.")
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """The Heaviside step: 0 where ``input < 0``, ``values`` where it is 0, 1 where positive (not
+    differentiable; both tensors need one dtype).
+
+    Example:
+        >>> ts.heaviside(ts.tensor([-1.0, 0.0, 2.0]), ts.tensor([0.5]))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    _heaviside_check("heaviside", input, values)
+    return apply(HEAVISIDE, (input, values))
+
+
+def _heaviside_(self, values):
+    _heaviside_check("heaviside_", self, values)
+    return _inplace(self, HEAVISIDE, (values,), {})
+
+
+def _frexp_check(opname, dt):
+    if not dt.is_floating_point:
+        raise OpTypeError(f"{opname}: torch.frexp() only supports floating-point dtypes")
+
+
+def _frexp_parts(x):
+    if x.dtype.kind not in "fV":
+        raise TypeError("frexp: torch.frexp() only supports floating-point dtypes")
+    return np.frexp(_up(x))
+
+
+FREXP = OpDef(
+    "frexp",
+    lambda x: _frexp_parts(x)[0].astype(x.dtype, copy=False),
+    shape_rule=unary_rule("frexp", check=_frexp_check),
+)
+FREXP_EXPONENT = OpDef(
+    "frexp_exponent",
+    lambda x: _frexp_parts(x)[1].astype(np.int32),
+    shape_rule=unary_rule("frexp_exponent", dtype=_dt.int32, check=_frexp_check),
+)
+
+
+@FREXP.defgrad
+def _frexp_grad(ctx, g):
+    (x,) = ctx.saved
+    return g / exp2(apply(FREXP_EXPONENT, (x,)).to(g.dtype))
+
+
+_Frexp = namedtuple("frexp", "mantissa exponent")
+
+
+def frexp(input: Tensor):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and ``0.5 <= |mantissa| < 1``
+    (exponent is int32).
+
+    Example:
+        >>> ts.frexp(ts.tensor([8.0])).exponent
+        tensor([4], dtype=tessera.int32)
+    """
+    _check_input("frexp", input)
+    return _Frexp(apply(FREXP, (input,)), apply(FREXP_EXPONENT, (input,)))
+
+
+def _ldexp(name, input, other):
+    _check_input(name, input)
+    check_tensor(name, "other", other)
+    target = _dt.result_type(input, other)
+    if not target.is_floating_point:
+        target = _dt._default_float
+    elif other.dtype is _dt.bool:
+        raise TypeError(f"{name}: \"ldexp\" not implemented for a 'bool' exponent with a floating input")
+    return mul(input if input.dtype is target else cast(input, target), exp2(cast(other, target)))
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2 ** other`` in the promoted floating dtype (integers give the default float dtype).
+
+    Example:
+        >>> ts.ldexp(ts.tensor([1.0]), ts.tensor([3]))
+        tensor([8.])
+    """
+    return _ldexp("ldexp", input, other)
+
+
+def _ldexp_(self, other):
+    return _assign("ldexp_", self, _ldexp("ldexp_", self, other))
+
+
+def _as_double(v):
+    if isinstance(v, Tensor):
+        return v if v.dtype is _dt.float64 else cast(v, _dt.float64)
+    if isinstance(v, (bool, int, float)):
+        return float(v)
+    raise TypeError(f"float_power: expected a Tensor or a number, got {type(v).__name__}")
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` computed in float64 (the result is float64).
+
+    Example:
+        >>> ts.float_power(ts.tensor([2]), 3)
+        tensor([8.], dtype=tessera.float64)
+    """
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        _check_input("float_power", input)
+    base = _as_double(input)
+    if not isinstance(base, Tensor):
+        base = Tensor._wrap(np.asarray(base, dtype=np.float64))
+    return pow(base, _as_double(exponent))
+
+
+def _float_power_(self, exponent):
+    _check_input("float_power_", self)
+    if self.dtype is not _dt.float64:
+        raise RuntimeError(
+            f"float_power_: the base given to float_power_ has dtype {self.dtype.name} but the operation's "
+            "result requires dtype float64"
+        )
+    return _inplace(self, POW, (_as_double(exponent),), {})
+
+
+for _m, _f in {
+    "polygamma": _polygamma_method,
+    "polygamma_": _polygamma_,
+    "mvlgamma": mvlgamma,
+    "mvlgamma_": _mvlgamma_,
+    "logit": logit,
+    "logit_": _logit_,
+    "heaviside": heaviside,
+    "heaviside_": _heaviside_,
+    "frexp": frexp,
+    "ldexp": ldexp,
+    "ldexp_": _ldexp_,
+    "float_power": float_power,
+    "float_power_": _float_power_,
+}.items():
+    setattr(Tensor, _m, _f)
+
+
+# -- top-level in-place functions (``ts.exp_(t)`` is ``t.exp_()``) ----------------------------------------
+_TOPLEVEL_INPLACE = (
+    "abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_ ceil_ "
+    "clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ erf_ erfc_ exp_ exp2_ expm1_ fix_ floor_ frac_ "
+    "gcd_ i0_ lcm_ ldexp_ log_ log10_ log1p_ log2_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ "
+    "round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_"
+).split()
+
+
+def _toplevel_inplace(name):
+    def fn(input, *args, **kwargs):
+        _check_input(name, input)
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"In-place ``input.{name}(...)``: writes the result into ``input`` and returns it."
+    return fn
+
+
+for _name in _TOPLEVEL_INPLACE:
+    globals()[_name] = _toplevel_inplace(_name)
+
+__all__ += [
+    "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "deg2rad", "rad2deg", "sinc", "lgamma", "digamma",
+    "polygamma", "mvlgamma", "erfinv", "i0", "signbit", "isreal", "logit", "hypot", "logaddexp",
+    "logaddexp2", "copysign", "nextafter", "fmax", "fmin", "gcd", "lcm", "xlogy", "heaviside", "frexp",
+    "ldexp", "float_power",
+] + _TOPLEVEL_INPLACE  # fmt: skip
+
+
 # -- reference decompositions of the fused kernels (test oracles; what a compiler may lower instead) --------
 @SIGMOID_BACKWARD.defdecompose
 def _sigmoid_backward_ref(g, y):
@@ -2190,8 +3061,8 @@ def _c_div(c, x, y, rounding_mode=None):
 
 
 def _c_sigmoid(c, x):
-    cap = c.lit(88.0 if c.t == "float" else 709.0)
-    return f"({c.lit(1)} / ({c.lit(1)} + {c.fn('exp')}(({cap}) < -({x}) ? ({cap}) : -({x}))))"
+    # as ``_sigmoid_np``: exp may overflow to inf, giving exactly 0
+    return f"({c.lit(1)} / ({c.lit(1)} + {c.fn('exp')}(-({x}))))"
 
 
 def _c_gelu(c, x, approximate="none"):
@@ -2256,7 +3127,7 @@ _C_LOWERINGS = {
     "erf": _c_float(_c_erf),
     "sigmoid": _c_float(_c_sigmoid),
     "abs": lambda c, x: f"{c.fn('fabs')}({x})" if c.is_float else f"(({x}) < 0 ? -({x}) : ({x}))",
-    "relu": lambda c, x: _c_max(c, x, c.lit(0)),
+    "relu": lambda c, x: f"(({x}) < 0 ? {c.lit(0)} : ({x}))",  # as _relu_forward: keeps -0.0 and NaN
     "threshold_backward": lambda c, g, y: f"(({y}) > 0 ? ({g}) : ({g}) * {c.lit(0)})",
     "sigmoid_backward": lambda c, g, y: f"(({g}) * (({y}) * ({c.lit(1)} - ({y}))))",
     "tanh_backward": lambda c, g, y: f"(({g}) * ({c.lit(1)} - ({y}) * ({y})))",
