@@ -5,6 +5,7 @@ trajectories, state dicts, errors, and a compiled step."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -302,7 +303,7 @@ def test_lbfgs_matches_torch_on_rosenbrock(dtype, kwargs):
                 loss.backward()
                 return loss
 
-            losses.append(float(opt.step(closure)))
+            losses.append(float(opt.step(closure).detach()))
         np.testing.assert_allclose(losses[1], losses[0], rtol=tol[0])
         np.testing.assert_allclose(sx.detach().numpy(), tx.detach().numpy(), rtol=tol[0], atol=tol[1])
     tst, sst = topt.state[tx], sopt.state[sx]
@@ -359,3 +360,305 @@ def test_lbfgs_errors():
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         opt.step(lambda: ((w - 1) ** 2).sum().backward() or ((w - 1) ** 2).sum())
     assert ts.optim.LBFGS([w], max_iter=8).defaults["max_eval"] == 10
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+INVALID = [
+    ("Adadelta", {"lr": -1.0}),
+    ("Adadelta", {"rho": 1.5}),
+    ("Adadelta", {"eps": -1e-6}),
+    ("Adadelta", {"weight_decay": -1.0}),
+    ("Adamax", {"lr": -1.0}),
+    ("Adamax", {"eps": -1.0}),
+    ("Adamax", {"betas": (1.0, 0.999)}),
+    ("Adamax", {"betas": (0.9, -0.1)}),
+    ("Adamax", {"weight_decay": -1.0}),
+    ("NAdam", {"lr": -1.0}),
+    ("NAdam", {"betas": (0.9, 1.0)}),
+    ("NAdam", {"momentum_decay": -1.0}),
+    ("NAdam", {"weight_decay": -0.5}),
+    ("RAdam", {"lr": -1.0}),
+    ("RAdam", {"eps": -1.0}),
+    ("RAdam", {"betas": (-0.1, 0.9)}),
+    ("RAdam", {"weight_decay": -1.0}),
+    ("ASGD", {"lr": -1.0}),
+    ("ASGD", {"weight_decay": -1.0}),
+    ("Rprop", {"lr": -1.0}),
+    ("Rprop", {"etas": (1.5, 1.2)}),
+    ("Rprop", {"etas": (0.5, 0.9)}),
+    ("Adafactor", {"lr": -1.0}),
+    ("Adafactor", {"beta2_decay": 0.5}),
+    ("Adafactor", {"eps": (-1.0, 1e-3)}),
+    ("Adafactor", {"eps": (None, -1e-3)}),
+    ("Adafactor", {"d": 0.5}),
+    ("Adafactor", {"weight_decay": -1.0}),
+    ("SparseAdam", {"lr": -1.0}),
+    ("SparseAdam", {"eps": 0.0}),
+    ("SparseAdam", {"betas": (0.9, 1.0)}),
+    ("LBFGS", {"lr": -1.0}),
+    ("Muon", {"lr": -1.0}),
+    ("Muon", {"momentum": -1.0}),
+    ("Muon", {"weight_decay": -1.0}),
+    ("Muon", {"adjust_lr_fn": "other"}),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,kwargs", INVALID, ids=_ids(INVALID))
+def test_invalid_hyperparameters_match_torch(name, kwargs):
+    with pytest.raises(ValueError) as texc:
+        getattr(torch.optim, name)([torch.zeros(2, 2, requires_grad=True)], **kwargs)
+    with pytest.raises(ValueError) as sexc:
+        getattr(ts.optim, name)([ts.zeros(2, 2, requires_grad=True)], **kwargs)
+    assert str(sexc.value) == str(texc.value)
+
+
+def test_other_errors():
+    w = ts.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
+        ts.optim.Muon([w])
+    m = ts.zeros(2, 2, requires_grad=True)
+    opt = ts.optim.Muon([m], ns_steps=100)
+    m.grad = ts.ones(2, 2)
+    with pytest.raises(ValueError, match="Number of steps must be less than 100"):
+        opt.step()
+    assert not opt.state
+    with pytest.raises(ValueError, match="Invalid beta parameter at index 0: 2"):
+        ts.optim.NAdam([w]).add_param_group({"params": [m], "betas": (2, 0.9)})
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        ts.optim.RAdam([w], differentiable=True)
+    for name in ("Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"):
+        getattr(ts.optim, name)([w], foreach=False, capturable=True, maximize=True)  # accepted flags
+    ts.optim.Adafactor([w], foreach=True, maximize=True)
+
+
+# -- defaults and signatures -----------------------------------------------------------------------------
+NEW = ["Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adafactor", "SparseAdam", "Muon", "LBFGS"]
+
+
+@needs_torch
+@pytest.mark.parametrize("name", NEW)
+def test_signature_and_defaults_match_torch(name):
+    import inspect
+
+    tsig = inspect.signature(getattr(torch.optim, name).__init__).parameters
+    ssig = inspect.signature(getattr(ts.optim, name).__init__).parameters
+    assert list(ssig) == list(tsig)
+    for k, tp in tsig.items():
+        assert ssig[k].kind == tp.kind, k
+        assert ssig[k].default == tp.default, k
+    shape = (2, 2)
+    topt = getattr(torch.optim, name)([torch.zeros(shape, requires_grad=True)])
+    sopt = getattr(ts.optim, name)([ts.zeros(shape, requires_grad=True)])
+    assert sopt.defaults == topt.defaults
+    assert sopt.state_dict()["param_groups"] == topt.state_dict()["param_groups"]
+
+
+# -- swa_utils -------------------------------------------------------------------------------------------
+def _bn_models(seed=0):
+    torch.manual_seed(seed)
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.Linear(5, 2))
+    sm = ts.nn.Sequential(ts.nn.Linear(4, 5), ts.nn.BatchNorm1d(5), ts.nn.Linear(5, 2))
+    sm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    return tm, sm
+
+
+AVERAGERS = {
+    "swa": lambda lib: {},
+    "ema_multi": lambda lib: {"multi_avg_fn": lib.optim.swa_utils.get_ema_multi_avg_fn(0.9)},
+    "swa_multi": lambda lib: {"multi_avg_fn": lib.optim.swa_utils.get_swa_multi_avg_fn()},
+    "ema": lambda lib: {"avg_fn": lib.optim.swa_utils.get_ema_avg_fn(0.8)},
+    "swa_buffers": lambda lib: {"use_buffers": True},
+    "ema_multi_buffers": lambda lib: {
+        "multi_avg_fn": lib.optim.swa_utils.get_ema_multi_avg_fn(0.7),
+        "use_buffers": True,
+    },
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("kind", sorted(AVERAGERS))
+def test_averaged_model_matches_torch(kind):
+    tm, sm = _bn_models()
+    tavg = torch.optim.swa_utils.AveragedModel(tm, **AVERAGERS[kind](torch))
+    savg = ts.optim.swa_utils.AveragedModel(sm, **AVERAGERS[kind](ts))
+    topt, sopt = torch.optim.SGD(tm.parameters(), lr=0.1), ts.optim.SGD(sm.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        x = rng.standard_normal((8, 4)).astype(np.float32)
+        for opt, model, avg, lib in ((topt, tm, tavg, torch), (sopt, sm, savg, ts)):
+            opt.zero_grad()
+            model(lib.tensor(x)).pow(2).mean().backward()
+            opt.step()
+            avg.update_parameters(model)
+    tsd, ssd = tavg.state_dict(), savg.state_dict()
+    assert list(ssd) == list(tsd)
+    for k, tv in tsd.items():
+        np.testing.assert_allclose(ssd[k].numpy(), tv.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+        assert ssd[k].numpy().dtype == tv.numpy().dtype, k
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    tavg.eval(), savg.eval()
+    np.testing.assert_allclose(
+        savg(ts.tensor(x)).detach().numpy(), tavg(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
+@needs_torch
+def test_update_bn_matches_torch():
+    tm, sm = _bn_models(1)
+    tm.eval(), sm.eval()
+    rng = np.random.default_rng(1)
+    batches = [rng.standard_normal((6, 4)).astype(np.float32) for _ in range(3)]
+    torch.optim.swa_utils.update_bn([(torch.tensor(b), 0) for b in batches], tm)
+    ts.optim.swa_utils.update_bn([(ts.tensor(b), 0) for b in batches], sm)
+    assert not sm.training and sm[1].momentum == 0.1
+    for k, tv in tm.state_dict().items():
+        np.testing.assert_allclose(sm.state_dict()[k].numpy(), tv.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+    ts.optim.swa_utils.update_bn([], ts.nn.Linear(2, 2))  # no BatchNorm: nothing to do
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"swa_lr": 0.05},
+        {"swa_lr": [0.05, 0.2], "anneal_epochs": 3, "anneal_strategy": "linear"},
+        {"swa_lr": 0.01, "anneal_epochs": 0},
+    ],
+)
+def test_swalr_matches_torch(kwargs):
+    lrs = []
+    for lib in (torch, ts):
+        ps = [lib.zeros(2, requires_grad=True), lib.zeros(2, requires_grad=True)]
+        opt = lib.optim.SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.3}], lr=1.0)
+        sched = lib.optim.swa_utils.SWALR(opt, **kwargs)
+        got = [sched.get_last_lr()]
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            got.append(sched.get_last_lr())
+        sd = sched.state_dict()
+        assert "anneal_func" not in sd and "optimizer" not in sd
+        lrs.append(got)
+    np.testing.assert_allclose(np.array(lrs[1]), np.array(lrs[0]), rtol=1e-12)
+
+
+def test_swa_utils_errors():
+    opt = ts.optim.SGD([ts.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="anneal_strategy must be one of 'cos' or 'linear'"):
+        ts.optim.swa_utils.SWALR(opt, swa_lr=0.1, anneal_strategy="exp")
+    with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0"):
+        ts.optim.swa_utils.SWALR(opt, swa_lr=0.1, anneal_epochs=-1)
+    with pytest.raises(ValueError, match="swa_lr must have the same length"):
+        ts.optim.swa_utils.SWALR(opt, swa_lr=[0.1, 0.2])
+    with pytest.raises(ValueError, match="Invalid decay value 1.5"):
+        ts.optim.swa_utils.get_ema_multi_avg_fn(1.5)
+    with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
+        ts.optim.swa_utils.AveragedModel(
+            ts.nn.Linear(2, 2),
+            avg_fn=ts.optim.swa_utils.get_swa_avg_fn(),
+            multi_avg_fn=ts.optim.swa_utils.get_swa_multi_avg_fn(),
+        )
+
+
+# -- swap_in_optimizer_params_and_state ------------------------------------------------------------------
+@needs_torch
+def test_swap_in_optimizer_params_and_state_matches_torch():
+    results = []
+    for lib in (torch, ts):
+        tmodel, smodel, tdata, sdata = _models(seed=8)
+        model, data = (tmodel, tdata) if lib is torch else (smodel, sdata)
+        opt = lib.optim.Adam(model.parameters(), lr=0.01)
+        for _ in range(2):
+            _train_step(opt, model, data)
+        live_before = [p.detach().clone() for p in model.parameters()]
+        params = {n: p.detach().clone().requires_grad_() for n, p in model.named_parameters()}
+        for p, q in zip(params.values(), model.parameters()):
+            p.grad = q.grad.clone() * 2
+        osd = opt.state_dict()
+        for g in osd["param_groups"]:
+            g["lr"] = 0.1
+        with lib.optim.swap_in_optimizer_params_and_state(opt, params, osd):
+            assert opt.param_groups[0]["lr"] == 0.1
+            opt.step()
+        assert opt.param_groups[0]["lr"] == 0.01
+        for p, q in zip(model.parameters(), live_before):
+            np.testing.assert_array_equal(p.detach().numpy(), q.numpy())  # the live params untouched
+        results.append(([p.detach().numpy().copy() for p in params.values()], float(osd["state"][0]["step"])))
+        if lib is ts:  # Tessera's state_dict() holds copies (torch's aliases the live state tensors)
+            assert float(opt.state[next(model.parameters())]["step"]) == 2
+    for a, b in zip(results[0][0], results[1][0]):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert results[0][1] == results[1][1] == 3
+
+
+def test_swap_in_errors():
+    w = ts.zeros(2, requires_grad=True)
+    opt = ts.optim.SGD([w], lr=0.1, momentum=0.9)
+    swap = ts.optim.swap_in_optimizer_params_and_state
+    with pytest.raises(RuntimeError, match="requires initialized optimizer state"):
+        with swap(opt, {"w": w}, opt.state_dict()):
+            pass
+    w.grad = ts.ones(2)
+    opt.step()
+    sd = opt.state_dict()
+    with pytest.raises(RuntimeError, match="different number of parameter groups"):
+        with swap(opt, {"w": w}, {"state": sd["state"], "param_groups": sd["param_groups"] * 2}):
+            pass
+    bad = copy.deepcopy(sd)
+    bad["param_groups"][0]["extra"] = 1
+    with pytest.raises(RuntimeError, match=r"Keys only in swap-in: \['extra'\]"):
+        with swap(opt, {"w": w}, bad):
+            pass
+    with pytest.raises(RuntimeError, match="extra keys"):
+        with swap(opt, {"w": w}, {"state": {**sd["state"], 5: {}}, "param_groups": sd["param_groups"]}):
+            pass
+
+
+# -- a compiled training step ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: ts.optim.NAdam(p, lr=0.01, weight_decay=0.01, decoupled_weight_decay=True),
+        lambda p: ts.optim.RAdam(p, lr=0.01),
+        lambda p: ts.optim.Adamax(p, lr=0.01),
+        lambda p: ts.optim.Adadelta(p, lr=0.5),
+        lambda p: ts.optim.ASGD(p, lr=0.05, t0=2),
+        lambda p: ts.optim.Rprop(p, lr=0.01),
+        lambda p: ts.optim.Adafactor(p, lr=0.05),
+    ],
+    ids=["nadam", "radam", "adamax", "adadelta", "asgd", "rprop", "adafactor"],
+)
+def test_compiled_training_step_matches_eager(make):
+    ts.manual_seed(0)
+    x, y = ts.randn(8, 6), ts.randn(8, 3)
+    runs = []
+    for compiled in (False, True):
+        ts.manual_seed(1)
+        model = ts.nn.Sequential(ts.nn.Linear(6, 8), ts.nn.Tanh(), ts.nn.Linear(8, 3))
+        opt = make(model.parameters())
+        sched = ts.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        def step(model=model, opt=opt, sched=sched):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+
+        fn = ts.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no eager fallback, no graph break
+            losses = [float(fn()) for _ in range(6)]
+        if compiled:
+            assert all(not e.eager for e in fn._entries.values())
+        runs.append((losses, model, opt))
+    (l0, m0, o0), (l1, m1, o1) = runs
+    np.testing.assert_allclose(l1, l0, rtol=1e-5, atol=1e-6)
+    for p, q in zip(m0.parameters(), m1.parameters()):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5, atol=1e-6)
+    s0, s1 = o0.state_dict()["state"], o1.state_dict()["state"]
+    for k in s0:
+        for key in s0[k]:
+            np.testing.assert_allclose(s1[k][key].numpy(), s0[k][key].numpy(), rtol=1e-5, atol=1e-6)

@@ -6,21 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from ..core.creation import full_like, zeros_like
 from ..core.dispatch import apply
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops_more import ASGD_STEP, RPROP_STEP
-from .optimizer import Optimizer, _check_lr, _check_not_differentiable, _new_step
+from .optimizer import Optimizer, _check_lr, _check_not_differentiable, _new_step, _scalar_state
 
 __all__ = ["ASGD", "Rprop"]
-
-
-def _scalar_state(value: float) -> Tensor:
-    """A 0-d state tensor of PyTorch's scalar dtype (float32, float64 under a float64 default)."""
-    return Tensor._wrap(np.full((), value, dtype=_new_step().numpy().dtype))
 
 
 class ASGD(Optimizer):

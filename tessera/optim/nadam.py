@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from ..core.creation import zeros_like
 from ..core.dispatch import apply
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops_more import NADAM_STEP, RADAM_STEP
-from .optimizer import Optimizer, _check_betas, _check_lr, _check_not_differentiable, _new_step
+from .optimizer import Optimizer, _check_betas, _check_lr, _check_not_differentiable, _new_step, _scalar_state
 
 __all__ = ["NAdam", "RAdam"]
 
@@ -93,8 +91,7 @@ class NAdam(Optimizer):
     def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
         if len(state) == 0:
             state["step"] = _new_step()
-            mu = _new_step()
-            state["mu_product"] = Tensor._wrap(np.ones((), dtype=mu.numpy().dtype))
+            state["mu_product"] = _scalar_state(1.0)
             state["exp_avg"] = zeros_like(p)
             state["exp_avg_sq"] = zeros_like(p)
 

@@ -507,8 +507,13 @@ def _typename(obj) -> str:
 # -- shared update helpers ---------------------------------------------------------------------------------
 def _new_step() -> Tensor:
     """The per-parameter step counter PyTorch keeps in ``state["step"]``: a float scalar tensor."""
+    return _scalar_state(0.0)
+
+
+def _scalar_state(value: float) -> Tensor:
+    """A 0-d state tensor of PyTorch's scalar dtype (float32; float64 under a float64 default dtype)."""
     dt = np.float64 if _dt.get_default_dtype() == _dt.float64 else np.float32
-    return Tensor._wrap(np.zeros((), dtype=dt))
+    return Tensor._wrap(np.full((), value, dtype=dt))
 
 
 def _check_nonneg(name: str, value, what: str | None = None) -> None:
