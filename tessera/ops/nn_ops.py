@@ -1531,3 +1531,76 @@ def _segment_argmax_shape(rows, seg, *, num_segments):
 SEGMENT_ARGMAX = OpDef(
     "segment_argmax", _segment_argmax_forward, differentiable=False, shape_rule=_segment_argmax_shape
 )
+
+
+# -- PyTorch's legacy cross-map local response normalization ------------------------------------------------
+# ``cross_map_lrn2d(x (N, C, H, W); size, alpha, beta, k)`` = ``x * (k + alpha / size * M @ x**2) ** -beta``
+# over the channels, with the window matrix ``M`` of PyTorch's running-sum forward (which keeps channel 0 in
+# every window past the first ``(size - 1) / 2 + 1``). Its gradient is PyTorch's backward formula, whose
+# window (channels ``c - size + 1 + (size - 1) // 2 ... c + (size - 1) // 2``, as coded there) is not
+# the forward's: the layer's gradients are PyTorch's, not those of its forward.
+@functools.lru_cache(maxsize=64)
+def _lrn_windows(c: int, size: int) -> tuple:
+    pre_pad = int((size - 1) / 2 + 1)
+    fwd = np.zeros((c, c))
+    cur = np.zeros(c)
+    cur[: min(pre_pad, c)] = 1
+    fwd[0] = cur
+    for i in range(1, c):
+        if i < c - pre_pad + 1:
+            cur[i + pre_pad - 1] += 1
+        if i > pre_pad:
+            cur[i - pre_pad] -= 1
+        fwd[i] = cur
+    inverse_pre_pad = int(size - (size - 1) / 2)
+    bwd = np.zeros((c, c))
+    for i in range(c):
+        for p in range(i, i + size):  # padded positions; channel p - inverse_pre_pad
+            d = p - inverse_pre_pad
+            if 0 <= d < c:
+                bwd[i, d] = 1
+    return fwd, bwd
+
+
+def _lrn_scale_np(x, size, alpha, k):
+    fwd, _ = _lrn_windows(x.shape[1], size)
+    return k + (alpha / size) * np.einsum("dc,nchw->ndhw", fwd, x * x)
+
+
+def _cross_map_lrn2d_forward(x, *, size, alpha=1e-4, beta=0.75, k=1.0):
+    xf = x.astype(np.float64)
+    return (xf * _lrn_scale_np(xf, size, alpha, k) ** -beta).astype(x.dtype)
+
+
+def _cross_map_lrn2d_shape(x, *, size, alpha=1e-4, beta=0.75, k=1.0):
+    if x.ndim != 4:
+        raise OpError(f"CrossMapLRN2d: Expected input to be 4D, got {x.ndim}D instead.")
+    if not x.dtype.is_floating_point:
+        raise OpError(f"CrossMapLRN2d: expected a floating point input, got {x.dtype.name}")
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
+CROSS_MAP_LRN2D = OpDef(
+    "cross_map_lrn2d", _cross_map_lrn2d_forward, save_output=True, shape_rule=_cross_map_lrn2d_shape
+)
+
+
+def _channel_mix(m: np.ndarray, t):
+    """``einsum('dc,nchw->ndhw', m, t)`` in Tessera ops (``m`` a constant window matrix)."""
+    from ..core import creation
+    from .linalg import matmul
+
+    n, c, h, w = t.shape
+    mt = creation.tensor(m.astype(t.dtype.np))
+    return matmul(mt, t.reshape(n, c, h * w)).reshape(n, c, h, w)
+
+
+@CROSS_MAP_LRN2D.defgrad
+def _cross_map_lrn2d_grad(ctx, g):
+    (x,) = ctx.saved
+    a = ctx.attrs
+    size, alpha, beta, k = a["size"], a.get("alpha", 1e-4), a.get("beta", 0.75), a.get("k", 1.0)
+    fwd, bwd = _lrn_windows(x.shape[1], size)
+    scale = _channel_mix(fwd, x * x) * (alpha / size) + k
+    ratio = _channel_mix(bwd, g * ctx.out / scale)
+    return scale ** (-beta) * g - x * ratio * (2 * alpha * beta / size)

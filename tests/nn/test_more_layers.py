@@ -691,3 +691,92 @@ def test_embedding_max_norm_bumps_version():
     assert m.weight._version > version
     np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-5)
     np.testing.assert_allclose(m.weight.detach().numpy(), mt.weight.detach().numpy(), rtol=1e-5)
+
+
+# -- local response norm, SyncBatchNorm ---------------------------------------------------------------------
+@needs_torch
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+@pytest.mark.parametrize("shape", [(2, 6, 7), (2, 5, 3, 4), (1, 4, 2, 3, 2)])
+def test_local_response_norm(size, shape):
+    x = _x(*shape, seed=1, scale=2.0)
+    kw = dict(alpha=0.3, beta=0.8, k=1.5)
+    check_torch(
+        lambda a: F.local_response_norm(a, size, **kw), lambda a: _tnn().local_response_norm(a, size, **kw), x
+    )
+    check_torch(nn.LocalResponseNorm(size, **kw), torch.nn.LocalResponseNorm(size, **kw), x)
+    assert repr(nn.LocalResponseNorm(size, **kw)) == repr(torch.nn.LocalResponseNorm(size, **kw))
+
+
+def test_local_response_norm_errors():
+    with pytest.raises(ValueError, match="Expected 3D or higher dimensionality input \\(got 2 dimensions\\)"):
+        F.local_response_norm(ts.randn(2, 3), 2)
+
+
+@needs_torch
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("channels", [1, 3, 7])
+def test_cross_map_lrn2d(size, channels):
+    x = _x(2, channels, 3, 4, seed=2, scale=2.0)
+    kw = dict(alpha=0.5, beta=0.75, k=1.2)
+    m, mt = nn.CrossMapLRN2d(size, **kw), torch.nn.CrossMapLRN2d(size, **kw)
+    check_torch(m, mt, x, rtol=1e-5, atol=1e-5, grad=size > 1)  # torch's backward fails for size 1
+    assert repr(m) == repr(mt)
+    with pytest.raises(ValueError, match="CrossMapLRN2d: Expected input to be 4D, got 3D instead"):
+        m(ts.randn(2, 3, 4))
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 4), (2, 3, 2, 2, 2)])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_sync_batch_norm_matches_batch_norm(shape, momentum):
+    x = _x(*shape, seed=3, scale=2.0) + 1
+    m = nn.SyncBatchNorm(3, momentum=momentum)
+    mt = torch.nn.SyncBatchNorm(3, momentum=momentum)
+    assert list(m.state_dict()) == list(mt.state_dict())
+    for _ in range(2):
+        check_torch(m, mt, x, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(m.running_var.numpy(), mt.running_var.numpy(), rtol=1e-5)
+    assert int(m.num_batches_tracked.item()) == 2
+    m.eval()
+    mt.eval()
+    check_torch(m, mt, x, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="SyncBatchNorm: expected at least 2D input \\(got 1D input\\)"):
+        m(ts.randn(3))
+
+
+@needs_torch
+def test_convert_sync_batchnorm():
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Sequential(nn.ReLU(), nn.BatchNorm2d(4, affine=False))
+    )
+    net.eval()
+    bn = net[1]
+    conv = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert conv is net and type(net[1]) is nn.SyncBatchNorm and type(net[2][1]) is nn.SyncBatchNorm
+    assert net[1].weight is bn.weight and net[1].running_mean is bn.running_mean and not net[1].training
+    assert net[2][1].weight is None
+    assert repr(net[1]) == repr(torch.nn.SyncBatchNorm(4))
+    single = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm1d(5))
+    assert type(single) is nn.SyncBatchNorm and single.num_features == 5
+
+
+# -- F.linear / F.bilinear hardening ------------------------------------------------------------------------
+@needs_torch
+def test_linear_dtype_and_shape_checks():
+    with pytest.raises(
+        RuntimeError, match="expected m1 and m2 to have the same dtype, but got: long int != float"
+    ):
+        F.linear(ts.ones(2, 3, dtype=ts.int64), ts.ones(4, 3))
+    with pytest.raises(
+        RuntimeError, match="expected m1 and m2 to have the same dtype, but got: double != float"
+    ):
+        F.linear(ts.ones(2, 3, dtype=ts.float64), ts.ones(4, 3))
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied \\(2x3 and 5x4\\)"):
+        F.linear(ts.ones(2, 3), ts.ones(4, 5))
+    with pytest.raises(RuntimeError, match="linear: expected bias to have the dtype"):
+        F.linear(ts.ones(2, 3), ts.ones(4, 3), ts.ones(4, dtype=ts.float64))
+    with pytest.raises(RuntimeError, match="bilinear: All tensors must have the same dtype"):
+        F.bilinear(ts.ones(2, 3), ts.ones(2, 4, dtype=ts.float64), ts.ones(5, 3, 4))
+    check_torch(F.linear, _tnn().linear, _x(3, seed=1), _x(3, seed=2))  # 1-D weight: drops the dimension
+    check_torch(F.linear, _tnn().linear, _x(2, 5, 3, seed=1), _x(4, 3, seed=2), _x(4, seed=3))
+    check_torch(F.bilinear, _tnn().bilinear, _x(2, 3, seed=1), _x(2, 4, seed=2), _x(5, 3, 4, seed=3), _x(5))

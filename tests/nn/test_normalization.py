@@ -106,7 +106,10 @@ def test_batchnorm_state_dict_keys_shapes_and_defaults():
     ]
     # a torch state dict loads unchanged, and back
     tmod.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in mod.state_dict().items()})
-    assert repr(mod) == "BatchNorm2d(5, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert (
+        repr(mod)
+        == "BatchNorm2d(5, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    )
 
 
 @needs_torch

@@ -25,24 +25,88 @@ __all__ = [
 ]
 
 
+# PyTorch's (c10) names of the dtypes, as its matmul dtype errors print them
+_C10_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+    "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
+
+
+def _c10(dt) -> str:
+    return _C10_NAMES.get(dt.name, dt.name)
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features).
+    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features) (or (in_features,):
+    the output drops that dimension). All three share one dtype, as in PyTorch (no promotion).
 
     Example:
         >>> F.linear(ts.ones(2, 3), ts.ones(4, 3)).shape
         tessera.Size([2, 4])
     """
-    if input.shape[-1:] != weight.shape[-1:] if input.ndim else True:
+    check_tensor("linear", "input", input)
+    check_tensor("linear", "weight", weight)
+    if input.dtype is not weight.dtype:
         raise RuntimeError(
-            f"linear: input shape {tuple(input.shape)} and weight shape {tuple(weight.shape)} are incompatible "
-            f"(in_features {weight.shape[-1] if weight.ndim else '?'} != {input.shape[-1] if input.ndim else '?'})"
+            f"linear: expected m1 and m2 to have the same dtype, but got: {_c10(input.dtype)} != {_c10(weight.dtype)}"
         )
-    out = ops.matmul(input, weight.mT)
+    if weight.ndim not in (1, 2):
+        raise RuntimeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 1
+        cols = input.shape[-1] if input.ndim else 1
+        out_f = weight.shape[0] if weight.ndim == 2 else 1
+        raise RuntimeError(
+            f"linear: mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and {weight.shape[-1]}x{out_f}); "
+            f"input shape {tuple(input.shape)}, weight shape {tuple(weight.shape)}"
+        )
+    if bias is not None:
+        check_tensor("linear", "bias", bias)
+        if bias.dtype is not input.dtype:
+            raise RuntimeError(
+                f"linear: expected bias to have the dtype of input and weight ({_c10(input.dtype)}), got "
+                f"{_c10(bias.dtype)}"
+            )
+    out = ops.matmul(input, weight.mT if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``y_k = x1^T W_k x2 + b_k`` with ``weight`` of shape (out, in1, in2)."""
+    """``y_k = x1^T W_k x2 + b_k`` with ``weight`` of shape (out, in1, in2).
+
+    Example:
+        >>> F.bilinear(ts.ones(2, 3), ts.ones(2, 4), ts.ones(5, 3, 4)).shape
+        tessera.Size([2, 5])
+    """
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        check_tensor("bilinear", name, t)
+    if not (input1.dtype is input2.dtype and input2.dtype is weight.dtype):
+        raise RuntimeError(
+            f"bilinear: All tensors must have the same dtype, got input1: {_c10(input1.dtype)}, input2: "
+            f"{_c10(input2.dtype)}, weight: {_c10(weight.dtype)}"
+        )
+    if weight.ndim != 3 or input1.ndim == 0 or input2.ndim == 0:
+        raise RuntimeError(f"bilinear: expected a 3-D weight (out, in1, in2), got {tuple(weight.shape)}")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(
+            f"bilinear: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} do not match weight "
+            f"{tuple(weight.shape)} (in1 = weight.shape[1], in2 = weight.shape[2])"
+        )
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(
+            f"bilinear: input1 and input2 must have the same batch dimensions, got {tuple(input1.shape)} and "
+            f"{tuple(input2.shape)}"
+        )
     out = ops.einsum("...i,kij,...j->...k", input1, weight, input2)
     return out if bias is None else out + bias
 

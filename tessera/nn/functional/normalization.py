@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from ... import ops
+from ...core import creation
 from ...core import dtypes as _dt
 from ...core.dispatch import apply
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 from ...ops._util import check_tensor
 
-__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"]
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "local_response_norm"]
 
 
 def _check_input(opname: str, input) -> None:
@@ -242,3 +245,38 @@ def rms_norm(
     dims = tuple(range(-len(shape), 0))
     y = input * ops.rsqrt(ops.mean(input * input, dims, keepdim=True) + eps)
     return y if weight is None else y * weight
+
+
+def _lrn_window(c: int, size: int) -> np.ndarray:
+    """(C, C) 0/1 matrix: row ``c`` selects channels ``c - size // 2 ... c + (size - 1) // 2``."""
+    d = np.arange(c)
+    off = d[None, :] - d[:, None]
+    return ((off >= -(size // 2)) & (off <= (size - 1) // 2)).astype(np.float64)
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """Local response normalization across the channels (dim 1) of an (N, C, *) input:
+    ``x / (k + alpha / size * sum_window x**2) ** beta`` over ``size`` neighbouring channels (zero-padded).
+
+    Example:
+        >>> F.local_response_norm(ts.ones(1, 3, 2), size=2, alpha=1.0, beta=1.0)
+        tensor([[[0.6667, 0.6667],
+                 [0.5000, 0.5000],
+                 [0.5000, 0.5000]]])
+    """
+    _check_input("local_response_norm", input)
+    if input.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: Expected 3D or higher dimensionality input (got {input.ndim} dimensions)"
+        )
+    if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[0], input.shape[1]
+    window = creation.tensor(_lrn_window(c, int(size)).astype(input.dtype.np))
+    sq = (input * input).reshape(n, c, -1)
+    div = ops.matmul(window, sq).reshape(tuple(input.shape)) * (alpha / size) + k
+    return input / div**beta

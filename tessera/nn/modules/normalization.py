@@ -7,8 +7,10 @@ import numbers
 
 from ...core import creation
 from ...core import dtypes as _dt
+from ...core.dispatch import apply
 from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
+from ...ops import nn_ops as _nn
 from .. import functional as F
 from .. import init
 from ..functional.normalization import _batch_norm
@@ -25,6 +27,9 @@ __all__ = [
     "LayerNorm",
     "GroupNorm",
     "RMSNorm",
+    "SyncBatchNorm",
+    "LocalResponseNorm",
+    "CrossMapLRN2d",
 ]
 
 
@@ -120,7 +125,7 @@ class _NormBase(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -424,3 +429,115 @@ class RMSNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization whose statistics would be synchronised over a process group. Tessera runs one
+    process, so it normalizes an (N, C, *) input exactly as ``BatchNorm1d/2d/3d`` does; ``process_group``
+    is kept for the API.
+
+    Example:
+        >>> net = ts.nn.SyncBatchNorm.convert_sync_batchnorm(ts.nn.Sequential(ts.nn.BatchNorm2d(3)))
+        >>> type(net[0]).__name__, net[0](ts.randn(2, 3, 4, 4)).shape
+        ('SyncBatchNorm', tessera.Size([2, 3, 4, 4]))
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group=None,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim < 2:
+            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input)")
+
+    def _check_channels(self, input: Tensor) -> None:
+        super()._check_channels(input)
+        if input.shape[1] == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """Replace every ``BatchNorm*d`` in ``module`` (or ``module`` itself) by a ``SyncBatchNorm`` sharing
+        its parameters and running statistics.
+
+        Example:
+            >>> bn = ts.nn.SyncBatchNorm.convert_sync_batchnorm(ts.nn.BatchNorm1d(4))
+            >>> type(bn).__name__
+            'SyncBatchNorm'
+        """
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            out = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+                bias=module.bias is not None,
+            )
+            if module.affine:
+                out.weight = module.weight
+                out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+        for name, child in list(module.named_children()):
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels (``F.local_response_norm``).
+
+    Example:
+        >>> ts.nn.LocalResponseNorm(2)(ts.randn(4, 5, 6, 6)).shape
+        tessera.Size([4, 5, 6, 6])
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(LocalResponseNorm):
+    """PyTorch's legacy cross-map LRN of a 4-D input, with its window and its gradient formula.
+
+    Example:
+        >>> ts.nn.CrossMapLRN2d(3)(ts.randn(2, 4, 5, 5)).shape
+        tessera.Size([2, 4, 5, 5])
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
+        super().__init__(size, alpha, beta, k)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor) or input.ndim != 4:
+            got = f"{input.ndim}D" if isinstance(input, Tensor) else type(input).__name__
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {got} instead.")
+        attrs = {
+            "size": int(self.size),
+            "alpha": float(self.alpha),
+            "beta": float(self.beta),
+            "k": float(self.k),
+        }
+        return apply(_nn.CROSS_MAP_LRN2D, (input,), attrs)
