@@ -1038,8 +1038,8 @@ def _eigh_backward(A, UPLO, gL, gV):
     else:
         E = L.unsqueeze(-2) - L.unsqueeze(-1)
         E = E + _eye_like(A)
-        inner = (V.mT @ gV) / E
-        inner = inner - inner.diagonal(0, -2, -1).diag_embed()
+        VhgV = V.mT @ gV
+        inner = 0.5 * (VhgV - VhgV.mT) / E  # projected onto skew matrices (the tangent space), as PyTorch
         if gL is not None:
             inner = inner + gL.diag_embed()
     return V @ inner @ V.mT

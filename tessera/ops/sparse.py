@@ -159,7 +159,16 @@ class SparseCOOTensor(Tensor):
     def grad(self):
         """The gradient as a sparse tensor on this tensor's pattern (from its values' gradient)."""
         g = self._values.grad
-        return None if g is None else _make(self._indices, g, self._sparse_size, self._coalesced)
+        if g is None:
+            return None
+        if self._coalesced:
+            return _make(self._indices, g, self._sparse_size, True)
+        # Duplicate entries all received the gradient of their matrix position: report it once per position.
+        summed = coalesce(_make(self._indices, g, self._sparse_size, False))
+        ones = g.new_ones(g.shape[0])
+        counts = coalesce(_make(self._indices, ones, self._sparse_size, False))._values
+        counts = counts.reshape((-1,) + (1,) * (g.ndim - 1))
+        return _make(summed._indices, summed._values / counts, self._sparse_size, True)
 
     @grad.setter
     def grad(self, value):
@@ -324,7 +333,8 @@ def _check_sparse(opname, argname, t) -> SparseCOOTensor:
     return t
 
 
-Tensor.is_sparse = property(lambda self: False)
+if not hasattr(Tensor, "is_sparse"):
+    Tensor.is_sparse = property(lambda self: False)
 
 
 # -- construction -------------------------------------------------------------------------------------------
