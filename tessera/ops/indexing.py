@@ -33,6 +33,7 @@ import operator
 import numpy as np
 
 from ..core import dtypes as _dt
+from ..core.creation import ones as _ones
 from ..core.creation import tensor as _tensor
 from ..core.creation import zeros as _zeros
 from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
@@ -53,6 +54,15 @@ __all__ = [
     "take_along_dim",
     "nonzero",
     "argwhere",
+    "scatter_reduce",
+    "index_reduce",
+    "index_copy",
+    "index_fill",
+    "put",
+    "masked_scatter",
+    "select_scatter",
+    "slice_scatter",
+    "diagonal_scatter",
 ]
 
 _FULL = slice(None)
@@ -1360,3 +1370,629 @@ def nonzero(input, *, as_tuple: bool = False):
 def argwhere(input):
     """Indices of the non-zero elements as an int64 tensor of shape ``(n, ndim)`` (``nonzero``)."""
     return nonzero(input)
+
+
+# -- scatter_reduce / index_reduce / index_copy / index_fill -------------------------------------------------
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+_REDUCE_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def _identity(reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind in "fV":
+        return -np.inf if reduce == "amax" else np.inf
+    if dtype == np.bool_:
+        return reduce == "amin"
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+def _scatter_reduce_into(out, x, index, src, dim, reduce, include_self=True):
+    flat = out.reshape(1) if out.ndim == 0 else out
+    s = _src_part(src, index)
+    s = s.reshape(-1) if out.ndim == 0 and np.ndim(s) else s
+    where = _scatter_index(index, dim, out.ndim)
+    if reduce == "mean":
+        count = np.zeros(flat.shape, np.int64)
+        np.add.at(count, where, 1)
+    if not include_self:
+        flat[where] = _identity(reduce, out.dtype)
+    _REDUCE_UFUNC[reduce].at(flat, where, s.astype(out.dtype, copy=False) if np.ndim(s) else s)
+    if reduce == "mean":
+        n = count + (1 if include_self else 0)
+        n = np.maximum(n, 1)
+        if out.dtype.kind in "fV":
+            np.divide(flat, n, out=flat, casting="unsafe")
+        else:
+            np.floor_divide(flat, n, out=flat, casting="unsafe")
+
+
+def _scatter_reduce_forward(x, index, src, dim, reduce, include_self=True):
+    out = x.copy()
+    _scatter_reduce_into(out, x, index, src, dim, reduce, include_self)
+    return out
+
+
+SCATTER_REDUCE = OpDef("scatter_reduce", _scatter_reduce_forward, inplace_forward=_scatter_reduce_into)
+
+
+@SCATTER_REDUCE.defshape
+def _scatter_reduce_rule(x, index, src, dim, reduce, include_self=True):
+    _gather_like_rule("scatter_reduce", x, index, dim)
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise OpError(
+            f"scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
+def _const_like(t, v):
+    return Tensor._wrap(np.array(v, dtype=t._data.dtype))
+
+
+@SCATTER_REDUCE.defgrad
+def _scatter_reduce_grad(ctx, g):
+    # PyTorch's scatter_reduce_backward, in Tessera ops (so it can be differentiated again).
+    from . import elementwise as _ew
+
+    x, index, full_src = ctx.saved
+    a = ctx.attrs
+    dim, reduce, include_self = a["dim"], a["reduce"], a.get("include_self", True)
+    src = full_src  # only the leading corner of index's shape takes part
+    if tuple(src.shape) != tuple(index.shape):
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    da = {"dim": dim}
+    zero, one = _const_like(g, 0), _const_like(g, 1)
+    gx = gs = None
+    if reduce == "sum":
+        gx = g
+        gs = apply(GATHER, (g, index), da)
+    elif reduce == "mean":
+        ones = _ones(tuple(src.shape), dtype=g.dtype)
+        n = apply(SCATTER_ADD, (_zeros(tuple(g.shape), dtype=g.dtype), index, ones), da)
+        if include_self:
+            n = n + one
+        n = _ew.where(_ew.eq(n, zero), one, n)
+        gx = g / n
+        gs = apply(GATHER, (gx, index), da)
+    elif reduce == "prod":
+        result = apply(SCATTER_REDUCE, (x, index, src), a)
+        masked_self = _ew.where(_ew.eq(x, zero), one, x)
+        masked_self_result = apply(SCATTER_REDUCE, (masked_self, index, src), a)
+        gx = g * masked_self_result / masked_self
+        src_zero = _ew.eq(src, zero)
+        zeros_at = apply(
+            SCATTER_ADD, (_zeros(tuple(g.shape), dtype=g.dtype), index, _ew.where(src_zero, one, zero)), da
+        )
+        single = _ew.logical_and(src_zero, _ew.eq(apply(GATHER, (zeros_at, index), da), one))
+        masked_src = _ew.where(single, one, src)
+        masked_src_result = apply(SCATTER_REDUCE, (x, index, masked_src), a)
+        gs = _ew.where(
+            single,
+            apply(GATHER, (g * masked_src_result, index), da),
+            apply(GATHER, (g * result, index), da) / _ew.where(src_zero, one, src),
+        )
+    else:  # amax / amin: split among the entries equal to the result
+        result = apply(SCATTER_REDUCE, (x, index, src), a).detach()
+        value = apply(GATHER, (result, index), da)
+        self_is = _ew.where(_ew.eq(x.detach(), result), one, zero)
+        src_is = _ew.where(_ew.eq(src.detach(), value), one, zero)
+        count = apply(SCATTER_ADD, (self_is, index, src_is), da)
+        spread = g / count
+        gx = self_is * spread
+        gs = src_is * apply(GATHER, (spread, index), da)
+    if not include_self:
+        touched = apply(SCATTER, (_zeros(tuple(g.shape), dtype=g.dtype), index, 1.0), da)
+        gx = _ew.where(_ew.eq(touched, one), zero, gx)
+    if gs is not None and tuple(gs.shape) != tuple(full_src.shape):
+        gs = _pad_to(gs, tuple(full_src.shape))
+    return (gx if ctx.needs_grad[0] else None), None, (gs if ctx.needs_grad[2] else None)
+
+
+def _scatter_reduce_args(opname, input, dim, index, src, reduce, include_self):
+    check_tensor(opname, "input", input)
+    check_tensor(opname, "src", src)
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise RuntimeError(
+            f"{opname}: reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    d, src = _scatter_args(opname, input, dim, index, src, None)
+    return {"dim": d, "reduce": reduce, "include_self": bool(include_self)}
+
+
+@method("scatter_reduce")
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """``input`` with ``src`` reduced into it at ``index`` along ``dim`` with ``reduce`` (``"sum"``,
+    ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``); with ``include_self=False`` the values of ``input`` at
+    the scattered positions are left out of the reduction.
+
+    Example:
+        >>> ts.zeros(3).scatter_reduce(0, ts.tensor([0, 0, 2]), ts.tensor([1.0, 2.0, 3.0]), "amax",
+        ...                            include_self=False)
+        tensor([2., 0., 3.])
+    """
+    attrs = _scatter_reduce_args("scatter_reduce", input, dim, index, src, reduce, include_self)
+    return apply(SCATTER_REDUCE, (input, index, src), attrs)
+
+
+@method("scatter_reduce_")
+def scatter_reduce_(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """In-place ``scatter_reduce``."""
+    attrs = _scatter_reduce_args("scatter_reduce_", input, dim, index, src, reduce, include_self)
+    return _inplace(input, SCATTER_REDUCE, (index, src), attrs)
+
+
+def _spread_index(index, d, shape):
+    """A vector ``index`` along ``d`` as a gather/scatter index of ``shape`` (``shape[d]`` = its length)."""
+    if not shape:
+        return index.reshape(())
+    view = tuple(-1 if i == d else 1 for i in range(len(shape)))
+    return index.reshape(view).expand(tuple(shape))
+
+
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+
+
+def _index_reduce_args(opname, input, dim, index, source, reduce, include_self):
+    if reduce not in _INDEX_REDUCTIONS:
+        raise RuntimeError(
+            f"{opname}: Expected reduce to be one of prod, mean, amax or amin but got {reduce}."
+        )
+    index, attrs = _index_add_args(opname, input, dim, index, source, 1)
+    d = attrs["dim"]
+    src = source if source._data.ndim == max(input._data.ndim, 1) else source.reshape(-1)
+    idx = _spread_index(index, d, tuple(src.shape))
+    return idx, src, {"dim": d, "reduce": reduce, "include_self": bool(include_self)}
+
+
+@method("index_reduce")
+def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """``input`` with the slices of ``source`` reduced into the slices ``index`` along ``dim`` with
+    ``reduce`` (``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``); ``include_self=False`` leaves ``input``'s
+    values at those slices out.
+
+    Example:
+        >>> ts.ones(3).index_reduce(0, ts.tensor([0, 0]), ts.tensor([2.0, 3.0]), "prod")
+        tensor([6., 1., 1.])
+    """
+    idx, src, attrs = _index_reduce_args("index_reduce", input, dim, index, source, reduce, include_self)
+    if not input._data.ndim:
+        return apply(SCATTER_REDUCE, (input.reshape(1), idx, src), attrs).reshape(())
+    return apply(SCATTER_REDUCE, (input, idx, src), attrs)
+
+
+@method("index_reduce_")
+def index_reduce_(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """In-place ``index_reduce``."""
+    idx, src, attrs = _index_reduce_args("index_reduce_", input, dim, index, source, reduce, include_self)
+    if not input._data.ndim:
+        raise RuntimeError("index_reduce_: a 0-dim self is not supported in place")
+    return _inplace(input, SCATTER_REDUCE, (idx, src), attrs)
+
+
+def _index_copy_args(opname, input, dim, index, source):
+    check_tensor(opname, "input", input)
+    check_tensor(opname, "source", source)
+    _check_index_dtype(opname, index)
+    if index._data.ndim > 1:
+        raise IndexError(f"{opname}: Index should have dimension 1 or 0 (got {index._data.ndim})")
+    d = canonical_dim(opname, dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"{opname}: self and source expected to have the same dtype, but got (self) {input.dtype.name} and "
+            f"(source) {source.dtype.name}"
+        )
+    k = index._data.size
+    ss = source._data.shape
+    m = ss[d] if source._data.ndim else 1
+    if k != m:
+        raise IndexError(f"{opname}: Number of indices ({k}) should be equal to source.size(dim) ({m})")
+    xs = input._data.shape
+    if source._data.ndim != input._data.ndim or any(a != b for i, (a, b) in enumerate(zip(xs, ss)) if i != d):
+        raise IndexError(
+            f"{opname}: Source/destination tensor must have same slice shapes. Destination slice shape: "
+            f"{[s for i, s in enumerate(xs) if i != d]} at dimension {d} and source slice shape: "
+            f"{[s for i, s in enumerate(ss) if i != d]} at dimension {d}."
+        )
+    _check_bounds(opname, index, d, n, exc=IndexError)
+    return d, _spread_index(index.reshape(-1), d, ss)
+
+
+@method("index_copy")
+def index_copy(input, dim: int, index, source):
+    """``input`` with its slices ``index`` along ``dim`` replaced by the slices of ``source``.
+
+    Example:
+        >>> ts.zeros(3, 2).index_copy(0, ts.tensor([2, 0]), ts.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([[3., 4.],
+                [0., 0.],
+                [1., 2.]])
+    """
+    d, idx = _index_copy_args("index_copy", input, dim, index, source)
+    return apply(SCATTER, (input, idx, source), {"dim": d})
+
+
+@method("index_copy_")
+def index_copy_(input, dim: int, index, source):
+    """In-place ``index_copy``."""
+    d, idx = _index_copy_args("index_copy_", input, dim, index, source)
+    return _inplace(input, SCATTER, (idx, source), {"dim": d})
+
+
+def _index_fill_args(opname, input, dim, index, value):
+    check_tensor(opname, "input", input)
+    _check_index_dtype(opname, index)
+    if index._data.ndim > 1:
+        raise IndexError(f"{opname}: Index has to be a vector/scalar (got {index._data.ndim} dims)")
+    d = canonical_dim(opname, dim, input._data.ndim)
+    nd = input._data.ndim
+    n = input._data.shape[d] if nd else 1
+    _check_bounds(opname, index, d, n, exc=IndexError)
+    shape = list(input._data.shape)
+    if nd:
+        shape[d] = index._data.size
+    idx = _spread_index(index.reshape(-1), d, tuple(shape))
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(
+                f"{opname}: only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        if value._data.dtype != input._data.dtype:
+            value = value.to(input.dtype)
+        value = value.expand(tuple(shape)) if shape else value
+    elif not isinstance(value, (numbers.Number, np.generic)) or isinstance(value, complex):
+        raise TypeError(f"{opname}: value must be a number or a 0-d tensor, got {type(value).__name__}")
+    return d, idx, value
+
+
+@method("index_fill")
+def index_fill(input, dim: int, index, value):
+    """``input`` with its slices ``index`` along ``dim`` filled with ``value`` (a number or 0-d tensor).
+
+    Example:
+        >>> ts.zeros(2, 3).index_fill(1, ts.tensor([0, 2]), 1.0)
+        tensor([[1., 0., 1.],
+                [1., 0., 1.]])
+    """
+    d, idx, value = _index_fill_args("index_fill", input, dim, index, value)
+    return apply(SCATTER, (input, idx, value), {"dim": d})
+
+
+@method("index_fill_")
+def index_fill_(input, dim: int, index, value):
+    """In-place ``index_fill``."""
+    d, idx, value = _index_fill_args("index_fill_", input, dim, index, value)
+    return _inplace(input, SCATTER, (idx, value), {"dim": d})
+
+
+# -- put / masked_scatter / fill_diagonal_ -------------------------------------------------------------------
+def _put_args(opname, input, index, source):
+    check_tensor(opname, "input", input)
+    check_tensor(opname, "source", source)
+    _check_index_dtype(opname, index)
+    if index._data.size != source._data.size:
+        raise IndexError(
+            f"{opname}: Expected source and index to have the same number of elements, but got "
+            f"source.numel() = {source._data.size}, index.numel() = {index._data.size}"
+        )
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"{opname}: self and source expected to have the same dtype, but got {input.dtype.name} and "
+            f"{source.dtype.name}"
+        )
+    n = input._data.size
+    _check_range(
+        index, -n, n, f"{opname}: out of range: tried to access index {{}} on a tensor of {n} elements."
+    )
+    flat = index.reshape(-1)
+    flat = flat + (flat < 0).to(flat.dtype) * n  # negative indices count from the end
+    shape = input._data.shape
+    idx = []
+    stride = n
+    for s in shape:  # the flat index as one index tensor per dimension (ops: no values are read)
+        stride //= s if s else 1
+        idx.append((flat // stride) % s if s else flat)
+    attrs = {"key": None, "adv": tuple(range(len(shape))), "accumulate": False}
+    return tuple(idx), source.reshape(-1), attrs
+
+
+@method("put")
+def put(input, index, source, accumulate: bool = False):
+    """``input`` (as if flattened) with the entries ``index`` set to (``accumulate``: incremented by) the
+    entries of ``source``.
+
+    Example:
+        >>> ts.zeros(2, 2).put(ts.tensor([3, 0]), ts.tensor([1.0, 2.0]))
+        tensor([[2., 0.],
+                [0., 1.]])
+    """
+    if isinstance(input, Tensor) and input._data.ndim == 0:
+        return put(input.reshape(1), index, source, accumulate).reshape(())
+    idx, src, attrs = _put_args("put", input, index, source)
+    attrs["accumulate"] = bool(accumulate)
+    return apply(INDEX_PUT, (input, src) + idx, attrs)
+
+
+@method("put_")
+def put_(input, index, source, accumulate: bool = False):
+    """In-place ``put``."""
+    if isinstance(input, Tensor) and input._data.ndim == 0:
+        raise RuntimeError("put_: a 0-dim self is not supported in place")
+    idx, src, attrs = _put_args("put_", input, index, source)
+    attrs["accumulate"] = bool(accumulate)
+    return _inplace(input, INDEX_PUT, (src,) + idx, attrs)
+
+
+def _masked_scatter_into(out, x, mask, source):
+    m = np.broadcast_to(mask, out.shape)
+    k = int(np.count_nonzero(m))
+    if source.size < k:
+        raise RuntimeError("masked_scatter: Number of elements of source < number of ones in mask")
+    out[m] = source.reshape(-1)[:k]
+
+
+def _masked_scatter_forward(x, mask, source):
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    out = np.array(np.broadcast_to(x, shape))
+    _masked_scatter_into(out, x, mask, source)
+    return out
+
+
+MASKED_SCATTER = OpDef("masked_scatter", _masked_scatter_forward, inplace_forward=_masked_scatter_into)
+
+
+@MASKED_SCATTER.defshape
+def _masked_scatter_rule(x, mask, source):
+    if mask.dtype is not _BOOL:
+        raise OpError(
+            f"masked_scatter: only supports boolean masks, but got mask with dtype {mask.dtype.name}"
+        )
+    try:
+        shape = np.broadcast_shapes(tuple(x.shape), tuple(mask.shape))
+    except ValueError:
+        raise OpError(
+            f"masked_scatter: mask of shape {list(mask.shape)} is not broadcastable with input of shape "
+            f"{list(x.shape)}"
+        ) from None
+    return TensorMeta(shape, x.dtype)
+
+
+def _masked_scatter_backward_forward(g, mask, shape):
+    out = np.zeros(int(np.prod(shape)), g.dtype)
+    sel = g[np.broadcast_to(mask, g.shape)]
+    out[: sel.size] = sel
+    return out.reshape(shape)
+
+
+MASKED_SCATTER_BACKWARD = OpDef("masked_scatter_backward", _masked_scatter_backward_forward)
+
+
+@MASKED_SCATTER_BACKWARD.defshape
+def _masked_scatter_backward_rule(g, mask, shape):
+    return TensorMeta(tuple(shape), g.dtype)
+
+
+@MASKED_SCATTER.defgrad
+def _masked_scatter_grad(ctx, g):
+    mask = ctx.saved[1]
+    gx = gs = None
+    if ctx.needs_grad[0]:
+        gx = apply(MASKED_FILL, (g, mask, 0))
+        xs = ctx.input_shape(0)
+        if tuple(xs) != tuple(g.shape):
+            gx = gx.sum_to_size(tuple(xs))
+    if ctx.needs_grad[2]:
+        gs = apply(MASKED_SCATTER_BACKWARD, (g, mask), {"shape": tuple(ctx.input_shape(2))})
+    return gx, None, gs
+
+
+@MASKED_SCATTER_BACKWARD.defgrad
+def _masked_scatter_backward_grad(ctx, gg):
+    g, mask = ctx.saved
+    z = _zeros(tuple(g.shape), dtype=gg.dtype)
+    return apply(MASKED_SCATTER, (z, mask, gg)), None
+
+
+def _masked_scatter_args(opname, input, mask, source):
+    check_tensor(opname, "input", input)
+    check_tensor(opname, "mask", mask)
+    check_tensor(opname, "source", source)
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(
+            f"{opname}: only supports boolean masks, but got mask with dtype {mask.dtype.name}"
+        )
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"{opname}: expected self and source to have same dtypes but got {input.dtype.name} and "
+            f"{source.dtype.name}"
+        )
+    try:
+        shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{opname}: mask of shape {list(mask.shape)} is not broadcastable with input of shape "
+            f"{list(input.shape)}"
+        ) from None
+    if not is_tracing() and source._data.size < int(np.count_nonzero(np.broadcast_to(mask._data, shape))):
+        raise RuntimeError(f"{opname}: Number of elements of source < number of ones in mask")
+    return shape
+
+
+@method("masked_scatter")
+def masked_scatter(input, mask, source):
+    """``input`` with the positions where ``mask`` (broadcast) is True filled, in order, with the first
+    elements of ``source``.
+
+    Example:
+        >>> ts.zeros(4).masked_scatter(ts.tensor([True, False, True, False]), ts.tensor([1.0, 2.0, 3.0]))
+        tensor([1., 0., 2., 0.])
+    """
+    _masked_scatter_args("masked_scatter", input, mask, source)
+    return apply(MASKED_SCATTER, (input, mask, source))
+
+
+@method("masked_scatter_")
+def masked_scatter_(input, mask, source):
+    """In-place ``masked_scatter``; ``mask`` must broadcast to ``input``'s shape."""
+    shape = _masked_scatter_args("masked_scatter_", input, mask, source)
+    if shape != input._data.shape:
+        raise RuntimeError(
+            f"masked_scatter_: output with shape {list(input.shape)} doesn't match the broadcast shape "
+            f"{list(shape)}"
+        )
+    return _inplace(input, MASKED_SCATTER, (mask, source), {})
+
+
+def _diag_positions(shape, wrap):
+    """The flat positions of the main diagonal (of a tall matrix with ``wrap``: restarting every n + 1 rows)."""
+    if len(shape) == 2:
+        rows, cols = shape
+        n = min(rows, cols)
+        if wrap and rows > cols:
+            return np.arange(0, rows * cols, cols + 1)
+        return np.arange(n) * (cols + 1)
+    stride = sum(int(np.prod(shape[i + 1 :])) for i in range(len(shape)))
+    return np.arange(shape[0]) * stride
+
+
+def _fill_diagonal_into(out, x, value, wrap=False):
+    out.reshape(-1)[_diag_positions(out.shape, wrap)] = value  # ``out`` is C-contiguous (a copy or ``x``)
+
+
+def _fill_diagonal_forward(x, value, wrap=False):
+    out = np.array(x, order="C")
+    _fill_diagonal_into(out, x, value, wrap)
+    return out
+
+
+def _fill_diagonal_inplace(out, x, value, wrap=False):
+    if out.flags.c_contiguous:
+        _fill_diagonal_into(out, x, value, wrap)
+    else:
+        out[...] = _fill_diagonal_forward(out, value, wrap)
+
+
+FILL_DIAGONAL = OpDef("fill_diagonal", _fill_diagonal_forward, inplace_forward=_fill_diagonal_inplace)
+
+
+@FILL_DIAGONAL.defshape
+def _fill_diagonal_rule(x, value, wrap=False):
+    if x.ndim < 2:
+        raise OpError("fill_diagonal_: dimensions must larger than 1")
+    if x.ndim > 2 and len(set(x.shape)) != 1:
+        raise OpError("fill_diagonal_: all dimensions of input must be of equal length")
+    return TensorMeta(tuple(x.shape), x.dtype)
+
+
+@FILL_DIAGONAL.defgrad
+def _fill_diagonal_grad(ctx, g):
+    return apply(FILL_DIAGONAL, (g,), dict(ctx.attrs, value=0))
+
+
+@method("fill_diagonal_")
+def fill_diagonal_(input, fill_value, wrap: bool = False):
+    """Fill the main diagonal (entries with all indices equal) with ``fill_value`` in place; ``wrap``
+    continues the diagonal of a tall matrix below every ``n`` columns + 1 rows.
+
+    Example:
+        >>> ts.zeros(2, 2).fill_diagonal_(1.0)
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    check_tensor("fill_diagonal_", "input", input)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (numbers.Number, np.generic)) or isinstance(fill_value, complex):
+        raise TypeError(f"fill_diagonal_: fill_value must be a number, got {type(fill_value).__name__}")
+    shape = input._data.shape
+    if len(shape) < 2:
+        raise RuntimeError("fill_diagonal_: dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length")
+    if isinstance(fill_value, np.generic):
+        fill_value = fill_value.item()
+    return _inplace(input, FILL_DIAGONAL, (), {"value": fill_value, "wrap": bool(wrap)})
+
+
+# -- select_scatter / slice_scatter / diagonal_scatter (``copy_slices``: base with a view region replaced) ---
+def _scatter_region(opname, input, src, chain):
+    from . import views as _views
+
+    check_tensor(opname, "input", input)
+    check_tensor(opname, "src", src)
+    region = input.detach()
+    for op, attrs in chain:
+        region = apply(op, (region,), attrs)
+    if tuple(region.shape) != tuple(src.shape):
+        raise RuntimeError(
+            f"{opname}: expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+            f"slice size = {list(region.shape)}"
+        )
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return apply(_views.COPY_SLICES, (input, src), {"chain": _views.chain_attr(chain)})
+
+
+def select_scatter(input, src, dim: int, index: int):
+    """``input`` with the slice ``index`` along ``dim`` replaced by ``src`` (a new tensor).
+
+    Example:
+        >>> ts.select_scatter(ts.zeros(2, 2), ts.ones(2), 0, 0)
+        tensor([[1., 1.],
+                [0., 0.]])
+    """
+    from . import shape as _sh
+
+    check_tensor("select_scatter", "input", input)
+    view = _sh.select(input.detach(), dim, index)
+    return _scatter_region("select_scatter", input, src, _view_chain(view))
+
+
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1):
+    """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src`` (a new tensor).
+
+    Example:
+        >>> ts.slice_scatter(ts.zeros(4), ts.ones(2), start=1, end=3)
+        tensor([0., 1., 1., 0.])
+    """
+    from . import shape as _sh
+
+    check_tensor("slice_scatter", "input", input)
+    nd = input._data.ndim
+    if nd == 0:
+        raise RuntimeError("slice_scatter: cannot be applied to a 0-dim tensor")
+    d = canonical_dim("slice_scatter", dim, nd)
+    if not isinstance(step, numbers.Integral) or step <= 0:
+        raise RuntimeError(f"slice_scatter: slice step must be positive, got {step}")
+    attrs = {"dim": d, "start": start, "stop": end, "step": None if step == 1 else int(step)}
+    return _scatter_region("slice_scatter", input, src, ((_sh.SLICE, attrs),))
+
+
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """``input`` with its diagonal (as ``diagonal(input, offset, dim1, dim2)``) replaced by ``src``.
+
+    Example:
+        >>> ts.diagonal_scatter(ts.zeros(2, 2), ts.ones(2))
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    from . import shape as _sh
+
+    check_tensor("diagonal_scatter", "input", input)
+    view = _sh.diagonal(input.detach(), offset, dim1, dim2)
+    return _scatter_region("diagonal_scatter", input, src, _view_chain(view))
+
+
+def _view_chain(view):
+    from ..core.dispatch import REGISTRY
+
+    return tuple((REGISTRY[name], dict(attrs)) for name, attrs in view._view_ops)
+
+
+for _name in ("select_scatter", "slice_scatter", "diagonal_scatter"):
+    method(_name)(globals()[_name])

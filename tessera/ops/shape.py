@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
-from ..core.tensor import Size, Tensor
+from ..core.tensor import Size, Tensor, _inplace
 from ._util import OpShapeError, apply, canonical_dim, method, shape_args, unary_rule
 
 __all__ = [
@@ -1601,3 +1601,491 @@ def meshgrid(*tensors, indexing: str | None = None):
         s[p] = -1
         out.append(expand(reshape(t, tuple(s)), tuple(sizes)))
     return tuple(out)
+
+
+# -- issue 9 extras: ravel, select as a method, unsafe splits, in-place triangles ---------------------------
+method("select")(select)
+
+
+@method("ravel")
+def ravel(input):
+    """``input`` flattened to 1-D (a view when the memory allows, else a copy).
+
+    Example:
+        >>> ts.ravel(ts.tensor([[1, 2], [3, 4]]))
+        tensor([1, 2, 3, 4])
+    """
+    _check_input("ravel", input)
+    return apply(RESHAPE, (input,), {"shape": (input._data.size,)})
+
+
+def _check_input(opname, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{opname}: argument 'input' must be a Tensor, not {type(input).__name__}")
+
+
+def unsafe_chunk(input, chunks: int, dim: int = 0):
+    """``chunk`` (PyTorch's variant without view tracking; here the same views)."""
+    return _renamed("unsafe_chunk", chunk, input, chunks, dim)
+
+
+def unsafe_split(tensor, split_size, dim: int = 0):
+    """``split`` (PyTorch's variant without view tracking; here the same views)."""
+    return _renamed("unsafe_split", split, tensor, split_size, dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim: int = 0):
+    """``split_with_sizes`` (PyTorch's variant without view tracking)."""
+    return _renamed("unsafe_split_with_sizes", split, input, list(split_sizes), dim)
+
+
+for _n in ("unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes"):
+    method(_n)(globals()[_n])
+
+
+def _renamed(public, fn, *args, **kwargs):
+    """``fn(*args)`` with its argument errors naming the function the user called (``public``)."""
+    try:
+        return fn(*args, **kwargs)
+    except (RuntimeError, IndexError, TypeError, ValueError) as e:
+        msg = str(e)
+        head, sep, rest = msg.partition(": ")
+        if sep and head.replace("_", "").replace(".", "").isalnum() and head != public:
+            msg = f"{public}: {rest}"
+        elif not msg.startswith(public):
+            msg = f"{public}: {msg}"
+        raise type(e)(msg) from None
+
+
+@method("tril_")
+def tril_(input, diagonal: int = 0):
+    """In-place ``tril``."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"tril_: input tensor must have at least 2 dimensions, got {list(input.shape)}")
+    return _inplace(input, TRIL, (), {"diagonal": _int_arg("tril_", "diagonal", diagonal)})
+
+
+@method("triu_")
+def triu_(input, diagonal: int = 0):
+    """In-place ``triu``."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"triu_: input tensor must have at least 2 dimensions, got {list(input.shape)}")
+    return _inplace(input, TRIU, (), {"diagonal": _int_arg("triu_", "diagonal", diagonal)})
+
+
+def _tri_indices(opname, row, col, offset, dtype, upper):
+    from ..core.creation import tensor as _tensor
+
+    row, col, offset = (_int_arg(opname, n, v) for n, v in (("row", row), ("col", col), ("offset", offset)))
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{opname}: row and col must be non-negative, got row={row}, col={col}")
+    dt = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
+    if dt not in (_dt.int64, _dt.int32):
+        raise RuntimeError(f"{opname}: \"{opname}\" not implemented for '{dt.name}'")
+    fn = np.triu_indices if upper else np.tril_indices
+    r, c = fn(row, offset, col) if row and col else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return _tensor(np.stack([r, c]).astype(dt.np).reshape(2, -1))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None):
+    """The (2, N) row/column indices of the lower triangle (diagonal ``offset`` and below) of a
+    ``row`` x ``col`` matrix, in row-major order.
+
+    Example:
+        >>> ts.tril_indices(2, 2)
+        tensor([[0, 1, 1],
+                [0, 0, 1]])
+    """
+    return _tri_indices("tril_indices", row, col, offset, dtype, False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None):
+    """The (2, N) indices of the upper triangle (diagonal ``offset`` and above), row-major.
+
+    Example:
+        >>> ts.triu_indices(2, 2)
+        tensor([[0, 0, 1],
+                [0, 1, 1]])
+    """
+    return _tri_indices("triu_indices", row, col, offset, dtype, True)
+
+
+# -- combinations / cartesian_prod / block_diag / diagflat / vander (compositions) --------------------------
+def combinations(input, r: int = 2, with_replacement: bool = False):
+    """The length-``r`` combinations of the elements of the 1-D ``input`` (as ``itertools.combinations``,
+    or ``combinations_with_replacement``), one per row.
+
+    Example:
+        >>> ts.combinations(ts.tensor([1, 2, 3]))
+        tensor([[1, 2],
+                [1, 3],
+                [2, 3]])
+    """
+    import itertools
+
+    _check_input("combinations", input)
+    if input._data.ndim != 1:
+        raise RuntimeError(f"combinations: Expect a 1D vector, but got shape {list(input.shape)}")
+    r = _int_arg("combinations", "r", r)
+    if r < 0:
+        raise RuntimeError(f"combinations: Expect a non-negative number, but got {r}")
+    if r == 0:
+        return apply(SLICE, (input,), {"dim": 0, "start": 0, "stop": 0})
+    make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    combos = np.array(list(make(range(input._data.shape[0]), r)), np.int64).reshape(-1, r)
+    from .indexing import index_select
+
+    idx = Tensor._wrap(combos.reshape(-1))
+    return index_select(input, 0, idx).reshape(combos.shape)
+
+
+def cartesian_prod(*tensors):
+    """The Cartesian product of 1-D tensors, one combination per row (a single tensor is returned as is).
+
+    Example:
+        >>> ts.cartesian_prod(ts.tensor([1, 2]), ts.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cartesian_prod: expected Tensors, got {type(t).__name__} at position {i}")
+        if t._data.ndim != 1:
+            raise RuntimeError(f"cartesian_prod: Expect a 1D vector, but got shape {list(t.shape)}")
+    if not tensors:
+        raise RuntimeError("cartesian_prod: expects a non-empty TensorList")
+    if len({t._data.dtype for t in tensors}) > 1:
+        raise RuntimeError("cartesian_prod: meshgrid expects all tensors to have the same dtype")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix of the given 0-, 1- or 2-D tensors (a 1-D tensor is one row), dtypes promoted.
+
+    Example:
+        >>> ts.block_diag(ts.tensor([[1, 2]]), ts.tensor(3))
+        tensor([[1, 2, 0],
+                [0, 0, 3]])
+    """
+    from ..core.creation import zeros as _zeros
+
+    mats = []
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"block_diag: expected Tensors, got {type(t).__name__} at position {i}")
+        nd = t._data.ndim
+        if nd > 2:
+            raise RuntimeError(
+                f"block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has {nd} dimensions"
+            )
+        mats.append(reshape(t, (1, 1)) if nd == 0 else reshape(t, (1, -1)) if nd == 1 else t)
+    dt = _dt.result_type(*mats) if mats else _dt.get_default_dtype()
+    mats = [m if m.dtype is dt else m.to(dt) for m in mats]
+    total = sum(m._data.shape[1] for m in mats)
+    if not mats:
+        return _zeros((1, 0), dtype=dt)
+    rows, left = [], 0
+    for m in mats:
+        r, c = m._data.shape
+        parts = []
+        if left:
+            parts.append(_zeros((r, left), dtype=dt))
+        parts.append(m)
+        if total - left - c:
+            parts.append(_zeros((r, total - left - c), dtype=dt))
+        rows.append(cat(parts, 1) if len(parts) > 1 else m)
+        left += c
+    return cat(rows, 0)
+
+
+@method("diagflat")
+def diagflat(input, offset: int = 0):
+    """A square matrix with the flattened ``input`` on diagonal ``offset``.
+
+    Example:
+        >>> ts.diagflat(ts.tensor([[1, 2]]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    _check_input("diagflat", input)
+    return _renamed("diagflat", diag, reshape(input, (-1,)), offset)
+
+
+def vander(x, N: int | None = None, increasing: bool = False):
+    """The Vandermonde matrix of the 1-D ``x``: columns ``x**(N-1), ..., x**0`` (``increasing``: ascending
+    powers). Integer and bool inputs give int64.
+
+    Example:
+        >>> ts.vander(ts.tensor([1, 2, 3]), N=3)
+        tensor([[1, 1, 1],
+                [4, 2, 1],
+                [9, 3, 1]])
+    """
+    from ..core.creation import ones as _ones
+
+    _check_input("vander", x)
+    if x._data.ndim != 1:
+        raise RuntimeError("vander: x must be a one-dimensional tensor.")
+    n = x._data.shape[0] if N is None else _int_arg("vander", "N", N)
+    if n < 0:
+        raise RuntimeError("vander: N must be non-negative.")
+    if not x.dtype.is_floating_point:
+        x = x.to(_dt.int64)
+    m = x._data.shape[0]
+    if n == 0:
+        return _ones((m, 0), dtype=x.dtype)
+    # as PyTorch: cumprod of [1, x, x, ...] (exact gradients where x is zero)
+    cols = [_ones((m, 1), dtype=x.dtype)]
+    if n > 1:
+        cols.append(expand(reshape(x, (m, 1)), (m, n - 1)))
+    out = cat(cols, 1).cumprod(1)
+    return out if increasing else flip(out, (1,))
+
+
+# -- as_strided / unfold (views) ----------------------------------------------------------------------------
+def _as_strided_forward(x, size, stride, storage_offset=0):
+    it = x.itemsize
+    base = x.reshape(-1)[storage_offset:] if x.size else x.reshape(-1)
+    return np.lib.stride_tricks.as_strided(
+        base, shape=size, strides=tuple(s * it for s in stride), writeable=x.flags.writeable
+    )
+
+
+AS_STRIDED = OpDef("as_strided", _as_strided_forward, view=True)
+
+
+def _strided_extent(size, stride, storage_offset):
+    if any(s == 0 for s in size):
+        return 0
+    return storage_offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+
+
+@AS_STRIDED.defshape
+def _as_strided_rule(x, size, stride, storage_offset=0):
+    need = _strided_extent(size, stride, storage_offset)
+    numel = math.prod(x.shape)
+    if need > numel:
+        raise OpShapeError(
+            f"as_strided: sizes {list(size)}, strides {list(stride)}, storage offset {storage_offset} require "
+            f"{need} elements, but the input has {numel}"
+        )
+    return TensorMeta(tuple(size), x.dtype)
+
+
+@AS_STRIDED.defgrad
+def _as_strided_grad(ctx, g):
+    a = ctx.attrs
+    shape = tuple(ctx.input_shape(0))
+    pos = np.zeros(a["size"], np.int64) + a["storage_offset"]
+    for d, (n, s) in enumerate(zip(a["size"], a["stride"])):
+        view = [1] * len(a["size"])
+        view[d] = n
+        pos = pos + (np.arange(n, dtype=np.int64) * s).reshape(view)
+    from ..core.creation import zeros as _zeros
+    from .indexing import INDEX_PUT
+
+    flat = _zeros((math.prod(shape),), dtype=g.dtype)
+    idx = Tensor._wrap(pos.reshape(-1))
+    gx = apply(INDEX_PUT, (flat, reshape(g, (-1,)), idx), {"key": None, "adv": (0,), "accumulate": True})
+    return reshape(gx, shape)
+
+
+@method("as_strided")
+def as_strided(input, size, stride, storage_offset: int | None = None):
+    """A view of the memory of the contiguous ``input`` with the given ``size`` and ``stride`` (in
+    elements), starting ``storage_offset`` elements in (counted from ``input``'s first element).
+
+    Example:
+        >>> ts.arange(6).as_strided((2, 2), (3, 1))
+        tensor([[0, 1],
+                [3, 4]])
+    """
+    _check_input("as_strided", input)
+    size = tuple(_int_arg("as_strided", "size", s) for s in size)
+    stride = tuple(_int_arg("as_strided", "stride", s) for s in stride)
+    off = 0 if storage_offset is None else _int_arg("as_strided", "storage_offset", storage_offset)
+    if len(size) != len(stride):
+        raise RuntimeError(
+            f"as_strided: mismatch in length of strides and shape ({len(stride)} vs {len(size)})"
+        )
+    if any(s < 0 for s in size) or any(s < 0 for s in stride) or off < 0:
+        raise RuntimeError("as_strided: sizes, strides and the storage offset must be non-negative")
+    if not input._data.flags.c_contiguous:
+        raise RuntimeError(
+            "as_strided: only contiguous inputs are supported (call .contiguous() first; Tessera does not "
+            "expose a tensor's underlying storage)"
+        )
+    need = _strided_extent(size, stride, off)
+    if need > input._data.size:
+        raise RuntimeError(
+            f"as_strided: setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off}, and "
+            f"itemsize {input._data.itemsize} requiring a storage size of {need * input._data.itemsize} are "
+            f"out of bounds for storage of size {input._data.size * input._data.itemsize}"
+        )
+    return apply(AS_STRIDED, (input,), {"size": size, "stride": stride, "storage_offset": off})
+
+
+def _unfold_forward(x, dim, size, step):
+    if x.ndim == 0:
+        return x.reshape(1)
+    w = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim, writeable=x.flags.writeable)
+    return w[(slice(None),) * dim + (slice(None, None, step),)]
+
+
+UNFOLD = OpDef("unfold", _unfold_forward, view=True)
+
+
+@UNFOLD.defshape
+def _unfold_rule(x, dim, size, step):
+    shape = list(x.shape)
+    if not shape:
+        return TensorMeta((1,), x.dtype)
+    if size > shape[dim]:
+        raise OpShapeError(
+            f"unfold: maximum size for tensor at dimension {dim} is {shape[dim]} but size is {size}"
+        )
+    shape[dim] = (shape[dim] - size) // step + 1
+    return TensorMeta(tuple(shape) + (size,), x.dtype)
+
+
+def _unfold_backward_forward(g, shape, dim, size, step):
+    out = np.zeros(shape, g.dtype)
+    if not shape:
+        out[...] = g.reshape(())
+        return out
+    for w in range(g.shape[dim]):
+        region = out[(slice(None),) * dim + (slice(w * step, w * step + size),)]
+        region += np.moveaxis(np.take(g, w, axis=dim), -1, dim)
+    return out
+
+
+UNFOLD_BACKWARD = OpDef("unfold_backward", _unfold_backward_forward, shape_rule=_to_attr_shape)
+
+
+@UNFOLD.defgrad
+def _unfold_grad(ctx, g):
+    return apply(UNFOLD_BACKWARD, (g,), {"shape": tuple(ctx.input_shape(0)), **ctx.attrs})
+
+
+@UNFOLD_BACKWARD.defgrad
+def _unfold_backward_grad(ctx, gg):
+    a = dict(ctx.attrs)
+    del a["shape"]
+    return apply(UNFOLD, (gg,), a)
+
+
+@method("unfold")
+def unfold(input, dimension: int, size: int, step: int):
+    """A view of all length-``size`` windows of ``input`` along ``dimension``, ``step`` apart: that
+    dimension becomes the number of windows and a new last dimension of length ``size`` is appended.
+
+    Example:
+        >>> ts.arange(5).unfold(0, 2, 2)
+        tensor([[0, 1],
+                [2, 3]])
+    """
+    _check_input("unfold", input)
+    nd = input._data.ndim
+    d = _dim("unfold", dimension, max(nd, 1)) if nd else _dim("unfold", dimension, 1)
+    size, step = _int_arg("unfold", "size", size), _int_arg("unfold", "step", step)
+    n = input._data.shape[d] if nd else 1
+    if size < 0:
+        raise RuntimeError(f"unfold: size is {size} but must be >= 0")
+    if size > n:
+        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step is {step} but must be > 0")
+    return apply(UNFOLD, (input,), {"dim": d, "size": size, "step": step})
+
+
+# -- the ``*_copy`` functions: the view ops' results as new tensors ------------------------------------------
+def _copy_of(public, view_fn, example):
+    def fn(input, *args, **kwargs):
+        _check_input(public, input)
+        out = _renamed(public, view_fn, input, *args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple(apply(_CLONE_OP(), (o,)) for o in out)
+        return apply(_CLONE_OP(), (out,))
+
+    fn.__name__ = fn.__qualname__ = public
+    fn.__doc__ = (
+        f"``{public[: -len('_copy')]}`` as a new tensor (no memory shared with ``input``); gradients flow "
+        f"back.\n\n    Example:\n        >>> ts.{public}({example})\n"
+    )
+    return fn
+
+
+def _CLONE_OP():
+    from ..core.dispatch import REGISTRY
+
+    return REGISTRY["clone"]
+
+
+def _view_method(name):
+    return lambda input, *args, **kwargs: getattr(input, name)(*args, **kwargs)
+
+
+def _slice_view(input, dim: int = 0, start=None, end=None, step: int = 1):
+    nd = input._data.ndim
+    if nd == 0:
+        raise RuntimeError("slice: cannot be applied to a 0-dim tensor")
+    d = _dim("slice", dim, nd)
+    step = _int_arg("slice", "step", step)
+    if step <= 0:
+        raise RuntimeError("slice: slice step must be positive")
+    return apply(
+        SLICE, (input,), {"dim": d, "start": start, "stop": end, "step": None if step == 1 else step}
+    )
+
+
+def _alias(input):
+    return apply(RESHAPE, (input,), {"shape": tuple(input._data.shape)})
+
+
+# name: (the view it copies, the arguments of its docstring example)
+_COPY_TABLE = {
+    "view_copy": (_view_method("view"), "ts.ones(2, 3), (3, 2)"),
+    "permute_copy": (permute, "ts.ones(2, 3), (1, 0)"),
+    "expand_copy": (expand, "ts.ones(3), (2, 3)"),
+    "t_copy": (t, "ts.ones(2, 3)"),
+    "transpose_copy": (transpose, "ts.ones(2, 3), 0, 1"),
+    "unsqueeze_copy": (unsqueeze, "ts.ones(3), 0"),
+    "squeeze_copy": (squeeze, "ts.ones(1, 3)"),
+    "select_copy": (select, "ts.ones(2, 3), 0, 1"),
+    "slice_copy": (_slice_view, "ts.arange(5), 0, 1, 4, 2"),
+    "split_copy": (split, "ts.arange(5), 2"),
+    "split_with_sizes_copy": (split_with_sizes, "ts.arange(5), [2, 3]"),
+    "unbind_copy": (unbind, "ts.ones(2, 3)"),
+    "diagonal_copy": (diagonal, "ts.ones(3, 3)"),
+    "narrow_copy": (narrow, "ts.arange(5), 0, 1, 2"),
+    "detach_copy": (lambda input: input.detach(), "ts.ones(2)"),
+    "alias_copy": (_alias, "ts.ones(2)"),
+    "as_strided_copy": (as_strided, "ts.arange(6), (2, 2), (3, 1)"),
+    "unfold_copy": (unfold, "ts.arange(5), 0, 2, 1"),
+}
+for _n, (_f, _example) in _COPY_TABLE.items():
+    globals()[_n] = _copy_of(_n, _f, _example)
+method("narrow_copy")(globals()["narrow_copy"])
+
+__all__ += [
+    "ravel",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+    "tril_indices",
+    "triu_indices",
+    "combinations",
+    "cartesian_prod",
+    "block_diag",
+    "diagflat",
+    "vander",
+    "as_strided",
+    *_COPY_TABLE,
+]
