@@ -628,3 +628,30 @@ def test_silu_and_relu_signed_zeros_like_torch():
     assert np.array_equal(np.signbit(t.numpy()), np.signbit(torch.relu(torch.from_numpy(x)).numpy()))
     for dt in (ts.int32, ts.float64, ts.bfloat16):
         assert ts.relu(ts.tensor([-2, 0, 3]).to(dt)).tolist() == [0, 0, 3]
+
+
+# -- the random ops of the in-place fills (tests/test_random_inplace.py checks their distributions) ---------
+def test_random_fill_ops_run_through_the_registry():
+    from tessera.ops.random import binomial, poisson
+
+    g = ts.Generator().manual_seed(0)
+    for dtype in (ts.float32, ts.float64):
+        t = ts.empty(2, 3, dtype=dtype)
+        p = ts.full((3,), 0.5, dtype=dtype)
+        for name, args in (
+            ("uniform_", (-1, 1)),
+            ("normal_", (2.0, 0.5)),
+            ("exponential_", (2.0,)),
+            ("cauchy_", ()),
+            ("log_normal_", ()),
+            ("geometric_", (0.5,)),
+            ("random_", (0, 5)),
+            ("bernoulli_", (0.5,)),
+            ("bernoulli_", (p,)),
+        ):
+            v = t._version
+            assert getattr(t, name)(*args, generator=g) is t and t._version == v + 1 and t.dtype is dtype
+        rates = ts.full((2, 3), 2.0, dtype=dtype)
+        assert poisson(rates, generator=g).dtype is dtype
+        assert binomial(rates * 5, ts.full((3,), 0.5, dtype=dtype), generator=g).shape == (2, 3)
+    assert ts.empty(4, dtype=ts.int64).random_(generator=g).dtype is ts.int64

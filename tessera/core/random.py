@@ -149,6 +149,64 @@ def _multinomial_shape(state, probs, *, num_samples, replacement):
     return TensorMeta(tuple(probs.shape[:-1]) + (num_samples,), _dt.int64)
 
 
+def _fill_forward(state, *, dist, shape, dtype, a=0.0, b=1.0):
+    """A draw of ``dist`` with parameters ``a``, ``b`` (what the in-place fills ``uniform_``, ``normal_``...
+    write): computed in float64 (float32 for float32 and the half types), rounded to ``dtype``."""
+    g = numpy_generator(state)
+    fd = _float_np(dtype)
+    if dist == "uniform":
+        r = g.random(shape, dtype=fd) * fd(b - a) + fd(a)
+    elif dist == "normal":
+        r = g.standard_normal(shape, dtype=fd) * fd(b) + fd(a)
+    elif dist == "log_normal":
+        r = np.exp(g.standard_normal(shape, dtype=np.float64) * b + a)
+    elif dist == "exponential":
+        r = g.standard_exponential(shape, dtype=fd) / fd(a)
+    elif dist == "cauchy":
+        r = g.standard_cauchy(shape) * b + a
+    elif dist == "geometric":
+        r = g.geometric(a, shape)
+    elif dist == "integers":  # [a, b] (both included)
+        r = g.integers(a, b, shape, dtype=np.int64, endpoint=True)
+    else:
+        raise OpError(f"random_fill: unknown distribution {dist!r}")
+    return np.asarray(r).astype(dtype.np, copy=False)
+
+
+RANDOM_FILL = OpDef("random_fill", _fill_forward, differentiable=False)
+RANDOM_FILL.defshape(lambda state, *, dist, shape, dtype, a=0.0, b=1.0: TensorMeta(shape, dtype))
+
+
+def _poisson_forward(state, rates):
+    with np.errstate(invalid="ignore"):
+        return numpy_generator(state).poisson(np.asarray(rates, np.float64)).astype(rates.dtype)
+
+
+POISSON = OpDef("poisson", _poisson_forward, differentiable=False)
+POISSON.defshape(lambda state, rates: TensorMeta(rates.shape, rates.dtype))
+
+
+def _binomial_forward(state, count, prob):
+    n = np.asarray(count, np.float64)
+    p = np.clip(np.asarray(prob, np.float64), 0.0, 1.0)
+    n, p = np.broadcast_arrays(n, p)
+    return numpy_generator(state).binomial(n.astype(np.int64), p).astype(count.dtype)
+
+
+BINOMIAL = OpDef("binomial", _binomial_forward, differentiable=False)
+
+
+@BINOMIAL.defshape
+def _binomial_shape(state, count, prob):
+    try:
+        shape = np.broadcast_shapes(tuple(count.shape), tuple(prob.shape))
+    except ValueError:
+        raise OpError(
+            f"binomial: the shapes of count {list(count.shape)} and prob {list(prob.shape)} are not broadcastable"
+        ) from None
+    return TensorMeta(shape, count.dtype)
+
+
 def _advance_forward(state):
     state[2] += 1
 
@@ -163,6 +221,16 @@ def draw(generator, op: OpDef, args: tuple = (), attrs: dict | None = None) -> T
     state = _generator(generator)._state
     with no_grad():
         out = apply(op, (state,) + tuple(args), attrs or {})
+        apply(RNG_ADVANCE, (state,))
+    return out
+
+
+def draw_into(generator, op: OpDef, out: Tensor, args: tuple = (), attrs: dict | None = None) -> Tensor:
+    """Run the random op ``op`` on ``generator``'s state with its result written into ``out`` (an in-place
+    fill such as ``uniform_``), then advance the state; returns ``out``."""
+    state = _generator(generator)._state
+    with no_grad():
+        apply(op, (state,) + tuple(args), attrs or {}, out=out)
         apply(RNG_ADVANCE, (state,))
     return out
 
