@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
+_COMPLEX = 3  # complex64/complex128: not floating point (as in PyTorch); no autograd
 
 
 class dtype:
@@ -48,15 +49,26 @@ class dtype:
         self.itemsize = self.np.itemsize
         self.category = category
         self.is_floating_point = category == _FLOAT
-        self.is_signed = category == _FLOAT or (category == _INT and self.np.kind == "i")
+        self.is_signed = category >= _FLOAT or (category == _INT and self.np.kind == "i")
         self._rank = rank
 
     @property
     def is_complex(self) -> builtins.bool:
-        return False
+        return self.category == _COMPLEX
 
-    def to_complex(self):  # pragma: no cover - complex dtypes are not supported yet
-        raise TypeError(f"{self}: complex dtypes are not supported")
+    def to_complex(self):
+        """The complex dtype with this floating dtype's precision (float64 -> complex128)."""
+        if self.category == _COMPLEX:
+            return self
+        if self.category != _FLOAT:
+            raise TypeError(f"to_complex: expected a floating dtype, got {self}")
+        return complex128 if self is float64 else complex64
+
+    def to_real(self):
+        """The real dtype of a complex dtype (complex64 -> float32); other dtypes are returned unchanged."""
+        if self.category != _COMPLEX:
+            return self
+        return float64 if self is complex128 else float32
 
     def __repr__(self) -> str:
         return f"tessera.{self.name}"
@@ -81,6 +93,15 @@ ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32
 _FROM_NP = {d.np: d for d in ALL_DTYPES}
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+
+# Complex dtypes (forward-only: their tensors do not take part in autograd).
+complex64 = dtype("complex64", np.complex64, _COMPLEX, 1)
+complex128 = dtype("complex128", np.complex128, _COMPLEX, 2)
+cfloat, cdouble = complex64, complex128
+COMPLEX_DTYPES = (complex64, complex128)
+for _c in COMPLEX_DTYPES:
+    dict.__setitem__(_FROM_NP, _c.np, _c)
+_BY_NAME.update(complex64=complex64, complex128=complex128, cfloat=complex64, cdouble=complex128)
 
 _default_float = float32
 
@@ -136,6 +157,11 @@ def promote_types(a, b) -> dtype:
     a, b = as_dtype(a), as_dtype(b)
     if a is b:
         return a
+    if a.category == _COMPLEX or b.category == _COMPLEX:  # complex wins, with the wider precision
+        if a.category == b.category:
+            return a if a._rank > b._rank else b
+        c, other = (a, b) if a.category == _COMPLEX else (b, a)
+        return complex128 if other is float64 else c
     if a.category != b.category:
         return a if a.category > b.category else b
     if a.category == _FLOAT:
@@ -154,7 +180,11 @@ def _combine(higher, lower):
     """PyTorch's combine_categories: a lower priority class only matters if it is of a higher category."""
     if higher is None:
         return lower
-    if lower is None or higher.is_floating_point:
+    if lower is None or higher.category == _COMPLEX:
+        return higher
+    if lower.category == _COMPLEX:  # a float keeps its precision: float64 tensor + 1j -> complex128
+        return higher.to_complex() if higher.is_floating_point else lower
+    if higher.is_floating_point:
         return higher
     if higher is bool or lower.is_floating_point:
         return promote_types(higher, lower)
@@ -172,6 +202,8 @@ def _scalar_dtype(x):
         return int64
     if t is builtins.float:
         return _default_float
+    if t is builtins.complex:
+        return complex128 if _default_float is float64 else complex64
     if isinstance(x, np.generic):
         return from_numpy_dtype(x.dtype)
     return None
