@@ -780,3 +780,41 @@ def test_linear_dtype_and_shape_checks():
     check_torch(F.linear, _tnn().linear, _x(3, seed=1), _x(3, seed=2))  # 1-D weight: drops the dimension
     check_torch(F.linear, _tnn().linear, _x(2, 5, 3, seed=1), _x(4, 3, seed=2), _x(4, seed=3))
     check_torch(F.bilinear, _tnn().bilinear, _x(2, 3, seed=1), _x(2, 4, seed=2), _x(5, 3, 4, seed=3), _x(5))
+
+
+# -- AdaptiveLogSoftmaxWithLoss -----------------------------------------------------------------------------
+@needs_torch
+@pytest.mark.parametrize("head_bias", [False, True])
+def test_adaptive_log_softmax(head_bias):
+    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=head_bias)
+    mt = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=head_bias)
+    assert repr(m) == repr(mt)
+    assert list(m.state_dict()) == list(mt.state_dict())
+    m.load_state_dict({k: ts.tensor(v.numpy()) for k, v in mt.state_dict().items()})
+    x = _x(7, 8, seed=1)
+    t = np.array([0, 4, 9, 2, 6, 5, 3])
+    check_torch(lambda a: tuple(m(a, ts.tensor(t))), lambda a: tuple(mt(a, torch.tensor(t))), x, rtol=1e-5)
+    out, loss = m(ts.tensor(x), ts.tensor(t))
+    loss.backward()
+    _, lt = mt(torch.tensor(x), torch.tensor(t))
+    lt.backward()
+    for (k, p), (_, pt) in zip(m.named_parameters(), mt.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), pt.grad.numpy(), rtol=1e-5, atol=1e-7, err_msg=k)
+    check_torch(m.log_prob, mt.log_prob, x, rtol=1e-5)
+    assert np.array_equal(m.predict(ts.tensor(x)).numpy(), mt.predict(torch.tensor(x)).numpy())
+    o1, l1 = m(ts.tensor(x[0]), ts.tensor(t[0]))
+    assert o1.shape == () and np.isclose(o1.item(), out.detach().numpy()[0])
+
+
+def test_adaptive_log_softmax_errors():
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique, positive integers"):
+        nn.AdaptiveLogSoftmaxWithLoss(8, 10, [6, 3])
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of length larger than 0"):
+        nn.AdaptiveLogSoftmaxWithLoss(8, 10, [])
+    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3])
+    with pytest.raises(RuntimeError, match="Target values should be in \\[0, 9\\]"):
+        m(ts.randn(2, 8), ts.tensor([1, 10]))
+    with pytest.raises(
+        RuntimeError, match="Input and target should have the same size in the batch dimension"
+    ):
+        m(ts.randn(3, 8), ts.tensor([1, 2]))

@@ -7,10 +7,16 @@ Class weights (``weight``, ``pos_weight``) are registered as buffers, as in PyTo
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
+from collections import namedtuple
 
+from ... import ops
+from ...core import creation
+from ...core.dispatch import is_tracing
 from ...core.tensor import Tensor
 from .. import functional as F
+from ..containers import ModuleList, Sequential
 from ..functional import loss as _floss
 from ..module import Module
 from .distance import PairwiseDistance
@@ -40,6 +46,7 @@ __all__ = [
     "MultiLabelMarginLoss",
     "LinearCrossEntropyLoss",
     "CTCLoss",
+    "AdaptiveLogSoftmaxWithLoss",
 ]
 
 
@@ -515,3 +522,138 @@ class CTCLoss(_Loss):
         return F.ctc_loss(
             log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction, self.zero_infinity
         )
+
+
+_ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Efficient softmax over many classes (Grave et al., 2016): a head over the ``cutoffs[0]`` most
+    frequent classes plus one logit per tail cluster, and a low-rank projection per cluster.
+
+    ``forward(input, target)`` returns ``(output, loss)``: the target log-probabilities (N,) and their
+    negative mean. Every cluster is evaluated on every row (no data-dependent row selection), with PyTorch's
+    values and gradients.
+
+    Example:
+        >>> asm = ts.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0)
+        >>> out, loss = asm(ts.randn(4, 8), ts.tensor([0, 4, 9, 2]))
+        >>> out.shape, asm.log_prob(ts.randn(4, 8)).shape
+        (tessera.Size([4]), tessera.Size([4, 10]))
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        n_classes: int,
+        cutoffs,
+        div_value: float = 4.0,
+        head_bias: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if len(cutoffs) == 0:
+            raise ValueError(
+                "AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of length larger than 0"
+            )
+        if (
+            cutoffs != sorted(cutoffs)
+            or min(cutoffs) <= 0
+            or max(cutoffs) > n_classes - 1
+            or len(set(cutoffs)) != len(cutoffs)
+            or any(not isinstance(c, numbers.Integral) and int(c) != c for c in cutoffs)
+        ):
+            raise ValueError(
+                "AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of unique, positive integers sorted in "
+                "an increasing order, where each value is between 1 and n_classes-1"
+            )
+        self.in_features, self.n_classes = in_features, n_classes
+        self.cutoffs = [int(c) for c in cutoffs] + [n_classes]
+        self.div_value, self.head_bias = div_value, head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, dtype=dtype)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hsz = int(in_features // (div_value ** (i + 1)))
+            osz = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(
+                Sequential(
+                    Linear(in_features, hsz, bias=False, dtype=dtype),
+                    Linear(hsz, osz, bias=False, dtype=dtype),
+                )
+            )
+
+    def reset_parameters(self) -> None:
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
+    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
+        name = "AdaptiveLogSoftmaxWithLoss"
+        if not isinstance(input_, Tensor) or not isinstance(target_, Tensor):
+            raise TypeError(f"{name}: input and target must be Tensors")
+        if target_.ndim == 1:
+            if input_.ndim == 0 or input_.shape[0] != target_.shape[0]:
+                raise RuntimeError(
+                    f"{name}: Input and target should have the same size in the batch dimension."
+                )
+            if input_.ndim != 2:
+                raise RuntimeError(
+                    f"{name}: 1D target tensor expects 2D input tensors, but found inputs with size "
+                    f"{tuple(input_.shape)}"
+                )
+        elif target_.ndim == 0:
+            if input_.ndim != 1:
+                raise RuntimeError(
+                    f"{name}: 0D target tensor expects 1D input tensors, but found inputs with size "
+                    f"{tuple(input_.shape)}"
+                )
+        else:
+            raise RuntimeError(f"{name}: 0D or 1D target tensor expected, multi-target not supported")
+        if target_.dtype.is_floating_point:
+            raise RuntimeError(f"{name}: expected an integer target, got {target_.dtype.name}")
+        batched = target_.ndim > 0
+        input = input_ if batched else input_.unsqueeze(0)
+        target = (target_ if batched else target_.unsqueeze(0)).long()
+        if not is_tracing() and target.numel():  # value check (skipped while tracing)
+            lo, hi = int(target.min().item()), int(target.max().item())
+            if lo < 0 or hi >= self.n_classes:
+                raise RuntimeError(
+                    f"{name}: Target values should be in [0, {self.n_classes - 1}], but values in range "
+                    f"[{lo}, {hi}] were found. "
+                )
+        head_logprob = F.log_softmax(self.head(input), dim=1)
+        gather_inds = target
+        output = creation.zeros(target.shape[0], dtype=head_logprob.dtype)
+        for i in range(self.n_clusters):
+            low, high = self.cutoffs[i], self.cutoffs[i + 1]
+            inside = (target >= low) & (target < high)
+            gather_inds = ops.where(inside, creation.full_like(target, self.shortlist_size + i), gather_inds)
+            cluster_logprob = F.log_softmax(self.tail[i](input), dim=1)
+            relative = ops.clamp(target - low, 0, high - low - 1)
+            local = cluster_logprob.gather(1, relative.unsqueeze(1)).squeeze(1)
+            output = output + ops.where(inside, local, ops.zeros_like(local))
+        output = output + head_logprob.gather(1, gather_inds.unsqueeze(1)).squeeze(1)
+        loss = (-output).mean()
+        return _ASMoutput(output if batched else output.squeeze(0), loss)
+
+    def _get_full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
+        head_logprob = F.log_softmax(head_output, dim=1)
+        parts = [head_logprob[:, : self.shortlist_size]]
+        for i in range(self.n_clusters):
+            cluster_logprob = F.log_softmax(self.tail[i](input), dim=1)
+            parts.append(cluster_logprob + head_logprob[:, self.shortlist_size + i].unsqueeze(1))
+        return ops.cat(parts, 1)
+
+    def log_prob(self, input: Tensor) -> Tensor:
+        """Log-probabilities of all ``n_classes`` for each row of ``input`` (N, in_features)."""
+        return self._get_full_log_prob(input, self.head(input))
+
+    def predict(self, input: Tensor) -> Tensor:
+        """The most probable class of each row (``log_prob(input).argmax(1)``)."""
+        return self.log_prob(input).argmax(1)
