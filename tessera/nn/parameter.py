@@ -75,7 +75,7 @@ _ALLOWED = frozenset(
         "__init__ __new__ __setattr__ __getattribute__ __init_subclass__ __sizeof__ __weakref__ _init "
         "_requires_grad requires_grad requires_grad_ grad grad_fn _version_counter _base _view_ops _hooks "
         "persistent materialize cls_to_become shape dtype size is_floating_point is_complex is_leaf device "
-        "_placeholder _uninit_name to float double half bfloat16 cpu cuda"
+        "_placeholder _convert_placeholder to float double half bfloat16 cpu cuda"
     ).split()
 )
 

@@ -79,7 +79,12 @@ class LazyModuleMixin:
         """Whether a parameter or buffer is still an uninitialized placeholder."""
         return any(is_lazy(t) for t in (*self._parameters.values(), *self._buffers.values()))
 
+    def _sync_sizes(self) -> None:
+        """Set the size attributes (``in_features``...) from materialized parameters, for modules whose
+        state came from a checkpoint rather than from an input."""
+
     def _finish_lazy_init(self) -> None:
+        self._sync_sizes()
         handle = self.__dict__.pop("_initialize_hook", None)
         if handle is not None:
             self._forward_pre_hooks.pop(handle.id, None)
@@ -125,6 +130,10 @@ class LazyLinear(LazyModuleMixin, Linear):
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
+    def _sync_sizes(self) -> None:
+        if self.in_features == 0 and not self.has_uninitialized_params():
+            self.in_features = self.weight.shape[1]
+
     def initialize_parameters(self, input: Tensor) -> None:
         if self.has_uninitialized_params():
             input = _input(self, input)
@@ -145,6 +154,11 @@ class _LazyConvXdMixin(LazyModuleMixin):
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
+
+    def _sync_sizes(self) -> None:
+        if self.in_channels == 0 and not self.has_uninitialized_params():
+            w = self.weight.shape
+            self.in_channels = w[0] if self.transposed else w[1] * self.groups
 
     def _get_in_channels(self, input: Tensor) -> int:
         nd = self._nd
@@ -328,6 +342,13 @@ class _LazyNormBase(LazyModuleMixin):
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_parameters()
+
+    def _sync_sizes(self) -> None:
+        if self.num_features == 0 and not self.has_uninitialized_params():
+            for t in (self.weight, self.running_mean):
+                if t is not None:
+                    self.num_features = t.shape[0]
+                    break
 
     def initialize_parameters(self, input: Tensor) -> None:
         if self.has_uninitialized_params():
