@@ -879,3 +879,31 @@ def test_tri_indices_combinations_cartesian_block_diag_diagflat_vander():
         ts.vander(ts.ones(2, 2))
     with pytest.raises(RuntimeError, match="cartesian_prod: Expect a 1D vector"):
         ts.cartesian_prod(ts.ones(2, 2))
+
+
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_with_reduce(reduce):
+    x = _x(2, 3) + 2
+    index = np.array([[1, 0, 1]])
+    src = _x(1, 3, seed=1)
+    for s_ts, s_pt in ((ts.tensor(src), torch.tensor(src)), (3.0, 3.0)):
+        _same(
+            ts.tensor(x).scatter(0, ts.tensor(index), s_ts, reduce=reduce),
+            torch.tensor(x).scatter(0, torch.tensor(index), s_pt, reduce=reduce),
+        )
+        a, b = ts.tensor(x), torch.tensor(x)
+        a.scatter_(0, ts.tensor(index), s_ts, reduce=reduce)
+        b.scatter_(0, torch.tensor(index), s_pt, reduce=reduce)
+        _same(a, b)
+    # PyTorch has no derivative for scatter(reduce=); Tessera's is scatter_reduce's
+    check_grad(lambda a: a.scatter(0, ts.tensor(index), 3.0, reduce=reduce), x.astype(np.float64))
+
+
+@pytest.mark.parametrize(
+    "name", ["t_", "transpose_", "swapaxes_", "swapdims_", "squeeze_", "unsqueeze_", "resize_"]
+)
+def test_inplace_shape_changes_raise_naming_the_op(name):
+    x = ts.ones(2, 3)
+    with pytest.raises(RuntimeError, match=f"{name}: Tessera cannot change a tensor's shape in place"):
+        getattr(x, name)(0, 1) if name in ("transpose_", "swapaxes_", "swapdims_") else getattr(x, name)(0)
+    assert x.shape == (2, 3) and x._version == 0

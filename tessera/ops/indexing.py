@@ -994,18 +994,23 @@ def _scatter_args(opname, input, dim, index, src, value):
     return d, src
 
 
-def _reduce_op(opname, reduce):
+def _reduce_op(opname, reduce, d):
+    """The op and attributes of ``scatter(..., reduce=)``: ``"add"`` is ``scatter_add``, ``"multiply"``
+    a ``scatter_reduce`` with ``"prod"`` that includes the input's values."""
     if reduce is None:
-        return SCATTER
+        return SCATTER, {"dim": d}
     if reduce == "add":
-        return SCATTER_ADD
-    raise NotImplementedError(f"{opname}: reduce={reduce!r} is not supported (use 'add' or scatter_add)")
+        return SCATTER_ADD, {"dim": d}
+    if reduce == "multiply":
+        return SCATTER_REDUCE, {"dim": d, "reduce": "prod", "include_self": True}
+    raise RuntimeError(f"{opname}: reduce argument must be either add or multiply.")
 
 
 @method("scatter")
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     """``input`` with values from ``src`` (a tensor or a number) written at ``index`` along ``dim``:
-    ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``. With duplicate indices the last write wins.
+    ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``. With duplicate indices the last write wins;
+    ``reduce="add"``/``"multiply"`` accumulates instead.
 
     Example:
         >>> ts.zeros(2, 3).scatter(0, ts.tensor([[1, 0, 1]]), 5.0)
@@ -1013,14 +1018,16 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
                 [5., 0., 5.]])
     """
     d, src = _scatter_args("scatter", input, dim, index, src, value)
-    return apply(_reduce_op("scatter", reduce), (input, index, src), {"dim": d})
+    op, attrs = _reduce_op("scatter", reduce, d)
+    return apply(op, (input, index, src), attrs)
 
 
 @method("scatter_")
 def scatter_(input, dim: int, index, src=None, *, value=None, reduce=None):
     """In-place ``scatter``."""
     d, src = _scatter_args("scatter_", input, dim, index, src, value)
-    return _inplace(input, _reduce_op("scatter_", reduce), (index, src), {"dim": d})
+    op, attrs = _reduce_op("scatter_", reduce, d)
+    return _inplace(input, op, (index, src), attrs)
 
 
 @method("scatter_add")
@@ -1442,6 +1449,8 @@ def _scatter_reduce_grad(ctx, g):
     a = ctx.attrs
     dim, reduce, include_self = a["dim"], a["reduce"], a.get("include_self", True)
     src = full_src  # only the leading corner of index's shape takes part
+    if not isinstance(src, Tensor):  # a number (``scatter(..., value, reduce="multiply")``)
+        src = full_src = Tensor._wrap(np.array(src, dtype=x._data.dtype)).expand(tuple(index.shape))
     if tuple(src.shape) != tuple(index.shape):
         src = src[tuple(slice(0, n) for n in index.shape)]
     da = {"dim": dim}

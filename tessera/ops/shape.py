@@ -2089,3 +2089,36 @@ __all__ += [
     "as_strided",
     *_COPY_TABLE,
 ]
+
+
+# -- in-place metadata changes -------------------------------------------------------------------------------
+# PyTorch's ``t_``, ``squeeze_``, ``resize_``... change a tensor's shape in place. Tessera's in-place path
+# (``apply(op, args, out=t)``) writes values into a tensor's memory and keeps its shape, and no registry op
+# rebinds a tensor's metadata, so these raise (naming the out-of-place op to use) rather than bypass it.
+_SHAPE_INPLACE = {
+    "t_": "x = x.t()",
+    "transpose_": "x = x.transpose(dim0, dim1)",
+    "swapaxes_": "x = x.swapaxes(axis0, axis1)",
+    "swapdims_": "x = x.swapdims(dim0, dim1)",
+    "squeeze_": "x = x.squeeze(dim)",
+    "unsqueeze_": "x = x.unsqueeze(dim)",
+    "resize_": "x = x.new_zeros(size) (or reshape)",
+    "resize_as_": "x = x.new_zeros(other.shape) (or reshape_as)",
+    "as_strided_": "x = x.as_strided(size, stride)",
+}
+
+
+def _no_inplace_shape(name, hint):
+    def fn(self, *args, **kwargs):
+        raise RuntimeError(
+            f"{name}: Tessera cannot change a tensor's shape in place (in-place ops write values through the "
+            f"op registry, never metadata); use {hint}"
+        )
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Not supported: changes the shape in place. Use ``{hint}``."
+    return fn
+
+
+for _n, _hint in _SHAPE_INPLACE.items():
+    setattr(Tensor, _n, _no_inplace_shape(_n, _hint))
