@@ -151,6 +151,12 @@ def test_inplace_modules():
         (nn.Hardtanh(-0.5, 0.5, inplace=True), torch.nn.Hardtanh(-0.5, 0.5, inplace=True)),
         (nn.ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
         (nn.Threshold(0.0, 3.0, inplace=True), torch.nn.Threshold(0.0, 3.0, inplace=True)),
+        (nn.SiLU(inplace=True), torch.nn.SiLU(inplace=True)),
+        (nn.SELU(inplace=True), torch.nn.SELU(inplace=True)),
+        (nn.Mish(inplace=True), torch.nn.Mish(inplace=True)),
+        (nn.Hardswish(inplace=True), torch.nn.Hardswish(inplace=True)),
+        (nn.Hardsigmoid(inplace=True), torch.nn.Hardsigmoid(inplace=True)),
+        (nn.CELU(0.5, inplace=True), torch.nn.CELU(0.5, inplace=True)),
     ]:
         a, at = ts.tensor(x), torch.tensor(x)
         assert m(a) is a

@@ -91,16 +91,35 @@ def _plain_init(self, *args, **kwargs):
     Module.__init__(self)
 
 
-SiLU = _simple("SiLU", ops.silu, "``x * sigmoid(x)`` elementwise.")
+def _with_inplace(name, fn, doc, show=True):
+    """An activation module ``name(inplace=False)`` calling ``fn(input, inplace=...)``; ``show``: the
+    repr says ``inplace=True`` (PyTorch's Hardsigmoid and Hardswish do not)."""
+
+    def __init__(self, inplace: bool = False):
+        Module.__init__(self)
+        self.inplace = inplace
+
+    def forward(self, input):
+        return fn(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace and show else ""
+
+    return type(
+        name, (Module,), {"__init__": __init__, "forward": forward, "extra_repr": extra_repr, "__doc__": doc}
+    )
+
+
+SiLU = _with_inplace("SiLU", ops.silu, "``x * sigmoid(x)`` elementwise.")
 Tanh = _simple("Tanh", ops.tanh, "Hyperbolic tangent elementwise.")
 Sigmoid = _simple("Sigmoid", ops.sigmoid, "Logistic sigmoid elementwise.")
-Mish = _simple("Mish", F.mish, "``x * tanh(softplus(x))``.")
+Mish = _with_inplace("Mish", F.mish, "``x * tanh(softplus(x))``.")
 LogSigmoid = _simple("LogSigmoid", F.logsigmoid, "``log(sigmoid(x))``, computed stably.")
 Softsign = _simple("Softsign", F.softsign, "``x / (1 + |x|)``.")
 Tanhshrink = _simple("Tanhshrink", F.tanhshrink, "``x - tanh(x)``.")
-Hardsigmoid = _simple("Hardsigmoid", F.hardsigmoid, "Piecewise-linear sigmoid.")
-Hardswish = _simple("Hardswish", F.hardswish, "``x * hardsigmoid(x)``.")
-SELU = _simple("SELU", F.selu, "Scaled ELU with the self-normalising constants.")
+Hardsigmoid = _with_inplace("Hardsigmoid", F.hardsigmoid, "Piecewise-linear sigmoid.", show=False)
+Hardswish = _with_inplace("Hardswish", F.hardswish, "``x * hardsigmoid(x)``.", show=False)
+SELU = _with_inplace("SELU", F.selu, "Scaled ELU with the self-normalising constants.")
 
 
 class _DimModule(Module):
