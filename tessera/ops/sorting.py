@@ -260,9 +260,11 @@ def _mode_forward(x, dim, keepdim=False):
         order = np.argsort(row, kind="stable")
         s = row[order]
         # runs of equal values (NaN equals NaN here, as in PyTorch's mode)
+        same = s[1:] == s[:-1]
+        if s.dtype.kind == "f":
+            same |= np.isnan(s[1:]) & np.isnan(s[:-1])
         new = np.ones(n, bool)
-        new[1:] = ~((s[1:] == s[:-1]) | (np.isnan(s[1:]) & np.isnan(s[:-1])) if s.dtype.kind == "f" else
-                    (s[1:] == s[:-1]))  # fmt: skip
+        new[1:] = ~same
         starts = np.flatnonzero(new)
         counts = np.diff(np.append(starts, n))
         best = int(np.argmax(counts))  # the smallest of the most frequent values
@@ -935,6 +937,27 @@ def logcumsumexp(input, dim: int):
 
 
 # -- diff (a composition) -----------------------------------------------------------------------------------
+def _diff_edge(t, input, d):
+    """``diff``'s ``prepend``/``append`` as a tensor matching ``input`` outside dimension ``d``."""
+    if t is None:
+        return None
+    if not isinstance(t, Tensor):
+        t = Tensor._wrap(np.array(t, dtype=input._data.dtype))
+    shape = input._data.shape
+    if t._data.ndim == 0:
+        return t.expand(tuple(1 if i == d else s for i, s in enumerate(shape)))
+    ts_ = t._data.shape
+    bad = next((i for i in range(len(shape)) if i != d and (i >= len(ts_) or ts_[i] != shape[i])), None)
+    if len(ts_) != len(shape) or bad is not None:
+        bad = bad if bad is not None else 0
+        raise RuntimeError(
+            "diff: diff expects the shape of tensor to prepend or append to match that of input except along "
+            f"the differencing dimension; input.size({bad}) = {shape[bad]}, but got tensor.size({bad}) = "
+            f"{ts_[bad] if bad < len(ts_) else None}"
+        )
+    return t
+
+
 @method("diff")
 def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
     """The ``n``-th forward difference along ``dim`` (``out[i] = x[i+1] - x[i]``; for bool, ``!=``), after
@@ -952,43 +975,9 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
     if n < 0:
         raise RuntimeError(f"diff: order must be non-negative but got {n}")
     d = _dim("diff", dim, nd)
-    parts = []
-    for name, t in (("prepend", prepend), ("append", append)):
-        if t is None:
-            continue
-        if not isinstance(t, Tensor):
-            t = Tensor._wrap(np.array(t, dtype=input._data.dtype))
-        if t._data.ndim == 0:
-            shape = list(input._data.shape)
-            shape[d] = 1
-            t = t.expand(tuple(shape))
-        ok = t._data.ndim == nd and all(
-            a == b for i, (a, b) in enumerate(zip(t._data.shape, input._data.shape)) if i != d
-        )
-        if not ok:
-            bad = next(
-                (
-                    i
-                    for i in range(min(nd, t._data.ndim))
-                    if i != d and t._data.shape[i] != input._data.shape[i]
-                ),
-                0,
-            )
-            got = t._data.shape[bad] if t._data.ndim > bad else None
-            raise RuntimeError(
-                f"diff: diff expects the shape of tensor to prepend or append to match that of input except "
-                f"along the differencing dimension; input.size({bad}) = {input._data.shape[bad]}, but got "
-                f"tensor.size({bad}) = {got}"
-            )
-        parts.append((name, t))
-    x = input
-    if parts:
-        seq = (
-            [t for name, t in parts if name == "prepend"]
-            + [input]
-            + [t for name, t in parts if name == "append"]
-        )
-        x = _sh.cat(seq, d)
+    pre, app = (_diff_edge(t, input, d) for t in (prepend, append))
+    seq = [t for t in (pre, input, app) if t is not None]
+    x = _sh.cat(seq, d) if len(seq) > 1 else input
     is_bool = x._data.dtype == np.bool_
     for _ in range(n):
         m = x._data.shape[d]
