@@ -647,8 +647,15 @@ class _Unpacker:
         obj = _resolve_path(path)
         if obj is None:
             raise ValueError(f"{self.name}: {path} not found (was it renamed since the file was saved?)")
-        if _importable_path(obj) != path or (self.weights_only and not _own_global(obj)):
-            raise _NotAllowed(path)  # a name re-exported from elsewhere, or not a layer/function of ours
+        if _importable_path(obj) != path:
+            if not self.weights_only:
+                raise ValueError(
+                    f"{self.name}: {path} is not found under that name (it names "
+                    f"{_importable_path(obj) or type(obj).__name__}); refusing to use it"
+                )
+            raise _NotAllowed(path)  # a name re-exported from elsewhere
+        if self.weights_only and not _own_global(obj):
+            raise _NotAllowed(path)  # e.g. a Tessera helper that is neither a layer nor an op
         return obj
 
     # -- modules -----------------------------------------------------------------------------------------
