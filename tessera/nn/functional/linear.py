@@ -186,12 +186,11 @@ def embedding(
             f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}"
         )
     n = weight.shape[0]
-    if not is_tracing() and input.numel():
-        idx = input._data
-        if idx.min() < 0 or idx.max() >= n:
+    if not is_tracing() and input.numel():  # value checks would specialise a trace
+        lo, hi = int(input.min().item()), int(input.max().item())
+        if lo < 0 or hi >= n:
             raise IndexError(
-                f"embedding: index out of range in self (indices must be in [0, {n}), got "
-                f"{idx.min() if idx.min() < 0 else idx.max()})"
+                f"embedding: index out of range in self (indices must be in [0, {n}), got {lo if lo < 0 else hi})"
             )
     if max_norm is not None:
         with no_grad():

@@ -86,12 +86,13 @@ class Embedding(Module):
         if not isinstance(input, Tensor) or input.dtype.name not in ("int64", "int32"):
             got = input.dtype.name if isinstance(input, Tensor) else type(input).__name__
             raise TypeError(f"Embedding: expected an int64 or int32 tensor of indices, got {got}")
-        idx = None if is_tracing() else input._data  # value checks would specialise a trace
-        if idx is not None and idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
-            bad = idx.max() if idx.max() >= self.num_embeddings else idx.min()
-            raise IndexError(
-                f"Embedding: index {int(bad)} is out of range for num_embeddings={self.num_embeddings}"
-            )
+        if not is_tracing() and input.numel():  # value checks would specialise a trace
+            lo, hi = int(input.min().item()), int(input.max().item())
+            if lo < 0 or hi >= self.num_embeddings:
+                bad = hi if hi >= self.num_embeddings else lo
+                raise IndexError(
+                    f"Embedding: index {bad} is out of range for num_embeddings={self.num_embeddings}"
+                )
         return F.embedding(
             input,
             self.weight,
