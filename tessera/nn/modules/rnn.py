@@ -18,6 +18,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -278,6 +279,25 @@ class RNNBase(Module):
             c0 = out[1] if is_lstm else None
         return input, h0, c0, batched
 
+    def _forward(self, input, hx, is_lstm):
+        """(output, final states) for a padded tensor or a ``PackedSequence``. A packed batch runs padded,
+        each sequence's state frozen past its length, so its final state is the one at its last step and
+        a reverse direction starts at its last element; the output is packed again in the input's order."""
+        packed = isinstance(input, PackedSequence)
+        lengths = None
+        if packed:
+            sequence = input
+            input, lengths = pad_packed_sequence(sequence, batch_first=self.batch_first)
+        x, h0, c0, batched = self._prepare(input, hx, is_lstm)
+        out, h_last, c_last = self._run(x, h0, c0, lengths)
+        out, states = self._finish(out, (h_last, c_last) if is_lstm else (h_last,), batched)
+        if packed:
+            repacked = pack_padded_sequence(out, lengths, self.batch_first, enforce_sorted=False)
+            if sequence.sorted_indices is None:  # the input was sorted: the same order, no indices
+                repacked = repacked._replace(sorted_indices=None, unsorted_indices=None)
+            out = repacked
+        return out, states
+
     def _finish(self, output, states, batched):
         h_n = tuple(ops.stack(s, 0) for s in states)
         if not batched:
@@ -286,14 +306,20 @@ class RNNBase(Module):
         return output, h_n
 
     # -- the recurrence ------------------------------------------------------------------------------------
-    def _run(self, x, h0, c0):
-        """All layers and directions over the batched (T, N, I) / (N, T, I) input ``x``."""
+    def _run(self, x, h0, c0, lengths=None):
+        """All layers and directions over the batched (T, N, I) / (N, T, I) input ``x``; with ``lengths``
+        (N,) a sequence's state stops changing after its last step."""
         mode = self.mode
         H = self.hidden_size
         tdim = 1 if self.batch_first else 0
         D = 2 if self.bidirectional else 1
         act = _relu if mode == "RNN_RELU" else _tanh
         h_last, c_last = [], []
+        valid = zeros = None
+        if lengths is not None:
+            T, N = x.shape[tdim], x.shape[1 - tdim]
+            valid = ops.unbind((creation.arange(T).unsqueeze(1) < lengths.unsqueeze(0)).unsqueeze(-1), 0)
+            zeros = creation.zeros(N, H, dtype=x.dtype)
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
                 x = F.dropout(x, self.dropout, True)
@@ -311,26 +337,39 @@ class RNNBase(Module):
                 if mode == "GRU":
                     xw_rz = F.linear(x, w_ih[: 2 * H], None if b_ih is None else b_ih[: 2 * H])
                     xw_n = F.linear(x, w_ih[2 * H :], None if b_ih is None else b_ih[2 * H :])
-                    steps = list(zip(_time_steps(xw_rz, tdim), _time_steps(xw_n, tdim)))
+                    steps = list(enumerate(zip(_time_steps(xw_rz, tdim), _time_steps(xw_n, tdim))))
                     if direction:
                         steps.reverse()
-                    for a, b in steps:
-                        h = _gru_step(a, b, h, w_hh_t, b_hh, H)
+                    for t, (a, b) in steps:
+                        h_new = _gru_step(a, b, h, w_hh_t, b_hh, H)
+                        h = h_new if valid is None else ops.where(valid[t], h_new, zeros if h is None else h)
                         outs.append(h)
                 else:
                     b = None if b_ih is None else b_ih + b_hh
-                    steps = _time_steps(F.linear(x, w_ih, b), tdim)
+                    steps = list(enumerate(_time_steps(F.linear(x, w_ih, b), tdim)))
                     if direction:
                         steps.reverse()
                     if mode == "LSTM":
                         w_hr = getattr(self, "weight_hr_" + sfx).mT if self.proj_size > 0 else None
-                        for xw in steps:
-                            h, c = _lstm_step(xw, h, c, w_hh_t, H, w_hr)
+                        h_zeros = zeros if valid is None or w_hr is None else creation.zeros(
+                            x.shape[1 - tdim], self.proj_size, dtype=x.dtype)  # fmt: skip
+                        for t, xw in steps:
+                            h_new, c_new = _lstm_step(xw, h, c, w_hh_t, H, w_hr)
+                            if valid is None:
+                                h, c = h_new, c_new
+                            else:
+                                h = ops.where(valid[t], h_new, h_zeros if h is None else h)
+                                c = ops.where(valid[t], c_new, zeros if c is None else c)
                             outs.append(h)
                         c_last.append(c)
                     else:
-                        for xw in steps:
-                            h = _rnn_step(act, xw, h, w_hh_t)
+                        for t, xw in steps:
+                            h_new = _rnn_step(act, xw, h, w_hh_t)
+                            h = (
+                                h_new
+                                if valid is None
+                                else ops.where(valid[t], h_new, zeros if h is None else h)
+                            )
                             outs.append(h)
                 h_last.append(h)
                 if direction:
@@ -393,9 +432,7 @@ class RNN(RNNBase):
         return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, h0, _, batched = self._prepare(input, hx, False)
-        out, h_last, _ = self._run(x, h0, None)
-        out, (h_n,) = self._finish(out, (h_last,), batched)
+        out, (h_n,) = self._forward(input, hx, False)
         return out, h_n
 
 
@@ -440,10 +477,7 @@ class LSTM(RNNBase):
         )
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
-        x, h0, c0, batched = self._prepare(input, hx, True)
-        out, h_last, c_last = self._run(x, h0, c0)
-        out, (h_n, c_n) = self._finish(out, (h_last, c_last), batched)
-        return out, (h_n, c_n)
+        return self._forward(input, hx, True)
 
 
 class GRU(RNNBase):
@@ -484,9 +518,7 @@ class GRU(RNNBase):
         )
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, h0, _, batched = self._prepare(input, hx, False)
-        out, h_last, _ = self._run(x, h0, None)
-        out, (h_n,) = self._finish(out, (h_last,), batched)
+        out, (h_n,) = self._forward(input, hx, False)
         return out, h_n
 
 
