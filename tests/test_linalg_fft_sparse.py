@@ -217,6 +217,11 @@ def test_lu_factor_solve_and_ex_variants():
             atol=1e-8,
         )
     np.testing.assert_allclose(ts.lu_solve(ts.tensor(B), LU, piv).numpy(), np.linalg.solve(A, B), atol=1e-10)
+    for x in (R(2, 3, 3), R(4, 3), R(3, 5)):
+        lu = ts.linalg.lu_factor(ts.tensor(x))
+        tlu = torch.linalg.lu_factor(torch.tensor(x))
+        for got, ref in zip(ts.lu_unpack(*lu), torch.lu_unpack(*tlu)):
+            np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-12)
     P, L, U = ts.linalg.lu(ts.tensor(R(4, 3)))
     np.testing.assert_allclose((P @ L @ U).numpy(), R(4, 3), atol=1e-12)
     inv, info = ts.linalg.inv_ex(ts.tensor(A))
@@ -298,6 +303,14 @@ def test_linalg_errors():
         ts.linalg.cholesky(-ts.eye(2))
     with pytest.raises(RuntimeError, match=r"linalg.solve: Incompatible shapes of A and B"):
         ts.linalg.solve(ts.eye(3), ts.ones(2, 2))
+    with pytest.raises(
+        RuntimeError, match="linalg.solve: Expected A and B to have the same dtype, but found A of"
+    ):
+        ts.linalg.solve(ts.eye(2), ts.ones(2, dtype=ts.float64))
+    with pytest.raises(
+        RuntimeError, match="linalg.solve_triangular: Expected A and B to have the same dtype"
+    ):
+        ts.linalg.solve_triangular(ts.eye(2), ts.ones(2, 1, dtype=ts.float64), upper=True)
     with pytest.raises(RuntimeError, match="qr received unrecognized mode 'full'"):
         ts.linalg.qr(ts.eye(2), "full")
     with pytest.raises(RuntimeError, match="linalg.eigh: Expected UPLO argument to be 'L' or 'U'"):
@@ -501,6 +514,8 @@ def test_sparse_coo_construction_and_conversion():
     np.testing.assert_allclose(c.values().numpy(), tc.values().numpy())
     with pytest.raises(RuntimeError, match="Cannot get indices on an uncoalesced tensor"):
         a.indices()
+    assert a._indices().tolist() == ta._indices().tolist()
+    np.testing.assert_allclose(a._values().numpy(), ta._values().numpy())
     inferred = ts.sparse_coo_tensor(IDX, VALS)
     assert inferred.shape == torch.sparse_coo_tensor(IDX, torch.tensor(VALS)).shape
     assert ts.sparse_coo_tensor(IDX, VALS, (3, 3), is_coalesced=False).is_coalesced() is False
@@ -603,3 +618,53 @@ def test_sparse_reductions_softmax_and_addmm():
     h = ts.hspmm(a, ts.tensor(d))
     th = torch.hspmm(ta, torch.tensor(d))
     np.testing.assert_allclose(h.to_dense().numpy(), th.to_dense().numpy())
+
+
+def test_eig_and_eigvals_are_complex():
+    a = R(2, 4, 4)
+    L, V = ts.linalg.eig(ts.tensor(a))
+    tL, tV = torch.linalg.eig(torch.tensor(a))
+    _same(L, tL)
+    _same(V.abs(), tV.abs())  # eigenvectors are unique up to a phase
+    np.testing.assert_allclose(a @ V.numpy(), V.numpy() * L.numpy()[..., None, :], atol=1e-12)
+    _same(
+        ts.linalg.eigvals(ts.tensor(a.astype(np.float32))),
+        torch.linalg.eigvals(torch.tensor(a.astype(np.float32))),
+        1e-4,
+    )
+    with pytest.raises(NotImplementedError, match="linalg.eig: gradients through complex tensors"):
+        ts.linalg.eig(ts.tensor(a, requires_grad=True))
+
+
+def test_two_layer_gcn_trains_like_torch():
+    rng = np.random.default_rng(5)
+    n, f, h, c = 6, 4, 8, 2
+    src = np.array([0, 1, 1, 2, 3, 4, 5, 0, 2, 4])
+    dst = np.array([1, 0, 2, 1, 4, 3, 0, 5, 4, 2])
+    idx = np.stack([np.r_[src, np.arange(n)], np.r_[dst, np.arange(n)]])  # self-loops
+    feats, labels = rng.standard_normal((n, f)), rng.integers(0, c, n)
+    w1, w2 = rng.standard_normal((f, h)) * 0.5, rng.standard_normal((h, c)) * 0.5
+
+    def run(lib):
+        ones = lib.ones(idx.shape[1], dtype=lib.float64)
+        adj = lib.sparse_coo_tensor(lib.tensor(idx), ones, (n, n)).coalesce()
+        deg = lib.sparse.sum(adj, dim=1).to_dense()
+        r, col = adj.indices()
+        norm = adj.values() / (deg[r] * deg[col]).sqrt()
+        a_hat = lib.sparse_coo_tensor(adj.indices(), norm, (n, n))
+        W1, W2 = lib.tensor(w1, requires_grad=True), lib.tensor(w2, requires_grad=True)
+        opt = lib.optim.SGD([W1, W2], lr=0.5)
+        x, y, losses = lib.tensor(feats), lib.tensor(labels), []
+        for _ in range(5):
+            opt.zero_grad()
+            hid = lib.relu(lib.sparse.mm(a_hat, x @ W1))
+            loss = lib.nn.functional.cross_entropy(lib.sparse.mm(a_hat, hid @ W2), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, W1.detach().numpy()
+
+    (l1, w_ts), (l2, w_torch) = run(ts), run(torch)
+    np.testing.assert_allclose(l1, l2, rtol=1e-10)
+    np.testing.assert_allclose(w_ts, w_torch, rtol=1e-10)
+    assert l1[-1] < l1[0]

@@ -648,6 +648,15 @@ def _solve_forward(a, b):
 
 
 def _solve_rule(A, B, **attrs):
+    from ._util import is_meta
+
+    if not (is_meta(A) and is_meta(B)) or len(A.shape) < 2 or len(B.shape) < 2:
+        raise OpError("linalg.solve: A and B must be tensors of at least 2 dimensions")
+    if A.dtype is not B.dtype:
+        raise OpError(
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type {A.dtype.name} and B "
+            f"of type {B.dtype.name} instead"
+        )
     try:
         batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
     except ValueError:
@@ -659,10 +668,10 @@ def _solve_rule(A, B, **attrs):
             f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
             f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})"
         )
-    return _meta(tuple(batch) + (A.shape[-1], B.shape[-1]), _dt.result_type(A, B))
+    return _meta(tuple(batch) + (A.shape[-1], B.shape[-1]), A.dtype)
 
 
-SOLVE = OpDef("linalg_solve", _solve_forward, promote=True, save_output=True, shape_rule=_solve_rule)
+SOLVE = OpDef("linalg_solve", _solve_forward, save_output=True, shape_rule=_solve_rule)
 
 
 @SOLVE.defgrad
@@ -674,6 +683,14 @@ def _solve_grad(ctx, g):
         gA.sum_to_size(tuple(A.shape)) if gA is not None else None,
         gB.sum_to_size(tuple(B.shape)) if ctx.needs_grad[1] else None,
     )
+
+
+def _same_dtype(opname, A, B):
+    if A.dtype is not B.dtype:
+        raise RuntimeError(
+            f"{opname}: Expected A and B to have the same dtype, but found A of type {A.dtype.name} and B of "
+            f"type {B.dtype.name} instead"
+        )
 
 
 def _is_vector_rhs(A, B) -> bool:
@@ -692,6 +709,7 @@ def linalg_solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     check_tensor("linalg.solve", "B", B)
     if B.dtype.name not in _LA_FLOATS:
         raise RuntimeError(f"linalg.solve: Expected a floating point tensor as input. Got {B.dtype.name}")
+    _same_dtype("linalg.solve", A, B)
     if not left:
         return (
             linalg_solve(A.mT, B.mT if B.ndim >= 2 else B, left=True).mT
@@ -741,7 +759,6 @@ def _tri_forward(a, b, upper, unitriangular):
 TRI_SOLVE = OpDef(
     "linalg_solve_triangular",
     _tri_forward,
-    promote=True,
     save_output=True,
     shape_rule=lambda A, B, **a: _solve_rule(A, B),
 )
@@ -780,6 +797,7 @@ def linalg_solve_triangular(
         )
     if B.dtype.name not in _LA_FLOATS:
         raise RuntimeError(f"linalg.solve_triangular: Expected a floating point tensor. Got {B.dtype.name}")
+    _same_dtype("linalg.solve_triangular", A, B)
     if not left:
         attrs = {"upper": not bool(upper), "unitriangular": bool(unitriangular)}
         return apply(TRI_SOLVE, (A.mT, B.mT), attrs).mT
@@ -1075,6 +1093,48 @@ def linalg_eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return apply(EIGH_L, (A,), {"UPLO": _uplo("linalg.eigvalsh", UPLO)})
 
 
+def _eig_np(a):
+    try:
+        w, v = np.linalg.eig(a)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("linalg.eig: The algorithm failed to converge.") from None
+    c = np.complex128 if a.dtype == np.float64 else np.complex64
+    return w.astype(c), v.astype(c)
+
+
+def _eig_rule(drop):
+    return lambda A: _meta(tuple(A.shape)[: len(A.shape) - drop], A.dtype.to_complex())
+
+
+EIG_L = OpDef("linalg_eig_values", lambda a: _eig_np(a)[0], differentiable=False, shape_rule=_eig_rule(1))
+EIG_V = OpDef("linalg_eig_vectors", lambda a: _eig_np(a)[1], differentiable=False, shape_rule=_eig_rule(0))
+_EigResult = _named("eig", ["eigenvalues", "eigenvectors"])
+
+
+def _eig_input(opname, A):
+    from .fft import _no_grad_through_complex
+
+    _la_input(opname, A)
+    _no_grad_through_complex(opname, A)
+    return A
+
+
+def linalg_eig(A: Tensor):
+    """Eigenvalues and unit-norm eigenvectors of general square matrices, as complex tensors
+    (``torch.linalg.eig``; forward only: complex results carry no gradient in Tessera).
+
+    Example:
+        >>> L, V = ts.linalg.eig(ts.tensor([[0.0, -1.0], [1.0, 0.0]]))
+    """
+    _eig_input("linalg.eig", A)
+    return _EigResult(apply(EIG_L, (A,)), apply(EIG_V, (A,)))
+
+
+def linalg_eigvals(A: Tensor) -> Tensor:
+    """Eigenvalues of general square matrices as a complex tensor (``torch.linalg.eigvals``)."""
+    return apply(EIG_L, (_eig_input("linalg.eigvals", A),))
+
+
 # -- pseudo-inverse, least squares, rank ---------------------------------------------------------------------
 def _pinv_forward(a, atol, rtol, hermitian):
     if a.size == 0:
@@ -1315,11 +1375,8 @@ def _lu_grad(ctx, g):
     P = _perm_matrix(apply(LU_PIVOTS, (A.detach(),)), m, A.dtype)
     L, U = _unpack(LU, m, n)
     phi = (L.mT @ g.tril(-1)).tril(-1) + (g.triu() @ U.mT).triu()
-    lo = {"upper": False, "unitriangular": True}
-    up = {"upper": True, "unitriangular": False}
     X = apply(TRI_SOLVE, (L.mT, phi), {"upper": True, "unitriangular": True})  # L^{-T} phi
     X = apply(TRI_SOLVE, (U, X.mT), {"upper": True, "unitriangular": False}).mT  # ... U^{-T}
-    del lo, up
     return (P @ X,)
 
 
@@ -1352,6 +1409,12 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     if pivots.dtype is not _dt.int32:
         raise RuntimeError(
             f"linalg.lu_solve: pivots should be a Tensor of scalar type int32, got {pivots.dtype}"
+        )
+    _same_dtype("linalg.lu_solve", LU, B)
+    if B.ndim < 2 or B.shape[-2 if left else -1] != LU.shape[-1]:
+        raise RuntimeError(
+            f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+            f"{'AX = B' if left else 'XA = B'} ({LU.shape[-2]}x{LU.shape[-1]} and {list(B.shape)})"
         )
     n = LU.shape[-1]
     L, U = _unpack(LU, n, n)
@@ -1721,10 +1784,34 @@ def triangular_solve(
     ``torch.triangular_solve``."""
     _la_input("triangular_solve", A)
     check_tensor("triangular_solve", "b", b)
+    _same_dtype("triangular_solve", A, b)
+    if b.ndim < 2:
+        raise RuntimeError(f"triangular_solve: b should have at least 2 dimensions, but has {b.ndim}")
     M = A.mT if transpose else A
     up = (not upper) if transpose else upper
     X = apply(TRI_SOLVE, (M, b), {"upper": bool(up), "unitriangular": bool(unitriangular)})
     return _TriSolveResult(X, A.clone())
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True):
+    """``(P, L, U)`` from ``lu_factor``'s packed output (``torch.lu_unpack``); skipped parts are empty.
+
+    Example:
+        >>> P, L, U = ts.lu_unpack(*ts.linalg.lu_factor(ts.tensor([[1.0, 2.0], [3.0, 4.0]])))
+    """
+    _la_input("lu_unpack", LU_data, square=False, argname="LU_data")
+    check_tensor("lu_unpack", "LU_pivots", LU_pivots)
+    if LU_pivots.dtype is not _dt.int32:
+        raise RuntimeError(
+            f"lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype, got {LU_pivots.dtype}"
+        )
+    from ..core.creation import zeros
+
+    m, n = LU_data.shape[-2:]
+    empty = zeros(0, dtype=LU_data.dtype)
+    L, U = _unpack(LU_data, m, n) if unpack_data else (empty, empty)
+    P = _perm_matrix(LU_pivots, m, LU_data.dtype) if unpack_pivots else empty
+    return _LUResult(P, L, U)
 
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
@@ -2082,7 +2169,7 @@ del _fn
 
 __all__ += [
     "det", "logdet", "slogdet", "inverse", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr",
-    "svd", "matrix_power", "matrix_exp", "triangular_solve", "lu_solve", "cross", "kron", "cdist", "dist",
-    "vdot", "addmm", "addbmm", "baddbmm", "addmv", "addr", "chain_matmul", "trapezoid", "trapz",
+    "svd", "matrix_power", "matrix_exp", "triangular_solve", "lu_solve", "lu_unpack", "cross", "kron", "cdist",
+    "dist", "vdot", "addmm", "addbmm", "baddbmm", "addmv", "addr", "chain_matmul", "trapezoid", "trapz",
     "cumulative_trapezoid", "cov", "corrcoef", "renorm", "frobenius_norm", "nuclear_norm",
 ]  # fmt: skip

@@ -46,7 +46,7 @@ class SparseCOOTensor(Tensor):
     """A sparse COO tensor (``layout == ts.sparse_coo``); build one with ``ts.sparse_coo_tensor`` or
     ``dense.to_sparse()``."""
 
-    __slots__ = ("_indices", "_values", "_sparse_size", "_coalesced")
+    __slots__ = ("_sp_idx", "_sp_vals", "_sparse_size", "_coalesced")
 
     @property
     def _data(self):
@@ -73,7 +73,7 @@ class SparseCOOTensor(Tensor):
 
     @property
     def dtype(self):
-        return self._values.dtype
+        return self._sp_vals.dtype
 
     @property
     def ndim(self) -> int:
@@ -94,37 +94,42 @@ class SparseCOOTensor(Tensor):
         return _sparse_layout()
 
     def is_floating_point(self) -> bool:
-        return self._values.is_floating_point()
+        return self._sp_vals.is_floating_point()
 
     def is_contiguous(self) -> bool:
         raise RuntimeError("is_contiguous: sparse tensors do not have is_contiguous")
 
     def sparse_dim(self) -> int:
         """Number of sparse (indexed) dimensions."""
-        return self._indices.shape[0]
+        return self._sp_idx.shape[0]
 
     def dense_dim(self) -> int:
         """Number of dense dimensions (those of each value)."""
-        return self._values.ndim - 1
+        return self._sp_vals.ndim - 1
 
     def _nnz(self) -> int:
         """Number of stored entries (duplicates counted)."""
-        return self._values.shape[0]
+        return self._sp_vals.shape[0]
 
     def indices(self) -> Tensor:
         """The ``(sparse_dim, nnz)`` int64 indices; only for a coalesced tensor, as in PyTorch."""
         if not self._coalesced:
             raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call .coalesce() first")
-        return self._indices
+        return self._sp_idx
 
     def values(self) -> Tensor:
         """The ``(nnz, *dense_dims)`` values (differentiable); only for a coalesced tensor."""
         if not self._coalesced:
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
-        return self._values
+        return self._sp_vals
 
-    def _indices_(self):
-        return self._indices
+    def _indices(self) -> Tensor:
+        """The indices as stored, coalesced or not (PyTorch's ``_indices()``)."""
+        return self._sp_idx
+
+    def _values(self) -> Tensor:
+        """The values as stored, coalesced or not (PyTorch's ``_values()``)."""
+        return self._sp_vals
 
     def is_coalesced(self) -> bool:
         return self._coalesced
@@ -132,19 +137,19 @@ class SparseCOOTensor(Tensor):
     # -- autograd: the values carry it ------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._values.requires_grad
+        return self._sp_vals.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value):
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True):
-        self._values.requires_grad_(requires_grad)
+        self._sp_vals.requires_grad_(requires_grad)
         return self
 
     @property
     def grad_fn(self):
-        return self._values.grad_fn
+        return self._sp_vals.grad_fn
 
     @grad_fn.setter
     def grad_fn(self, value):
@@ -153,35 +158,35 @@ class SparseCOOTensor(Tensor):
 
     @property
     def is_leaf(self) -> bool:
-        return self._values.grad_fn is None
+        return self._sp_vals.grad_fn is None
 
     @property
     def grad(self):
         """The gradient as a sparse tensor on this tensor's pattern (from its values' gradient)."""
-        g = self._values.grad
+        g = self._sp_vals.grad
         if g is None:
             return None
         if self._coalesced:
-            return _make(self._indices, g, self._sparse_size, True)
+            return _make(self._sp_idx, g, self._sparse_size, True)
         # Duplicate entries all received the gradient of their matrix position: report it once per position.
-        summed = coalesce(_make(self._indices, g, self._sparse_size, False))
+        summed = coalesce(_make(self._sp_idx, g, self._sparse_size, False))
         ones = g.new_ones(g.shape[0])
-        counts = coalesce(_make(self._indices, ones, self._sparse_size, False))._values
+        counts = coalesce(_make(self._sp_idx, ones, self._sparse_size, False))._sp_vals
         counts = counts.reshape((-1,) + (1,) * (g.ndim - 1))
-        return _make(summed._indices, summed._values / counts, self._sparse_size, True)
+        return _make(summed._sp_idx, summed._sp_vals / counts, self._sparse_size, True)
 
     @grad.setter
     def grad(self, value):
         if value is None:
-            self._values.grad = None
+            self._sp_vals.grad = None
         else:
             raise RuntimeError("grad: assign the gradient of a sparse tensor through its values")
 
     def detach(self):
-        return _make(self._indices, self._values.detach(), self._sparse_size, self._coalesced)
+        return _make(self._sp_idx, self._sp_vals.detach(), self._sparse_size, self._coalesced)
 
     def clone(self):
-        return _make(self._indices.clone(), self._values.clone(), self._sparse_size, self._coalesced)
+        return _make(self._sp_idx.clone(), self._sp_vals.clone(), self._sparse_size, self._coalesced)
 
     def to(self, *args, **kwargs):
         """Convert the values' dtype (``to(ts.float64)``); the device stays the CPU."""
@@ -198,7 +203,7 @@ class SparseCOOTensor(Tensor):
             raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
         if dtype is None:
             return self
-        return _make(self._indices, self._values.to(dtype), self._sparse_size, self._coalesced)
+        return _make(self._sp_idx, self._sp_vals.to(dtype), self._sparse_size, self._coalesced)
 
     def float(self):
         return self.to(_dt.float32)
@@ -246,13 +251,13 @@ class SparseCOOTensor(Tensor):
         order[d0], order[d1] = d1, d0
         size = list(self._sparse_size)
         size[d0], size[d1] = size[d1], size[d0]
-        idx = self._indices[order] if sd > 1 else self._indices
-        return _make(idx, self._values, tuple(size), self._coalesced and sd == 1)
+        idx = self._sp_idx[order] if sd > 1 else self._sp_idx
+        return _make(idx, self._sp_vals, tuple(size), self._coalesced and sd == 1)
 
     def _scaled(self, factor, opname):
         if not isinstance(factor, numbers.Number) and not (isinstance(factor, Tensor) and factor.ndim == 0):
             raise RuntimeError(f"{opname}: a sparse COO tensor can only be scaled by a scalar here")
-        return _make(self._indices, self._values * factor, self._sparse_size, self._coalesced)
+        return _make(self._sp_idx, self._sp_vals * factor, self._sparse_size, self._coalesced)
 
     def __mul__(self, other):
         return self._scaled(other, "mul")
@@ -278,8 +283,8 @@ class SparseCOOTensor(Tensor):
                 )
             from .shape import cat
 
-            idx = cat([self._indices, other._indices], dim=1)
-            vals = cat([self._values, other._values.to(self.dtype)], dim=0)
+            idx = cat([self._sp_idx, other._sp_idx], dim=1)
+            vals = cat([self._sp_vals, other._sp_vals.to(self.dtype)], dim=0)
             return _make(idx, vals, self._sparse_size, False)
         check_tensor("add", "other", other)
         return self.to_dense() + other
@@ -293,18 +298,18 @@ class SparseCOOTensor(Tensor):
     def __repr__(self) -> str:
         pad = " " * 7
         return (
-            f"tensor(indices={self._indices!r},\n{pad}values={self._values!r},\n{pad}size="
+            f"tensor(indices={self._sp_idx!r},\n{pad}values={self._sp_vals!r},\n{pad}size="
             f"{tuple(self._sparse_size)}, nnz={self._nnz()}, layout={self.layout!r})"
         )
 
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol):
-        return (_make, (self._indices, self._values, self._sparse_size, self._coalesced))
+        return (_make, (self._sp_idx, self._sp_vals, self._sparse_size, self._coalesced))
 
     def __deepcopy__(self, memo):
         return _make(
-            self._indices.clone(), self._values.__deepcopy__(memo), self._sparse_size, self._coalesced
+            self._sp_idx.clone(), self._sp_vals.__deepcopy__(memo), self._sparse_size, self._coalesced
         )
 
     def __len__(self) -> int:
@@ -313,7 +318,7 @@ class SparseCOOTensor(Tensor):
 
 def _make(indices: Tensor, values: Tensor, size, coalesced: bool) -> SparseCOOTensor:
     t = object.__new__(SparseCOOTensor)
-    t._indices, t._values = indices, values
+    t._sp_idx, t._sp_vals = indices, values
     t._sparse_size, t._coalesced = tuple(int(s) for s in size), bool(coalesced)
     t._version_counter, t._base, t._view_ops, t._hooks = [0], None, (), None
     t._requires_grad = False
@@ -448,7 +453,7 @@ def to_dense(self: SparseCOOTensor) -> Tensor:
     size = self._sparse_size
     n = int(np.prod(size[:sd]))
     flat = zeros((n,) + size[sd:], dtype=self.dtype)
-    return flat.index_add(0, _linear(self._indices, size[:sd]), self._values).reshape(size)
+    return flat.index_add(0, _linear(self._sp_idx, size[:sd]), self._sp_vals).reshape(size)
 
 
 def coalesce(self: SparseCOOTensor) -> SparseCOOTensor:
@@ -459,10 +464,10 @@ def coalesce(self: SparseCOOTensor) -> SparseCOOTensor:
         return self
     sd = self.sparse_dim()
     size = self._sparse_size
-    lin = _linear(self._indices, size[:sd])
+    lin = _linear(self._sp_idx, size[:sd])
     uniq, inverse = lin.unique(sorted=True, return_inverse=True)
-    vals = zeros((uniq.shape[0],) + tuple(self._values.shape[1:]), dtype=self.dtype)
-    vals = vals.index_add(0, inverse, self._values)
+    vals = zeros((uniq.shape[0],) + tuple(self._sp_vals.shape[1:]), dtype=self.dtype)
+    vals = vals.index_add(0, inverse, self._sp_vals)
     return _make(_unravel(uniq, size[:sd]), vals, size, True)
 
 
@@ -544,8 +549,8 @@ def _sparse_mm(opname: str, sparse: SparseCOOTensor, dense) -> Tensor:
             f"{opname}: expected mat1 and mat2 to have the same dtype, but got: {sparse.dtype.name} != "
             f"{dense.dtype.name}"
         )
-    idx = sparse._indices
-    return apply(SPMM, (idx[0], idx[1], sparse._values, dense), {"n_rows": m})
+    idx = sparse._sp_idx
+    return apply(SPMM, (idx[0], idx[1], sparse._sp_vals, dense), {"n_rows": m})
 
 
 def _dense_sparse_mm(opname, dense, sparse):
@@ -586,7 +591,7 @@ def hspmm(mat1, mat2) -> SparseCOOTensor:
     """Sparse-dense product as a hybrid COO tensor (one sparse dim: the non-empty rows), ``torch.hspmm``."""
     _check_sparse("hspmm", "mat1", mat1)
     dense = _sparse_mm("hspmm", mat1, mat2)
-    rows = mat1.coalesce()._indices[0].unique()
+    rows = mat1.coalesce()._sp_idx[0].unique()
     return _make(rows.unsqueeze(0), dense.index_select(0, rows), tuple(dense.shape), True)
 
 
@@ -608,7 +613,7 @@ def sparse_sum(input, dim=None, dtype=None):
         tensor(3.)
     """
     _check_sparse("sparse.sum", "input", input)
-    vals = input._values if dtype is None else input._values.to(dtype)
+    vals = input._sp_vals if dtype is None else input._sp_vals.to(dtype)
     if dim is None:
         return vals.sum()
     dims = sorted({d % input.ndim for d in ((dim,) if isinstance(dim, int) else dim)})
@@ -621,7 +626,7 @@ def sparse_sum(input, dim=None, dtype=None):
     size = tuple(s for i, s in enumerate(input._sparse_size) if i not in dims)
     if not keep:
         return vals.sum(0)
-    out = _make(input._indices[keep], vals, size, False)
+    out = _make(input._sp_idx[keep], vals, size, False)
     return out.coalesce()
 
 
@@ -649,20 +654,20 @@ def sparse_softmax(input, dim: int, *, dtype=None) -> SparseCOOTensor:
         raise RuntimeError("sparse.softmax: hybrid sparse tensors are not supported")
     x = input.coalesce()
     if dtype is not None:
-        x = _make(x._indices, x._values.to(dtype), x._sparse_size, True)
+        x = _make(x._sp_idx, x._sp_vals.to(dtype), x._sparse_size, True)
     d = dim % x.ndim
     others = [i for i in range(x.ndim) if i != d]
     size = tuple(x._sparse_size[i] for i in others)
-    group = _linear(x._indices[others], size) if others else x._indices[0] * 0
+    group = _linear(x._sp_idx[others], size) if others else x._sp_idx[0] * 0
     n = int(np.prod(size)) if others else 1
-    v = x._values
+    v = x._sp_vals
     peak = apply(SEGMENT_MAX, (v.detach(), group), {"n": n})
     e = (v - peak.index_select(0, group)).exp()
     total = zeros(n, dtype=v.dtype).index_add(0, group, e)
-    return _make(x._indices, e / total.index_select(0, group), x._sparse_size, True)
+    return _make(x._sp_idx, e / total.index_select(0, group), x._sparse_size, True)
 
 
 def sparse_log_softmax(input, dim: int, *, dtype=None) -> SparseCOOTensor:
     """``torch.sparse.log_softmax`` over the stored entries along ``dim``."""
     s = sparse_softmax(input, dim, dtype=dtype)
-    return _make(s._indices, s._values.log(), s._sparse_size, True)
+    return _make(s._sp_idx, s._sp_vals.log(), s._sparse_size, True)
