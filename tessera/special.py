@@ -49,6 +49,11 @@ __all__ = [
     "ndtr",
     "ndtri",
     "log_ndtr",
+    "gammainc",
+    "gammaincc",
+    "modified_bessel_i0",
+    "modified_bessel_i1",
+    "spherical_bessel_j0",
 ]
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -195,3 +200,36 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """``log(softmax(input, dim))``, computed stably (``dtype`` casts the input first)."""
     check_tensor("log_softmax", "input", input)
     return _red.log_softmax(input, dim, dtype)
+
+
+def gammainc(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized lower incomplete gamma function ``P(a, x)`` (``a = input``; differentiable in x).
+
+    Example:
+        >>> ts.special.gammainc(ts.tensor([1.0]), ts.tensor([0.0]))
+        tensor([0.])
+    """
+    check_tensor("gammainc", "input", input)
+    return apply(_ew.IGAMMA, (input, other))
+
+
+def gammaincc(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``."""
+    check_tensor("gammaincc", "input", input)
+    return apply(_ew.IGAMMAC, (input, other))
+
+
+modified_bessel_i0 = _alias("modified_bessel_i0", _ew.i0)
+modified_bessel_i1 = _unary("modified_bessel_i1", _ew.SPECIAL_I1)
+
+
+def spherical_bessel_j0(input: Tensor) -> Tensor:
+    """The spherical Bessel function of the first kind of order 0, ``sin(x) / x`` (1 at 0).
+
+    Example:
+        >>> ts.special.spherical_bessel_j0(ts.tensor([0.0]))
+        tensor([1.])
+    """
+    check_tensor("spherical_bessel_j0", "input", input)
+    r = _ew.sinc(input * (1 / math.pi))
+    return _ew.where(_ew.isinf(input), 0.0, r)  # 0 at +-inf (sinc gives NaN there)

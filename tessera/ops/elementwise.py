@@ -1102,6 +1102,62 @@ def _bessel_i(x, nu, scaled):
         return np.where(np.isnan(x), x, r)
 
 
+def _igam_parts(a, x):
+    """(P(a, x), Q(a, x)), the regularized incomplete gamma functions (Cephes' series and continued
+    fraction; each computed where it converges and the other as its complement)."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    with np.errstate(all="ignore"):
+        ok = (a > 0) & (x > 0) & np.isfinite(x) & np.isfinite(a)
+        aa, xx = np.where(ok, a, 1.0), np.where(ok, x, 1.0)
+        ax = np.exp(aa * np.log(xx) - xx - _lgamma64(aa))
+        use_cf = (xx > 1.0) & (xx > aa)
+        # series for P (x <= 1 or x <= a)
+        r, c, s = aa.copy(), np.ones_like(aa), np.ones_like(aa)
+        for _ in range(2000):
+            r = r + 1.0
+            c = c * (xx / r)
+            s = s + c
+            if np.all((c <= s * 1.1e-16) | use_cf):
+                break
+        p_series = s * ax / aa
+        # continued fraction for Q (x > 1 and x > a)
+        y = 1.0 - aa
+        z = xx + y + 1.0
+        cc = np.zeros_like(aa)
+        pkm2, qkm2, pkm1, qkm1 = np.ones_like(aa), xx.copy(), xx + 1.0, z * xx
+        ans = pkm1 / qkm1
+        for _ in range(2000):
+            cc = cc + 1.0
+            y = y + 1.0
+            z = z + 2.0
+            yc = y * cc
+            pk = pkm1 * z - pkm2 * yc
+            qk = qkm1 * z - qkm2 * yc
+            nz = qk != 0
+            rr = np.where(nz, pk / np.where(nz, qk, 1.0), ans)
+            done = np.abs(ans - rr) <= np.abs(rr) * 1.1e-16
+            ans = rr
+            pkm2, pkm1, qkm2, qkm1 = pkm1, pk, qkm1, qk
+            big = np.abs(pk) > 4.503599627370496e15
+            scale = np.where(big, 2.220446049250313e-16, 1.0)
+            pkm2, pkm1, qkm2, qkm1 = pkm2 * scale, pkm1 * scale, qkm2 * scale, qkm1 * scale
+            if np.all(done | ~use_cf):
+                break
+        q_cf = ans * ax
+        p = np.where(use_cf, 1.0 - q_cf, p_series)
+        q = np.where(use_cf, q_cf, 1.0 - p_series)
+        # edges, as PyTorch: x = 0 -> P = 0; a = 0 (x > 0) -> P = 1; x = inf -> P = 1; negatives -> NaN
+        zero_x = (x == 0) & (a > 0)
+        one = ((a == 0) & (x > 0)) | ((x == np.inf) & (a >= 0) & np.isfinite(a))
+        p = np.where(zero_x, 0.0, np.where(one, 1.0, p))
+        q = np.where(zero_x, 1.0, np.where(one, 0.0, q))
+        p = np.where((a == np.inf) & np.isfinite(x) & (x >= 0), 0.0, p)
+        q = np.where((a == np.inf) & np.isfinite(x) & (x >= 0), 1.0, q)
+        bad = (a < 0) | (x < 0) | ((a == 0) & (x == 0)) | np.isnan(a) | np.isnan(x)
+        bad |= (a == np.inf) & (x == np.inf)
+        return np.where(bad, np.nan, p), np.where(bad, np.nan, q)
+
+
 # -- sigmoid kernel (also used by silu and softplus) ---------------------------------------------------
 def _sigmoid_np(x):
     """``1 / (1 + exp(-x))`` as PyTorch computes it: ``exp`` overflows to inf for very negative x, and the
@@ -2681,6 +2737,29 @@ def _zeta_grad(ctx, g):
     return None, (g * -x * apply(SPECIAL_ZETA, (x + 1, q)) if ctx.needs_grad[1] else None)
 
 
+def _igamma_kernel(name, which):
+    def forward(a, x):
+        dt = np.result_type(a, x)
+        if dt.kind not in "fV":
+            raise TypeError(f"{name}: \"{name}\" not implemented for '{_dt._FROM_NP[dt].name}'")
+        return _arr(_igam_parts(a, x)[which]).astype(dt, copy=False)
+
+    return forward
+
+
+def _igamma_grad(sign):
+    def grad(ctx, g):
+        a, x = ctx.saved
+        if ctx.needs_grad[0]:
+            raise RuntimeError("igamma: the derivative with respect to the input (a) is not implemented")
+        if not ctx.needs_grad[1]:
+            return None, None
+        d = exp(log(x) * (a - 1) - x - lgamma(a))  # x ** (a - 1) exp(-x) / gamma(a)
+        return None, g * d * sign
+
+    return grad
+
+
 _Binary = namedtuple(
     "_Binary", "name forward to_float save_output check grad doc methods inplace", defaults=((), ())
 )
@@ -2717,6 +2796,12 @@ _BINARY_TABLE = (
             "``input * log1p(other)``, and 0 where ``input`` is 0 (unless ``other`` is NaN)."),
     _Binary("special_zeta", _in64(_zeta64), True, False, None, _zeta_grad,
             "The Hurwitz zeta function ``sum_k (k + other) ** -input``."),
+    _Binary("igamma", _igamma_kernel("igamma", 0), False, False, _float_result, _igamma_grad(1.0),
+            "The regularized lower incomplete gamma function ``P(input, other)`` (``special.gammainc``).",
+            ("igamma",), ("igamma_",)),
+    _Binary("igammac", _igamma_kernel("igammac", 1), False, False, _float_result, _igamma_grad(-1.0),
+            "The regularized upper incomplete gamma function ``Q(input, other) = 1 - P(input, other)``.",
+            ("igammac",), ("igammac_",)),
 )  # fmt: skip
 
 _SCALAR_INPUT_OK = {"xlogy", "special_xlog1py", "special_zeta"}  # PyTorch takes a number as ``input`` too
@@ -2764,6 +2849,8 @@ LCM, lcm = _BINARY["lcm"]
 XLOGY, xlogy = _BINARY["xlogy"]
 SPECIAL_XLOG1PY = _BINARY["special_xlog1py"][0]
 SPECIAL_ZETA = _BINARY["special_zeta"][0]
+IGAMMA, igamma = _BINARY["igamma"]
+IGAMMAC, igammac = _BINARY["igammac"]
 arctan2 = atan2
 
 
@@ -2955,7 +3042,7 @@ __all__ += [
     "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "deg2rad", "rad2deg", "sinc", "lgamma", "digamma",
     "polygamma", "mvlgamma", "erfinv", "i0", "signbit", "isreal", "logit", "hypot", "logaddexp",
     "logaddexp2", "copysign", "nextafter", "fmax", "fmin", "gcd", "lcm", "xlogy", "heaviside", "frexp",
-    "ldexp", "float_power",
+    "ldexp", "float_power", "igamma", "igammac",
 ] + _TOPLEVEL_INPLACE  # fmt: skip
 
 
