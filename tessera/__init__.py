@@ -82,12 +82,17 @@ _LAZY_SUBMODULES = frozenset(
 )
 
 
+# Names of lazily loaded submodules that ``ts`` exports too: name -> submodule.
+_LAZY_ATTRS = {"autocast": "amp"}
+
+
 def __getattr__(name):
     # Heavier subsystems load on first use so that ``import tessera`` stays fast.
-    if name in _LAZY_SUBMODULES:
+    if name in _LAZY_SUBMODULES or name in _LAZY_ATTRS:
         import importlib
 
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
+        module = importlib.import_module(f"{__name__}.{_LAZY_ATTRS.get(name, name)}")
+        value = getattr(module, name) if name in _LAZY_ATTRS else module
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'tessera' has no attribute {name!r}")

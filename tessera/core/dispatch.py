@@ -34,6 +34,8 @@ __all__ = [
     "observe",
     "untraced",
     "promotion_target",
+    "AUTOCAST_POLICY",
+    "autocast_inputs",
 ]
 
 REGISTRY: dict[str, OpDef] = {}
@@ -446,12 +448,136 @@ def _explain(op, exc, args, attrs):
     return cls(f"{op.name}: invalid arguments ({shapes}): {exc}")
 
 
+# -- autocast (mixed precision) -----------------------------------------------------------------------------
+# PyTorch's CPU autocast lists, by registry op name: "lower" ops run in the autocast dtype (bfloat16 by
+# default), "fp32" ops in float32, "promote" ops in the widest floating dtype among their inputs. Only
+# floating tensors other than float64 are cast; the casts are ``cast`` ops, so gradients flow back to the
+# float32 originals. Ops not listed run in their inputs' dtypes. (The public functions built from several
+# ops, such as ``mse_loss``, follow the ops they are built from.)
+AUTOCAST_POLICY: dict[str, str] = {
+    **dict.fromkeys(("matmul", "einsum", "convolution", "scaled_dot_product_attention"), "lower"),
+    **dict.fromkeys(("prod", "binary_cross_entropy", "cross_entropy", "nll_loss"), "fp32"),
+    **dict.fromkeys(("cat", "stack"), "promote"),
+}
+AUTOCAST_DEFAULT_DTYPES = {"cpu": "bfloat16", "cuda": "float16", "xpu": "bfloat16", "mps": "float16"}
+_AUTOCAST_THREADS = 0  # threads with CPU autocast on: the hot path checks this one global first
+_AUTOCAST_LOCK = threading.Lock()
+
+
+def _autocast_local():
+    st = getattr(_LOCAL, "autocast", None)
+    if st is None:
+        st = _LOCAL.autocast = {
+            "enabled": dict.fromkeys(AUTOCAST_DEFAULT_DTYPES, False),
+            "dtype": {k: getattr(_dt, v) for k, v in AUTOCAST_DEFAULT_DTYPES.items()},
+            "cache_enabled": True,
+            "cache": {},
+            "depth": 0,
+        }
+    return st
+
+
+def _autocast_device(device_type) -> str:
+    if not isinstance(device_type, str):
+        raise TypeError(
+            f"autocast: device_type must be a string such as 'cpu', got {type(device_type).__name__}"
+        )
+    if device_type not in AUTOCAST_DEFAULT_DTYPES:
+        raise RuntimeError(
+            f"User specified an unsupported autocast device_type '{device_type}'; expected one of "
+            f"{', '.join(AUTOCAST_DEFAULT_DTYPES)}"
+        )
+    return device_type
+
+
+def autocast_state(device_type: str) -> tuple:
+    """``(enabled, dtype)`` of autocast for ``device_type`` on this thread."""
+    st = _autocast_local()
+    d = _autocast_device(device_type)
+    return st["enabled"][d], st["dtype"][d]
+
+
+def set_autocast_state(device_type: str, *, enabled=None, dtype=None) -> None:
+    """Change autocast for ``device_type`` on this thread (what ``ts.autocast`` enters and exits with)."""
+    global _AUTOCAST_THREADS
+    st = _autocast_local()
+    d = _autocast_device(device_type)
+    if dtype is not None:
+        st["dtype"][d] = dtype
+    if enabled is not None and bool(enabled) != st["enabled"][d]:
+        st["enabled"][d] = bool(enabled)
+        if d == "cpu":
+            with _AUTOCAST_LOCK:
+                _AUTOCAST_THREADS += 1 if enabled else -1
+
+
+def autocast_cache_enabled() -> bool:
+    return _autocast_local()["cache_enabled"]
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    _autocast_local()["cache_enabled"] = bool(enabled)
+
+
+def clear_autocast_cache() -> None:
+    _autocast_local()["cache"].clear()
+
+
+def _autocast_args(policy: str, args: tuple) -> tuple:
+    """``args`` with their eligible floating tensors cast as the op's autocast ``policy`` says."""
+    st = _LOCAL.autocast
+    if policy == "lower":
+        target = st["dtype"]["cpu"]
+    elif policy == "fp32":
+        target = _dt.float32
+    else:
+        target = st["dtype"]["cpu"]
+        for a in args:
+            if isinstance(a, Tensor) and a.dtype.is_floating_point:
+                target = _dt.promote_types(target, a.dtype)
+    cache = st["cache"] if st["cache_enabled"] and not is_tracing() else None
+    cast = _tensor_module._OPS.cast
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a.dtype
+            if d is not target and d.is_floating_point and d is not _dt.float64:
+                if cache is not None and a._requires_grad and a.grad_fn is None:
+                    # a parameter: cast once per autocast region (the cache is dropped on exit)
+                    key = (id(a), target)
+                    hit = cache.get(key)
+                    if hit is None or hit[0] is not a or hit[1] != a._version_counter[0]:
+                        hit = cache[key] = (a, a._version_counter[0], cast(a, target))
+                    a = hit[2]
+                else:
+                    a = cast(a, target)
+        out.append(a)
+    return tuple(out)
+
+
+def autocast_inputs(policy: str, *tensors) -> tuple:
+    """``tensors`` cast as autocast ``policy`` (``"lower"``, ``"fp32"``, ``"promote"``) says when CPU
+    autocast is on, else unchanged: for a public function built from several ops that PyTorch autocasts as
+    one (``linear``'s bias add, ``mse_loss``), called before its first op."""
+    if policy not in ("lower", "fp32", "promote"):
+        raise ValueError(f"autocast_inputs: unknown policy {policy!r}; expected 'lower', 'fp32' or 'promote'")
+    st = getattr(_LOCAL, "autocast", None) if _AUTOCAST_THREADS else None
+    if st is None or not st["enabled"]["cpu"]:
+        return tensors
+    return _autocast_args(policy, tensors)
+
+
 def apply(op: OpDef, args: tuple, attrs: dict = _NOATTRS, out=None):
     """Run ``op`` on ``args`` (tensors and scalars) with keyword ``attrs``; the one dispatch point.
 
     With ``out=t`` the result is written into ``t`` in place (no autograd history is recorded; ``t``'s
     version is bumped). Ops declared with ``mutates`` write into those inputs and return the first.
+    Under ``ts.autocast`` the ops of ``AUTOCAST_POLICY`` first cast their inputs.
     """
+    if _AUTOCAST_THREADS and out is None and op.name in AUTOCAST_POLICY:
+        st = getattr(_LOCAL, "autocast", None)
+        if st is not None and st["enabled"]["cpu"]:
+            args = _autocast_args(AUTOCAST_POLICY[op.name], args)
     if _ACTIVE and getattr(_LOCAL, "level", 0):
         return _intercepted(op, args, attrs, out)
     if out is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import sys
 
-import ml_dtypes
 import numpy as np
 
 __all__ = [
@@ -39,18 +39,41 @@ _COMPLEX = 3  # complex64/complex128: not floating point (as in PyTorch); no aut
 
 
 class dtype:
-    """A tensor element type, e.g. ``ts.float32``. Compares equal only to itself."""
+    """A tensor element type, e.g. ``ts.float32``. Compares equal only to itself.
 
-    __slots__ = ("name", "np", "itemsize", "category", "is_floating_point", "is_signed", "_rank")
+    The NumPy types of ``bfloat16`` (and other ml_dtypes types) come from ml_dtypes, whose import takes
+    over a second; such a dtype is made with ``np_dtype=None, lazy="<ml_dtypes name>"`` and its ``np`` slot
+    is filled on first use (``__getattr__`` only runs while the slot is still empty).
+    """
 
-    def __init__(self, name: str, np_dtype, category: builtins.int, rank: builtins.int):
+    __slots__ = ("name", "np", "itemsize", "category", "is_floating_point", "is_signed", "_rank", "_lazy")
+
+    def __init__(
+        self,
+        name: str,
+        np_dtype,
+        category: builtins.int,
+        rank: builtins.int,
+        *,
+        lazy: str | None = None,
+        itemsize: builtins.int | None = None,
+    ):
         self.name = name
-        self.np = np.dtype(np_dtype)
-        self.itemsize = self.np.itemsize
+        self._lazy = lazy
+        if lazy is None:
+            self.np = np.dtype(np_dtype)
+            itemsize = self.np.itemsize
+        self.itemsize = itemsize
         self.category = category
         self.is_floating_point = category == _FLOAT
         self.is_signed = category >= _FLOAT or (category == _INT and self.np.kind == "i")
         self._rank = rank
+
+    def __getattr__(self, attr):
+        if attr == "np" and self._lazy is not None:
+            _load_ml_dtypes()
+            return self.np
+        raise AttributeError(f"'tessera.dtype' object has no attribute {attr!r}")
 
     @property
     def is_complex(self) -> builtins.bool:
@@ -84,13 +107,57 @@ int16 = dtype("int16", np.int16, _INT, 2)
 int32 = dtype("int32", np.int32, _INT, 3)
 int64 = dtype("int64", np.int64, _INT, 4)
 float16 = dtype("float16", np.float16, _FLOAT, 1)
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, 1)
+bfloat16 = dtype("bfloat16", None, _FLOAT, 1, lazy="bfloat16", itemsize=2)
 float32 = dtype("float32", np.float32, _FLOAT, 2)
 float64 = dtype("float64", np.float64, _FLOAT, 3)
 half, float, double, short, int, long = float16, float32, float64, int16, int32, int64
 
 ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
-_FROM_NP = {d.np: d for d in ALL_DTYPES}
+
+
+class _NumpyToDtype(dict):
+    """NumPy dtype -> Tessera dtype. A NumPy type from ml_dtypes (an array made by ml_dtypes directly)
+    loads ml_dtypes' entries on first sight; until then they are absent, keeping ``import tessera`` fast."""
+
+    def __missing__(self, key):
+        if _is_ml_dtypes_key(key):
+            _load_ml_dtypes()
+            if dict.__contains__(self, key):
+                return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key) -> builtins.bool:
+        if dict.__contains__(self, key):
+            return True
+        if _is_ml_dtypes_key(key):
+            _load_ml_dtypes()
+            return dict.__contains__(self, key)
+        return False
+
+
+def _is_ml_dtypes_key(key) -> builtins.bool:
+    # An ml_dtypes array can only exist once ml_dtypes is imported (checked first: cheap); once its dtypes
+    # are loaded, a miss is a type Tessera does not have.
+    if "ml_dtypes" not in sys.modules or _LAZY_DTYPES[0]._lazy is None:
+        return False
+    return getattr(getattr(key, "type", None), "__module__", "").startswith("ml_dtypes")
+
+
+_FROM_NP = _NumpyToDtype({d.np: d for d in ALL_DTYPES if d._lazy is None})
+_LAZY_DTYPES = tuple(d for d in ALL_DTYPES if d._lazy is not None)
+
+
+def _load_ml_dtypes() -> None:
+    """Import ml_dtypes and fill in the NumPy types of the dtypes it provides (``bfloat16``)."""
+    import ml_dtypes
+
+    for d in _LAZY_DTYPES:
+        if d._lazy is not None:
+            d.np = np.dtype(getattr(ml_dtypes, d._lazy))
+            dict.__setitem__(_FROM_NP, d.np, d)
+            d._lazy = None
+
+
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
 
@@ -252,7 +319,12 @@ class finfo:
         d = as_dtype(d if d is not None else _default_float)
         if not d.is_floating_point:
             raise TypeError(f"finfo: {d} is not a floating dtype")
-        info = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
+        if d is bfloat16:
+            import ml_dtypes
+
+            info = ml_dtypes.finfo(d.np)
+        else:
+            info = np.finfo(d.np)
         self.dtype, self.bits = d, d.itemsize * 8
         self.eps, self.max, self.min = (
             builtins.float(info.eps),

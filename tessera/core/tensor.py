@@ -6,18 +6,98 @@ names onto ``Tensor`` when it is registered, so an op's behaviour lives in exact
 
 from __future__ import annotations
 
+import mmap
 import numbers
 import weakref
 
 import numpy as np
 
 from . import dtypes as _dt
-from .device import CPU, as_device
+from .device import CPU, NO_ACCELERATOR, NO_CUDA, CudaUnavailableError, as_device
 from .grad_mode import STATE as _GRAD
 
-__all__ = ["Tensor", "Size"]
+__all__ = [
+    "Tensor",
+    "Size",
+    "layout",
+    "strided",
+    "memory_format",
+    "contiguous_format",
+    "preserve_format",
+    "channels_last",
+    "channels_last_3d",
+]
 
 _FROM_NP = _dt._FROM_NP
+
+
+class layout:
+    """How a tensor's elements are stored: ``ts.strided`` (dense) or a sparse layout (``ts.sparse_coo``).
+
+    Example:
+        >>> ts.ones(2).layout
+        tessera.strided
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"tessera.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+class memory_format:
+    """The order in which a dense tensor's dimensions are laid out in memory: ``ts.contiguous_format``
+    (row-major), ``ts.channels_last`` (NHWC strides for a 4-d NCHW tensor), ``ts.channels_last_3d``
+    (NDHWC for 5-d) or ``ts.preserve_format`` (keep the input's).
+
+    Example:
+        >>> ts.ones(2, 3, 4, 5).contiguous(memory_format=ts.channels_last).stride()
+        (60, 1, 15, 3)
+    """
+
+    __slots__ = ("name", "rank")
+
+    def __init__(self, name: str, rank: int | None = None):
+        self.name, self.rank = name, rank
+
+    def __repr__(self) -> str:
+        return f"tessera.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+strided = layout("strided")
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last", 4)
+channels_last_3d = memory_format("channels_last_3d", 5)
+
+# ``ts.set_printoptions`` changes these (precision: digits after the point; threshold: element count above
+# which a tensor is summarised; edgeitems: items shown at each end then; linewidth; sci_mode: None = auto)
+PRINT_DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+PRINT_OPTIONS = dict(PRINT_DEFAULTS)
+
+# Legacy type names (``'torch.FloatTensor'``) <-> dtypes
+LEGACY_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "bfloat16": "BFloat16",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+_LEGACY_TO_DTYPE = {v + "Tensor": k for k, v in LEGACY_NAMES.items()}
 
 
 class Size(tuple):
@@ -107,8 +187,130 @@ class Tensor:
         return CPU
 
     @property
+    def layout(self) -> layout:
+        """The storage layout: ``ts.strided`` for a dense tensor."""
+        return strided
+
+    @property
     def is_cuda(self) -> bool:
         return False
+
+    # The device and storage kinds PyTorch tensors can have; a Tessera tensor is a dense CPU tensor.
+    is_cpu = property(lambda self: True, doc="True: every Tessera tensor lives on the CPU.")
+    is_mps = is_xpu = is_meta = is_quantized = is_mkldnn = is_vulkan = property(lambda self: False)
+    is_xla = is_ipu = is_mtia = is_maia = is_nested = is_sparse = is_sparse_csr = property(lambda self: False)
+
+    def get_device(self) -> int:
+        """The CUDA device index holding this tensor, or -1 for a CPU tensor (always -1 here)."""
+        return -1
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0: Tessera's ops have one output each)."""
+        return 0
+
+    def is_inference(self) -> bool:
+        """Whether this is an inference tensor (made under ``ts.inference_mode``). Tessera does not mark
+        tensors, so this is False."""
+        return False
+
+    def is_signed(self) -> bool:
+        """Whether the dtype is signed (floats and signed integers)."""
+        return self.dtype.is_signed
+
+    def storage_offset(self) -> int:
+        """The offset, in elements, of this tensor's first element in the memory it shares with its base.
+
+        Example:
+            >>> ts.arange(4)[1:].storage_offset()
+            1
+        """
+        arr = self._data
+        root = arr
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root is arr:
+            return 0
+        start = np.lib.array_utils.byte_bounds(root)[0]
+        return (arr.__array_interface__["data"][0] - start) // arr.itemsize
+
+    def dim_order(self, *, ambiguity_check: bool = False) -> tuple:
+        """The dimensions from outermost to innermost in memory (sorted by decreasing stride).
+
+        Example:
+            >>> ts.ones(2, 3).t().dim_order()
+            (1, 0)
+        """
+        strides = self.stride()
+        return tuple(sorted(range(len(strides)), key=lambda i: -strides[i]))
+
+    def is_pinned(self, device=None) -> bool:
+        """Whether this tensor is in page-locked memory: False (there is no accelerator to pin for)."""
+        return False
+
+    def pin_memory(self, device=None) -> Tensor:
+        """Copy into page-locked memory; raises, as PyTorch does without an accelerator."""
+        raise RuntimeError(NO_ACCELERATOR)
+
+    def is_shared(self) -> bool:
+        """Whether this tensor's memory is shared between processes (see ``share_memory_``)."""
+        a = self._data
+        while isinstance(a, np.ndarray):
+            a = a.base
+        if isinstance(a, memoryview):
+            a = a.obj
+        return isinstance(a, mmap.mmap)
+
+    def share_memory_(self) -> Tensor:
+        """Move this tensor's values into memory shared with processes forked later (an anonymous shared
+        mapping); returns ``self``. A no-op if already shared. Views taken before the move keep the old
+        memory, so call it on a base tensor before making views (as for a model's parameters).
+
+        Example:
+            >>> t = ts.ones(3).share_memory_()
+            >>> t.is_shared()
+            True
+        """
+        if self.is_shared():
+            return self
+        if self._base is not None:
+            raise RuntimeError("share_memory_: call it on the tensor owning the memory, not on a view of it")
+        arr = self._data
+        buf = mmap.mmap(-1, max(arr.nbytes, 1))
+        shared = Tensor._wrap(np.frombuffer(buf, dtype=arr.dtype, count=arr.size).reshape(arr.shape))
+        _dispatch(_OPS.copy, (shared, self.detach()), _NO_ATTRS, out=shared)
+        self._data = shared._data  # same values, new memory: the version counter is unchanged
+        return self
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export this tensor through the DLPack protocol (zero-copy): ``np.from_dlpack(t)``,
+        ``torch.from_dlpack(t)``. A tensor that requires grad must be detached first.
+
+        Example:
+            >>> import numpy as np
+            >>> np.from_dlpack(ts.ones(2))
+            array([1., 1.], dtype=float32)
+        """
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        if stream is not None and stream != -1:
+            raise BufferError(f"__dlpack__: stream must be None for a CPU tensor, got {stream!r}")
+        if self._data.dtype.kind == "V":
+            raise BufferError(f"__dlpack__: {self.dtype} tensors cannot be exported through NumPy's DLPack")
+        if _hooks_active():
+            _observe("read", self, "DLPack export")
+        kw = {}
+        if max_version is not None:
+            kw["max_version"] = max_version
+        if dl_device is not None:
+            kw["dl_device"] = dl_device
+        if copy is not None:
+            kw["copy"] = copy
+        return self._data.__dlpack__(**kw)
+
+    def __dlpack_device__(self) -> tuple:
+        """``(device_type, device_id)`` of the DLPack protocol: ``(1, 0)``, the CPU."""
+        return (1, 0)
 
     @property
     def ndim(self) -> int:
@@ -141,8 +343,15 @@ class Tensor:
     def is_complex(self) -> bool:
         return False
 
-    def is_contiguous(self) -> bool:
-        return self._data.flags.c_contiguous
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the memory is laid out densely in ``memory_format``'s order (row-major by default)."""
+        fmt = _check_memory_format("is_contiguous", memory_format)
+        if fmt is None or fmt is contiguous_format or fmt is preserve_format:
+            return self._data.flags.c_contiguous
+        if self._data.ndim != fmt.rank:
+            return False
+        order = (0,) + tuple(range(2, fmt.rank)) + (1,)
+        return self._data.transpose(order).flags.c_contiguous
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -358,6 +567,7 @@ class Tensor:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
+        fmt = _check_memory_format("to", kwargs.pop("memory_format", None))
         kwargs.pop("non_blocking", None)
         if kwargs:
             raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
@@ -372,25 +582,30 @@ class Tensor:
                 raise TypeError(f"to: unexpected argument {a!r}")
         as_device(device)
         if dtype is None or _dt.as_dtype(dtype).np == self._data.dtype:
-            return self.clone() if copy else self
-        return _OPS.cast(self, _dt.as_dtype(dtype))
+            out = self.clone() if copy else self
+        else:
+            out = _OPS.cast(self, _dt.as_dtype(dtype))
+        if fmt is not None and fmt is not preserve_format:
+            out = out.contiguous(memory_format=fmt)
+        return out
 
-    def type(self, dtype=None):
-        """With no argument, the type name (``'tessera.FloatTensor'``); otherwise ``to(dtype)``."""
+    def type(self, dtype=None, non_blocking: bool = False):
+        """With no argument, the type name (``'tessera.FloatTensor'``); otherwise this tensor converted to
+        ``dtype``: a dtype, a legacy type (``ts.LongTensor``) or its name (``'torch.LongTensor'``).
+
+        Example:
+            >>> ts.ones(2).type("torch.LongTensor")
+            tensor([1, 1])
+        """
         if dtype is None:
-            names = {
-                "float32": "Float",
-                "float64": "Double",
-                "float16": "Half",
-                "bfloat16": "BFloat16",
-                "int64": "Long",
-                "int32": "Int",
-                "int16": "Short",
-                "int8": "Char",
-                "uint8": "Byte",
-                "bool": "Bool",
-            }
-            return f"tessera.{names[self.dtype.name]}Tensor"
+            return f"tessera.{LEGACY_NAMES[self.dtype.name]}Tensor"
+        if isinstance(dtype, str):
+            prefix, _, name = dtype.rpartition(".")
+            if prefix not in ("torch", "tessera") or name not in _LEGACY_TO_DTYPE:
+                raise ValueError(f"type: invalid type: '{dtype}'")
+            dtype = _dt.as_dtype(_LEGACY_TO_DTYPE[name])
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), _dt.dtype):
+            dtype = dtype.dtype  # a legacy type such as ts.FloatTensor
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -426,15 +641,33 @@ class Tensor:
     def bool(self):
         return self.to(_dt.bool)
 
-    def cpu(self):
-        return self
+    def cpu(self, memory_format=None) -> Tensor:
+        """This tensor (already on the CPU)."""
+        return self if memory_format is None else self.contiguous(memory_format=memory_format)
 
-    def cuda(self, device=None):
-        as_device("cuda")
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        """Copy to a CUDA GPU; raises, as PyTorch does without CUDA."""
+        raise CudaUnavailableError(NO_CUDA)
 
-    def contiguous(self) -> Tensor:
-        """This tensor if already C-contiguous, else a contiguous copy (differentiable)."""
-        return self if self._data.flags.c_contiguous else self.clone()
+    def contiguous(self, memory_format=contiguous_format) -> Tensor:
+        """This tensor if already dense in ``memory_format``'s order (row-major by default), else a copy
+        laid out so (differentiable). ``ts.channels_last`` gives a 4-d tensor NHWC strides.
+
+        Example:
+            >>> ts.ones(2, 3, 4, 5).contiguous(memory_format=ts.channels_last).stride()
+            (60, 1, 15, 3)
+        """
+        fmt = _check_memory_format("contiguous", memory_format)
+        if fmt is preserve_format:
+            raise RuntimeError("contiguous: preserve memory format is unsupported by the contiguous operator")
+        if fmt is contiguous_format or fmt is None:
+            return self if self._data.flags.c_contiguous else _dense_copy(self, None)
+        if self._data.ndim != fmt.rank:
+            raise RuntimeError(f"required rank {fmt.rank} tensor to use {fmt.name} format")
+        if self.is_contiguous(memory_format=fmt):
+            return self
+        # channels last: the channel dimension is the innermost in memory; the logical order is kept
+        return _dense_copy(self, (0,) + tuple(range(2, fmt.rank)) + (1,))
 
     # -- factories sharing dtype ------------------------------------------------------------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -461,6 +694,17 @@ class Tensor:
         from .creation import full
 
         return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """An uninitialised tensor of ``size`` with element strides ``stride`` (this dtype by default).
+
+        Example:
+            >>> ts.ones(1).new_empty_strided((2, 3), (1, 2)).stride()
+            (1, 2)
+        """
+        return empty_strided(
+            size, stride, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+        )
 
     # -- printing ---------------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -502,6 +746,54 @@ def _rebuild_tensor(arr, requires_grad):
     return Tensor._wrap(arr, requires_grad)
 
 
+def _dense_copy(t: Tensor, order) -> Tensor:
+    """A copy of ``t`` in new dense memory whose dimensions run in ``order`` from outermost to innermost
+    (None: row-major). Written with ``copy_`` into an empty tensor, so gradients flow back to ``t``."""
+    from .creation import empty
+
+    shape = t._data.shape
+    if order is None:
+        return empty(shape, dtype=t.dtype).copy_(t)
+    buf = empty(tuple(shape[i] for i in order), dtype=t.dtype)
+    return buf.permute(*(order.index(i) for i in range(len(order)))).copy_(t)
+
+
+def _check_memory_format(opname: str, fmt):
+    if fmt is None or isinstance(fmt, memory_format):
+        return fmt
+    raise TypeError(
+        f"{opname}(): argument 'memory_format' must be tessera.memory_format, not {type(fmt).__name__}"
+    )
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False) -> Tensor:  # fmt: skip
+    """An uninitialised tensor of ``size`` whose element strides are ``stride`` (as ``torch.empty_strided``).
+
+    Example:
+        >>> ts.empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
+    """
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError(
+            f"empty_strided: mismatch in length of strides and shape (size {list(size)}, stride {list(stride)})"
+        )
+    for name, vals in (("size", size), ("stride", stride)):
+        if any(not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0 for v in vals):
+            raise RuntimeError(f"empty_strided: {name} must be non-negative ints, got {list(vals)}")
+    as_device(device)
+    if layout not in (None, strided):
+        raise RuntimeError(f"empty_strided: only the strided layout is supported, got {layout}")
+    if pin_memory:
+        raise RuntimeError(NO_ACCELERATOR)
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    n = 0 if 0 in size else 1 + sum((s - 1) * st for s, st in zip(size, stride))
+    storage = np.empty(n, d.np)
+    arr = np.lib.stride_tricks.as_strided(storage, size, tuple(st * d.itemsize for st in stride))
+    return Tensor._wrap(arr, bool(requires_grad))
+
+
 def _canonical_dim(opname: str, dim, ndim: int) -> int:
     if dim.__class__ is int and -ndim <= dim < ndim:
         return dim + ndim if dim < 0 else dim
@@ -520,17 +812,29 @@ def _format_tensor(t: Tensor) -> str:
     dt = t.dtype
     if dt is _dt.bfloat16 or dt is _dt.float16:
         arr = arr.astype(np.float32)
-    kw = {"separator": ", ", "prefix": "tensor(", "threshold": 1000, "edgeitems": 3, "max_line_width": 80}
+    opts = PRINT_OPTIONS
+    p, threshold, edge = opts["precision"], opts["threshold"], opts["edgeitems"]
+    kw = {
+        "separator": ", ",
+        "prefix": "tensor(",
+        "threshold": threshold,
+        "edgeitems": edge,
+        "max_line_width": opts["linewidth"],
+    }
     if dt.is_floating_point:
         finite = arr[np.isfinite(arr)] if arr.size else arr
         big = finite.size and np.abs(finite).max() >= 1e8
-        if finite.size and not big and np.all(finite == np.round(finite)):
+        sci = opts["sci_mode"]
+        if sci is None:
+            sci = bool(finite.size and (big or np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+        if finite.size and not big and opts["sci_mode"] is None and np.all(finite == np.round(finite)):
             fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
-        elif finite.size and (big or np.abs(finite[finite != 0]).min(initial=1) < 1e-4):
-            fmt = lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)  # noqa: E731
+        elif sci:
+            fmt = lambda v: f"{v:.{p}e}" if np.isfinite(v) else str(v)  # noqa: E731
         else:
-            fmt = lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)  # noqa: E731
-        shown = arr if arr.size <= 1000 else np.concatenate([arr.reshape(-1)[:3], arr.reshape(-1)[-3:]])
+            fmt = lambda v: f"{v:.{p}f}" if np.isfinite(v) else str(v)  # noqa: E731
+        flat = arr.reshape(-1)
+        shown = arr if arr.size <= threshold else np.concatenate([flat[:edge], flat[-edge:]])
         width = max((len(fmt(v)) for v in shown.reshape(-1)), default=0)
         kw["formatter"] = {"float_kind": lambda v: fmt(v).rjust(width)}
     body = np.array2string(arr, **kw)
@@ -566,6 +870,7 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
     Validation happens before any memory is touched, so a failing in-place op leaves ``self`` unchanged.
     Every write goes through ``apply`` (``out=``), so an interceptor sees it.
     """
+    check_no_internal_overlap(self)
     recording = _GRAD.enabled and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )
@@ -610,6 +915,17 @@ def _inplace(self: Tensor, op, args: tuple, attrs: dict) -> Tensor:
         self.grad_fn = out.grad_fn if od.dtype == self._data.dtype else _OPS.cast(out, self.dtype).grad_fn
         self._requires_grad = True
     return self
+
+
+def check_no_internal_overlap(t: Tensor) -> None:
+    """PyTorch's error for writing into a tensor where several elements share one memory location (an
+    ``expand``ed tensor: a stride 0 over a dimension longer than 1)."""
+    arr = t._data
+    if not arr.flags.writeable and any(st == 0 and n > 1 for st, n in zip(arr.strides, arr.shape)):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation."
+        )
 
 
 def _write(dst: Tensor, src: Tensor) -> None:
