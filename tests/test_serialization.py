@@ -402,3 +402,145 @@ def test_header_length_that_looks_like_a_pickle_opcode_still_loads(tmp_path):
             assert ts.load(path)["pad"] == "x" * pad
             return
     pytest.skip("no padding produced the colliding header length")
+
+
+# -- hardening: deep nesting, metadata that is not an object, stale temporary files -----------------------
+def _tessera_file(path, structure: str, version="1", arrays=None):
+    from safetensors.numpy import save_file
+
+    meta = {"format": "tessera", "tessera.version": version, "tessera.structure": structure}
+    save_file(arrays or {}, path, metadata=meta)
+
+
+@pytest.mark.parametrize("kind", ["lists", "tuples", "dicts"])
+def test_deeply_nested_file_is_a_clear_error(tmp_path, kind):
+    n = 900
+    open_, close = {"lists": ("[", "]"), "tuples": ('{"tuple": [', "]}"), "dicts": ('{"dict": [[1, ', "]]}")}[
+        kind
+    ]
+    structure = open_ * n + "0" + close * n
+    path = tmp_path / "deep.safetensors"
+    _tessera_file(path, structure)
+    assert path.stat().st_size < 20_000
+    with pytest.raises(
+        ValueError, match=r"deep.safetensors.*corrupt Tessera structure metadata \(nested \d+ levels"
+    ):
+        ts.load(path)
+
+
+def test_nesting_that_json_alone_would_reject_and_deep_headers(tmp_path):
+    path = tmp_path / "h.safetensors"
+    deep = "[" * 100_000 + "]" * 100_000
+    header = ('{"__metadata__": {"a": "b"}, "x": ' + deep + "}").encode()
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    with pytest.raises(ValueError, match="h.safetensors"):
+        ts.load(path)
+    from tessera.serialization import parse_structure
+
+    with pytest.raises(ValueError, match="k.st: corrupt Tessera structure metadata"):
+        parse_structure(deep, "k.st")
+    with pytest.raises(ValueError, match="k.st: corrupt Tessera structure metadata \\(not a string\\)"):
+        parse_structure(3, "k.st")
+
+
+def test_saving_something_too_deep_to_load_fails_before_writing(tmp_path):
+    obj = []
+    for _ in range(400):
+        obj = [obj]
+    path = tmp_path / "never.safetensors"
+    with pytest.raises(ValueError, match="save: the object is nested more than"):
+        ts.save(obj, path)
+    assert not path.exists()
+    ok = []
+    for _ in range(50):
+        ok = [ok]
+    ts.save(ok, path)
+    assert ts.load(path) == ok
+
+
+def _raw(header: dict) -> bytes:
+    h = json.dumps(header).encode()
+    return len(h).to_bytes(8, "little") + h
+
+
+@pytest.mark.parametrize("meta", [[], None, "tessera", 0, ["format", "tessera"]], ids=repr)
+def test_metadata_that_is_not_an_object_is_refused(tmp_path, meta):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(_raw({"__metadata__": meta}))
+    with pytest.raises(
+        ValueError, match=r"m.safetensors' is not a valid safetensors file: __metadata__ is not a JSON"
+    ):
+        ts.load(path)
+    path.write_bytes(_raw({"__metadata__": {"format": "tessera", "tessera.version": 2}}))
+    with pytest.raises(
+        ValueError, match="m.safetensors.*__metadata__ value 'tessera.version' is not a string"
+    ):
+        ts.load(path)
+
+
+def test_format_version_is_always_checked(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "v.safetensors"
+    cases = [
+        ({"format": "tessera", "tessera.structure": "1"}, "corrupt Tessera metadata"),  # no version
+        ({"tessera.version": "1", "tessera.structure": "1"}, "corrupt Tessera metadata"),  # no format
+        ({"format": "tessera", "tessera.version": "1"}, "no tessera.structure"),
+        ({"format": "tessera", "tessera.version": "3", "tessera.structure": "1"}, "newer Tessera"),
+    ]
+    for meta, msg in cases:
+        save_file({"a": np.ones(1, np.float32)}, path, metadata=meta)
+        with pytest.raises(ValueError, match=f"v.safetensors.*{msg}"):
+            ts.load(path)
+    _tessera_file(path, '{"tuple": [1, "a"]}', version="1")  # files of format 1 still load
+    assert ts.load(path) == (1, "a")
+    save_file({"a": np.ones(1, np.float32)}, path, metadata={"format": "pt"})  # someone else's file
+    assert list(ts.load(path)) == ["a"]
+
+
+_KILLED_SAVE = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import tessera as ts
+from tessera import _atomic
+
+real = _atomic.os.fsync
+def die(fd):
+    os.kill(os.getpid(), signal.SIGKILL)
+_atomic.os.fsync = die  # killed after writing, before the rename
+ts.save({{"w": ts.ones(1000)}}, {path!r})
+"""
+
+
+def test_killed_save_leaves_a_temp_file_that_the_next_save_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "ckpt.safetensors"
+    ts.save({"w": ts.zeros(3)}, path)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ts.__file__)))
+    seen = set()
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", _KILLED_SAVE.format(root=root, path=str(path))])
+        assert proc.returncode == -signal.SIGKILL
+        stale = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        # each killed save leaves its temporary file; the next save (here the next killed one) removes it
+        assert len(stale) == 1 and stale[0].startswith(".ckpt.safetensors.") and stale[0] not in seen
+        seen.add(stale[0])
+    assert ts.load(path)["w"].tolist() == [0.0, 0.0, 0.0]  # the previous file is intact
+    # a live writer's file, another target's and a recent one of an older Tessera (no pid) stay
+    live = tmp_path / f".ckpt.safetensors.{os.getppid()}.abc123.tmp"
+    other = tmp_path / ".ckpt.safetensors.bak.1.x.tmp"
+    old_style = tmp_path / ".ckpt.safetensors.q1w2e3.tmp"
+    older = tmp_path / ".ckpt.safetensors.z9y8x7.tmp"
+    for p in (live, other, old_style, older):
+        p.write_bytes(b"partial")
+    os.utime(older, (1, 1))
+    ts.save({"w": ts.ones(2)}, path)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["ckpt.safetensors", live.name, other.name, old_style.name])
+    assert ts.load(path)["w"].tolist() == [1.0, 1.0]
+    from tessera._atomic import clean_stale_temporaries
+
+    assert clean_stale_temporaries(path) == []
