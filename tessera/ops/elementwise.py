@@ -1,4 +1,7 @@
-"""Elementwise ops: arithmetic and Python operators, casts, unary math and activations, comparisons.
+"""Elementwise ops: arithmetic and Python operators, casts, unary math and activations, comparisons, and
+the special functions (gamma family, Bessel, error-function inverses, incomplete gamma, Hurwitz zeta) that
+NumPy lacks, computed in float64 from series, recurrences and asymptotic expansions (``ts.special`` exposes
+them under PyTorch's names).
 
 Every op here is one ``OpDef`` (NumPy forward + gradient rule written with Tessera ops) plus a thin public
 wrapper. Activations with a cheap analytic derivative (relu, sigmoid, tanh, gelu, silu, softplus) have a
@@ -2981,10 +2984,7 @@ def float_power(input, exponent) -> Tensor:
     """
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         _check_input("float_power", input)
-    base = _as_double(input)
-    if not isinstance(base, Tensor):
-        base = Tensor._wrap(np.asarray(base, dtype=np.float64))
-    return pow(base, _as_double(exponent))
+    return pow(_as_double(input), _as_double(exponent))
 
 
 def _float_power_(self, exponent):
