@@ -146,37 +146,58 @@ def max_pool3d(
     )
 
 
-def _with_indices(fn, doc_example):
-    name = fn.__name__ + "_with_indices"
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """``max_pool1d`` returning ``(output, indices)`` whatever ``return_indices`` says.
 
-    def with_indices(
-        input: Tensor,
-        kernel_size,
-        stride=None,
-        padding=0,
-        dilation=1,
-        ceil_mode: bool = False,
-        return_indices: bool = False,
-    ) -> tuple[Tensor, Tensor]:
-        return fn(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-    with_indices.__name__ = with_indices.__qualname__ = name
-    with_indices.__doc__ = (
-        f"``{fn.__name__}`` returning ``(output, indices)`` whatever ``return_indices`` says.\n\n"
-        f"    Example:\n        >>> {doc_example}\n"
-    )
-    return with_indices
+    Example:
+        >>> F.max_pool1d_with_indices(ts.randn(1, 2, 8), 2)[1].shape
+        tessera.Size([1, 2, 4])
+    """
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-max_pool1d_with_indices = _with_indices(
-    max_pool1d, "F.max_pool1d_with_indices(ts.randn(1, 2, 8), 2)[1].shape"
-)
-max_pool2d_with_indices = _with_indices(
-    max_pool2d, "F.max_pool2d_with_indices(ts.randn(1, 2, 4, 4), 2)[1].shape"
-)
-max_pool3d_with_indices = _with_indices(
-    max_pool3d, "F.max_pool3d_with_indices(ts.randn(1, 2, 4, 4, 4), 2)[1].shape"
-)
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """``max_pool2d`` returning ``(output, indices)`` whatever ``return_indices`` says.
+
+    Example:
+        >>> F.max_pool2d_with_indices(ts.randn(1, 2, 4, 4), 2)[1].shape
+        tessera.Size([1, 2, 2, 2])
+    """
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """``max_pool3d`` returning ``(output, indices)`` whatever ``return_indices`` says.
+
+    Example:
+        >>> F.max_pool3d_with_indices(ts.randn(1, 2, 4, 4, 4), 2)[1].shape
+        tessera.Size([1, 2, 2, 2, 2])
+    """
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def _avg_pool(
