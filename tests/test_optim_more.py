@@ -219,6 +219,25 @@ def test_sparse_adam_matches_torch(kwargs, dtype):
     _assert_state_dicts_match(sopt.state_dict(), topt.state_dict())
 
 
+@needs_torch
+def test_sparse_adam_with_ts_sparse_coo_tensors():
+    """Uncoalesced COO gradients (duplicate rows add up) built with ``ts.sparse_coo_tensor``."""
+    if not hasattr(ts, "sparse_coo_tensor"):
+        pytest.skip("ts.sparse_coo_tensor is not available")
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((8, 2, 3))
+    tw, sw = torch.tensor(w0, requires_grad=True), ts.tensor(w0, requires_grad=True)
+    topt, sopt = torch.optim.SparseAdam([tw], lr=0.05), ts.optim.SparseAdam([sw], lr=0.05)
+    for _ in range(10):
+        idx = rng.integers(0, 8, size=(1, 6))
+        vals = rng.standard_normal((6, 2, 3))
+        tw.grad = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(vals), (8, 2, 3))
+        sw.grad = ts.sparse_coo_tensor(ts.tensor(idx), ts.tensor(vals), (8, 2, 3))
+        topt.step()
+        sopt.step()
+    np.testing.assert_allclose(sw.detach().numpy(), tw.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
 def test_sparse_adam_errors():
     w = ts.zeros(4, 2, requires_grad=True)
     opt = ts.optim.SparseAdam([w])
