@@ -202,23 +202,19 @@ def _im2col_nd(x, kernel, stride, padding, dilation, groups, out_sz):
 
 
 def _col2im_nd(cols, kernel, stride, padding, dilation, groups, out_sz, input_shape):
-    """Any-rank ``col2im``: each kernel offset's columns added into a strided slice of the padded output."""
+    """Any-rank ``col2im``: each kernel offset's columns added into a strided slice of the padded output
+    (accumulated channel-major, the columns' order, then transposed once)."""
     n, c = input_shape[:2]
     spatial = tuple(input_shape[2:])
     pairs = tuple(zip(padding[0::2], padding[1::2]))
-    nd = len(kernel)
     src = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out_sz))
     full = tuple(m + lo + hi for m, (lo, hi) in zip(spatial, pairs))
-    out = np.zeros((n, c) + full, cols.dtype)
-    perm = (1, 0) + tuple(range(2, nd + 2))
+    acc = np.zeros((c, n) + full, cols.dtype)
     for off in itertools.product(*(range(k) for k in kernel)):
-        dst = out[(slice(None), slice(None)) + _offset_slices(off, stride, dilation, out_sz)]
-        dst += src[(slice(None),) + off].transpose(perm)
-    if any(padding):
-        out = np.ascontiguousarray(
-            out[(slice(None),) * 2 + tuple(slice(lo, lo + m) for m, (lo, _) in zip(spatial, pairs))]
-        )
-    return out
+        dst = acc[(slice(None), slice(None)) + _offset_slices(off, stride, dilation, out_sz)]
+        dst += src[(slice(None),) + off]
+    crop = tuple(slice(lo, lo + m) for m, (lo, _) in zip(spatial, pairs))
+    return np.ascontiguousarray(np.swapaxes(acc[(slice(None), slice(None)) + crop], 0, 1))
 
 
 def _im2col_forward(x, kernel, stride, padding, dilation, groups, out_hw, input_shape=None):
