@@ -325,6 +325,7 @@ def test_legacy_constructor_errors_and_type():
 # -- process-level switches -----------------------------------------------------------------------------
 def test_num_threads_reach_blas_and_openmp():
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    import ctypes
     import os
 
     before = ts.get_num_threads()
@@ -334,6 +335,15 @@ def test_num_threads_reach_blas_and_openmp():
         assert os.environ["OMP_NUM_THREADS"] == "1"
         blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
         assert blas and all(i["num_threads"] == 1 for i in blas)
+        try:  # the OpenMP runtime compiled kernels link (loaded here as a kernel library would load it)
+            gomp = ctypes.CDLL("libgomp.so.1")
+        except OSError:
+            gomp = None
+        if gomp is not None:
+            ts.set_num_threads(2)
+            assert gomp.omp_get_max_threads() == 2
+            ts.set_num_threads(1)
+            assert gomp.omp_get_max_threads() == 1
     finally:
         ts.set_num_threads(before)
     with pytest.raises(RuntimeError, match="set_num_threads expects a positive integer"):

@@ -6,11 +6,11 @@ gradients reach the float32 parameters. ``GradScaler`` scales a loss so that low
 not underflow, unscales them before the optimizer step and skips steps whose gradients overflowed.
 
 Example:
-    >>> model = ts.nn.Linear(4, 2)
+    >>> logits = ts.randn(3, 5).bfloat16()
     >>> with ts.autocast("cpu"):
-    ...     y = model(ts.ones(3, 4))
-    >>> y.dtype, model.weight.dtype
-    (tessera.bfloat16, tessera.float32)
+    ...     loss = ts.nn.functional.cross_entropy(logits, ts.tensor([0, 1, 2]))   # a float32 op
+    >>> loss.dtype
+    tessera.float32
 """
 
 from .autocast_mode import autocast, custom_bwd, custom_fwd, is_autocast_available

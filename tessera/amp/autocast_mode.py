@@ -33,9 +33,8 @@ class autocast:
 
     Example:
         >>> with ts.autocast(device_type="cpu", dtype=ts.bfloat16):
-        ...     y = ts.ones(2, 3) @ ts.ones(3, 2)
-        >>> y.dtype
-        tessera.bfloat16
+        ...     ts.is_autocast_enabled("cpu"), ts.prod(ts.ones(3).bfloat16()).dtype   # prod runs in float32
+        (True, tessera.float32)
     """
 
     def __init__(self, device_type: str, dtype=None, enabled: bool = True, cache_enabled: bool | None = None):
