@@ -12,6 +12,8 @@ from opcheck import check_grad, check_torch, needs_torch, rand, torch
 
 import tessera as ts
 import tessera.nn.functional as F
+from tessera.core.dispatch import apply
+from tessera.ops.conv import AVG_POOL, CONVOLUTION, MAX_POOL
 
 if torch is not None:
     import torch.nn.functional as TF
@@ -120,6 +122,53 @@ def test_conv3d_errors():
         F.conv_transpose3d(ts.randn(1, 2, 3, 3, 3), ts.randn(2, 2, 3, 3, 3), output_padding=1)
     with pytest.raises(ValueError, match="Conv3d: in_channels"):
         ts.nn.Conv3d(3, 4, 3, groups=2)
+
+
+# -- the 3-d fused kernels against the ops' reference decompositions (float64, with double backward) ------
+def _fused_and_reference(op, arrays, attrs):
+    results = []
+    for fn in (lambda *a: apply(op, a, attrs), lambda *a: op.decompose(*a, **attrs)):
+        args = [ts.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*args)
+        g = ts.tensor(np.random.default_rng(0).standard_normal(tuple(out.shape)))
+        grads = ts.autograd.grad(out, args, g, create_graph=True)
+        second = sum(gr.square().sum() for gr in grads)
+        if second.requires_grad:  # second order through the gradients (avg_pool's is constant)
+            second.backward()
+        results.append([out] + list(grads) + [a.grad for a in args])
+    for a, b in zip(*results):
+        if a is None or b is None:  # no second-order path (the bias): both absent or zero
+            assert all(t is None or not t.detach().numpy().any() for t in (a, b))
+            continue
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("stride, padding, dilation, groups", [(1, (1, 2), 1, 1), (2, (1, 1), 2, 2)])
+def test_convolution_3d_matches_its_decomposition(transposed, stride, padding, dilation, groups):
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal((2, 4, 4, 5, 4))
+    w = rng.standard_normal((4, 6 // groups, 2, 3, 2) if transposed else (6, 4 // groups, 2, 3, 2))
+    attrs = {
+        "stride": (stride,) * 3,
+        "padding": (padding,) * 3,
+        "dilation": (dilation,) * 3,
+        "groups": groups,
+        "transposed": transposed,
+        "output_padding": (1, 0, 1) if transposed and stride > 1 else (0, 0, 0),
+    }
+    _fused_and_reference(CONVOLUTION, (x, w, rng.standard_normal(6)), attrs)
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_pooling_3d_matches_its_decomposition(ceil_mode):
+    x = np.random.default_rng(31).standard_normal((2, 3, 5, 6, 7))
+    geom = {"kernel": (2, 3, 2), "stride": (2, 1, 2), "padding": (1, 1, 0), "ceil_mode": ceil_mode}
+    _fused_and_reference(MAX_POOL, (x,), {**geom, "dilation": (1, 2, 1)})
+    for count_include_pad in (True, False):
+        attrs = {**geom, "count_include_pad": count_include_pad, "divisor_override": None}
+        _fused_and_reference(AVG_POOL, (x,), attrs)
 
 
 # -- 3-d pooling ------------------------------------------------------------------------------------------
