@@ -824,3 +824,23 @@ def test_adaptive_log_softmax_errors():
         RuntimeError, match="Input and target should have the same size in the batch dimension"
     ):
         m(ts.randn(3, 8), ts.tensor([1, 2]))
+
+
+@needs_torch
+@pytest.mark.parametrize("padding_idx", [None, 1])
+def test_embedding_scale_grad_by_freq(padding_idx):
+    w = _x(6, 2, seed=1)
+    idx = np.array([[1, 1, 2], [1, 3, 3]])
+    check_torch(
+        lambda w: F.embedding(ts.tensor(idx), w, padding_idx=padding_idx, scale_grad_by_freq=True),
+        lambda w: _tnn().embedding(torch.tensor(idx), w, padding_idx=padding_idx, scale_grad_by_freq=True),
+        w,
+    )
+    m = nn.Embedding.from_pretrained(ts.tensor(w), freeze=False, scale_grad_by_freq=True)
+    mt = torch.nn.Embedding.from_pretrained(torch.tensor(w), freeze=False, scale_grad_by_freq=True)
+    check_torch(lambda i: m(ts.tensor(idx)), lambda i: mt(torch.tensor(idx)), w, grad=False)
+    m(ts.tensor(idx)).sum().backward()
+    mt(torch.tensor(idx)).sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), mt.weight.grad.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="max mode does not support scaling the gradient by the frequency"):
+        F.embedding_bag(ts.tensor([1, 2]), ts.tensor(w), ts.tensor([0]), mode="max", scale_grad_by_freq=True)

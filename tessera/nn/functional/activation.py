@@ -106,7 +106,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """
     _float_input("celu", input)
     if alpha == 0:
-        raise RuntimeError("celu: ZeroDivisionError (alpha must not be 0)")
+        raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
     if inplace:
         return _into(input, celu, alpha)
     return ops.clamp_min(input, 0) + ops.clamp_max(alpha * ops.expm1(input / alpha), 0)

@@ -177,7 +177,16 @@ def embedding(
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
 ) -> Tensor:
-    """Rows of ``weight`` selected by the integer tensor ``input``; ``padding_idx`` rows get no gradient."""
+    """Rows of ``weight`` selected by the integer tensor ``input``; ``padding_idx`` rows get no gradient;
+    ``scale_grad_by_freq`` divides each row's gradient by how often its index occurs in ``input``;
+    ``max_norm`` renormalises the looked-up rows of ``weight`` in place (``sparse`` is accepted, gradients
+    are dense).
+
+    Example:
+        >>> F.embedding(ts.tensor([[0, 2]]), ts.arange(6.0).reshape(3, 2))
+        tensor([[[0., 1.],
+                 [4., 5.]]])
+    """
     if not isinstance(input, Tensor) or input.dtype.name not in ("int64", "int32"):
         got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise TypeError(f"embedding: expected input to be an int64 or int32 tensor of indices, got {got}")
@@ -200,7 +209,21 @@ def embedding(
                 {"max_norm": float(max_norm), "norm_type": float(norm_type)},
             )
     pad = None if padding_idx is None else (padding_idx + n if padding_idx < 0 else padding_idx)
-    return apply(EMBEDDING, (weight, input), {"padding_idx": pad})
+    out = apply(EMBEDDING, (weight, input), {"padding_idx": pad})
+    if scale_grad_by_freq and out.requires_grad:
+        out = _scale_grad_by_freq(out, input, n)
+    return out
+
+
+def _scale_grad_by_freq(rows: Tensor, indices: Tensor, num_weights: int) -> Tensor:
+    """``rows`` unchanged, with the gradient of each row divided by its index's count in ``indices``."""
+    flat = indices.reshape(-1).long()
+    counts = creation.zeros(num_weights, dtype=rows.dtype).index_add(
+        0, flat, creation.ones(flat.shape[0], dtype=rows.dtype)
+    )
+    scale = (1.0 / counts.index_select(0, flat)).reshape(tuple(indices.shape) + (1,))
+    fixed = rows.detach()
+    return fixed + (rows - fixed) * scale
 
 
 def _bag_inputs(input, offsets, per_sample_weights):
@@ -284,6 +307,8 @@ def embedding_bag(
                 f"mode='sum' (got mode='{mode}'). Please open a feature request on GitHub."
             )
     if scale_grad_by_freq:
+        if mode == "max":
+            raise ValueError(f"{opname}: max mode does not support scaling the gradient by the frequency")
         raise NotImplementedError(f"{opname}: scale_grad_by_freq=True is not supported")
     num_weights, dim = weight.shape
     if padding_idx is not None:
