@@ -285,8 +285,8 @@ class PReLU(Module):
 
     Example:
         >>> m = ts.nn.PReLU(3)
-        >>> m(ts.full((2, 3), -1.0))[0]
-        tensor([-0.2500, -0.2500, -0.2500], grad_fn=<WhereBackward0>)
+        >>> m(ts.full((1, 3), -1.0))
+        tensor([[-0.2500, -0.2500, -0.2500]], grad_fn=<WhereBackward0>)
     """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
