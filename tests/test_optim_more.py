@@ -681,3 +681,33 @@ def test_compiled_training_step_matches_eager(make):
     for k in s0:
         for key in s0[k]:
             np.testing.assert_allclose(s1[k][key].numpy(), s0[k][key].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("Adadelta", {"weight_decay": 0.1}),
+        ("Adamax", {"weight_decay": 0.1}),
+        ("NAdam", {"weight_decay": 0.1}),
+        ("RAdam", {"lr": 0.01}),
+        ("ASGD", {"t0": 1}),
+        ("Rprop", {}),
+        ("Adafactor", {}),
+        ("Muon", {"lr": 0.02}),
+    ],
+)
+def test_params_keep_their_dtype(name, kwargs, dtype):
+    dt = getattr(ts, dtype)
+    w = ts.ones(4, 4, dtype=dt, requires_grad=True)
+    opt = getattr(ts.optim, name)([w], **kwargs)
+    scale = ts.arange(16).reshape(4, 4).to(dt)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w * scale).sum().backward()
+        opt.step()
+    assert w.dtype == dt
+    vals = w.detach().float().numpy()
+    assert np.all(np.isfinite(vals)) and np.any(vals != 1.0)
+    for key, v in opt.state[w].items():
+        assert v.dtype == (dt if key not in ("step", "mu_product", "eta", "mu") else ts.float32), key
