@@ -348,8 +348,13 @@ class _Packer:
             children = {id(m): name for name, m in module._modules.items() if m is not None}
 
         def arg(value, p):
-            from .nn.module import Module, _detached_spec
+            from .nn.module import ChildArg, Module, _detached_spec
 
+            if isinstance(value, ChildArg):
+                child = value.ref()
+                if child is not None and id(child) in children:
+                    return {"child": children[id(child)]}
+                return {"spec": self.spec(value.spec, None, p, where, depth + 1)}
             if isinstance(value, Module):
                 if id(value) in children:
                     return {"child": children[id(value)]}
@@ -410,11 +415,13 @@ class _Packer:
 def _signature(m) -> str:
     """A string that is equal for two modules built the same way: class, type and constructor arguments
     (tensors by shape and dtype, modules by their own signatures)."""
-    from .nn.module import Module, ModuleSpec
+    from .nn.module import ChildArg, Module, ModuleSpec
 
     def sig(v, depth=0):
         if depth > 64:
             return "..."
+        if isinstance(v, ChildArg):
+            return spec_sig(v.spec, depth + 1)
         if isinstance(v, Module):
             return _signature(v)
         if isinstance(v, ModuleSpec):

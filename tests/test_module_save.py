@@ -276,3 +276,23 @@ def test_format_versions(tmp_path):
     with pytest.raises(TypeError, match="save\\(\\) got an unexpected keyword argument 'foo'"):
         ts.save(1, tmp_path / "x", foo=1)
     ts.save(nn.ReLU(), tmp_path / "r", pickle_protocol=4, _use_new_zipfile_serialization=True)
+
+
+def test_specs_keep_no_replaced_module_alive_and_copy_with_the_module():
+    import copy
+    import gc
+    import pickle
+    import weakref
+
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    old = weakref.ref(m[2])
+    m[2] = nn.Linear(3, 4)
+    gc.collect()
+    assert old() is None  # the constructor argument that was replaced is freed
+    back = roundtrip(m)
+    assert [type(c) for c in back] == [nn.Linear, nn.ReLU, nn.Linear] and back[2].out_features == 4
+    c = copy.deepcopy(m)
+    assert type(roundtrip(c)) is nn.Sequential and roundtrip(c)[2].out_features == 4
+    p = pickle.loads(pickle.dumps(m))
+    assert roundtrip(p)[2].out_features == 4
+    same_state(roundtrip(p), m)

@@ -3,8 +3,10 @@ state_dict and hook semantics."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import types
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
@@ -51,6 +53,32 @@ class _NotDescribable(Exception):
     pass
 
 
+class ChildArg:
+    """A constructor argument that became a child of the module: a weak reference to it (a child replaced
+    later is not kept alive by the spec) plus its own spec, used once the child is gone or replaced."""
+
+    __slots__ = ("ref", "spec")
+
+    def __init__(self, module: Module):
+        self.ref = weakref.ref(module)
+        self.spec = _detached_spec(module)
+
+    def __repr__(self) -> str:
+        m = self.ref()
+        return repr(m) if m is not None else repr(self.spec)
+
+    def __reduce__(self):
+        return (_spec_only, (self.spec,))
+
+    def __deepcopy__(self, memo):
+        m = self.ref()
+        return _spec_only(self.spec) if m is None else ChildArg(copy.deepcopy(m, memo))
+
+
+def _spec_only(spec):
+    return spec
+
+
 _LEAVES = (type(None), bool, int, float, complex, str, _dt.dtype, _device, np.ndarray, np.generic)
 
 
@@ -64,7 +92,7 @@ def _capture(value, children: set, budget: list, where: str):
         return value
     if isinstance(value, Module):
         if id(value) in children:
-            return value
+            return ChildArg(value)
         return _detached_spec(value)
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
         return value
@@ -96,6 +124,8 @@ def _detached_spec(m: Module) -> ModuleSpec:
         return spec
 
     def detach(v):
+        if isinstance(v, ChildArg):
+            return v.spec
         if isinstance(v, Module):
             return _detached_spec(v)
         if isinstance(v, (list, tuple)):
