@@ -711,11 +711,12 @@ def linalg_solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
         raise RuntimeError(f"linalg.solve: Expected a floating point tensor as input. Got {B.dtype.name}")
     _same_dtype("linalg.solve", A, B)
     if not left:
-        return (
-            linalg_solve(A.mT, B.mT if B.ndim >= 2 else B, left=True).mT
-            if B.ndim >= 2
-            else (linalg_solve(A.mT, B))
-        )
+        if B.ndim < 2:
+            raise RuntimeError(
+                "linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. In "
+                "this case linalg.solve is equivalent to B / A.squeeze(-1)"
+            )
+        return linalg_solve(A.mT, B.mT).mT
     if _is_vector_rhs(A, B):
         if A.shape[-1] != B.shape[-1]:
             raise RuntimeError(
@@ -1296,7 +1297,7 @@ def linalg_matrix_power(A: Tensor, n: int) -> Tensor:
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"linalg.matrix_power: argument 'n' must be int, not {type(n).__name__}")
     if n == 0:
-        return (A * 0 + _eye_like(A)).detach() if not A.requires_grad else A * 0 + _eye_like(A)
+        return A * 0 + _eye_like(A)  # the identity, with a zero gradient
     if n < 0:
         A, n = linalg_inv(A), -n
     result, base = None, A
@@ -1559,14 +1560,8 @@ def linalg_matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False
         red, other = (d0, d1) if ord in (1, -1) else (d1, d0)
         sums = A.abs().sum(red, keepdim=True)
         r = sums.amax(other, keepdim=True) if ord > 0 else sums.amin(other, keepdim=True)
-        return r if keepdim else r.squeeze((d0, d1) if True else None)
-    if keepdim:
-        r = (
-            r.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
-            if d0 < d1
-            else (r.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1)))
-        )
-    return r
+        return r if keepdim else r.squeeze((d0, d1))
+    return r.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1)) if keepdim else r
 
 
 def linalg_norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -191,10 +191,12 @@ class SparseCOOTensor(Tensor):
     def to(self, *args, **kwargs):
         """Convert the values' dtype (``to(ts.float64)``); the device stays the CPU."""
         for a in args:
-            if isinstance(a, (str,)) or hasattr(a, "type") and not isinstance(a, _dt.dtype):
-                kwargs.setdefault("device", a)
+            if isinstance(a, Tensor):
+                kwargs.setdefault("dtype", a.dtype)
+            elif isinstance(a, str) or (hasattr(a, "type") and not isinstance(a, _dt.dtype)):
+                kwargs.setdefault("device", a)  # a device: everything lives on the CPU
             else:
-                kwargs.setdefault("dtype", a.dtype if isinstance(a, Tensor) else a)
+                kwargs.setdefault("dtype", a)
         dtype = kwargs.pop("dtype", None)
         kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
@@ -342,6 +344,12 @@ if not hasattr(Tensor, "is_sparse"):
     Tensor.is_sparse = property(lambda self: False)
 
 
+@method("to_dense")
+def _dense_to_dense(self: Tensor, dtype=None, *, masked_grad=None) -> Tensor:
+    """A dense tensor is already dense: itself (converted to ``dtype`` when given)."""
+    return self if dtype is None else self.to(dtype)
+
+
 # -- construction -------------------------------------------------------------------------------------------
 def sparse_coo_tensor(
     indices,
@@ -365,7 +373,7 @@ def sparse_coo_tensor(
         tensor([[0., 0., 3.],
                 [4., 0., 5.]])
     """
-    from ..core.creation import as_tensor, tensor
+    from ..core.creation import tensor
 
     name = "sparse_coo_tensor"
     if not isinstance(indices, Tensor):
@@ -420,7 +428,6 @@ def sparse_coo_tensor(
             values = values.detach()
         values = values.clone().requires_grad_(True)
     coalesced = bool(is_coalesced) if is_coalesced is not None else nnz <= 1
-    del as_tensor
     return _make(indices, values, size, coalesced)
 
 
