@@ -301,7 +301,15 @@ class _Packer:
         from .nn.module import Module, ModuleSpec
 
         if isinstance(obj, Module):
-            return {"module": self.module(obj, path, where, depth)}
+            node = self.module(obj, path, where, depth)
+            if node["args"] is None:  # nothing could rebuild it: refuse now rather than at load time
+                raise TypeError(
+                    f"save: cannot store {type(obj).__qualname__} as a whole module (at {where}): "
+                    f"{node['why']}, and Tessera stores a module as its class and constructor arguments "
+                    "(never a pickle). Save its state_dict() instead, or construct it from plain values "
+                    "(numbers, strings, tensors, modules, lists and dicts of them)"
+                )
+            return {"module": node}
         if isinstance(obj, ModuleSpec):
             return {"spec": self.spec(obj, None, path, where, depth)}
         from .core.device import device

@@ -186,9 +186,16 @@ def test_loading_does_not_touch_the_global_rng():
 def test_undescribable_arguments_and_other_errors(tmp_path):
     c = Configured(Config())
     assert c._init_spec.args is None and "Config" in c._init_spec.why
-    with pytest.raises(ValueError, match=r"cannot rebuild the module \(Configured\).*Config"):
-        with safe_globals([Configured]):
-            ts.load(_bytes(c))
+    with pytest.raises(
+        TypeError, match=r"save: cannot store Configured as a whole module .*Config.*state_dict"
+    ):
+        ts.save(c, tmp_path / "c.st")
+    with pytest.raises(TypeError, match=r"cannot store Configured as a whole module \(at \['m'\]\)"):
+        ts.save({"m": c}, tmp_path / "c.st")
+    # a forged file without arguments: a clear error at load time
+    forged = _forge(tmp_path, lambda node: node.update({"args": None, "why": "forged"}))
+    with pytest.raises(ValueError, match=r"cannot rebuild the module \(Linear\).*forged"):
+        ts.load(forged)
     # nested inside a parent that rebuilds it, an undescribable child is fine
     holder = Wrapper(nn.Linear(2, 2))
     with safe_globals([Wrapper]):
