@@ -668,3 +668,32 @@ def test_two_layer_gcn_trains_like_torch():
     np.testing.assert_allclose(l1, l2, rtol=1e-10)
     np.testing.assert_allclose(w_ts, w_torch, rtol=1e-10)
     assert l1[-1] < l1[0]
+
+
+_I3 = np.eye(3)
+SECOND_ORDER = {
+    "det": (lambda a: ts.linalg.det(a), [R(3, 3)]),
+    "inv": (lambda a: ts.linalg.inv(a), [R(3, 3)]),
+    "solve": (lambda a, b: ts.linalg.solve(a, b), [R(3, 3), R(3, 2)]),
+    "solve_triangular": (
+        lambda a, b: ts.linalg.solve_triangular(a + 3 * ts.tensor(_I3), b, upper=True),
+        [R(3, 3), R(3, 2)],
+    ),
+    "cholesky": (lambda a: ts.linalg.cholesky(a @ a.mT + 3 * ts.tensor(_I3)), [R(3, 3)]),
+    "pinv": (lambda a: ts.linalg.pinv(a), [R(3, 4)]),
+    "matrix_exp": (lambda a: ts.linalg.matrix_exp(a), [R(3, 3)]),
+    "svdvals": (lambda a: ts.linalg.svdvals(a), [R(4, 3)]),
+    "eigvalsh": (lambda a: ts.linalg.eigvalsh(a + a.mT), [R(3, 3)]),
+    "qr": (lambda a: ts.linalg.qr(a).R, [R(4, 3)]),
+    "slogdet": (lambda a: ts.linalg.slogdet(a).logabsdet, [R(3, 3)]),
+    "sparse.mm": (
+        lambda v, d: ts.sparse.mm(ts.sparse_coo_tensor([[0, 1, 1], [1, 0, 1]], v, (2, 2)), d),
+        [R(3), R(2, 3)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_order_gradients(name):
+    fn, inputs = SECOND_ORDER[name]
+    assert ts.autograd.gradgradcheck(fn, [ts.tensor(a, requires_grad=True) for a in inputs])
