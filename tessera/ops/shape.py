@@ -586,7 +586,13 @@ def split(tensor, split_size_or_sections, dim: int = 0):
 
 
 def split_with_sizes(input, split_sizes, dim: int = 0):
-    return split(input, list(split_sizes), dim)
+    """Split into pieces of the listed sizes along ``dim`` (they must sum to its length).
+
+    Example:
+        >>> [t.tolist() for t in ts.split_with_sizes(ts.arange(5), [2, 3])]
+        [[0, 1], [2, 3, 4]]
+    """
+    return _renamed("split_with_sizes", split, input, list(split_sizes), dim)
 
 
 method("split_with_sizes")(split_with_sizes)
