@@ -64,6 +64,7 @@ from .core.random import (
     set_rng_state,
 )
 from .core.tensor import Size, Tensor
+from .nn.functional.toplevel import *  # noqa: F401,F403  (torch.conv2d, torch.batch_norm...)
 from .ops import *  # noqa: F401,F403
 from .serialization import load, save
 
