@@ -130,9 +130,7 @@ def as_device(d) -> device:
     d = device(d)
     if d.type != "cpu":
         raise _unavailable(d)
-    if d.index not in (None, 0):
-        raise RuntimeError(f"device {d}: only cpu:0 exists")
-    return CPU
+    return CPU  # as in PyTorch, a CPU index is accepted and the tensor is on "cpu"
 
 
 def set_default_device(device_) -> None:
