@@ -1344,19 +1344,31 @@ LU_PIVOTS = OpDef(
 )
 
 
-def _perm_matrix(pivots, m, dtype):
-    """The permutation matrix ``P`` (``A = P L U``) of LAPACK ``pivots`` (a constant: no gradient)."""
-    piv = pivots.numpy() - 1
+def _pivots_to_perm_forward(piv, m, dtype):
+    piv = piv.astype(np.int64) - 1
     batch = piv.shape[:-1]
     flat = piv.reshape((-1, piv.shape[-1]))
     perms = np.tile(np.arange(m), (flat.shape[0], 1))
     for b in range(flat.shape[0]):
         for j, p in enumerate(flat[b]):
             perms[b, [j, p]] = perms[b, [p, j]]
-    P = np.zeros((flat.shape[0], m, m), dtype.np)
+    P = np.zeros((flat.shape[0], m, m), _dt.as_dtype(dtype).np)
     for b in range(flat.shape[0]):
         P[b, perms[b], np.arange(m)] = 1
-    return Tensor._wrap(P.reshape(batch + (m, m)))
+    return P.reshape(batch + (m, m))
+
+
+PIVOTS_TO_PERM = OpDef(
+    "linalg_pivots_to_permutation",
+    _pivots_to_perm_forward,
+    differentiable=False,
+    shape_rule=lambda piv, m, dtype: _meta(tuple(piv.shape[:-1]) + (m, m), _dt.as_dtype(dtype)),
+)
+
+
+def _perm_matrix(pivots, m, dtype):
+    """The permutation matrix ``P`` (``A = P L U``) of LAPACK ``pivots`` (a constant: no gradient)."""
+    return apply(PIVOTS_TO_PERM, (pivots,), {"m": int(m), "dtype": dtype.name})
 
 
 def _unpack(LU, m, n):
