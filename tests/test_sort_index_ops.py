@@ -96,6 +96,14 @@ def test_topk_nan_and_errors():
         ts.topk(ts.tensor(a), 5)
     with pytest.raises(RuntimeError, match="topk: selected index k out of range"):
         ts.topk(ts.tensor(a), -1)
+    with pytest.raises(RuntimeError, match="topk: topk does not support bool dtypes"):
+        ts.topk(ts.tensor([True, False]), 1)
+    with pytest.raises(NotImplementedError, match="kthvalue: \"kthvalue_cpu\" not implemented for 'Bool'"):
+        ts.kthvalue(ts.tensor([True, False]), 1)
+    with pytest.raises(NotImplementedError, match='searchsorted: "searchsorted_out_cpu" not implemented'):
+        ts.searchsorted(ts.tensor([False, True]), ts.tensor([True]))
+    with pytest.raises(NotImplementedError, match='scatter_reduce: "scatter_gather_tensor_cpu_reduce_mean"'):
+        ts.tensor([True]).scatter_reduce(0, ts.tensor([0]), ts.tensor([False]), "mean")
 
 
 @pytest.mark.parametrize("k,dim,keepdim", [(1, -1, False), (3, 0, True), (2, 1, False)])
@@ -138,7 +146,7 @@ def test_nanmedian():
     check_torch(lambda t: t.nanmedian(), lambda t: t.nanmedian(), np.array([NAN, NAN], np.float32))
     check_torch(lambda t: ts.nanmedian(t, 0), lambda t: tuple(torch.nanmedian(t, 0)), np.array([3, 1, 2]))
     assert type(ts.nanmedian(ts.tensor(a), 1)).__name__ == "nanmedian"
-    with pytest.raises(RuntimeError, match="nanmedian: not implemented for bool"):
+    with pytest.raises(NotImplementedError, match="nanmedian: \"median_out\" not implemented for 'Bool'"):
         ts.nanmedian(ts.tensor([True]))
 
 

@@ -1508,6 +1508,10 @@ def _scatter_reduce_args(opname, input, dim, index, src, reduce, include_self):
         raise RuntimeError(
             f"{opname}: reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
         )
+    if reduce == "mean" and input._data.dtype == np.bool_:
+        raise NotImplementedError(
+            f"{opname}: \"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'"
+        )
     d, src = _scatter_args(opname, input, dim, index, src, None)
     return {"dim": d, "reduce": reduce, "include_self": bool(include_self)}
 

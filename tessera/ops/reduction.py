@@ -805,7 +805,7 @@ def nanmedian(input, dim=None, keepdim: bool = False):
     """
     _check_tensor("nanmedian", input)
     if input._data.dtype == np.bool_:
-        raise RuntimeError("nanmedian: not implemented for bool input")
+        raise NotImplementedError("nanmedian: \"median_out\" not implemented for 'Bool'")
     if dim is None:
         return apply(NANMEDIAN, (input,))
     return _ext_dim("nanmedian", NANMEDIAN_IDX, SELECT_MEDIAN, _RT_NANMEDIAN, input, dim, keepdim)

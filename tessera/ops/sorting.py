@@ -193,6 +193,8 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         topk(values=tensor([5., 3.]), indices=tensor([1, 2]))
     """
     _check_input("topk", input)
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("topk: topk does not support bool dtypes on CPU")
     k = _int_arg("topk", "k", k)
     nd = input._data.ndim
     d = _dim("topk", dim, nd)
@@ -239,6 +241,8 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
         kthvalue(values=tensor(2.), indices=tensor(2))
     """
     _check_input("kthvalue", input)
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("kthvalue: \"kthvalue_cpu\" not implemented for 'Bool'")
     k = _int_arg("kthvalue", "k", k)
     nd = input._data.ndim
     d = _dim("kthvalue", dim, nd)
@@ -584,6 +588,8 @@ def searchsorted(
             )
         right = side == "right"
     sd, vd = sorted_sequence._data, values._data
+    if sd.dtype == np.bool_ or vd.dtype == np.bool_:
+        raise NotImplementedError("searchsorted: \"searchsorted_out_cpu\" not implemented for 'Bool'")
     if sd.ndim == 0:
         raise RuntimeError(
             "searchsorted: boundaries tensor should have positive dimension, but got 0 dimension"
