@@ -844,3 +844,93 @@ def test_embedding_scale_grad_by_freq(padding_idx):
     np.testing.assert_allclose(m.weight.grad.numpy(), mt.weight.grad.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="max mode does not support scaling the gradient by the frequency"):
         F.embedding_bag(ts.tensor([1, 2]), ts.tensor(w), ts.tensor([0]), mode="max", scale_grad_by_freq=True)
+
+
+# -- torch-level forms (int reductions, torch.* argument orders) --------------------------------------------
+@needs_torch
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_torch_level_loss_forms(code):
+    from tessera.nn.functional import loss as L
+
+    x, y = _x(4, 5, seed=1), _x(4, 5, seed=2)
+    p = np.abs(_x(4, 5, seed=3)) / 3 + 0.05
+    pm = np.sign(_x(4, 5, seed=4))
+    pm4 = np.sign(_x(4, seed=5))
+    lp = np.log(np.exp(_x(6, 2, 4, seed=6)) / np.exp(_x(6, 2, 4, seed=6)).sum(2, keepdims=True))
+    tg = np.array([[1, 2], [3, 3]])
+    cases = [
+        (L._torch_kl_div, torch.kl_div, (x, p), ()),
+        (L._torch_margin_ranking_loss, torch.margin_ranking_loss, (x, y), (pm, 0.2)),
+        (L._torch_hinge_embedding_loss, torch.hinge_embedding_loss, (x,), (pm, 0.5)),
+        (L._torch_cosine_embedding_loss, torch.cosine_embedding_loss, (x, y), (pm4, 0.1)),
+        (L._torch_triplet_margin_loss, torch.triplet_margin_loss, (x, y, p), (1.0, 2.0, 1e-6, True)),
+        (
+            L._torch_binary_cross_entropy_with_logits,
+            torch.binary_cross_entropy_with_logits,
+            (x, p),
+            (None, None),
+        ),
+    ]
+    for ts_fn, torch_fn, arrays, extra in cases:
+        ex_ts = tuple(ts.tensor(e) if isinstance(e, np.ndarray) else e for e in extra)
+        ex_t = tuple(torch.tensor(e) if isinstance(e, np.ndarray) else e for e in extra)
+        for tail_ts, tail_t in (((*ex_ts, code), (*ex_t, code)), (ex_ts, ex_t)):  # explicit, then default
+            check_torch(
+                lambda *a, f=ts_fn, e=tail_ts: f(*a, *e),
+                lambda *a, f=torch_fn, e=tail_t: f(*a, *e),
+                *arrays,
+                rtol=1e-5,
+            )
+    check_torch(
+        lambda a: L._torch_poisson_nll_loss(a, ts.tensor(p), True, True, 1e-8, code),
+        lambda a: torch.poisson_nll_loss(a, torch.tensor(p), True, True, 1e-8, code),
+        x,
+    )
+    check_torch(
+        lambda a: L._torch_ctc_loss(a, ts.tensor(tg), [6, 5], [2, 2], 0, code),
+        lambda a: torch.ctc_loss(a, torch.tensor(tg), [6, 5], [2, 2], 0, code),
+        lp.astype(np.float32),
+        rtol=1e-5,
+    )
+    with pytest.raises(TypeError, match="argument 'reduction' must be int, not str"):
+        L._torch_kl_div(ts.tensor(x), ts.tensor(p), "mean")
+
+
+@needs_torch
+def test_torch_level_norm_dropout_embedding_forms():
+    import importlib
+
+    Li = importlib.import_module("tessera.nn.functional.linear")  # the package's `linear` is the function
+    N = importlib.import_module("tessera.nn.functional.normalization")
+
+    x = _x(4, 3, 5, seed=1)
+    w, b = _x(3, seed=2), _x(3, seed=3)
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    check_torch(
+        lambda a, w, b: N._torch_batch_norm(a, w, b, ts.tensor(rm), ts.tensor(rv), True, 0.1, 1e-5, False),
+        lambda a, w, b: torch.batch_norm(a, w, b, torch.tensor(rm), torch.tensor(rv), True, 0.1, 1e-5, False),
+        x, w, b, rtol=1e-5, atol=1e-5,
+    )  # fmt: skip
+    check_torch(
+        lambda a, w, b: N._torch_instance_norm(a, w, b, None, None, True, 0.1, 1e-5, False),
+        lambda a, w, b: torch.instance_norm(a, w, b, None, None, True, 0.1, 1e-5, False),
+        x, w, b, rtol=1e-5, atol=1e-5,
+    )  # fmt: skip
+    check_torch(
+        lambda a: N._torch_layer_norm(a, [5]), lambda a: torch.layer_norm(a, [5]), x, rtol=1e-5, atol=1e-5
+    )
+    check_torch(
+        lambda a: N._torch_group_norm(a, 3), lambda a: torch.group_norm(a, 3), x, rtol=1e-5, atol=1e-5
+    )
+    check_torch(lambda a: Li._torch_dropout(a, 0.5, False), lambda a: torch.dropout(a, 0.5, False), x)
+    check_torch(
+        lambda a: Li._torch_alpha_dropout(a, 0.5, False), lambda a: torch.alpha_dropout(a, 0.5, False), x
+    )
+    idx = np.array([[0, 2], [4, 2]])
+    ew = _x(5, 3, seed=4)
+    for pad in (-1, 2):
+        check_torch(
+            lambda w, pad=pad: Li._torch_embedding(w, ts.tensor(idx), pad),
+            lambda w, pad=pad: torch.embedding(w, torch.tensor(idx), pad),
+            ew,
+        )

@@ -348,3 +348,26 @@ def embedding_bag(
         0, seg, creation.ones(flat.shape[0], dtype=rows.dtype)
     )
     return total / ops.clamp_min(counts[:bags], 1).unsqueeze(1)
+
+
+# -- torch-level forms (not in ``__all__``): what ``ts.<name>`` should export ------------------------------------
+def _torch_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.dropout`` (``train`` required)."""
+    return dropout(input, p, train)
+
+
+def _torch_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.alpha_dropout``."""
+    return alpha_dropout(input, p, train)
+
+
+def _torch_embedding(
+    weight: Tensor,
+    indices: Tensor,
+    padding_idx: int = -1,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """``torch.embedding``: weight first; ``padding_idx=-1`` means none (as in ATen)."""
+    pad = None if padding_idx is None or padding_idx < 0 else padding_idx
+    return embedding(indices, weight, pad, None, 2.0, scale_grad_by_freq, sparse)

@@ -1106,3 +1106,83 @@ def ctc_loss(
     if reduction == "sum":
         return nll.sum()
     return nll.reshape(()) if unbatched else nll
+
+
+# -- torch-level forms ---------------------------------------------------------------------------------------
+# ``torch.kl_div``, ``torch.ctc_loss``... take the reduction as an int (0 'none', 1 'mean', 2 'sum'), and their
+# Python bindings default to 'none'. These adapters (not in ``__all__``) are what ``ts.<name>`` should export.
+_REDUCTION_CODES = ("none", "mean", "sum")
+
+
+def _code(opname: str, reduction) -> str:
+    if isinstance(reduction, bool) or not isinstance(reduction, int):
+        raise TypeError(f"{opname}(): argument 'reduction' must be int, not {type(reduction).__name__}")
+    if not 0 <= reduction <= 2:
+        raise ValueError(f"{opname}: reduction must be 0 (none), 1 (mean) or 2 (sum), got {reduction}")
+    return _REDUCTION_CODES[reduction]
+
+
+def _torch_kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
+    """``torch.kl_div``: ``F.kl_div`` with an int reduction."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 'mean' warning is F.kl_div's, not torch.kl_div's
+        return kl_div(input, target, reduction=_code("kl_div", reduction), log_target=log_target)
+
+
+def _torch_margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 0) -> Tensor:
+    """``torch.margin_ranking_loss``."""
+    return margin_ranking_loss(
+        input1, input2, target, margin, reduction=_code("margin_ranking_loss", reduction)
+    )
+
+
+def _torch_hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 0) -> Tensor:
+    """``torch.hinge_embedding_loss``."""
+    return hinge_embedding_loss(input, target, margin, reduction=_code("hinge_embedding_loss", reduction))
+
+
+def _torch_cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 0) -> Tensor:
+    """``torch.cosine_embedding_loss``."""
+    return cosine_embedding_loss(
+        input1, input2, target, margin, reduction=_code("cosine_embedding_loss", reduction)
+    )
+
+
+def _torch_triplet_margin_loss(
+    anchor, positive, negative, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+    reduction: int = 0,
+) -> Tensor:  # fmt: skip
+    """``torch.triplet_margin_loss``."""
+    return triplet_margin_loss(
+        anchor, positive, negative, margin, p, eps, swap, reduction=_code("triplet_margin_loss", reduction)
+    )
+
+
+def _torch_poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, reduction: int) -> Tensor:
+    """``torch.poisson_nll_loss`` (every argument required, as in PyTorch)."""
+    return poisson_nll_loss(
+        input, target, log_input, full, eps=eps, reduction=_code("poisson_nll_loss", reduction)
+    )
+
+
+def _torch_binary_cross_entropy_with_logits(
+    input, target, weight=None, pos_weight=None, reduction: int = 0
+) -> Tensor:
+    """``torch.binary_cross_entropy_with_logits``."""
+    return binary_cross_entropy_with_logits(
+        input,
+        target,
+        weight,
+        pos_weight=pos_weight,
+        reduction=_code("binary_cross_entropy_with_logits", reduction),
+    )
+
+
+def _torch_ctc_loss(
+    log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction: int = 0,
+    zero_infinity: bool = False,
+) -> Tensor:  # fmt: skip
+    """``torch.ctc_loss``."""
+    return ctc_loss(
+        log_probs, targets, input_lengths, target_lengths, blank, _code("ctc_loss", reduction), zero_infinity
+    )

@@ -280,3 +280,34 @@ def local_response_norm(
     sq = (input * input).reshape(n, c, -1)
     div = ops.matmul(window, sq).reshape(tuple(input.shape)) * (alpha / size) + k
     return input / div**beta
+
+
+# -- torch-level forms (not in ``__all__``): what ``ts.<name>`` should export ------------------------------------
+def _torch_batch_norm(
+    input, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
+    cudnn_enabled: bool = True,
+) -> Tensor:  # fmt: skip
+    """``torch.batch_norm`` (weight and bias come first; ``cudnn_enabled`` is ignored)."""
+    return batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _torch_instance_norm(
+    input, weight, bias, running_mean, running_var, use_input_stats: bool, momentum: float, eps: float,
+    cudnn_enabled: bool = True,
+) -> Tensor:  # fmt: skip
+    """``torch.instance_norm``."""
+    return instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def _torch_layer_norm(
+    input, normalized_shape, weight=None, bias=None, eps: float = 1e-5, cudnn_enable: bool = True
+) -> Tensor:
+    """``torch.layer_norm``."""
+    return layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def _torch_group_norm(
+    input, num_groups: int, weight=None, bias=None, eps: float = 1e-5, cudnn_enabled: bool = True
+) -> Tensor:
+    """``torch.group_norm``."""
+    return group_norm(input, num_groups, weight, bias, eps)
