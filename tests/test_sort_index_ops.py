@@ -938,3 +938,10 @@ def test_compiled_replays_match_eager(name):
         x = ts.tensor(_x(3, 5, seed=seed))
         np.testing.assert_allclose(cf(x).numpy(), fn(x).numpy(), rtol=1e-6)
     assert len(cf.graphs) == 1 and not cf.recompiles
+
+
+def test_index_put_function_accumulates_in_place():
+    a, b = ts.zeros(3, 2), torch.zeros(3, 2)
+    assert ts.index_put_(a, (ts.tensor([0, 0, 2]),), ts.tensor([1.0, 2.0]), accumulate=True) is a
+    torch.index_put_(b, (torch.tensor([0, 0, 2]),), torch.tensor([1.0, 2.0]), accumulate=True)
+    _same(a, b)

@@ -48,6 +48,7 @@ __all__ = [
     "index_select",
     "index_add",
     "index_put",
+    "index_put_",
     "masked_fill",
     "masked_select",
     "take",
