@@ -965,7 +965,8 @@ def load(
     class the file names (only for files you trust: their classes' code runs).
 
     Pickle files (``torch.save``, ``pickle.dump``) are refused with a clear error: loading never executes
-    a pickle. ``map_location`` is accepted for PyTorch compatibility; everything loads on the CPU.
+    a pickle. ``map_location`` and ``mmap`` are accepted for PyTorch compatibility; everything loads on the
+    CPU.
 
     Example:
         >>> ts.save([ts.arange(3), "hello"], "obj.safetensors")  # doctest: +SKIP
