@@ -2,8 +2,10 @@
 exported as ``ts.<name>``.
 
 Where PyTorch's top-level function has the functional form's signature it is the same function; where it
-follows ATen's schema instead (argument order, ``reduction`` as an int, modes as ints, extra ``cudnn_enabled``
-flags, tuples of results) a thin adapter maps it onto the functional form, so there is one implementation.
+follows ATen's schema instead (argument order, ``reduction`` as an int defaulting to none, modes as ints,
+extra ``cudnn_enabled`` flags, tuples of results) a thin adapter maps it onto the functional form, so there
+is one implementation. The adapters of the losses, norms and dropouts live beside their functional forms
+(``loss._torch_kl_div``...); the rest are here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,21 @@ from ...core import creation
 from ...core import dtypes as _dt
 from ...core.tensor import Tensor
 from .. import functional as F  # complete by the time ``ts`` imports this module
+from .linear import _torch_alpha_dropout as alpha_dropout
+from .linear import _torch_dropout as dropout
+from .linear import _torch_embedding as embedding
+from .loss import _torch_binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
+from .loss import _torch_cosine_embedding_loss as cosine_embedding_loss
+from .loss import _torch_ctc_loss as ctc_loss
+from .loss import _torch_hinge_embedding_loss as hinge_embedding_loss
+from .loss import _torch_kl_div as kl_div
+from .loss import _torch_margin_ranking_loss as margin_ranking_loss
+from .loss import _torch_poisson_nll_loss as poisson_nll_loss
+from .loss import _torch_triplet_margin_loss as triplet_margin_loss
+from .normalization import _torch_batch_norm as batch_norm
+from .normalization import _torch_group_norm as group_norm
+from .normalization import _torch_instance_norm as instance_norm
+from .normalization import _torch_layer_norm as layer_norm
 
 __all__ = [
     # same signature as the functional form
@@ -49,25 +66,11 @@ bilinear = F.bilinear
 cosine_similarity = F.cosine_similarity
 pairwise_distance = F.pairwise_distance
 pdist = F.pdist
-group_norm = F.group_norm
-layer_norm = F.layer_norm
 rms_norm = F.rms_norm
 celu, celu_, selu, selu_ = F.celu, F.celu_, F.selu, F.selu_
 hardshrink, prelu = F.hardshrink, F.prelu
 rrelu, rrelu_ = F.rrelu, F.rrelu_
 threshold, threshold_ = F.threshold, F.threshold_
-
-# ATen's reduction ints. The top-level losses default to 0 (no reduction), unlike their F forms: that is what
-# torch 2.13's bindings do, whatever the schemas print.
-_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
-
-
-def _reduction(opname: str, reduction) -> str:
-    if isinstance(reduction, str):
-        return reduction
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{opname}: reduction must be 0 (none), 1 (mean) or 2 (sum), got {reduction!r}")
-    return _REDUCTIONS[reduction]
 
 
 def adaptive_max_pool1d(input, output_size):
@@ -75,17 +78,8 @@ def adaptive_max_pool1d(input, output_size):
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
-def dropout(input, p: float, train: bool):
-    """``torch.dropout(input, p, train)``: ``F.dropout`` with ATen's argument names."""
-    return F.dropout(input, p, train)
-
-
 def dropout_(input, p: float, train: bool):
     return input.copy_(F.dropout(input, p, train)) if train and p > 0 else input
-
-
-def alpha_dropout(input, p: float, train: bool):
-    return F.alpha_dropout(input, p, train)
 
 
 def alpha_dropout_(input, p: float, train: bool):
@@ -98,87 +92,6 @@ def feature_alpha_dropout(input, p: float, train: bool):
 
 def feature_alpha_dropout_(input, p: float, train: bool):
     return input.copy_(F.feature_alpha_dropout(input, p, train)) if train and p > 0 else input
-
-
-def batch_norm(input, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
-               cudnn_enabled: bool = True):  # fmt: skip
-    """``torch.batch_norm`` (ATen order: weight and bias before the running statistics)."""
-    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
-
-
-def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats: bool, momentum: float,
-                  eps: float, cudnn_enabled: bool = True):  # fmt: skip
-    """``torch.instance_norm`` (ATen order)."""
-    return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
-
-
-def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False, sparse: bool = False):
-    """``torch.embedding(weight, indices)``: ``F.embedding`` with the table first; ``padding_idx=-1`` is none."""
-    return F.embedding(
-        indices, weight, None if padding_idx == -1 else padding_idx, None, 2.0, scale_grad_by_freq, sparse
-    )
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
-    name = "binary_cross_entropy_with_logits"
-    return F.binary_cross_entropy_with_logits(
-        input, target, weight, reduction=_reduction(name, reduction), pos_weight=pos_weight
-    )
-
-
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction=0):
-    return F.cosine_embedding_loss(
-        input1, input2, target, margin, reduction=_reduction("cosine_embedding_loss", reduction)
-    )
-
-
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction=0):
-    return F.hinge_embedding_loss(
-        input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction)
-    )
-
-
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction=0):
-    return F.margin_ranking_loss(
-        input1, input2, target, margin, reduction=_reduction("margin_ranking_loss", reduction)
-    )
-
-
-def kl_div(input, target, reduction=0, *, log_target: bool = False):
-    return F.kl_div(input, target, reduction=_reduction("kl_div", reduction), log_target=log_target)
-
-
-def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, reduction):
-    return F.poisson_nll_loss(
-        input, target, log_input, full, eps=eps, reduction=_reduction("poisson_nll_loss", reduction)
-    )
-
-
-def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                        swap: bool = False, reduction=0):  # fmt: skip
-    return F.triplet_margin_loss(
-        anchor,
-        positive,
-        negative,
-        margin,
-        p,
-        eps,
-        swap,
-        reduction=_reduction("triplet_margin_loss", reduction),
-    )
-
-
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction=0,
-             zero_infinity: bool = False):  # fmt: skip
-    return F.ctc_loss(
-        log_probs,
-        targets,
-        input_lengths,
-        target_lengths,
-        blank,
-        _reduction("ctc_loss", reduction),
-        zero_infinity,
-    )
 
 
 def constant_pad_nd(input, pad, value=0):
