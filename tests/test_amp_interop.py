@@ -397,3 +397,23 @@ def test_frombuffer_matches_torch():
         with pytest.raises(ValueError) as ref:
             torch.frombuffer(dtype=torch.float32, **kwargs)
         assert str(got.value).split("(")[0] == str(ref.value).split("(")[0]
+
+
+def test_autocast_inside_a_compiled_function_matches_eager():
+    w = ts.nn.Parameter(ts.tensor(W[:, :3]))
+
+    def f(x):
+        with ts.autocast("cpu"):
+            return F.cross_entropy(x @ w, ts.tensor([0, 1, 2, 0]))
+
+    g = ts.compile(f)
+    x = ts.tensor(X)
+    eager = f(x)
+    eager.backward()
+    ge = w.grad.clone()
+    w.grad = None
+    for _ in range(2):  # the trace, then the replay
+        out = g(x)
+        assert out.dtype is ts.float32 and out.item() == eager.item()
+    out.backward()
+    np.testing.assert_allclose(w.grad.numpy(), ge.numpy(), rtol=1e-6)
