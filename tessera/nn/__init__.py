@@ -2,7 +2,7 @@
 initialisers and utilities, with PyTorch's names, parameter layouts and defaults."""
 
 from . import functional, init, modules, parallel, utils  # noqa: F401
-from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .containers import Container, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .module import Module
 from .modules.activation import *  # noqa: F401,F403
 from .modules.attention import *  # noqa: F401,F403
@@ -19,4 +19,5 @@ from .modules.pooling import *  # noqa: F401,F403
 from .modules.rnn import *  # noqa: F401,F403
 from .modules.sparse import *  # noqa: F401,F403
 from .modules.transformer import *  # noqa: F401,F403
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter

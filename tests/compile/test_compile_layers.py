@@ -86,6 +86,13 @@ def S(cls, make, *inputs, diff=(0,), call=_call):
     return Spec(cls, make, tuple(inputs), tuple(diff), call)
 
 
+def _materialised(lazy, *shape):
+    """A lazy module after the dry-run forward that gives it its parameters (the draws would otherwise happen
+    at the first call, separately in the compiled and the eager copy)."""
+    lazy(ts.zeros(*shape))
+    return lazy
+
+
 ACT = randn(4, 6)
 LAYERS: dict[str, Spec] = {
     # activations
@@ -295,6 +302,197 @@ LAYERS: dict[str, Spec] = {
     ),
     "SmoothL1Loss": S("SmoothL1Loss", lambda: nn.SmoothL1Loss(beta=0.5), randn(4, 5), randn(4, 5)),
     "SoftMarginLoss": S("SoftMarginLoss", lambda: nn.SoftMarginLoss(), randn(4, 5), sign(4, 5)),
+    # the PyTorch-coverage layers (issue 9)
+    "Hardshrink": S("Hardshrink", lambda: nn.Hardshrink(0.3), ACT),
+    "Softshrink": S("Softshrink", lambda: nn.Softshrink(0.3), ACT),
+    "Threshold": S("Threshold", lambda: nn.Threshold(0.1, 20.0), ACT),
+    "PReLU": S("PReLU", lambda: nn.PReLU(3), randn(2, 3, 4)),
+    "RReLU": S("RReLU", lambda: nn.RReLU(0.1, 0.3), ACT),
+    "Softmax2d": S("Softmax2d", lambda: nn.Softmax2d(), randn(2, 3, 4, 4)),
+    "Conv3d": S("Conv3d", lambda: nn.Conv3d(2, 3, 2, padding=1), randn(1, 2, 4, 4, 4)),
+    "ConvTranspose3d": S(
+        "ConvTranspose3d", lambda: nn.ConvTranspose3d(2, 3, 2, stride=2), randn(1, 2, 3, 3, 3)
+    ),
+    "MaxPool3d": S("MaxPool3d", lambda: nn.MaxPool3d(2), randn(1, 2, 4, 4, 4)),
+    "AvgPool3d": S("AvgPool3d", lambda: nn.AvgPool3d(2, stride=1, padding=1), randn(1, 2, 4, 4, 4)),
+    "LPPool3d": S("LPPool3d", lambda: nn.LPPool3d(2, 2), uniform(0.1, 1, 1, 2, 4, 4, 4)),
+    "AdaptiveAvgPool3d": S(
+        "AdaptiveAvgPool3d", lambda: nn.AdaptiveAvgPool3d((2, 3, 2)), randn(1, 2, 5, 5, 5)
+    ),
+    "AdaptiveMaxPool3d": S("AdaptiveMaxPool3d", lambda: nn.AdaptiveMaxPool3d(2), randn(1, 2, 5, 5, 5)),
+    "FractionalMaxPool2d": S(
+        "FractionalMaxPool2d", lambda: nn.FractionalMaxPool2d(2, output_size=3), randn(1, 2, 6, 6)
+    ),
+    "FractionalMaxPool3d": S(
+        "FractionalMaxPool3d", lambda: nn.FractionalMaxPool3d(2, output_size=2), randn(1, 1, 5, 5, 5)
+    ),
+    "MaxUnpool1d": S(
+        "MaxUnpool1d",
+        lambda: nn.MaxUnpool1d(2),
+        randn(1, 2, 3),
+        lambda rng: np.array([[[0, 3, 4], [1, 2, 5]]]),
+    ),
+    "MaxUnpool2d": S(
+        "MaxUnpool2d",
+        lambda: nn.MaxUnpool2d(2),
+        randn(1, 1, 2, 2),
+        lambda rng: np.array([[[[0, 3], [9, 14]]]]),
+    ),
+    "MaxUnpool3d": S(
+        "MaxUnpool3d", lambda: nn.MaxUnpool3d(2), randn(1, 1, 1, 1, 2), lambda rng: np.array([[[[[1, 2]]]]])
+    ),
+    "ChannelShuffle": S("ChannelShuffle", lambda: nn.ChannelShuffle(2), randn(1, 4, 3, 3)),
+    "Fold": S("Fold", lambda: nn.Fold((4, 4), 2), randn(1, 8, 9)),
+    "Unfold": S("Unfold", lambda: nn.Unfold(2, padding=1, stride=2), randn(1, 2, 4, 4)),
+    "ConstantPad1d": S("ConstantPad1d", lambda: nn.ConstantPad1d(2, 1.5), randn(2, 3, 5)),
+    "ConstantPad2d": S("ConstantPad2d", lambda: nn.ConstantPad2d((1, 0, 2, 1), 0.5), randn(1, 2, 4, 4)),
+    "ConstantPad3d": S("ConstantPad3d", lambda: nn.ConstantPad3d(1, -1.0), randn(1, 1, 3, 3, 3)),
+    "ZeroPad1d": S("ZeroPad1d", lambda: nn.ZeroPad1d((1, 2)), randn(2, 3, 5)),
+    "ZeroPad2d": S("ZeroPad2d", lambda: nn.ZeroPad2d(1), randn(1, 2, 4, 4)),
+    "ZeroPad3d": S("ZeroPad3d", lambda: nn.ZeroPad3d(1), randn(1, 1, 3, 3, 3)),
+    "ReflectionPad1d": S("ReflectionPad1d", lambda: nn.ReflectionPad1d(2), randn(2, 3, 5)),
+    "ReflectionPad2d": S("ReflectionPad2d", lambda: nn.ReflectionPad2d((1, 2, 0, 1)), randn(1, 2, 4, 4)),
+    "ReflectionPad3d": S("ReflectionPad3d", lambda: nn.ReflectionPad3d(1), randn(1, 1, 3, 3, 3)),
+    "ReplicationPad1d": S("ReplicationPad1d", lambda: nn.ReplicationPad1d(2), randn(2, 3, 5)),
+    "ReplicationPad2d": S("ReplicationPad2d", lambda: nn.ReplicationPad2d(1), randn(1, 2, 4, 4)),
+    "ReplicationPad3d": S("ReplicationPad3d", lambda: nn.ReplicationPad3d(1), randn(1, 1, 3, 3, 3)),
+    "CircularPad1d": S("CircularPad1d", lambda: nn.CircularPad1d(2), randn(2, 3, 5)),
+    "CircularPad2d": S("CircularPad2d", lambda: nn.CircularPad2d(1), randn(1, 2, 4, 4)),
+    "CircularPad3d": S("CircularPad3d", lambda: nn.CircularPad3d(1), randn(1, 1, 3, 3, 3)),
+    "Dropout3d": S("Dropout3d", lambda: nn.Dropout3d(0.5), randn(2, 3, 2, 2, 2)),
+    "FeatureAlphaDropout": S("FeatureAlphaDropout", lambda: nn.FeatureAlphaDropout(0.5), randn(2, 3, 4, 4)),
+    "LocalResponseNorm": S("LocalResponseNorm", lambda: nn.LocalResponseNorm(3), randn(2, 4, 3, 3)),
+    "CrossMapLRN2d": S("CrossMapLRN2d", lambda: nn.CrossMapLRN2d(3), randn(1, 4, 3, 3)),
+    "SyncBatchNorm": S("SyncBatchNorm", lambda: nn.SyncBatchNorm(3), randn(4, 3, 2, 2)),
+    "EmbeddingBag": S(
+        "EmbeddingBag", lambda: nn.EmbeddingBag(10, 4, mode="mean"), randint(10, 3, 4), diff=()
+    ),
+    "EmbeddingBag-max-offsets": S(
+        "EmbeddingBag",
+        lambda: nn.EmbeddingBag(10, 4, mode="max"),
+        randint(10, 7),
+        lambda rng: np.array([0, 2, 5]),
+        diff=(),
+    ),
+    "CosineSimilarity": S(
+        "CosineSimilarity", lambda: nn.CosineSimilarity(1), randn(4, 5), randn(4, 5), diff=(0, 1)
+    ),
+    "PairwiseDistance": S(
+        "PairwiseDistance", lambda: nn.PairwiseDistance(), randn(4, 5), randn(4, 5), diff=(0, 1)
+    ),
+    "LazyLinear": S("LazyLinear", lambda: _materialised(nn.LazyLinear(3), 4, 5), randn(4, 5)),
+    "LazyConv1d": S("LazyConv1d", lambda: _materialised(nn.LazyConv1d(3, 2), 2, 2, 6), randn(2, 2, 6)),
+    "LazyConv2d": S("LazyConv2d", lambda: _materialised(nn.LazyConv2d(3, 2), 1, 2, 4, 4), randn(1, 2, 4, 4)),
+    "LazyConv3d": S(
+        "LazyConv3d", lambda: _materialised(nn.LazyConv3d(2, 2), 1, 2, 3, 3, 3), randn(1, 2, 3, 3, 3)
+    ),
+    "LazyConvTranspose1d": S(
+        "LazyConvTranspose1d", lambda: _materialised(nn.LazyConvTranspose1d(3, 2), 2, 2, 4), randn(2, 2, 4)
+    ),
+    "LazyConvTranspose2d": S(
+        "LazyConvTranspose2d",
+        lambda: _materialised(nn.LazyConvTranspose2d(3, 2), 1, 2, 3, 3),
+        randn(1, 2, 3, 3),
+    ),
+    "LazyConvTranspose3d": S(
+        "LazyConvTranspose3d",
+        lambda: _materialised(nn.LazyConvTranspose3d(2, 2), 1, 2, 2, 2, 2),
+        randn(1, 2, 2, 2, 2),
+    ),
+    "LazyBatchNorm1d": S("LazyBatchNorm1d", lambda: _materialised(nn.LazyBatchNorm1d(), 4, 3), randn(4, 3)),
+    "LazyBatchNorm2d": S(
+        "LazyBatchNorm2d", lambda: _materialised(nn.LazyBatchNorm2d(), 4, 3, 2, 2), randn(4, 3, 2, 2)
+    ),
+    "LazyBatchNorm3d": S(
+        "LazyBatchNorm3d", lambda: _materialised(nn.LazyBatchNorm3d(), 2, 3, 2, 2, 2), randn(2, 3, 2, 2, 2)
+    ),
+    "LazyInstanceNorm1d": S(
+        "LazyInstanceNorm1d",
+        lambda: _materialised(nn.LazyInstanceNorm1d(affine=True), 2, 3, 5),
+        randn(2, 3, 5),
+    ),
+    "LazyInstanceNorm2d": S(
+        "LazyInstanceNorm2d", lambda: _materialised(nn.LazyInstanceNorm2d(), 2, 3, 3, 3), randn(2, 3, 3, 3)
+    ),
+    "LazyInstanceNorm3d": S(
+        "LazyInstanceNorm3d",
+        lambda: _materialised(nn.LazyInstanceNorm3d(track_running_stats=True), 2, 3, 2, 2, 2),
+        randn(2, 3, 2, 2, 2),
+    ),
+    "DataParallel": S("DataParallel", lambda: nn.DataParallel(nn.Linear(4, 3)), randn(2, 4)),
+    "Transformer": S(
+        "Transformer",
+        lambda: nn.Transformer(8, 2, 1, 1, 16, dropout=0.0),
+        randn(5, 2, 8),
+        randn(4, 2, 8),
+        diff=(0, 1),
+    ),
+    "TransformerDecoderLayer": S(
+        "TransformerDecoderLayer",
+        lambda: nn.TransformerDecoderLayer(8, 2, 16, norm_first=True, batch_first=True),
+        randn(2, 4, 8),
+        randn(2, 5, 8),
+        diff=(0, 1),
+    ),
+    "TransformerDecoder": S(
+        "TransformerDecoder",
+        lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8)),
+        randn(4, 2, 8),
+        randn(5, 2, 8),
+        diff=(0, 1),
+    ),
+    "CTCLoss": S(
+        "CTCLoss",
+        lambda: nn.CTCLoss(),
+        log_probs(6, 2, 4),
+        lambda rng: rng.integers(1, 4, (2, 2)),
+        lambda rng: np.array([6, 5]),
+        lambda rng: np.array([2, 1]),
+    ),
+    "GaussianNLLLoss": S(
+        "GaussianNLLLoss",
+        lambda: nn.GaussianNLLLoss(),
+        randn(4, 5),
+        randn(4, 5),
+        uniform(0.5, 2, 4, 5),
+        diff=(0, 2),
+    ),
+    "MultiMarginLoss": S("MultiMarginLoss", lambda: nn.MultiMarginLoss(), randn(4, 5), randint(5, 4)),
+    "MultiLabelMarginLoss": S(
+        "MultiLabelMarginLoss",
+        lambda: nn.MultiLabelMarginLoss(),
+        randn(3, 4),
+        lambda rng: np.array([[3, 0, -1, 1], [1, 2, 3, -1], [0, -1, 1, 2]]),
+    ),
+    "NLLLoss2d": S("NLLLoss2d", lambda: nn.NLLLoss2d(), randn(2, 3, 2, 2), randint(3, 2, 2, 2)),
+    "TripletMarginLoss": S(
+        "TripletMarginLoss",
+        lambda: nn.TripletMarginLoss(swap=True),
+        randn(4, 5),
+        randn(4, 5),
+        randn(4, 5),
+        diff=(0, 1, 2),
+    ),
+    "TripletMarginWithDistanceLoss": S(
+        "TripletMarginWithDistanceLoss",
+        lambda: nn.TripletMarginWithDistanceLoss(distance_function=nn.PairwiseDistance(p=1.0)),
+        randn(4, 5),
+        randn(4, 5),
+        randn(4, 5),
+        diff=(0, 1, 2),
+    ),
+    "LinearCrossEntropyLoss": S(
+        "LinearCrossEntropyLoss",
+        lambda: nn.LinearCrossEntropyLoss(6, 5, bias=True),
+        randn(4, 6),
+        randint(5, 4),
+    ),
+    "AdaptiveLogSoftmaxWithLoss": S(
+        "AdaptiveLogSoftmaxWithLoss",
+        lambda: nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4]),
+        randn(6, 8),
+        randint(10, 6),
+    ),
 }
 
 # ts.nn Module subclasses that are not layers to test on their own
@@ -307,6 +505,7 @@ SKIP = {
     "ParameterDict": "a container without a forward",
     "RNNBase": "the shared base of RNN/LSTM/GRU (covered through them)",
     "RNNCellBase": "the shared base of RNNCell/LSTMCell/GRUCell, without a forward",
+    "Container": "PyTorch's deprecated container base, without a forward",
 }
 
 # layer id -> (reason, regex the fallback warning matches): layers that legitimately cannot be captured
