@@ -66,19 +66,37 @@ _ST_TO_NP: dict[str, np.dtype] = {
     "I64": np.dtype(np.int64),
     "U64": np.dtype(np.uint64),
     "F16": np.dtype(np.float16),
-    "BF16": _dt.bfloat16.np,
     "F32": np.dtype(np.float32),
     "F64": np.dtype(np.float64),
     "C64": np.dtype(np.complex64),
 }
-try:  # float8 types exist in every ml_dtypes that Tessera supports, but stay defensive
-    import ml_dtypes as _ml
-
-    _ST_TO_NP["F8_E4M3"] = np.dtype(_ml.float8_e4m3fn)
-    _ST_TO_NP["F8_E5M2"] = np.dtype(_ml.float8_e5m2)
-except (ImportError, AttributeError):  # pragma: no cover
-    pass
 _SAVABLE = {d: name for name, d in _ST_TO_NP.items()}
+_ML_DTYPES = {"BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+
+
+def _add_ml_dtypes() -> None:
+    """Add ml_dtypes' types (BF16, F8_*) to the tables, importing ml_dtypes: done on first need rather than
+    at import, which would make ``import tessera`` over a second slower."""
+    if "BF16" not in _ST_TO_NP:
+        import ml_dtypes
+
+        for st, name in _ML_DTYPES.items():
+            if hasattr(ml_dtypes, name):
+                _ST_TO_NP[st] = np.dtype(getattr(ml_dtypes, name))
+                _SAVABLE[_ST_TO_NP[st]] = st
+
+
+def _savable(dt: np.dtype) -> bool:
+    # an ml_dtypes array can only exist once ml_dtypes is imported
+    if dt not in _SAVABLE and dt.kind == "V" and "ml_dtypes" in sys.modules:
+        _add_ml_dtypes()
+    return dt in _SAVABLE
+
+
+def _np_dtype(st: str):
+    if st in _ML_DTYPES:
+        _add_ml_dtypes()
+    return _ST_TO_NP.get(st)
 
 
 def _describe(f) -> str:
@@ -234,7 +252,7 @@ class _Packer:
     def array(self, obj, arr: np.ndarray, path: tuple, where: str) -> str:
         if id(obj) in self.seen:
             return self.seen[id(obj)]
-        if arr.dtype not in _SAVABLE:
+        if not _savable(arr.dtype):
             raise TypeError(f"save: cannot store an array of dtype {arr.dtype} (at {where})")
         key = self.key_for(path)
         self.arrays[key] = arr
@@ -465,7 +483,7 @@ def to_safetensors(arrays: dict[str, np.ndarray], metadata: dict[str, str] | Non
     keep = {}
     specs = {}
     for k, a in arrays.items():
-        if a.dtype not in _SAVABLE:
+        if not _savable(a.dtype):
             raise TypeError(f"save: cannot store array {k!r} of dtype {a.dtype}")
         if not a.flags.c_contiguous:
             a = np.ascontiguousarray(a)
@@ -599,7 +617,7 @@ def from_safetensors(data: bytes, name: str) -> tuple[dict[str, np.ndarray], dic
         raise ValueError(f"{name} is not a valid safetensors file (truncated or corrupt): {e}") from None
     arrays = {}
     for key, info in entries:
-        npd = _ST_TO_NP.get(info["dtype"])
+        npd = _np_dtype(info["dtype"])
         if npd is None:
             raise ValueError(f"{name}: tensor {key!r} has dtype {info['dtype']}, which Tessera cannot load")
         arrays[key] = np.frombuffer(info["data"], dtype=npd).reshape(info["shape"])
