@@ -7,6 +7,7 @@ from ...ops import gelu, hardtanh, leaky_relu, one_hot, pad, relu, relu6, sigmoi
 from . import activation as _activation
 from . import attention as _attention
 from . import conv as _conv
+from . import dropout as _dropout
 from . import linear as _linear
 from . import loss as _loss
 from . import normalization as _normalization
@@ -15,6 +16,7 @@ from . import vision as _vision
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
@@ -38,6 +40,7 @@ __all__ = (
     + _activation.__all__
     + _attention.__all__
     + _conv.__all__
+    + _dropout.__all__
     + _linear.__all__
     + _loss.__all__
     + _normalization.__all__

@@ -20,7 +20,7 @@ from ...core.dispatch import apply
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 from ...ops._util import check_tensor
-from .linear import dropout as _dropout
+from .dropout import dropout as _dropout
 from .linear import linear as _linear
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]

@@ -1,25 +1,19 @@
-"""Functional linear layers: ``linear``, ``bilinear``, ``dropout`` family and ``embedding``."""
+"""Functional linear layers: ``linear``, ``bilinear``, ``embedding`` and ``embedding_bag``."""
 
 from __future__ import annotations
 
 from ... import ops
 from ...core import creation
 from ...core.dispatch import apply, is_tracing
-from ...core.dtypes import bool as _dt_bool
 from ...core.grad_mode import no_grad
-from ...core.random import BERNOULLI, draw
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 from ...ops._util import check_tensor
-from ...ops.random import DROPOUT, EMBEDDING, EMBEDDING_RENORM
+from ...ops.random import EMBEDDING, EMBEDDING_RENORM
 
 __all__ = [
     "linear",
     "bilinear",
-    "dropout",
-    "dropout1d",
-    "dropout2d",
-    "alpha_dropout",
     "embedding",
     "embedding_bag",
 ]
@@ -109,63 +103,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         )
     out = ops.einsum("...i,kij,...j->...k", input1, weight, input2)
     return out if bias is None else out + bias
-
-
-def _check_p(name, p):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
-
-
-def _keep_mask(shape, p, dtype, generator=None) -> Tensor:
-    """A Bernoulli(1 - p) keep-mask drawn by an op from the generator's key (a tensor, not a constant)."""
-    return draw(generator, BERNOULLI, (None,), {"shape": tuple(shape), "p": 1.0 - float(p), "dtype": dtype})
-
-
-def _masked(input, mask_shape, p, generator=None):
-    if p == 1.0:
-        return input * 0
-    mask = _keep_mask(mask_shape, p, _dt_bool)
-    return apply(DROPOUT, (input, mask), {"p": float(p)})
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (identity when not training)."""
-    _check_p("dropout", p)
-    if not training or p == 0.0:
-        return input
-    return _masked(input, input.shape, p)
-
-
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of a (N, C, L) or (C, L) input."""
-    _check_p("dropout1d", p)
-    if input.ndim not in (2, 3):
-        raise RuntimeError(f"dropout1d: expected 2D or 3D input, got shape {tuple(input.shape)}")
-    if not training or p == 0.0:
-        return input
-    return _masked(input, tuple(input.shape[:-1]) + (1,), p)
-
-
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of a (N, C, H, W) or (C, H, W) input."""
-    _check_p("dropout2d", p)
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d: expected 3D or 4D input, got shape {tuple(input.shape)}")
-    if not training or p == 0.0:
-        return input
-    return _masked(input, tuple(input.shape[:-2]) + (1, 1), p)
-
-
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
-    """Dropout that keeps SELU's self-normalising mean and variance."""
-    _check_p("alpha_dropout", p)
-    if not training or p == 0.0:
-        return input
-    alpha_p = -1.7580993408473766
-    a = ((1 - p) * (1 + p * alpha_p**2)) ** -0.5
-    b = -a * alpha_p * p
-    keep_t = _keep_mask(input.shape, p, input.dtype)
-    return (input * keep_t + alpha_p * (1 - keep_t)) * a + b
 
 
 def embedding(
@@ -351,16 +288,6 @@ def embedding_bag(
 
 
 # -- torch-level forms (not in ``__all__``): what ``ts.<name>`` should export ------------------------------------
-def _torch_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    """``torch.dropout`` (``train`` required)."""
-    return dropout(input, p, train)
-
-
-def _torch_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    """``torch.alpha_dropout``."""
-    return alpha_dropout(input, p, train)
-
-
 def _torch_embedding(
     weight: Tensor,
     indices: Tensor,

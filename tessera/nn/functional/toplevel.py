@@ -15,8 +15,10 @@ from ...core import creation
 from ...core import dtypes as _dt
 from ...core.tensor import Tensor
 from .. import functional as F  # complete by the time ``ts`` imports this module
-from .linear import _torch_alpha_dropout as alpha_dropout
-from .linear import _torch_dropout as dropout
+from .dropout import _torch_alpha_dropout as alpha_dropout
+from .dropout import _torch_dropout as dropout
+from .dropout import _torch_feature_alpha_dropout as feature_alpha_dropout
+from .dropout import _torch_feature_dropout as feature_dropout
 from .linear import _torch_embedding as embedding
 from .loss import _torch_binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from .loss import _torch_cosine_embedding_loss as cosine_embedding_loss
@@ -41,7 +43,8 @@ __all__ = [
     # ATen schemas adapted
     "adaptive_max_pool1d", "alpha_dropout", "alpha_dropout_", "batch_norm", "binary_cross_entropy_with_logits",
     "constant_pad_nd", "cosine_embedding_loss", "ctc_loss", "dropout", "dropout_", "embedding",
-    "feature_alpha_dropout", "feature_alpha_dropout_", "grid_sampler", "affine_grid_generator",
+    "feature_alpha_dropout", "feature_alpha_dropout_", "feature_dropout", "feature_dropout_", "grid_sampler",
+    "affine_grid_generator",
     "hinge_embedding_loss", "instance_norm", "kl_div", "margin_ranking_loss", "poisson_nll_loss",
     "triplet_margin_loss", "rsub", "scalar_tensor", "isin", "unravel_index", "fill", "fill_", "zero_", "detach",
     "detach_",
@@ -86,8 +89,8 @@ def alpha_dropout_(input, p: float, train: bool):
     return input.copy_(F.alpha_dropout(input, p, train)) if train and p > 0 else input
 
 
-def feature_alpha_dropout(input, p: float, train: bool):
-    return F.feature_alpha_dropout(input, p, train)
+def feature_dropout_(input, p: float, train: bool):
+    return input.copy_(feature_dropout(input, p, train)) if train and p > 0 else input
 
 
 def feature_alpha_dropout_(input, p: float, train: bool):
