@@ -23,6 +23,7 @@ from .elementwise import *  # noqa: F401,F403
 from .fft import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .random import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
@@ -30,5 +31,5 @@ from .sparse import *  # noqa: F401,F403
 
 __all__ = (
     elementwise.__all__ + indexing.__all__ + linalg.__all__ + reduction.__all__ + shape.__all__
-    + sorting.__all__ + sparse.__all__ + fft.__all__
+    + random.__all__ + sorting.__all__ + sparse.__all__ + fft.__all__
 )  # fmt: skip
