@@ -922,9 +922,9 @@ def test_torch_level_norm_dropout_embedding_forms():
     check_torch(
         lambda a: N._torch_group_norm(a, 3), lambda a: torch.group_norm(a, 3), x, rtol=1e-5, atol=1e-5
     )
-    check_torch(lambda a: Li._torch_dropout(a, 0.5, False), lambda a: torch.dropout(a, 0.5, False), x)
+    check_torch(lambda a: ts.dropout(a, 0.5, False), lambda a: torch.dropout(a, 0.5, False), x)
     check_torch(
-        lambda a: Li._torch_alpha_dropout(a, 0.5, False), lambda a: torch.alpha_dropout(a, 0.5, False), x
+        lambda a: ts.alpha_dropout(a, 0.5, False), lambda a: torch.alpha_dropout(a, 0.5, False), x
     )
     idx = np.array([[0, 2], [4, 2]])
     ew = _x(5, 3, seed=4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numbers
 
-from ...core.dispatch import apply
+from ...core.dispatch import apply, autocast_inputs
 from ...core.tensor import Tensor
 from ...ops._util import check_tensor
 from ...ops.conv import COL2IM, CONVOLUTION, IM2COL, conv_output_size, conv_transpose_output_size
@@ -113,6 +113,7 @@ def _conv_nd(opname, input, weight, bias, stride, padding, dilation, groups, nd)
         raise RuntimeError(f"{opname}: out_channels ({out_ch}) must be divisible by groups ({groups})")
     if bias is not None and tuple(bias.shape) != (out_ch,):
         raise RuntimeError(f"{opname}: expected bias of shape ({out_ch},), got {tuple(bias.shape)}")
+    input, weight, bias = autocast_inputs("lower", input, weight, bias)  # one cast for the whole layer
     _check_dtypes(opname, input, weight, bias)
     stride = _tuple(opname, "stride", stride, nd, 1)
     dilation = _tuple(opname, "dilation", dilation, nd, 1)
@@ -222,6 +223,7 @@ def _conv_transpose_nd(opname, input, weight, bias, stride, padding, output_padd
     out_ch = weight.shape[1] * groups
     if bias is not None and tuple(bias.shape) != (out_ch,):
         raise RuntimeError(f"{opname}: expected bias of shape ({out_ch},), got {tuple(bias.shape)}")
+    input, weight, bias = autocast_inputs("lower", input, weight, bias)  # one cast for the whole layer
     _check_dtypes(opname, input, weight, bias)
     stride = _tuple(opname, "stride", stride, nd, 1)
     dilation = _tuple(opname, "dilation", dilation, nd, 1)

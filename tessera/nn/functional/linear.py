@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import ops
 from ...core import creation
-from ...core.dispatch import apply, is_tracing
+from ...core.dispatch import apply, autocast_inputs, is_tracing
 from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
@@ -50,6 +50,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     check_tensor("linear", "input", input)
     check_tensor("linear", "weight", weight)
+    input, weight, bias = autocast_inputs("lower", input, weight, bias)  # the bias add stays low precision
     if input.dtype is not weight.dtype:
         raise RuntimeError(
             f"linear: expected m1 and m2 to have the same dtype, but got: {_c10(input.dtype)} != {_c10(weight.dtype)}"

@@ -8,6 +8,7 @@ others are Tessera-op compositions. Nothing here reads tensor values.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -16,7 +17,7 @@ import numpy as np
 from ... import ops
 from ...core import creation
 from ...core import dtypes as _dt
-from ...core.dispatch import apply, is_tracing
+from ...core.dispatch import apply, autocast_inputs, is_tracing
 from ...core.tensor import Tensor
 from ...ops import nn_ops as _nn
 from ...ops._util import check_tensor
@@ -48,6 +49,22 @@ __all__ = [
     "linear_cross_entropy",
     "ctc_loss",
 ]
+
+
+def _float32_under_autocast(fn):
+    """PyTorch's CPU autocast runs these losses in float32: their floating tensor arguments are cast first
+    (nothing happens outside an autocast region)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        args = autocast_inputs("fp32", *args)
+        if kwargs:
+            keys = list(kwargs)
+            kwargs = dict(zip(keys, autocast_inputs("fp32", *kwargs.values())))
+        return fn(*args, **kwargs)
+
+    return wrapper
+
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -133,6 +150,7 @@ def _broadcast_pair(opname: str, input: Tensor, target: Tensor):
     return shape
 
 
+@_float32_under_autocast
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -157,6 +175,7 @@ def mse_loss(
     return _pointwise_weighted("mse_loss", d * d, input, weight, reduction, True)
 
 
+@_float32_under_autocast
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -179,6 +198,7 @@ def l1_loss(
     return _pointwise_weighted("l1_loss", ops.abs(input - target), input, weight, reduction, True)
 
 
+@_float32_under_autocast
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -208,6 +228,7 @@ def smooth_l1_loss(
     return _apply_reduction(loss, reduction)
 
 
+@_float32_under_autocast
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -425,6 +446,7 @@ def binary_cross_entropy(
     return _apply_reduction(loss, reduction)
 
 
+@_float32_under_autocast
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -465,6 +487,7 @@ def binary_cross_entropy_with_logits(
     return _apply_reduction(loss, reduction)
 
 
+@_float32_under_autocast
 def kl_div(
     input: Tensor,
     target: Tensor,
@@ -515,6 +538,7 @@ def _check_pm1_target(opname: str, target: Tensor, shape: tuple) -> None:
         raise RuntimeError(f"{opname}: expected target of shape {shape}, got {tuple(target.shape)}")
 
 
+@_float32_under_autocast
 def cosine_embedding_loss(
     input1: Tensor,
     input2: Tensor,
@@ -552,6 +576,7 @@ def cosine_embedding_loss(
     return _apply_reduction(pos + neg, reduction)
 
 
+@_float32_under_autocast
 def margin_ranking_loss(
     input1: Tensor,
     input2: Tensor,
@@ -581,6 +606,7 @@ def margin_ranking_loss(
     return _apply_reduction(loss, reduction)
 
 
+@_float32_under_autocast
 def soft_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
@@ -597,6 +623,7 @@ def soft_margin_loss(
     return _apply_reduction(ops.log1p(ops.exp(-input * target)), reduction)
 
 
+@_float32_under_autocast
 def hinge_embedding_loss(
     input: Tensor,
     target: Tensor,
@@ -621,6 +648,7 @@ def hinge_embedding_loss(
     return _apply_reduction(loss, reduction)
 
 
+@_float32_under_autocast
 def poisson_nll_loss(
     input: Tensor,
     target: Tensor,
@@ -760,6 +788,7 @@ def _triplet_dims(opname: str, anchor, positive, negative) -> None:
         )
 
 
+@_float32_under_autocast
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
@@ -830,6 +859,7 @@ def triplet_margin_with_distance_loss(
     return _apply_reduction(ops.clamp_min(margin + d_pos - d_neg, 0), reduction)
 
 
+@_float32_under_autocast
 def gaussian_nll_loss(
     input: Tensor,
     target: Tensor,
@@ -887,6 +917,7 @@ def _margin_input(opname: str, input: Tensor, target: Tensor, target_shape) -> t
     return x, target.long(), batched
 
 
+@_float32_under_autocast
 def multi_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -937,6 +968,7 @@ def multi_margin_loss(
     return _apply_reduction(loss, reduction)
 
 
+@_float32_under_autocast
 def multilabel_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
@@ -1054,6 +1086,7 @@ def _lengths(opname: str, name: str, value, n: int) -> Tensor:
     return t
 
 
+@_float32_under_autocast
 def ctc_loss(
     log_probs: Tensor,
     targets: Tensor,
