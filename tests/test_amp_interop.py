@@ -66,7 +66,6 @@ CASES = {
 # The forwards of these ops return float32 for bfloat16 inputs (ml_dtypes' np.matmul does), and conv2d's
 # front end refuses a bfloat16 input with a float32 weight before autocast casts them: autocast hands the
 # ops bfloat16 inputs (test_lower_precision_ops_receive_bfloat16), but the outputs' dtype differs.
-BF16_FORWARD_BUGS = {"matmul", "mm", "bmm", "linear_nobias", "conv2d"}
 
 
 def _consts(m):
@@ -84,11 +83,7 @@ def _run(m, name, x_dtype):
 @needs_torch
 @pytest.mark.parametrize("x_dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_autocast_output_dtypes_and_values_match_torch(name, x_dtype, request):
-    if name in BF16_FORWARD_BUGS:
-        request.applymarker(
-            pytest.mark.xfail(reason="bfloat16 matmul/conv forwards return float32", strict=False)
-        )
+def test_autocast_output_dtypes_and_values_match_torch(name, x_dtype):
     try:
         ref = _run(torch, name, x_dtype)
     except RuntimeError:

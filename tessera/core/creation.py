@@ -77,6 +77,8 @@ def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:
         target = _dt.as_dtype(dtype).np
     elif arr.dtype.kind == "f" and python_data and arr.dtype == np.float64:
         target = _dt._default_float.np
+    elif arr.dtype.kind == "c" and python_data:  # the complex dtype of the default float, as PyTorch
+        target = np.dtype(np.complex64 if _dt._default_float.np == np.float32 else np.complex128)
     elif arr.dtype.kind == "i" and python_data:
         target = np.dtype(np.int64)
     elif arr.dtype in _dt._FROM_NP:

@@ -19,6 +19,7 @@ from ..core.tensor import Tensor, _canonical_dim, _inplace, check_tensor
 
 __all__ = [
     "method",
+    "matmul_arrays",
     "bind_binary",
     "bind_inplace",
     "canonical_dim",
@@ -181,10 +182,10 @@ def elementwise_rule(opname: str, *, dtype=None, to_float=False, promote=True, d
     return rule
 
 
-def unary_rule(opname: str, *, dtype=None, to_float=False, check=None):
+def unary_rule(opname: str, *, dtype=None, to_float=False, check=None, real=False):
     """Rule of a one-input elementwise op: ``input``'s shape, and its dtype (``to_float``: integers and
-    bools give the default float dtype; ``dtype``: a fixed result dtype). ``check(opname, dtype)`` may
-    reject the input dtype."""
+    bools give the default float dtype; ``dtype``: a fixed result dtype; ``real``: a complex input gives
+    its real dtype, as ``abs``). ``check(opname, dtype)`` may reject the input dtype."""
 
     def rule(x, *rest, **attrs):
         dt = x.dtype
@@ -192,6 +193,8 @@ def unary_rule(opname: str, *, dtype=None, to_float=False, check=None):
             check(opname, dt)
         if dtype is not None:
             dt = dtype
+        elif real and dt.is_complex:
+            dt = dt.to_real()
         elif to_float and not dt.is_floating_point:
             dt = _dt._default_float
         return TensorMeta(x.shape, dt)
@@ -247,3 +250,11 @@ def meta_if_broadcasts(opname: str, src, dst, what: str):
             f"{opname}: {what} of shape {src_shape} is not broadcastable to {tuple(dst.shape)}"
         ) from None
     return TensorMeta(dst.shape, dst.dtype)
+
+
+def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul``, except that ml_dtypes' 16-bit floats (bfloat16), for which NumPy has no GEMM and
+    returns float32, are multiplied in float32 and rounded back, as PyTorch's bfloat16 matmul accumulates."""
+    if a.dtype.kind == "V" and a.dtype == b.dtype:
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+    return np.matmul(a, b)

@@ -32,7 +32,7 @@ from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta, is_tracing
 from ..core.grad_mode import STATE as _GRAD
 from ..core.tensor import Tensor
-from ._util import apply
+from ._util import apply, matmul_arrays
 from .elementwise import _c_max
 
 __all__: list[str] = []
@@ -424,7 +424,7 @@ def _convolution_forward(x, w, b, *, stride, padding, dilation, groups, transpos
         out_sz = conv_output_size("convolution", spatial, kernel, stride, padding, dilation)
         cols = _im2col_forward(x, kernel, stride, pads, dilation, groups, out_sz)
         o = w.shape[0]
-        y = np.matmul(w.reshape(groups, o // groups, cols.shape[1]), cols)
+        y = matmul_arrays(w.reshape(groups, o // groups, cols.shape[1]), cols)
         out = _conv_output_forward(y, *(() if b is None else (b,)), batch=n, out_hw=out_sz)
         if _GRAD.enabled and not is_tracing():
             _keep_columns(out, cols)
@@ -436,7 +436,7 @@ def _convolution_forward(x, w, b, *, stride, padding, dilation, groups, transpos
         o = w.shape[1] * groups
         # (N, Cin, *S) -> (G, Cin/G, N*prod(S)); columns = W_g^T @ x_g; col2im sums the windows back.
         xt = np.swapaxes(x, 0, 1).reshape(groups, cin_g, n * _prod(spatial))
-        cols = np.matmul(w.reshape(groups, cin_g, -1).transpose(0, 2, 1), xt)
+        cols = matmul_arrays(w.reshape(groups, cin_g, -1).transpose(0, 2, 1), xt)
         out = _col2im_forward(cols, kernel, stride, pads, dilation, groups, spatial, (n, o) + out_sz)
         if b is not None:
             out += b.reshape((1, o) + (1,) * len(spatial))

@@ -1331,7 +1331,9 @@ def _register_unary(row, bind=True):
         into = _ufunc_into(name, into if into is not None else row.forward)
     if to_float and into is not None:
         into = _float_into(name, into)
-    rule = unary_rule(name, dtype=_dt.bool if flags & B else None, to_float=to_float, check=row.check)
+    rule = unary_rule(
+        name, dtype=_dt.bool if flags & B else None, to_float=to_float, check=row.check, real=name == "abs"
+    )
     op = OpDef(
         name,
         row.forward,

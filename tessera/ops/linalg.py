@@ -10,7 +10,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.dispatch import OpDef, OpError, TensorMeta
 from ..core.tensor import Tensor
-from ._util import apply, canonical_dim, check_tensor, method
+from ._util import apply, canonical_dim, check_tensor, matmul_arrays, method
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "einsum", "outer", "ger", "inner", "tensordot", "trace"]
 
@@ -36,8 +36,8 @@ def _matmul_shape(x, y):
 def _matmul_forward(x, y):
     # (..., n, k) @ (k, m) as one (N, k) @ (k, m) GEMM: np.matmul would loop over the leading dims.
     if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous:
-        return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
-    return np.matmul(x, y)
+        return matmul_arrays(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
+    return matmul_arrays(x, y)
 
 
 MATMUL = OpDef("matmul", _matmul_forward, promote=True, shape_rule=_matmul_shape)
