@@ -64,10 +64,36 @@ def _machine_bytes() -> int | None:
 _MACHINE_BYTES = _machine_bytes()
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../tessera
+
+
+def public_caller(default: str) -> str:
+    """The name of the Tessera function (or layer class) the user's code called, found on the stack: the
+    outermost frame inside the package. Used on error paths only, so that a failure deep inside (an
+    ``empty`` under ``nn.Linear``, a ``mul`` under ``outer``) names what the user wrote."""
+    frame, entry = sys._getframe(1), None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_PACKAGE):
+            entry = frame
+        elif entry is not None and filename != contextlib.__file__:  # ``with allocating(...)`` passes through
+            break
+        frame = frame.f_back
+    if entry is None:
+        return default
+    name = entry.f_code.co_name
+    owner = entry.f_locals.get("self")
+    if name in ("__init__", "__call__", "_call_impl", "forward", "wrapper") and owner is not None:
+        return type(owner).__name__
+    return default if name.startswith("<") or name == "wrapper" else name
+
+
 def out_of_memory(opname: str, shape, dtype) -> MemoryError:
-    """The error for a tensor that cannot be allocated, naming the op, the shape and the bytes asked for."""
+    """The error for a tensor that cannot be allocated, naming the op the user called (``opname`` unless
+    a public caller is found on the stack), the shape and the bytes asked for."""
     import numpy as np
 
+    opname = public_caller(opname)
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     have = f" (this machine has {_format_bytes(_MACHINE_BYTES)} of memory and swap)" if _MACHINE_BYTES else ""
     return MemoryError(

@@ -17,6 +17,7 @@ import threading
 import numpy as np
 
 from . import dtypes as _dt
+from .allocator import out_of_memory
 from .grad_mode import STATE as _GRAD
 from .graph import Node
 
@@ -437,6 +438,12 @@ def _explain(op, exc, args, attrs):
     """Turn a backend failure into an error naming the op and the argument shapes."""
     if isinstance(exc, OpError):
         return exc
+    if isinstance(exc, MemoryError) or (isinstance(exc, ValueError) and "array is too big" in str(exc)):
+        try:
+            meta = infer_meta(op, args, attrs)
+            return out_of_memory(op.name, meta.shape, meta.dtype.np)
+        except Exception:  # noqa: BLE001 - no rule for this op: fall through to the generic message
+            pass
     if op.shape_rule is not None:
         try:
             op.shape_rule(*args, **attrs)
