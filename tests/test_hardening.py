@@ -183,3 +183,11 @@ def test_an_untampered_file_still_loads(tmp_path):
     _rewrite(path, members)
     model = ts.keras.models.load_model(path)
     assert [tuple(w.shape) for w in model.get_weights()] == [(3, 4), (4,), (4, 2), (2,)]
+
+
+def test_a_deeply_nested_config_is_a_value_error(tmp_path):
+    path, members = _model_file(tmp_path)
+    members["config.json"] = b"[" * 5000 + b"]" * 5000
+    _rewrite(path, members)
+    with pytest.raises(ValueError, match=r"m\.keras'?: corrupt config\.json"):
+        ts.keras.models.load_model(path)

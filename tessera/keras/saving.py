@@ -230,9 +230,15 @@ def _read_archive(filepath, what: str) -> tuple[dict[str, bytes], str]:
 
 
 def _loads(data: bytes, member: str, name: str):
+    from ..serialization import parse_structure
+
     try:
-        return json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{name}: corrupt {member} in the model file ({e})") from None
+    try:
+        return parse_structure(text, f"{name} ({member})")  # JSON with the depth limit of ts.load
+    except ValueError as e:
         raise ValueError(f"{name}: corrupt {member} in the model file ({e})") from None
 
 
