@@ -91,7 +91,7 @@ def test_from_numpy_shares_memory_and_tensor_copies():
     with pytest.raises(TypeError, match="from_numpy"):
         ts.from_numpy([1, 2])
     with pytest.raises(TypeError, match="from_numpy"):
-        ts.from_numpy(np.zeros(2, dtype=np.complex64))
+        ts.from_numpy(np.zeros(2, dtype=np.longdouble))
 
 
 def test_attributes_and_conversion():

@@ -119,7 +119,11 @@ def _unflatten(spec, leaves, pos):
     if kind == "D":
         return dict(zip(spec[1], (_unflatten(s, leaves, pos) for s in spec[2])))
     items = [_unflatten(s, leaves, pos) for s in spec[1]]
-    return tuple(items) if kind is tuple else (type(spec[0])(items) if kind is not list else items)
+    if kind is tuple or kind is list:
+        return kind(items)
+    if issubclass(kind, tuple) and hasattr(kind, "_fields"):  # a named tuple (torch.return_types-like)
+        return kind(*items)
+    return kind(items)
 
 
 def _static_key(v):

@@ -1,4 +1,5 @@
-"""``ts.onnx``: ONNX export and import (the exporter is built by a later issue).
+"""``ts.onnx``: ONNX export and import. Only the query below exists so far (programs that ``import torch.onnx``
+import); ``export`` comes with the exporter.
 
 Example:
     >>> ts.onnx.is_in_onnx_export()
@@ -7,14 +8,9 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["is_in_onnx_export", "export"]
+__all__ = ["is_in_onnx_export"]
 
 
 def is_in_onnx_export() -> bool:
     """Whether an ONNX export is being traced right now: always False (no exporter yet)."""
     return False
-
-
-def export(model, args=(), f=None, **kwargs):
-    """Export ``model`` to ONNX: not implemented yet in Tessera."""
-    raise NotImplementedError("ts.onnx.export: ONNX export is not implemented yet in Tessera")

@@ -558,3 +558,19 @@ def test_compile_validates_its_arguments():
         ts.compile(lambda x: x, dynamic="batch")
     m = copy.deepcopy(_mlp())
     assert ts.compile(m, disable=True) is m
+
+
+def test_named_tuple_outputs_keep_their_type():
+    """``sort``/``max``/``topk`` results and a layer's named-tuple output come back as the same named tuple."""
+
+    @ts.compile
+    def f(x):
+        return ts.sort(x, descending=True), x.max(0)
+
+    x = ts.randn(5, 3)
+    for _ in range(2):  # trace, then replay
+        (s, m) = f(x)
+        want_s, want_m = ts.sort(x, descending=True), x.max(0)
+        assert type(s) is type(want_s) and type(m) is type(want_m)
+        assert np.array_equal(s.values.numpy(), want_s.values.numpy())
+        assert np.array_equal(m.indices.numpy(), want_m.indices.numpy())
