@@ -15,14 +15,9 @@ __all__ = ["Normal", "Uniform", "Exponential", "Laplace"]
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
 
-class Normal(Distribution):
-    """The normal distribution with mean ``loc`` and standard deviation ``scale``.
-
-    Example:
-        >>> d = Normal(ts.tensor([0.0]), ts.tensor([2.0]))
-        >>> d.log_prob(ts.tensor([1.0]))
-        tensor([-1.7371])
-    """
+class _LocScale(Distribution):
+    """Shared part of the real-valued location-scale families (``Normal``, ``Laplace``): parameters
+    ``loc`` (real) and ``scale`` (positive), broadcast together; mean and mode ``loc``."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -39,6 +34,16 @@ class Normal(Distribution):
     @property
     def mode(self):
         return self.loc
+
+
+class Normal(_LocScale):
+    """The normal distribution with mean ``loc`` and standard deviation ``scale``.
+
+    Example:
+        >>> d = Normal(ts.tensor([0.0]), ts.tensor([2.0]))
+        >>> d.log_prob(ts.tensor([1.0]))
+        tensor([-1.7371])
+    """
 
     @property
     def stddev(self):
@@ -182,29 +187,13 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(_LocScale):
     """The Laplace distribution with location ``loc`` and scale ``scale``.
 
     Example:
         >>> Laplace(0.0, 1.0).log_prob(ts.tensor(0.0))
         tensor(-0.6931)
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):

@@ -395,6 +395,16 @@ def _adaptive_avg(x, out_sz):
     return out
 
 
+def _adaptive_avg_pool(opname, nd, input, output_size):
+    out_sz = _adaptive_sizes(opname, input, nd, output_size)
+    if 0 in out_sz:
+        return creation.zeros(tuple(input.shape[:-nd]) + out_sz, dtype=input.dtype)
+    unbatched = input.ndim == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    out = _adaptive_avg(x, out_sz)
+    return out.squeeze(0) if unbatched else out
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed (Ho, Wo) output (``None`` keeps that input size); window i spans
     ``[floor(i*H/Ho), ceil((i+1)*H/Ho))``.
@@ -403,13 +413,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         >>> F.adaptive_avg_pool2d(ts.randn(2, 3, 7, 9), (2, 3)).shape
         tessera.Size([2, 3, 2, 3])
     """
-    out_hw = _adaptive_sizes("adaptive_avg_pool2d", input, 2, output_size)
-    unbatched = input.ndim == 3
-    x = input.unsqueeze(0) if unbatched else input
-    if 0 in out_hw:
-        return creation.zeros(tuple(input.shape[:-2]) + out_hw, dtype=input.dtype)
-    out = _adaptive_avg(x, out_hw)
-    return out.squeeze(0) if unbatched else out
+    return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
@@ -420,13 +424,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
         >>> F.adaptive_avg_pool3d(ts.randn(2, 3, 5, 7, 9), (2, 3, 4)).shape
         tessera.Size([2, 3, 2, 3, 4])
     """
-    out_sz = _adaptive_sizes("adaptive_avg_pool3d", input, 3, output_size)
-    unbatched = input.ndim == 4
-    if 0 in out_sz:
-        return creation.zeros(tuple(input.shape[:-3]) + out_sz, dtype=input.dtype)
-    x = input.unsqueeze(0) if unbatched else input
-    out = _adaptive_avg(x, out_sz)
-    return out.squeeze(0) if unbatched else out
+    return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
