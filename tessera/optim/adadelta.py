@@ -6,11 +6,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.creation import zeros_like
-from ..core.dispatch import apply
-from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops_more import ADADELTA_STEP
-from .optimizer import Optimizer, _check_lr, _check_not_differentiable, _new_step
+from .optimizer import Optimizer, _check_lr, _check_nonneg, _check_not_differentiable, _new_step
 
 __all__ = ["Adadelta"]
 
@@ -70,10 +68,8 @@ class Adadelta(Optimizer):
         _check_lr("Adadelta", group["lr"])
         if not 0.0 <= group["rho"] <= 1.0:
             raise ValueError(f"Invalid rho value: {group['rho']}")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        _check_nonneg("epsilon", group["eps"])
+        _check_nonneg("weight_decay", group["weight_decay"])
         _check_not_differentiable("Adadelta", group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
@@ -84,12 +80,6 @@ class Adadelta(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one Adadelta step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(group, "lr", "rho", "eps", "weight_decay")
-                attrs = {"maximize": bool(group["maximize"])}
-                for p, g, state in self._params_with_grad(group):
-                    args = (p, g, state["square_avg"], state["acc_delta"], state["step"]) + hyper
-                    apply(ADADELTA_STEP, args, attrs)
-        return loss
+        return self._per_param_step(
+            closure, ADADELTA_STEP, ("square_avg", "acc_delta", "step"), ("lr", "rho", "eps", "weight_decay")
+        )

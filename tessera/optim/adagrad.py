@@ -10,7 +10,7 @@ from ..core.dispatch import apply
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops import ADAGRAD_STEP
-from .optimizer import Optimizer, _new_step
+from .optimizer import Optimizer, _check_lr, _check_nonneg, _new_step
 
 __all__ = ["Adagrad"]
 
@@ -73,19 +73,14 @@ class Adagrad(Optimizer):
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
         lr = group["lr"]
-        if isinstance(lr, Tensor):
-            raise TypeError("Adagrad: lr must be a Python number, got a Tensor")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr("Adagrad", lr)
         if not 0.0 <= group["lr_decay"]:
             raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        _check_nonneg("weight_decay", group["weight_decay"])
         iav = group["initial_accumulator_value"]
         if not 0.0 <= iav:
             raise ValueError(f"Invalid initial_accumulator_value value: {iav}")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        _check_nonneg("epsilon", group["eps"])
         if group.get("differentiable"):
             raise NotImplementedError("Adagrad: differentiable=True is not supported by Tessera optimizers")
 

@@ -10,7 +10,7 @@ from ..core.dispatch import apply
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops import ADAM_STEP
-from .optimizer import Optimizer, _new_step
+from .optimizer import Optimizer, _check_adam_like, _check_not_differentiable, _new_step
 
 __all__ = ["Adam", "AdamW"]
 
@@ -80,24 +80,9 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
-        lr, eps, betas, wd = group["lr"], group["eps"], group["betas"], group["weight_decay"]
         name = type(self).__name__
-        if isinstance(lr, Tensor):
-            raise TypeError(f"{name}: lr must be a Python number, got a Tensor")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= wd:
-            raise ValueError(f"Invalid weight_decay value: {wd}")
-        if group.get("differentiable"):
-            raise NotImplementedError(f"{name}: differentiable=True is not supported by Tessera optimizers")
+        _check_adam_like(name, group)
+        _check_not_differentiable(name, group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
         if len(state) == 0:

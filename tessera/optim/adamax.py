@@ -6,11 +6,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.creation import zeros_like
-from ..core.dispatch import apply
-from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops_more import ADAMAX_STEP
-from .optimizer import Optimizer, _check_betas, _check_lr, _check_not_differentiable, _new_step
+from .optimizer import (
+    Optimizer,
+    _check_adam_like,
+    _check_not_differentiable,
+    _new_step,
+)
 
 __all__ = ["Adamax"]
 
@@ -66,12 +69,7 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
-        _check_lr("Adamax", group["lr"])
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        _check_betas("Adamax", group["betas"])
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        _check_adam_like("Adamax", group)
         _check_not_differentiable("Adamax", group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
@@ -82,12 +80,9 @@ class Adamax(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one Adamax step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(group, "lr", "betas[0]", "betas[1]", "eps", "weight_decay")
-                attrs = {"maximize": bool(group["maximize"])}
-                for p, g, state in self._params_with_grad(group):
-                    args = (p, g, state["exp_avg"], state["exp_inf"], state["step"]) + hyper
-                    apply(ADAMAX_STEP, args, attrs)
-        return loss
+        return self._per_param_step(
+            closure,
+            ADAMAX_STEP,
+            ("exp_avg", "exp_inf", "step"),
+            ("lr", "betas[0]", "betas[1]", "eps", "weight_decay"),
+        )

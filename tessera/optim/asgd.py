@@ -7,11 +7,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.creation import full_like, zeros_like
-from ..core.dispatch import apply
-from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops_more import ASGD_STEP, RPROP_STEP
-from .optimizer import Optimizer, _check_lr, _check_not_differentiable, _new_step, _scalar_state
+from .optimizer import (
+    Optimizer,
+    _check_lr,
+    _check_nonneg,
+    _check_not_differentiable,
+    _new_step,
+    _scalar_state,
+)
 
 __all__ = ["ASGD", "Rprop"]
 
@@ -70,8 +75,7 @@ class ASGD(Optimizer):
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
         _check_lr("ASGD", group["lr"])
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        _check_nonneg("weight_decay", group["weight_decay"])
         _check_not_differentiable("ASGD", group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any], state: dict) -> None:
@@ -83,15 +87,9 @@ class ASGD(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one ASGD step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(group, "lr", "lambd", "alpha", "t0", "weight_decay")
-                attrs = {"maximize": bool(group["maximize"])}
-                for p, g, state in self._params_with_grad(group):
-                    args = (p, g, state["ax"], state["eta"], state["mu"], state["step"]) + hyper
-                    apply(ASGD_STEP, args, attrs)
-        return loss
+        return self._per_param_step(
+            closure, ASGD_STEP, ("ax", "eta", "mu", "step"), ("lr", "lambd", "alpha", "t0", "weight_decay")
+        )
 
 
 class Rprop(Optimizer):
@@ -160,12 +158,9 @@ class Rprop(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one Rprop step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(group, "etas[0]", "etas[1]", "step_sizes[0]", "step_sizes[1]")
-                attrs = {"maximize": bool(group["maximize"])}
-                for p, g, state in self._params_with_grad(group):
-                    args = (p, g, state["prev"], state["step_size"], state["step"]) + hyper
-                    apply(RPROP_STEP, args, attrs)
-        return loss
+        return self._per_param_step(
+            closure,
+            RPROP_STEP,
+            ("prev", "step_size", "step"),
+            ("etas[0]", "etas[1]", "step_sizes[0]", "step_sizes[1]"),
+        )

@@ -10,7 +10,7 @@ from typing import Any
 from ..core.grad_mode import enable_grad, no_grad
 from ..core.tensor import Tensor
 from ..ops.shape import cat
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_lr
 
 __all__ = ["LBFGS"]
 
@@ -155,10 +155,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        if isinstance(lr, Tensor):
-            raise TypeError("LBFGS: lr must be a Python number, got a Tensor")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr("LBFGS", lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = {

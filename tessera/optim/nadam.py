@@ -7,22 +7,20 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.creation import zeros_like
-from ..core.dispatch import apply
-from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops_more import NADAM_STEP, RADAM_STEP
-from .optimizer import Optimizer, _check_betas, _check_lr, _check_not_differentiable, _new_step, _scalar_state
+from .optimizer import (
+    Optimizer,
+    _check_adam_like,
+    _check_not_differentiable,
+    _new_step,
+    _scalar_state,
+)
 
 __all__ = ["NAdam", "RAdam"]
 
-
-def _check_adam_like(name: str, group: dict[str, Any]) -> None:
-    _check_lr(name, group["lr"])
-    if not 0.0 <= group["eps"]:
-        raise ValueError(f"Invalid epsilon value: {group['eps']}")
-    _check_betas(name, group["betas"])
-    if not 0.0 <= group["weight_decay"]:
-        raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+# step attribute -> group key
+_ADAM_FLAGS = {"maximize": "maximize", "decoupled": "decoupled_weight_decay"}
 
 
 class NAdam(Optimizer):
@@ -97,20 +95,13 @@ class NAdam(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one NAdam step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(
-                    group, "lr", "betas[0]", "betas[1]", "eps", "weight_decay", "momentum_decay"
-                )
-                attrs = {
-                    "maximize": bool(group["maximize"]),
-                    "decoupled": bool(group["decoupled_weight_decay"]),
-                }
-                for p, g, state in self._params_with_grad(group):
-                    args = (p, g, state["exp_avg"], state["exp_avg_sq"], state["mu_product"], state["step"])
-                    apply(NADAM_STEP, args + hyper, attrs)
-        return loss
+        return self._per_param_step(
+            closure,
+            NADAM_STEP,
+            ("exp_avg", "exp_avg_sq", "mu_product", "step"),
+            ("lr", "betas[0]", "betas[1]", "eps", "weight_decay", "momentum_decay"),
+            flags=_ADAM_FLAGS,
+        )
 
 
 class RAdam(Optimizer):
@@ -177,15 +168,10 @@ class RAdam(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one RAdam step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(group, "lr", "betas[0]", "betas[1]", "eps", "weight_decay")
-                attrs = {
-                    "maximize": bool(group["maximize"]),
-                    "decoupled": bool(group["decoupled_weight_decay"]),
-                }
-                for p, g, state in self._params_with_grad(group):
-                    args = (p, g, state["exp_avg"], state["exp_avg_sq"], state["step"]) + hyper
-                    apply(RADAM_STEP, args, attrs)
-        return loss
+        return self._per_param_step(
+            closure,
+            RADAM_STEP,
+            ("exp_avg", "exp_avg_sq", "step"),
+            ("lr", "betas[0]", "betas[1]", "eps", "weight_decay"),
+            flags=_ADAM_FLAGS,
+        )

@@ -360,6 +360,28 @@ class Optimizer:
             out.append(entry[1])
         return tuple(out)
 
+    def _per_param_step(
+        self,
+        closure: Callable[[], Any] | None,
+        op,
+        state_keys: tuple[str, ...],
+        hyper_names: tuple[str, ...],
+        flags: dict[str, str] | None = None,
+    ):
+        """The common ``step`` loop: per group, read ``hyper_names`` (see ``_hyper``) and the boolean
+        attributes ``flags`` (attribute -> group key; default ``{"maximize": "maximize"}``), then run ``op``
+        on ``(p, grad, *state[k] for k in state_keys, *hyper)`` for each parameter with a gradient.
+        Returns ``closure()``'s loss when a closure is given."""
+        flags = {"maximize": "maximize"} if flags is None else flags
+        loss = self._closure_loss(closure)
+        with no_grad():
+            for group in self.param_groups:
+                hyper = self._hyper(group, *hyper_names)
+                attrs = {attr: bool(group[key]) for attr, key in flags.items()}
+                for p, g, state in self._params_with_grad(group):
+                    _dispatch.apply(op, (p, g, *(state[k] for k in state_keys)) + hyper, attrs)
+        return loss
+
     def _sync_hyper(self) -> None:
         """Bring every hyperparameter tensor up to its group's current Python number."""
         for group, tensors in list(self._hyper_tensors.values()):
@@ -540,3 +562,11 @@ def _check_betas(name: str, betas) -> None:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+def _check_adam_like(name: str, group: dict[str, Any]) -> None:
+    """Adam-family hyper-parameter checks, in PyTorch's order: lr, eps, betas, weight_decay."""
+    _check_lr(name, group["lr"])
+    _check_nonneg("epsilon", group["eps"])
+    _check_betas(name, group["betas"])
+    _check_nonneg("weight_decay", group["weight_decay"])

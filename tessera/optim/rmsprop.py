@@ -10,7 +10,7 @@ from ..core.dispatch import apply
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops import RMSPROP_STEP
-from .optimizer import Optimizer, _new_step
+from .optimizer import Optimizer, _check_lr, _check_nonneg, _new_step
 
 __all__ = ["RMSprop"]
 
@@ -74,16 +74,11 @@ class RMSprop(Optimizer):
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
         lr = group["lr"]
-        if isinstance(lr, Tensor):
-            raise TypeError("RMSprop: lr must be a Python number, got a Tensor")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        _check_lr("RMSprop", lr)
+        _check_nonneg("epsilon", group["eps"])
         if not 0.0 <= group["momentum"]:
             raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        _check_nonneg("weight_decay", group["weight_decay"])
         if not 0.0 <= group["alpha"]:
             raise ValueError(f"Invalid alpha value: {group['alpha']}")
         if group.get("differentiable"):
