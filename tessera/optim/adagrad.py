@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.creation import full_like
-from ..core.dispatch import apply
-from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
 from ._ops import ADAGRAD_STEP
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _new_step
@@ -93,11 +91,6 @@ class Adagrad(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one Adagrad step; returns ``closure()``'s loss when a closure is given."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                hyper = self._hyper(group, "lr", "lr_decay", "eps", "weight_decay")
-                maximize = bool(group["maximize"])
-                for p, g, state in self._params_with_grad(group):
-                    apply(ADAGRAD_STEP, (p, g, state["sum"], state["step"]) + hyper, {"maximize": maximize})
-        return loss
+        return self._per_param_step(
+            closure, ADAGRAD_STEP, ("sum", "step"), ("lr", "lr_decay", "eps", "weight_decay")
+        )
