@@ -199,7 +199,7 @@ class AvgPool1d(Module):
 
 class _AdaptiveNd(Module):
     _nd = 2
-    _fn = None
+    _fn = None  # the functional (a staticmethod), set by each public class
 
     def __init__(self, output_size, return_indices: bool = False):
         super().__init__()
@@ -210,7 +210,22 @@ class _AdaptiveNd(Module):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool2d(_AdaptiveNd):
+class _AdaptiveAvgPoolNd(_AdaptiveNd):
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check(self, input, self._nd)
+        return self._fn(input, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(_AdaptiveNd):
+    def forward(self, input: Tensor):
+        _check(self, input, self._nd)
+        return self._fn(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Average pooling to a fixed output size (``None`` entries keep the input size).
 
     Example:
@@ -218,15 +233,10 @@ class AdaptiveAvgPool2d(_AdaptiveNd):
         tessera.Size([2, 8, 1, 1])
     """
 
-    def __init__(self, output_size):
-        super().__init__(output_size)
-
-    def forward(self, input: Tensor) -> Tensor:
-        _check(self, input, 2)
-        return F.adaptive_avg_pool2d(input, self.output_size)
+    _nd, _fn = 2, staticmethod(F.adaptive_avg_pool2d)
 
 
-class AdaptiveAvgPool1d(_AdaptiveNd):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Average pooling of (N, C, L) inputs to a fixed length.
 
     Example:
@@ -234,15 +244,10 @@ class AdaptiveAvgPool1d(_AdaptiveNd):
         tessera.Size([2, 3, 4])
     """
 
-    def __init__(self, output_size):
-        super().__init__(output_size)
-
-    def forward(self, input: Tensor) -> Tensor:
-        _check(self, input, 1)
-        return F.adaptive_avg_pool1d(input, self.output_size)
+    _nd, _fn = 1, staticmethod(F.adaptive_avg_pool1d)
 
 
-class AdaptiveAvgPool3d(_AdaptiveNd):
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """Average pooling of (N, C, D, H, W) or (C, D, H, W) inputs to a fixed output size.
 
     Example:
@@ -250,15 +255,10 @@ class AdaptiveAvgPool3d(_AdaptiveNd):
         tessera.Size([2, 3, 1, 2, 2])
     """
 
-    def __init__(self, output_size):
-        super().__init__(output_size)
-
-    def forward(self, input: Tensor) -> Tensor:
-        _check(self, input, 3)
-        return F.adaptive_avg_pool3d(input, self.output_size)
+    _nd, _fn = 3, staticmethod(F.adaptive_avg_pool3d)
 
 
-class AdaptiveMaxPool2d(_AdaptiveNd):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max pooling to a fixed output size.
 
     Example:
@@ -266,12 +266,10 @@ class AdaptiveMaxPool2d(_AdaptiveNd):
         tessera.Size([1, 2, 3, 3])
     """
 
-    def forward(self, input: Tensor):
-        _check(self, input, 2)
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+    _nd, _fn = 2, staticmethod(F.adaptive_max_pool2d)
 
 
-class AdaptiveMaxPool1d(_AdaptiveNd):
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling of (N, C, L) inputs to a fixed length.
 
     Example:
@@ -279,12 +277,10 @@ class AdaptiveMaxPool1d(_AdaptiveNd):
         tessera.Size([1, 2, 4])
     """
 
-    def forward(self, input: Tensor):
-        _check(self, input, 1)
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+    _nd, _fn = 1, staticmethod(F.adaptive_max_pool1d)
 
 
-class AdaptiveMaxPool3d(_AdaptiveNd):
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """Max pooling of (N, C, D, H, W) or (C, D, H, W) inputs to a fixed output size.
 
     Example:
@@ -292,9 +288,7 @@ class AdaptiveMaxPool3d(_AdaptiveNd):
         tessera.Size([1, 2, 2, 2, 2])
     """
 
-    def forward(self, input: Tensor):
-        _check(self, input, 3)
-        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+    _nd, _fn = 3, staticmethod(F.adaptive_max_pool3d)
 
 
 class LPPool2d(Module):
