@@ -61,6 +61,60 @@ def _get_seq_len(x: Tensor, batch_first: bool) -> int:
     return x.shape[1 if batch_first and x.ndim == 3 else 0]
 
 
+def _init_layer(
+    layer: Module,
+    name: str,
+    n_blocks: int,
+    d_model,
+    nhead,
+    dim_feedforward,
+    dropout,
+    activation,
+    eps,
+    batch_first,
+    norm_first,
+    bias,
+    dtype,
+):
+    """The submodules of an encoder (``n_blocks=2``: self-attention, feed-forward) or decoder (3: plus
+    cross-attention) layer, registered in PyTorch's order; returns the checked activation."""
+    if not isinstance(dim_feedforward, numbers.Integral) or dim_feedforward <= 0:
+        raise ValueError(f"{name}: dim_feedforward must be a positive int, got {dim_feedforward!r}")
+    activation = _check_activation(activation, name)
+    for attn in ("self_attn", "multihead_attn")[: n_blocks - 1]:
+        mha = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
+        setattr(layer, attn, mha)
+    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+    layer.dropout = Dropout(dropout)
+    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+    layer.norm_first = bool(norm_first)
+    for i in range(1, n_blocks + 1):
+        setattr(layer, f"norm{i}", LayerNorm(d_model, eps=eps, bias=bias, dtype=dtype))
+    for i in range(1, n_blocks + 1):
+        setattr(layer, f"dropout{i}", Dropout(dropout))
+    return activation
+
+
+def _init_stack(stack: Module, name: str, what: str, layer, num_layers, norm) -> None:
+    """``layers`` (``num_layers`` deep copies of ``layer``) and ``norm`` of an encoder or decoder stack."""
+    if not isinstance(layer, Module):
+        raise TypeError(f"{name}: {what} must be a Module, got {type(layer).__name__}")
+    if not isinstance(num_layers, numbers.Integral) or isinstance(num_layers, bool) or num_layers < 0:
+        raise ValueError(f"{name}: num_layers must be a non-negative int, got {num_layers!r}")
+    stack.layers = ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+    stack.num_layers = int(num_layers)
+    stack.norm = norm
+
+
+def _stack_seq_len(stack: Module, x: Tensor) -> int | None:
+    batch_first = bool(stack.layers) and getattr(
+        getattr(stack.layers[0], "self_attn", None), "batch_first", False
+    )
+    return _get_seq_len(x, batch_first) if x.ndim else None
+
+
 def _generate_square_subsequent_mask(sz: int, dtype=None) -> Tensor:
     """(sz, sz) float mask with ``-inf`` above the diagonal and 0 elsewhere (a causal mask)."""
     return ops.triu(creation.full((sz, sz), float("-inf"), dtype=dtype), 1)
@@ -115,22 +169,21 @@ class TransformerEncoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
-        if not isinstance(dim_feedforward, numbers.Integral) or dim_feedforward <= 0:
-            raise ValueError(
-                f"TransformerEncoderLayer: dim_feedforward must be a positive int, got {dim_feedforward!r}"
-            )
-        activation = _check_activation(activation, "TransformerEncoderLayer")
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        activation = _init_layer(
+            self,
+            "TransformerEncoderLayer",
+            2,
+            d_model,
+            nhead,
+            dim_feedforward,
+            dropout,
+            activation,
+            layer_norm_eps,
+            batch_first,
+            norm_first,
+            bias,
+            dtype,
         )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
         if activation is F.relu or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
         elif activation is F.gelu or isinstance(activation, GELU):
@@ -203,15 +256,7 @@ class TransformerEncoder(Module):
         mask_check: bool = True,
     ):
         super().__init__()
-        if not isinstance(encoder_layer, Module):
-            raise TypeError(
-                f"TransformerEncoder: encoder_layer must be a Module, got {type(encoder_layer).__name__}"
-            )
-        if not isinstance(num_layers, numbers.Integral) or isinstance(num_layers, bool) or num_layers < 0:
-            raise ValueError(f"TransformerEncoder: num_layers must be a non-negative int, got {num_layers!r}")
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
-        self.num_layers = int(num_layers)
-        self.norm = norm
+        _init_stack(self, "TransformerEncoder", "encoder_layer", encoder_layer, num_layers, norm)
         self.enable_nested_tensor = enable_nested_tensor
         self.use_nested_tensor = False  # no nested tensors: padding is handled by the masks
         self.mask_check = mask_check
@@ -225,11 +270,7 @@ class TransformerEncoder(Module):
     ) -> Tensor:
         if not isinstance(src, Tensor):
             raise TypeError(f"TransformerEncoder: expected src to be a Tensor, got {type(src).__name__}")
-        batch_first = bool(self.layers) and getattr(
-            getattr(self.layers[0], "self_attn", None), "batch_first", False
-        )
-        seq_len = src.shape[1 if batch_first and src.ndim == 3 else 0] if src.ndim else None
-        is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        is_causal = _detect_is_causal_mask(mask, is_causal, _stack_seq_len(self, src))
         output = src
         for mod in self.layers:
             output = mod(
@@ -271,28 +312,21 @@ class TransformerDecoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
-        if not isinstance(dim_feedforward, numbers.Integral) or dim_feedforward <= 0:
-            raise ValueError(
-                f"TransformerDecoderLayer: dim_feedforward must be a positive int, got {dim_feedforward!r}"
-            )
-        activation = _check_activation(activation, "TransformerDecoderLayer")
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, dtype=dtype
+        self.activation = _init_layer(
+            self,
+            "TransformerDecoderLayer",
+            3,
+            d_model,
+            nhead,
+            dim_feedforward,
+            dropout,
+            activation,
+            layer_norm_eps,
+            batch_first,
+            norm_first,
+            bias,
+            dtype,
         )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, dtype=dtype
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = activation
 
     def forward(
         self,
@@ -374,15 +408,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None):
         super().__init__()
-        if not isinstance(decoder_layer, Module):
-            raise TypeError(
-                f"TransformerDecoder: decoder_layer must be a Module, got {type(decoder_layer).__name__}"
-            )
-        if not isinstance(num_layers, numbers.Integral) or isinstance(num_layers, bool) or num_layers < 0:
-            raise ValueError(f"TransformerDecoder: num_layers must be a non-negative int, got {num_layers!r}")
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
-        self.num_layers = int(num_layers)
-        self.norm = norm
+        _init_stack(self, "TransformerDecoder", "decoder_layer", decoder_layer, num_layers, norm)
 
     def forward(
         self,
@@ -397,11 +423,7 @@ class TransformerDecoder(Module):
     ) -> Tensor:
         if not isinstance(tgt, Tensor):
             raise TypeError(f"TransformerDecoder: expected tgt to be a Tensor, got {type(tgt).__name__}")
-        batch_first = bool(self.layers) and getattr(
-            getattr(self.layers[0], "self_attn", None), "batch_first", False
-        )
-        seq_len = _get_seq_len(tgt, batch_first) if tgt.ndim else None
-        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
+        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, _stack_seq_len(self, tgt))
         output = tgt
         for mod in self.layers:
             output = mod(
