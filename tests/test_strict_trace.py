@@ -596,7 +596,7 @@ OPTIMIZERS = {
     "Adamax": lambda p: ts.optim.Adamax(p, lr=0.02, weight_decay=0.01),
     "NAdam": lambda p: ts.optim.NAdam(p, lr=0.01, momentum_decay=0.004),
     "NAdam-decoupled": lambda p: ts.optim.NAdam(p, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
-    "RAdam": lambda p: ts.optim.RAdam(p, lr=0.01),  # warmup=2: the third step takes the rectified branch
+    "RAdam": lambda p: ts.optim.RAdam(p, lr=0.01),
     "RAdam-decoupled": lambda p: ts.optim.RAdam(p, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
     "ASGD": lambda p: ts.optim.ASGD(p, lr=0.05, t0=1),  # t0=1: the averaging runs from the second step
     "Rprop": lambda p: ts.optim.Rprop(p, lr=0.01, etas=(0.4, 1.3), step_sizes=(1e-4, 1.0)),
@@ -712,8 +712,8 @@ def test_sparse_adam_replays():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="LBFGS decides on the host, as PyTorch's does: float(loss) (tessera/optim/lbfgs.py:256, 224, "
-    "339), `if opt_cond` on |g|_max <= tolerance_grad (:260), `if ys > 1e-10` (:290) and the tolerance "
+    reason="LBFGS decides on the host, as PyTorch's does: float(loss) (tessera/optim/lbfgs.py:253, 221, "
+    "336), `if opt_cond` on |g|_max <= tolerance_grad (:259), `if ys > 1e-10` (:281) and the tolerance "
     "checks read traced values outside an op, so a step cannot be traced",
 )
 def test_lbfgs_replays():
