@@ -17,6 +17,8 @@ import os
 import sys
 import threading
 
+import numpy as np
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 256 * 1024 * 1024  # blocks above this still come from (and go back to) mmap
@@ -91,8 +93,6 @@ def public_caller(default: str) -> str:
 def out_of_memory(opname: str, shape, dtype) -> MemoryError:
     """The error for a tensor that cannot be allocated, naming the op the user called (``opname`` unless
     a public caller is found on the stack), the shape and the bytes asked for."""
-    import numpy as np
-
     opname = public_caller(opname)
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     have = f" (this machine has {_format_bytes(_MACHINE_BYTES)} of memory and swap)" if _MACHINE_BYTES else ""
@@ -106,8 +106,6 @@ def check_allocation(opname: str, shape, dtype) -> None:
     """Raise ``out_of_memory`` before allocating what can never fit: more bytes than the machine's memory
     and swap (with overcommit an uninitialised array that large may "succeed" and fail later on touch).
     Inside ``allocation_budget`` the bytes are also counted against the budget."""
-    import numpy as np
-
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     if _MACHINE_BYTES and nbytes > _MACHINE_BYTES:
         raise out_of_memory(opname, shape, dtype)
@@ -138,13 +136,13 @@ def allocation_budget(nbytes: int, message: str):
         stack.pop()
 
 
-@contextlib.contextmanager
-def allocating(opname: str, shape, dtype):
-    """Check and run an allocation of ``shape``/``dtype`` for ``opname``; NumPy's ``MemoryError`` and
-    "array is too big" become ``out_of_memory``'s error."""
+def allocate(opname: str, shape, dtype, make, /, *args, **kwargs):
+    """``make(*args, **kwargs)``, the allocation of an array of ``shape``/``dtype`` for ``opname``, after
+    ``check_allocation``; NumPy's ``MemoryError`` and "array is too big" become ``out_of_memory``'s error.
+    A plain call rather than a context manager: creation ops are on the per-op hot path."""
     check_allocation(opname, shape, dtype)
     try:
-        yield
+        return make(*args, **kwargs)
     except MemoryError:
         raise out_of_memory(opname, shape, dtype) from None
     except ValueError as e:

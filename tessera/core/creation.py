@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dispatch as _dispatch
 from . import dtypes as _dt
-from .allocator import allocating, check_allocation
+from .allocator import allocate, check_allocation
 from .device import as_device
 from .dispatch import is_tracing
 from .random import BERNOULLI, MULTINOMIAL, RANDOM, draw
@@ -184,8 +184,7 @@ def _filled(opname, size, value, dtype, device, requires_grad):
     as_device(device)
     shape = _size(opname, size)
     d = _float_dtype(dtype, opname)
-    with allocating(opname, shape, d.np):
-        arr = np.full(shape, value, dtype=d.np)
+    arr = allocate(opname, shape, d.np, np.full, shape, value, dtype=d.np)
     return _finish(arr, requires_grad, opname)
 
 
@@ -204,8 +203,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     as_device(device)
     shape = _size("empty", size)
     d = _float_dtype(dtype, "empty")
-    with allocating("empty", shape, d.np):
-        arr = np.empty(shape, dtype=d.np)
+    arr = allocate("empty", shape, d.np, np.empty, shape, dtype=d.np)
     return _finish(arr, requires_grad, "empty")
 
 
@@ -254,8 +252,7 @@ def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = F
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     shape, d = _like("empty_like", input, dtype)
     as_device(device)
-    with allocating("empty_like", shape, d.np):
-        arr = np.empty(shape, dtype=d.np)
+    arr = allocate("empty_like", shape, d.np, np.empty, shape, dtype=d.np)
     return _finish(arr, requires_grad, "empty_like")
 
 
@@ -289,8 +286,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     d = (_dt.int64 if all_int else _dt._default_float) if dtype is None else _dt.as_dtype(dtype)
     n = max(0, math.ceil((end - start) / step))
     as_device(device)
-    with allocating("arange", (n,), np.float64 if not all_int else np.int64):
-        arr = (start + np.arange(n, dtype=np.float64 if not all_int else np.int64) * step).astype(d.np)
+    base = np.int64 if all_int else np.float64
+    arr = (start + allocate("arange", (n,), base, np.arange, n, dtype=base) * step).astype(d.np)
     return _finish(arr, requires_grad, "arange")
 
 
@@ -300,8 +297,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
         raise RuntimeError(f"linspace: number of steps must be a non-negative int, got {steps!r}")
     as_device(device)
     d = _float_dtype(dtype, "linspace")
-    with allocating("linspace", (int(steps),), np.float64):
-        arr = np.linspace(start, end, int(steps)).astype(d.np)
+    arr = allocate("linspace", (int(steps),), np.float64, np.linspace, start, end, int(steps)).astype(d.np)
     return _finish(arr, requires_grad, "linspace")
 
 
@@ -313,8 +309,8 @@ def logspace(
     if not isinstance(steps, numbers.Integral) or steps < 0:
         raise RuntimeError(f"logspace: number of steps must be a non-negative int, got {steps!r}")
     d = _float_dtype(dtype, "logspace")
-    with allocating("logspace", (int(steps),), np.float64):
-        arr = np.logspace(start, end, int(steps), base=base).astype(d.np)
+    arr = allocate("logspace", (int(steps),), np.float64, np.logspace, start, end, int(steps), base=base)
+    arr = arr.astype(d.np)
     return _finish(arr, requires_grad, "logspace")
 
 
@@ -325,8 +321,7 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
             raise RuntimeError(f"eye: {name} must be a non-negative int, got {v!r}")
     as_device(device)
     d = _float_dtype(dtype, "eye")
-    with allocating("eye", (n, n if m is None else m), d.np):
-        arr = np.eye(n, m, dtype=d.np)
+    arr = allocate("eye", (n, n if m is None else m), d.np, np.eye, n, m, dtype=d.np)
     return _finish(arr, requires_grad, "eye")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...core import creation
 from ...core import dtypes as _dt
-from ...core.allocator import allocating
+from ...core.allocator import allocate
 from ...core.dispatch import intercept
 from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
@@ -494,8 +494,8 @@ class Layer(Module):
         if initializer is None:
             initializer = "glorot_uniform" if dt.is_floating_point else "zeros"
         init = _initializers.get(initializer)
-        with allocating(f"Layer '{self.name}': weight '{name}'", shape, dt.np), _Building():
-            value = init(shape, dtype=dt)
+        with _Building():
+            value = allocate(f"Layer '{self.name}': weight '{name}'", shape, dt.np, init, shape, dtype=dt)
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         t = Tensor._wrap(np.array(arr, dtype=dt.np, copy=True).reshape(shape))
         if trainable:
