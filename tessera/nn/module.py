@@ -383,8 +383,8 @@ class Module:
                 f"register_buffer: cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                 "(Tensor or None required)"
             )
-        if isinstance(tensor, Buffer):
-            tensor = Tensor._wrap(tensor._data)
+        if isinstance(tensor, Buffer):  # the marker goes; the memory and version counter are shared (an op)
+            tensor = tensor.detach()
         _STRUCTURE[0] += 1
         self._buffers[name] = tensor
         if persistent:

@@ -184,10 +184,10 @@ class Optimizer:
     def _check_state_shape(self, param: Tensor, key, shape: tuple) -> None:
         """Raise ``ValueError`` when a loaded state tensor ``key`` of ``shape`` cannot belong to ``param``
         (by default every non-scalar state tensor has its parameter's shape)."""
-        if len(shape) > 0 and shape != tuple(param._data.shape):
+        if len(shape) > 0 and shape != tuple(param.shape):
             raise ValueError(
                 f"load_state_dict: state '{key}' has shape {shape} but its parameter "
-                f"has shape {tuple(param._data.shape)}"
+                f"has shape {tuple(param.shape)}"
             )
 
     # -- parameter groups ---------------------------------------------------------------------------------
@@ -482,7 +482,7 @@ class Optimizer:
                 if key == "step":
                     return _to_state_tensor(value)
                 t = _to_state_tensor(value, param._data.dtype)
-                self._check_state_shape(param, key, tuple(t._data.shape))
+                self._check_state_shape(param, key, tuple(t.shape))
                 return t
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
