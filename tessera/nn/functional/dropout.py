@@ -179,18 +179,22 @@ def feature_alpha_dropout(
     return _feature("feature_alpha_dropout", input, p, training, inplace, alpha=True)
 
 
-# -- torch-level forms (``ts.dropout(input, p, train)``...; exported by ``toplevel``) ---------------------------
-def _torch_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    return dropout(input, p, train)
+# -- torch-level forms (``ts.dropout(input, p, train)``, ``ts.dropout_``...; exported by ``toplevel``) ------------
+def _feature_dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    return _feature("feature_dropout", input, p, training, inplace)
 
 
-def _torch_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    return alpha_dropout(input, p, train)
+def _torch_form(fn, inplace: bool):
+    def torch_form(input: Tensor, p: float, train: bool) -> Tensor:
+        return fn(input, p, train, inplace)
+
+    torch_form.__name__ = torch_form.__qualname__ = fn.__name__.lstrip("_") + ("_" if inplace else "")
+    torch_form.__doc__ = f"``torch.{torch_form.__name__}(input, p, train)``."
+    return torch_form
 
 
-def _torch_feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    return _feature("feature_dropout", input, p, train, False)
-
-
-def _torch_feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    return feature_alpha_dropout(input, p, train)
+_TORCH_FORMS = {
+    form.__name__: form
+    for fn in (dropout, alpha_dropout, _feature_dropout, feature_alpha_dropout)
+    for form in (_torch_form(fn, False), _torch_form(fn, True))
+}

@@ -15,10 +15,7 @@ from ...core import creation
 from ...core import dtypes as _dt
 from ...core.tensor import Tensor
 from .. import functional as F  # complete by the time ``ts`` imports this module
-from .dropout import _torch_alpha_dropout as alpha_dropout
-from .dropout import _torch_dropout as dropout
-from .dropout import _torch_feature_alpha_dropout as feature_alpha_dropout
-from .dropout import _torch_feature_dropout as feature_dropout
+from .dropout import _TORCH_FORMS
 from .linear import _torch_embedding as embedding
 from .loss import _torch_binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from .loss import _torch_cosine_embedding_loss as cosine_embedding_loss
@@ -50,6 +47,11 @@ __all__ = [
     "detach_",
 ]  # fmt: skip
 
+dropout, dropout_ = _TORCH_FORMS["dropout"], _TORCH_FORMS["dropout_"]
+alpha_dropout, alpha_dropout_ = _TORCH_FORMS["alpha_dropout"], _TORCH_FORMS["alpha_dropout_"]
+feature_dropout, feature_dropout_ = _TORCH_FORMS["feature_dropout"], _TORCH_FORMS["feature_dropout_"]
+feature_alpha_dropout = _TORCH_FORMS["feature_alpha_dropout"]
+feature_alpha_dropout_ = _TORCH_FORMS["feature_alpha_dropout_"]
 adaptive_avg_pool1d = F.adaptive_avg_pool1d
 avg_pool1d = F.avg_pool1d
 max_pool1d = F.max_pool1d
@@ -79,22 +81,6 @@ threshold, threshold_ = F.threshold, F.threshold_
 def adaptive_max_pool1d(input, output_size):
     """``(values, indices)`` of 1-D adaptive max pooling, as ``torch.adaptive_max_pool1d``."""
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
-
-
-def dropout_(input, p: float, train: bool):
-    return input.copy_(F.dropout(input, p, train)) if train and p > 0 else input
-
-
-def alpha_dropout_(input, p: float, train: bool):
-    return input.copy_(F.alpha_dropout(input, p, train)) if train and p > 0 else input
-
-
-def feature_dropout_(input, p: float, train: bool):
-    return input.copy_(feature_dropout(input, p, train)) if train and p > 0 else input
-
-
-def feature_alpha_dropout_(input, p: float, train: bool):
-    return input.copy_(F.feature_alpha_dropout(input, p, train)) if train and p > 0 else input
 
 
 def constant_pad_nd(input, pad, value=0):
