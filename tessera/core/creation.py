@@ -93,26 +93,31 @@ def _to_array(data, dtype, opname: str, copy: bool) -> np.ndarray:
 
 
 def _beyond_int64(arr: np.ndarray) -> bool:
-    with np.errstate(invalid="ignore"):
-        return arr.size > 0 and bool(np.nanmax(np.abs(arr), initial=0.0) >= 2.0**63)
+    """Whether a float64 array built from Python data may hide an int beyond int64 (any such value is at least
+    2**63 in magnitude; a NaN means floats were given, which then are legitimately floats). Small arrays say
+    yes: walking their data costs less than a reduction, and ``ts.tensor([1.5, 2.5])`` is a hot call."""
+    return arr.size <= 16 or bool(np.abs(arr).max() >= 2.0**63)
+
+
+_INT64_MIN, _INT64_END = -(2**63), 2**63
 
 
 def _check_int_range(opname: str, data) -> None:
     """Python ints beyond int64 raise, as PyTorch's "Overflow when unpacking long", instead of a vague dtype
-    error (NumPy makes them uint64 or object arrays)."""
-    stack, depth = [data], 0
-    while stack and depth < 1_000_000:
+    error (NumPy makes them uint64, object or float64 arrays). Exact type tests first: this walks the data."""
+    stack = [data]
+    while stack:
         item = stack.pop()
-        depth += 1
-        if isinstance(item, bool):
+        kind = type(item)
+        if kind is float or kind is bool:
             continue
-        if isinstance(item, numbers.Integral):
-            if not -(2**63) <= int(item) < 2**63:
+        if kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is int or (isinstance(item, numbers.Integral) and not isinstance(item, bool)):
+            if not _INT64_MIN <= int(item) < _INT64_END:
                 raise ValueError(
                     f"{opname}: value {int(item)} overflows int64 (Overflow when unpacking long)"
                 )
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
