@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import inspect
 
-from .attention import MultiHeadAttention
-from .base import Input, InputLayer, InputSpec, KerasTensor, Layer, clear_session
-from .conv import (
-    AveragePooling1D,
-    AveragePooling2D,
-    Conv1D,
-    Conv2D,
-    GlobalAveragePooling1D,
-    GlobalAveragePooling2D,
-    GlobalMaxPooling1D,
-    GlobalMaxPooling2D,
-    MaxPooling1D,
-    MaxPooling2D,
-)
-from .core import Activation, Dense, Dropout, Embedding, Flatten, LeakyReLU, Permute, ReLU, Reshape, Softmax
-from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
-from .normalization import BatchNormalization, LayerNormalization
-from .rnn import GRU, LSTM, SimpleRNN
+from . import attention, conv, core, merge, normalization, pooling, preprocessing, regularization, reshaping
+from . import rnn, wrappers
+from .attention import *
+from .base import GetItem, Input, InputLayer, InputSpec, KerasTensor, Layer, OpLayer, clear_session
+from .conv import *
+from .core import *
+from .merge import *
+from .normalization import *
+from .pooling import *
+from .preprocessing import *
+from .regularization import *
+from .reshaping import *
+from .rnn import *
+from .wrappers import *
 
 # Keras's aliases
 Convolution1D, Convolution2D = Conv1D, Conv2D
@@ -37,60 +33,14 @@ MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, Average
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
-__all__ = [
-    "Layer",
-    "InputSpec",
-    "KerasTensor",
-    "Input",
-    "InputLayer",
-    "Dense",
-    "Activation",
-    "ReLU",
-    "LeakyReLU",
-    "Softmax",
-    "Dropout",
-    "Flatten",
-    "Reshape",
-    "Permute",
-    "Embedding",
-    "Conv1D",
-    "Conv2D",
-    "Convolution1D",
-    "Convolution2D",
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "MaxPool1D",
-    "MaxPool2D",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "AvgPool1D",
-    "AvgPool2D",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalAvgPool1D",
-    "GlobalAvgPool2D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
-    "GlobalMaxPool1D",
-    "GlobalMaxPool2D",
-    "BatchNormalization",
-    "LayerNormalization",
-    "SimpleRNN",
-    "LSTM",
-    "GRU",
-    "MultiHeadAttention",
-    "Concatenate",
-    "Add",
-    "Subtract",
-    "Multiply",
-    "Average",
-    "Maximum",
-    "Minimum",
-    "clear_session",
-    "serialize",
-    "deserialize",
-    "get_builtin_objects",
-]
+_MODULES = (attention, conv, core, merge, normalization, pooling, preprocessing, regularization, reshaping)
+__all__ = (
+    ["Layer", "InputSpec", "KerasTensor", "Input", "InputLayer"]
+    + [name for module in _MODULES + (rnn, wrappers) for name in module.__all__]
+    + ["Convolution1D", "Convolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D"]
+    + ["GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"]
+    + ["clear_session", "serialize", "deserialize", "get_builtin_objects"]
+)
 
 
 def get_builtin_objects() -> dict:
@@ -103,6 +53,7 @@ def get_builtin_objects() -> dict:
         if isinstance(obj, type) and issubclass(obj, Layer) and name in __all__
     }
     objs.update(Model=models.Model, Functional=models.Model, Sequential=models.Sequential)
+    objs.update(OpLayer=OpLayer, GetItem=GetItem)
     return objs
 
 

@@ -36,6 +36,10 @@ __all__ = [
     "Input",
     "clear_session",
     "to_snake_case",
+    "OpLayer",
+    "GetItem",
+    "symbolic_op",
+    "apply_op",
 ]
 
 # -- names ---------------------------------------------------------------------------------------------------
@@ -165,14 +169,39 @@ class KerasTensor:
             "functional Model; call the model on real data instead"
         )
 
-    def _op_error(self, *args, **kwargs):
-        raise TypeError(
-            "Tensor operations on symbolic KerasTensors are not supported: use layers (e.g. "
-            "ts.keras.layers.Add, Concatenate, Activation) to combine them in a functional model"
-        )
+    def reshape(self, *shape):
+        return apply_op("reshape", *((self,) + shape))
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __matmul__ = __truediv__ = _op_error
-    __neg__ = __getitem__ = _op_error
+    def squeeze(self, axis=None):
+        return apply_op("squeeze", self, axis)
+
+    def __iter__(self):
+        raise TypeError("A symbolic KerasTensor is not iterable: index it (x[:, 0]) or use keras.ops.unstack")
+
+    def __getitem__(self, key):
+        return GetItem(key)(self)
+
+
+def _binary(name: str, reflected: bool = False):
+    if reflected:
+        return lambda self, other: apply_op(name, other, self)
+    return lambda self, other: apply_op(name, self, other)
+
+
+# Python operators on KerasTensors record ``OpLayer``s (Keras 3 records them as operations of the graph)
+for _dunder, _op in (
+    ("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("matmul", "matmul"),
+    ("truediv", "true_divide"), ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"),
+    ("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor"),
+):  # fmt: skip
+    setattr(KerasTensor, f"__{_dunder}__", _binary(_op))
+    setattr(KerasTensor, f"__r{_dunder}__", _binary(_op, reflected=True))
+for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
+                     ("ne", "not_equal")):  # fmt: skip
+    setattr(KerasTensor, f"__{_dunder}__", _binary(_op))
+for _dunder, _op in (("neg", "negative"), ("abs", "absolute"), ("invert", "logical_not"), ("round", "round")):
+    setattr(KerasTensor, f"__{_dunder}__", lambda self, _op=_op: apply_op(_op, self))
+KerasTensor.__hash__ = object.__hash__  # __ne__ is an op, identity stays the hash and __eq__
 
 
 # -- input spec ----------------------------------------------------------------------------------------------
@@ -323,10 +352,11 @@ _ACCEPTS_CACHE: dict = {}
 
 
 def _call_accepts(layer, name: str) -> bool:
-    key = (type(layer), name)
+    op_fn = layer.__dict__.get("_fn") if isinstance(layer, OpLayer) else None
+    key = (type(layer) if op_fn is None else op_fn, name)
     r = _ACCEPTS_CACHE.get(key)
     if r is None:
-        fn = layer.call if type(layer).call is not Layer.call else layer.forward
+        fn = op_fn or (layer.call if type(layer).call is not Layer.call else layer.forward)
         try:
             params = inspect.signature(fn).parameters
             r = name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
@@ -906,3 +936,136 @@ def Input(
         ragged=ragged,
     )
     return layer.output
+
+
+# -- operations on symbolic tensors --------------------------------------------------------------------------
+_OP_FUNCTIONS: dict = {}  # op name -> the eager function (keras.ops registers its functions here)
+
+
+def _op_function(name: str):
+    fn = _OP_FUNCTIONS.get(name)
+    if fn is None:
+        from .. import ops  # noqa: F401  (registers every keras.ops function)
+
+        fn = _OP_FUNCTIONS.get(name)
+    if fn is None:
+        raise ValueError(f"OpLayer: unknown operation {name!r} (not a keras.ops function)")
+    return fn
+
+
+def symbolic_op(fn=None, *, name: str | None = None):
+    """Decorator for ``keras.ops`` functions: on tensors the function runs eagerly; given a ``KerasTensor``
+    anywhere in its arguments, the call is recorded as an ``OpLayer`` node of the functional graph and the
+    result is a ``KerasTensor`` (shapes inferred by running the function on placeholders).
+
+    Example:
+        >>> @symbolic_op
+        ... def twice(x):
+        ...     return x * 2
+        >>> twice(ts.keras.Input((3,))).shape
+        (None, 3)
+    """
+
+    def wrap(f):
+        op_name = name or f.__name__
+        _OP_FUNCTIONS[op_name] = f
+
+        def op(*args, **kwargs):
+            if _has_keras_tensor(args, kwargs):
+                return OpLayer(op_name)(*args, **kwargs)
+            return f(*args, **kwargs)
+
+        op.__name__, op.__qualname__, op.__doc__ = f.__name__, f.__qualname__, f.__doc__
+        op.__module__, op.__wrapped__ = f.__module__, f
+        return op
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def apply_op(name: str, *args, **kwargs):
+    """Apply the ``keras.ops`` function ``name``: recorded as an ``OpLayer`` when an argument is symbolic."""
+    if _has_keras_tensor(args, kwargs):
+        return OpLayer(name)(*args, **kwargs)
+    return _op_function(name)(*args, **kwargs)
+
+
+class OpLayer(Layer):
+    """One ``keras.ops`` function (or Python operator) applied in a functional model: ``x + 1`` or
+    ``ops.mean(x, axis=1)`` on ``KerasTensor``s records this layer, whose node keeps the call's other
+    arguments; it has no weights and serializes as the function's name.
+
+    Example:
+        >>> x = ts.keras.Input((3,))
+        >>> type((x * 2).node.layer).__name__
+        'OpLayer'
+    """
+
+    _autocast = False
+
+    def __init__(self, function: str, name: str | None = None, **kwargs):
+        fn = _op_function(function)
+        super().__init__(name=name or unique_name(function), **kwargs)
+        d = self.__dict__
+        d["function"], d["_fn"], d["built"] = function, fn, True
+
+    def call(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    def get_config(self) -> dict:
+        return {"function": self.function, "name": self.name}
+
+
+def _encode_key(key):
+    if isinstance(key, tuple):
+        return {"tuple": [_encode_key(k) for k in key]}
+    if isinstance(key, slice):
+        return {"slice": [key.start, key.stop, key.step]}
+    if key is Ellipsis:
+        return {"ellipsis": True}
+    if key is None or isinstance(key, (int, np.integer)):
+        return None if key is None else int(key)
+    if isinstance(key, (list, np.ndarray)):
+        return {"list": np.asarray(key).tolist()}
+    raise TypeError(
+        f"KerasTensor.__getitem__: index {key!r} ({type(key).__name__}) is not supported on a symbolic tensor; "
+        "use ints, slices, None, Ellipsis or lists of ints (or keras.ops.take with a tensor of indices)"
+    )
+
+
+def _decode_key(enc):
+    if isinstance(enc, dict):
+        if "tuple" in enc:
+            return tuple(_decode_key(k) for k in enc["tuple"])
+        if "slice" in enc:
+            return slice(*enc["slice"])
+        if "ellipsis" in enc:
+            return Ellipsis
+        return np.asarray(enc["list"])
+    return enc
+
+
+class GetItem(Layer):
+    """``x[key]`` on a ``KerasTensor``: indexing recorded in a functional model (ints, slices, None, ``...``
+    and lists of ints), serialized with its key.
+
+    Example:
+        >>> x = ts.keras.Input((4, 3))
+        >>> x[:, 1:, 0].shape
+        (None, 3)
+    """
+
+    _autocast = False
+
+    def __init__(self, key, name: str | None = None, **kwargs):
+        if isinstance(key, dict):  # from get_config
+            key = _decode_key(key)
+        encoded = _encode_key(key)
+        super().__init__(name=name or unique_name("get_item"), **kwargs)
+        d = self.__dict__
+        d["key"], d["_encoded_key"], d["built"] = key, encoded, True
+
+    def call(self, x):
+        return x[self.key]
+
+    def get_config(self) -> dict:
+        return {"key": self._encoded_key, "name": self.name}
