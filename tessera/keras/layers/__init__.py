@@ -12,8 +12,19 @@ from __future__ import annotations
 
 import inspect
 
-from . import attention, conv, core, merge, normalization, pooling, preprocessing, regularization, reshaping
-from . import rnn, wrappers
+from . import (
+    attention,
+    conv,
+    core,
+    merge,
+    normalization,
+    pooling,
+    preprocessing,
+    regularization,
+    reshaping,
+    rnn,
+    wrappers,
+)
 from .attention import *
 from .base import GetItem, Input, InputLayer, InputSpec, KerasTensor, Layer, OpLayer, clear_session
 from .conv import *
