@@ -1,10 +1,9 @@
 """A convolutional autoencoder with Conv2DTranspose on synthetic 16x16 images (blurred blobs): the decoder
 upsamples back to the input, and the reconstruction error falls well below the data's variance."""
 
+import keras
 import numpy as np
 from _common import report
-
-import keras
 from keras import layers
 
 rng = np.random.default_rng(5)

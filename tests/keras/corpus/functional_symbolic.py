@@ -1,10 +1,9 @@
 """A functional model built with symbolic arithmetic: Python operators, slicing and keras.ops on KerasTensors
 (residual connection, feature scaling, a softmax gate), saved to config and rebuilt."""
 
+import keras
 import numpy as np
 from _common import report
-
-import keras
 from keras import layers, ops
 
 keras.utils.set_random_seed(2)

@@ -1,10 +1,9 @@
 """A GAN with a custom train_step (the pattern of Keras's "Writing a GAN" guide, torch flavour) on synthetic
 8x8 images: two optimizers, a SeedGenerator, loss trackers returned by a `metrics` property."""
 
+import keras
 import numpy as np
 from _common import no_grad, report
-
-import keras
 from keras import layers, ops
 
 LATENT = 8

@@ -1,10 +1,9 @@
 """Sequence-to-sequence addition (Keras's addition-RNN example, small): an LSTM encoder, RepeatVector, an LSTM
 decoder and a TimeDistributed softmax predicting the digits of the sum."""
 
+import keras
 import numpy as np
 from _common import report
-
-import keras
 from keras import layers
 
 DIGITS = 2

@@ -1,10 +1,9 @@
 """A subclassed model that overrides only compute_loss (adding an L2 penalty on its outputs), trained with
 the built-in fit on a synthetic regression problem; plus a custom test_step."""
 
+import keras
 import numpy as np
 from _common import report
-
-import keras
 from keras import layers, ops
 
 

@@ -1,10 +1,9 @@
 """A text classifier whose first layer is TextVectorization, adapted on raw strings and trained end to end with
 fit on a NumPy array of strings (synthetic reviews)."""
 
+import keras
 import numpy as np
 from _common import report
-
-import keras
 from keras import layers
 
 rng = np.random.default_rng(3)
