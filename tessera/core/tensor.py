@@ -135,6 +135,7 @@ class Tensor:
         "_base",
         "_view_ops",
         "_hooks",
+        "_keras_mask",  # a Keras layer's output mask (tessera.keras masking); unset on every other tensor
         "__weakref__",
     )
     __array_priority__ = 1000  # NumPy arrays defer binary operators to Tensor's reflected methods

@@ -238,8 +238,14 @@ class Model(Trainer, Layer):
             out.append(v)
         return out
 
-    def _run_graph(self, inputs, training=None):
-        values = {id(kt): v for kt, v in zip(self._inputs, self._feed(inputs))}
+    def _run_graph(self, inputs, training=None, mask=None):
+        fed = self._feed(inputs)
+        if mask is not None:
+            # the masks ride on the input tensors, so each layer call picks them up as Keras does
+            for v, m in zip(fed, flatten(mask) if isinstance(mask, (list, tuple)) else [mask]):
+                if m is not None and isinstance(v, Tensor):
+                    _base.set_keras_mask(v, m)
+        values = {id(kt): v for kt, v in zip(self._inputs, fed)}
 
         def get(v):
             return values[id(v)] if isinstance(v, KerasTensor) else v
@@ -257,7 +263,7 @@ class Model(Trainer, Layer):
 
     def call(self, inputs, training=None, mask=None):
         if self._is_graph:
-            return self._run_graph(inputs, training)
+            return self._run_graph(inputs, training, mask)
         raise NotImplementedError(
             f"Model {type(self).__name__}: subclassed models must implement call(inputs, training=None)"
         )
@@ -669,10 +675,14 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         x = inputs
         for layer in self._modules.values():
+            kwargs = {}
             if training is not None and isinstance(layer, Layer) and _call_accepts(layer, "training"):
-                x = layer(x, training=training)
-            else:
-                x = layer(x)
+                kwargs["training"] = training
+            if mask is not None and isinstance(layer, Layer) and "mask" in _base._call_arg_names(layer):
+                kwargs["mask"] = mask
+            x = layer(x, **kwargs)
+            # later layers take their masks from the tensors (Layer.__call__ reads x._keras_mask)
+            mask = None
         return x
 
     def _do_build(self, shapes) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 
 import numpy as np
 
@@ -92,6 +93,38 @@ def _has_keras_tensor(args, kwargs) -> bool:
         if isinstance(a, (list, tuple)) and any(isinstance(b, KerasTensor) for b in flatten(a)):
             return True
     return any(isinstance(v, KerasTensor) for v in flatten(kwargs)) if kwargs else False
+
+
+# -- masks ---------------------------------------------------------------------------------------------------
+_MASKS_SEEN = [False]  # until some layer attaches a mask, layer calls that make none skip all mask work
+
+
+def get_keras_mask(x):
+    """The mask a Keras layer attached to tensor ``x`` (``x._keras_mask``), or None."""
+    return getattr(x, "_keras_mask", None) if isinstance(x, Tensor) else None
+
+
+def set_keras_mask(x, mask) -> None:
+    """Attach ``mask`` to tensor ``x`` as ``x._keras_mask`` (None removes it)."""
+    if mask is not None:
+        _MASKS_SEEN[0] = True
+    x._keras_mask = mask
+
+
+def _masks_of(x):
+    """The masks of ``x``'s tensors, in its structure; None when none has one."""
+    if isinstance(x, Tensor):
+        return getattr(x, "_keras_mask", None)
+    if isinstance(x, (list, tuple)):
+        masks = [_masks_of(v) for v in x]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def _is_tensor_arg(v) -> bool:
+    if isinstance(v, Tensor):
+        return True
+    return isinstance(v, (list, tuple)) and any(isinstance(b, Tensor) for b in flatten(v))
 
 
 def _shape_of(x):
@@ -363,6 +396,24 @@ def _call_accepts(layer, name: str) -> bool:
         except (TypeError, ValueError):
             r = True
         _ACCEPTS_CACHE[key] = r
+    return r
+
+
+_ARG_NAMES_CACHE: dict = {}
+
+
+def _call_arg_names(layer) -> tuple:
+    """The named parameters of the layer's ``call`` (what Keras matches ``mask``/``<arg>_mask`` against)."""
+    key = type(layer)
+    r = _ARG_NAMES_CACHE.get(key)
+    if r is None:
+        fn = layer.call if type(layer).call is not Layer.call else layer.forward
+        try:
+            params = inspect.signature(fn).parameters.values()
+            r = tuple(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        except (TypeError, ValueError):
+            r = ()
+        _ARG_NAMES_CACHE[key] = r
     return r
 
 
@@ -699,6 +750,73 @@ class Layer(Module):
     def __call__(self, *args, **kwargs):
         if _has_keras_tensor(args, kwargs):
             return self._symbolic_call(args, kwargs)
+        if _MASKS_SEEN[0] or type(self)._computes_mask:
+            return self._masked_call(args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    def _masked_call(self, args, kwargs):
+        """Keras's mask plumbing around an eager call: the inputs' ``_keras_mask`` fills the call's ``mask``
+        argument (``<arg>_mask`` for each of several tensor arguments) unless given, and a layer that
+        ``supports_masking`` attaches ``compute_mask(inputs, previous_mask)`` to its outputs."""
+        first = args[0] if args else None
+        tensor_args = [(i, a) for i, a in enumerate(args) if _is_tensor_arg(a)]
+        if len(tensor_args) == 1 and not any(_is_tensor_arg(v) for k, v in kwargs.items() if k != "mask"):
+            if kwargs.get("mask") is None and "mask" in _call_arg_names(self):
+                m = _masks_of(tensor_args[0][1])
+                if m is not None:
+                    kwargs = {**kwargs, "mask": m}
+        elif len(tensor_args) > 1:
+            names = _call_arg_names(self)
+            for i, a in tensor_args:
+                key = f"{names[i]}_mask" if i < len(names) else None
+                if key is not None and key in names and kwargs.get(key) is None:
+                    m = _masks_of(a)
+                    if m is not None:
+                        kwargs = {**kwargs, key: m}
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = _masks_of(first)
+        out = self._eager_call(args, kwargs)
+        if self.supports_masking:
+            flat = [o for o in flatten(out) if isinstance(o, Tensor)]
+            if flat and not all(getattr(o, "_keras_mask", None) is not None for o in flat):
+                if isinstance(first, np.ndarray):
+                    first = creation.as_tensor(first)
+                masks = self.compute_mask(first, previous_mask)
+                if masks is not None:
+                    for o, m in zip(flat, flatten(masks)):
+                        if m is not None and getattr(o, "_keras_mask", None) is None:
+                            set_keras_mask(o, m)
+        elif previous_mask is not None and not _PROBING[0]:
+            warnings.warn(
+                f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask attached "
+                "to it. However, this layer does not support masking and will therefore destroy the mask "
+                "information. Downstream layers will not see the mask.",
+                stacklevel=3,
+            )
+        return out
+
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the layer passes masks on (``compute_mask``): True for layers that override it, for
+        the layers Keras marks so, and wherever it is set."""
+        v = self.__dict__.get("_supports_masking")
+        return type(self)._computes_mask if v is None else v
+
+    @supports_masking.setter
+    def supports_masking(self, value) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs for ``inputs`` whose mask is ``previous_mask`` (the base keeps it)."""
+        return previous_mask
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A layer that makes masks (Embedding, Masking, RNNs...) runs the mask plumbing on every call
+        cls._computes_mask = cls.compute_mask is not Layer.compute_mask
+
+    def _eager_call(self, args, kwargs):
         dtype = self._compute_dtype() if self._autocast and self._dtype.is_floating_point else None
         args = tuple(self._convert(a, dtype) for a in args)
         if not self.built:

@@ -68,6 +68,7 @@ class Dense(Layer):
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.supports_masking = True
         _no_constraint("Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.units = _positive_int("Dense", "units", units)
         self.activation = _activations.get(activation)
@@ -125,6 +126,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.activation = _activations.get(activation)
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -144,6 +146,7 @@ class ReLU(Layer):
 
     def __init__(self, max_value=None, negative_slope: float = 0.0, threshold: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         if max_value is not None and max_value < 0:
             raise ValueError(f"ReLU: max_value must be >= 0, got {max_value!r}")
         if negative_slope is None or negative_slope < 0:
@@ -170,6 +173,7 @@ class LeakyReLU(Layer):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.negative_slope = float(negative_slope)
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -189,6 +193,7 @@ class Softmax(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.axis = axis
 
     def call(self, inputs: Tensor, mask=None) -> Tensor:
@@ -218,6 +223,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: rate must be a number in [0, 1], got {rate!r}")
         if noise_shape is not None:
@@ -316,7 +322,9 @@ class Permute(Layer):
 class Embedding(Layer):
     """Looks up rows of an ``(input_dim, output_dim)`` table (``embeddings``) for integer inputs.
 
-    ``mask_zero`` is accepted and stored in the config; masks are not propagated to later layers.
+    With ``mask_zero=True`` index 0 is padding: the output carries the mask ``inputs != 0``
+    (``compute_mask``), which masking-aware layers (RNNs, ``GlobalAveragePooling1D``...) use to skip those
+    steps; ``input_dim`` must then count the padding index.
 
     Example:
         >>> emb = ts.keras.layers.Embedding(1000, 64)
@@ -360,6 +368,11 @@ class Embedding(Layer):
         if inputs.dtype.is_floating_point:
             inputs = inputs.long()
         return F.embedding(inputs, self.embeddings)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.ne(inputs, 0)
 
     def get_config(self) -> dict:
         return {
