@@ -833,7 +833,7 @@ def test_keras_fit_step_replays():
 
     def step(o):
         # The op part of Keras's train_step; the metric trackers then read the loss on the host.
-        total, *_ = o["model"]._optimization_step(o["x"], o["y"])
+        total, _ = o["model"]._optimization_step(o["x"], o["y"])
         return total.detach()
 
     check_replay(build, step)

@@ -24,15 +24,16 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from .. import optim as _optim
+from ..core.creation import as_tensor, zeros_like
 from ..core.grad_mode import no_grad
 from ..core.tensor import Tensor
-from ..nn.utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
     "Optimizer",
@@ -50,15 +51,33 @@ __all__ = [
 
 
 class Optimizer:
-    """Base class of Keras optimizers: subclasses set ``_make(params, lr)`` returning a ``ts.optim``
-    optimizer and ``_hparams()`` (their config without the common keys).
+    """Base class of Keras optimizers. Each update (``apply`` / ``apply_gradients`` / ``step``) runs Keras 3's
+    pipeline: loss-scale division, gradient accumulation, clipping, decoupled weight decay, the update
+    rule, the moving average of the weights (EMA), the weights' constraints, then ``iterations += 1``.
+
+    Subclasses set ``_make(params, lr)`` returning a ``ts.optim`` optimizer and ``_hparams()`` (their
+    config without the common keys).
 
     Args:
         learning_rate: a float or a schedule (a callable ``schedule(step) -> lr``, e.g. from
             ``ts.keras.optimizers.schedules``), read before each update.
-        weight_decay: decoupled weight decay (``None``: off).
-        clipnorm / clipvalue / global_clipnorm: gradient clipping per weight / by value / by global norm.
+        weight_decay: decoupled weight decay ``w -= lr * weight_decay * w`` (``None``: off).
+        clipnorm / clipvalue / global_clipnorm: gradient clipping per weight / by value / by global norm
+            (at most one).
+        use_ema / ema_momentum / ema_overwrite_frequency: keep an exponential moving average of the
+            weights (written into the weights every ``ema_overwrite_frequency`` steps and at the end of
+            ``fit``).
+        loss_scale_factor: ``scale_loss`` multiplies the loss by it and the gradients are divided by it.
+        gradient_accumulation_steps: update every that many steps with the mean of the gradients.
         name: the optimizer's name.
+
+    Example:
+        >>> opt = ts.keras.optimizers.SGD(learning_rate=0.1, gradient_accumulation_steps=2)
+        >>> w = ts.nn.Parameter(ts.ones(1))
+        >>> opt.apply([ts.ones(1)], [w]); w.tolist()
+        [1.0]
+        >>> opt.apply([ts.ones(1) * 3], [w]); [round(v, 4) for v in w.tolist()]
+        [0.8]
     """
 
     _decay_in_optimizer = False
@@ -71,27 +90,25 @@ class Optimizer:
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
         use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
         name: str | None = None,
         **kwargs,
     ) -> None:
         who = type(self).__name__
-        unknown = set(kwargs) - {
-            "ema_momentum",
-            "ema_overwrite_frequency",
-            "loss_scale_factor",
-            "gradient_accumulation_steps",
-            "jit_compile",
-            "decay",
-            "lr",
-        }
-        if unknown:
-            raise TypeError(f"{who}() got unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        kwargs.pop("jit_compile", None)
+        kwargs.pop("decay", None)
         if "lr" in kwargs:
-            learning_rate = kwargs["lr"]
-        if use_ema:
-            raise NotImplementedError(f"{who}: use_ema=True is not supported")
-        if clipnorm is not None and global_clipnorm is not None:
-            raise ValueError(f"{who}: only one of clipnorm and global_clipnorm can be set")
+            learning_rate = kwargs.pop("lr")
+        if kwargs:
+            raise ValueError(f"{who}: argument(s) not recognized: {kwargs}")
+        if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                f"{who}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
         for arg, value in (
             ("clipnorm", clipnorm),
             ("clipvalue", clipvalue),
@@ -101,6 +118,27 @@ class Optimizer:
                 raise ValueError(f"{who}: {arg} must be positive, got {value!r}")
         if weight_decay is not None and weight_decay < 0:
             raise ValueError(f"{who}: weight_decay must be >= 0, got {weight_decay!r}")
+        if gradient_accumulation_steps and (
+            not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
+        ):
+            raise ValueError(
+                f"{who}: `gradient_accumulation_steps` must be an integer >= 2. Received: "
+                f"gradient_accumulation_steps={gradient_accumulation_steps!r}"
+            )
+        if use_ema:
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError(
+                    f"{who}: `ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}"
+                )
+            if ema_overwrite_frequency and (
+                not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
+            ):
+                raise ValueError(
+                    f"{who}: `ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                    f"ema_overwrite_frequency={ema_overwrite_frequency!r}"
+                )
+        if loss_scale_factor is not None and not loss_scale_factor > 0:
+            raise ValueError(f"{who}: loss_scale_factor must be positive, got {loss_scale_factor!r}")
         self._schedule: Callable | None = None
         if callable(learning_rate):
             self._schedule = learning_rate
@@ -114,11 +152,20 @@ class Optimizer:
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = float(ema_momentum)
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
         self.name = name or _default_name(type(self).__name__)
         self.iterations = 0
         self.optimizer: _optim.Optimizer | None = None
         self._params: list[Tensor] = []
         self._pending_state: dict | None = None
+        self._model_variables_moving_average: list[Tensor] = []
+        self._accumulated_gradients: list[Tensor] = []
+        self._exclude_ids: set[int] = set()
+        self._exclude_names: list[str] = []
 
     # -- learning rate --------------------------------------------------------------------------------------
     @property
@@ -150,6 +197,15 @@ class Optimizer:
     def built(self) -> bool:
         return self.optimizer is not None
 
+    @property
+    def variables(self) -> list[Tensor]:
+        """The optimizer's state tensors (slots, EMA, accumulators)."""
+        out = []
+        if self.optimizer is not None:
+            for p in self._params:
+                out.extend(v for v in self.optimizer.state.get(p, {}).values() if isinstance(v, Tensor))
+        return out + self._model_variables_moving_average + self._accumulated_gradients
+
     def build(self, var_list: Iterable[Tensor]) -> None:
         """Create the ``ts.optim`` optimizer for ``var_list`` (the trainable weights), applying any state
         loaded before. Building again with the same weights does nothing."""
@@ -165,6 +221,11 @@ class Optimizer:
             )
         self._params = params
         self.optimizer = self._make(params, self._lr)
+        with no_grad():
+            if self.use_ema:
+                self._model_variables_moving_average = [p.detach().clone() for p in params]
+            if self.gradient_accumulation_steps:
+                self._accumulated_gradients = [zeros_like(p.detach()) for p in params]
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self.load_state_dict(state)
@@ -172,42 +233,216 @@ class Optimizer:
     def _make(self, params, lr) -> _optim.Optimizer:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Exclude weights (given as objects, or by substrings of their names) from the weight decay.
+
+        Example:
+            >>> ts.keras.optimizers.AdamW().exclude_from_weight_decay(var_names=["bias"])
+        """
+        if self.built:
+            raise ValueError(
+                f"{type(self).__name__}.exclude_from_weight_decay: call it before the optimizer is built"
+            )
+        self._exclude_ids |= {id(v) for v in var_list or ()}
+        self._exclude_names += list(var_names or ())
+
+    def _use_weight_decay(self, p) -> bool:
+        if id(p) in self._exclude_ids:
+            return False
+        name = getattr(p, "path", None) or getattr(p, "name", None) or ""
+        return not any(s in name for s in self._exclude_names)
+
     # -- updates --------------------------------------------------------------------------------------------
-    def _clip(self) -> None:
-        if self.clipvalue is not None:
-            clip_grad_value_(self._params, self.clipvalue)
-        if self.clipnorm is not None:
-            for p in self._params:
-                if p.grad is not None:
-                    clip_grad_norm_([p], self.clipnorm)
-        if self.global_clipnorm is not None:
-            clip_grad_norm_(self._params, self.global_clipnorm)
+    def scale_loss(self, loss):
+        """The loss multiplied by ``loss_scale_factor`` (unchanged without one), before ``backward``.
+
+        Example:
+            >>> float(ts.keras.optimizers.SGD(loss_scale_factor=4.0).scale_loss(ts.tensor(0.5)))
+            2.0
+        """
+        if self.loss_scale_factor is not None:
+            return loss * self.loss_scale_factor
+        return loss
+
+    def _clipped(self, grads: list[Tensor]) -> list[Tensor]:
+        # Keras's clip_by_norm / clip_by_global_norm, as ops (no host read of the norms).
+        if self.clipnorm:
+            c = float(self.clipnorm)
+            return [g * (c / g.pow(2).sum().sqrt().clamp(min=c)) for g in grads]
+        if self.global_clipnorm:
+            c = float(self.global_clipnorm)
+            total = grads[0].pow(2).sum()
+            for g in grads[1:]:
+                total = total + g.pow(2).sum()
+            scale = c / total.sqrt().clamp(min=c)
+            return [g * scale for g in grads]
+        if self.clipvalue:
+            v = float(self.clipvalue)
+            return [g.clamp(-v, v) for g in grads]
+        return grads
 
     def step(self) -> None:
         """Apply one update from the weights' ``.grad`` (built beforehand)."""
         if self.optimizer is None:
             raise RuntimeError(f"{type(self).__name__}.step: the optimizer is not built; call build(params)")
+        pairs = [(p.grad, p) for p in self._params if p.grad is not None]
+        with no_grad():
+            self._apply_pairs(pairs)
+
+    def _apply_pairs(self, pairs) -> None:
+        if not pairs:
+            self.iterations += 1
+            return
+        grads = [g.detach() for g, _ in pairs]
+        variables = [v for _, v in pairs]
+        if self.loss_scale_factor is not None:
+            grads = [g / self.loss_scale_factor for g in grads]
         if self._schedule is not None:
             lr = float(self._schedule(self.iterations))
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-        if self.clipnorm is not None or self.clipvalue is not None or self.global_clipnorm is not None:
-            self._clip()
-        if self.weight_decay and not self._decay_in_optimizer:
-            lr = self.learning_rate
-            with no_grad():
-                for p in self._params:
-                    if p.grad is not None:
-                        p.mul_(1.0 - lr * self.weight_decay)
-        self.optimizer.step()
+        update = True
+        if self.gradient_accumulation_steps:
+            n = self.gradient_accumulation_steps
+            acc = [self._accumulated_gradients[self._index(v)] for v in variables]
+            if (self.iterations + 1) % n == 0:
+                grads = [(g + a) / n for g, a in zip(grads, acc)]
+                for a in acc:
+                    a.zero_()
+            else:
+                for g, a in zip(grads, acc):
+                    a.add_(g)
+                update = False
+        if update:
+            grads = self._clipped(grads)
+            if self.weight_decay and not self._decay_in_optimizer:
+                lr = self.learning_rate
+                for v in variables:
+                    if self._use_weight_decay(v):
+                        v.mul_(1.0 - lr * self.weight_decay)
+            self._update(grads, variables)
+        if self.use_ema:
+            self._update_ema()
+        for v in variables:
+            constraint = getattr(v, "constraint", None)
+            if constraint is not None:
+                v.copy_(constraint(v))
         self.iterations += 1
+
+    def _update(self, grads: list[Tensor], variables: list[Tensor]) -> None:
+        """The update rule for the (processed) gradients: by default the ``ts.optim`` optimizer's step."""
+        own = {id(p) for p in self._params}
+        saved = [(p, p.grad) for p in self._params]
+        try:
+            for p in self._params:
+                p.grad = None
+            for g, v in zip(grads, variables):
+                if id(v) in own:
+                    v.grad = g
+            self.optimizer.step()
+        finally:
+            for p, g in saved:
+                p.grad = g
+
+    def _index(self, v) -> int:
+        for i, p in enumerate(self._params):
+            if p is v:
+                return i
+        raise ValueError(
+            f"{type(self).__name__}: unknown variable of shape {tuple(v.shape)}: the optimizer was built for "
+            f"{len(self._params)} other weights"
+        )
+
+    def _update_ema(self) -> None:
+        momentum = self.ema_momentum if self.iterations != 0 else 0.0
+        for p, avg in zip(self._params, self._model_variables_moving_average):
+            avg.mul_(momentum).add_(p.detach() * (1.0 - momentum))
+        freq = self.ema_overwrite_frequency
+        if freq and (self.iterations + 1) % freq == 0:
+            self._overwrite_model_variables_with_average_value(self._params)
+
+    def _overwrite_model_variables_with_average_value(self, var_list) -> None:
+        var_list = list(var_list)
+        if len(var_list) != len(self._model_variables_moving_average):
+            raise ValueError(
+                f"{type(self).__name__}: the length of model variables ({len(var_list)}) to override does not "
+                f"match the length of model variables stored in the optimizer "
+                f"({len(self._model_variables_moving_average)}). Please check if the optimizer was called on "
+                "your model."
+            )
+        with no_grad():
+            for v, avg in zip(var_list, self._model_variables_moving_average):
+                v.copy_(avg)
+
+    def finalize_variable_values(self, var_list) -> None:
+        """End of training: with ``use_ema``, write the moving averages into the weights (``fit`` calls it).
+
+        Example:
+            >>> ts.keras.optimizers.SGD().finalize_variable_values([])
+        """
+        if self.use_ema and self._model_variables_moving_average:
+            self._overwrite_model_variables_with_average_value(var_list)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         if self.optimizer is not None:
             self.optimizer.zero_grad(set_to_none=set_to_none)
 
+    def apply(self, grads, trainable_variables=None) -> None:
+        """Keras 3's ``apply(grads, trainable_variables=None)``: update the weights from the gradients
+        (paired by position; ``None`` gradients are skipped). Without ``trainable_variables``, the weights
+        the optimizer was built for.
+
+        Example:
+            >>> w = ts.nn.Parameter(ts.ones(2))
+            >>> opt = ts.keras.optimizers.SGD(learning_rate=0.5)
+            >>> opt.apply([ts.ones(2)], [w]); w.tolist()
+            [0.5, 0.5]
+        """
+        grads = list(grads)
+        who = f"{type(self).__name__}.apply"
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    f"{who}: when passing `grads` without `variables`, the optimizer must already be built on "
+                    "a list of variables. Call `optimizer.build(trainable_variables)` first."
+                )
+            variables = list(self._params)
+        else:
+            variables = list(trainable_variables)
+            if not self.built:
+                self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"{who}: got {len(grads)} gradients for {len(variables)} variables; they must match one-to-one"
+            )
+        known = {id(p) for p in self._params}
+        for v in variables:
+            if id(v) not in known:
+                raise ValueError(
+                    f"{who}: unknown variable of shape {tuple(v.shape)}: this optimizer was built for "
+                    f"{len(self._params)} other weights; create a separate optimizer for it"
+                )
+        pairs = []
+        for g, v in zip(grads, variables):
+            if g is None:
+                continue
+            if not isinstance(g, Tensor):
+                g = as_tensor(np.asarray(g, dtype=v.dtype.np if hasattr(v.dtype, "np") else None))
+            if tuple(g.shape) != tuple(v.shape):
+                raise ValueError(
+                    f"{who}: a gradient of shape {tuple(g.shape)} was given for a variable of shape "
+                    f"{tuple(v.shape)}"
+                )
+            pairs.append((g, v))
+        if not pairs and variables:
+            warnings.warn(f"{who}: gradients do not exist for any variable", UserWarning, stacklevel=2)
+        with no_grad():
+            self._apply_pairs(pairs)
+
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Tensor, Tensor]]) -> None:
-        """Keras's ``apply_gradients([(grad, weight), ...])``: set each weight's gradient and update.
+        """Keras's ``apply_gradients([(grad, weight), ...])``: ``apply`` with the pairs unzipped.
 
         Example:
             >>> w = ts.nn.Parameter(ts.ones(2))
@@ -218,22 +453,36 @@ class Optimizer:
             tensor([0.5000, 0.5000], requires_grad=True)
         """
         pairs = list(grads_and_vars)
-        if not self.built:
-            self.build([v for _, v in pairs])
-        for g, v in pairs:
-            v.grad = None if g is None else (g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)))
-        self.step()
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     # -- state ----------------------------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        extra = {}
+        if self._model_variables_moving_average:
+            extra["ema"] = [np.array(a.numpy(), copy=True) for a in self._model_variables_moving_average]
+        if self._accumulated_gradients:
+            extra["accumulated"] = [np.array(a.numpy(), copy=True) for a in self._accumulated_gradients]
+        return extra
+
+    def _load_extra_state(self, sd: dict[str, Any]) -> None:
+        with no_grad():
+            for key, tensors in (
+                ("ema", self._model_variables_moving_average),
+                ("accumulated", self._accumulated_gradients),
+            ):
+                for t, a in zip(tensors, sd.get(key) or ()):
+                    t.copy_(as_tensor(np.asarray(a)))
+
     def state_dict(self) -> dict[str, Any]:
-        """The ``ts.optim`` state dict (plus ``"iterations"``); before the build, the state waiting to be
-        applied (or an empty state)."""
+        """The ``ts.optim`` state dict (plus ``"iterations"`` and any EMA / accumulator state); before the
+        build, the state waiting to be applied (or an empty state)."""
         if self.optimizer is None:
             if self._pending_state is not None:
                 return self._pending_state
             return {"state": {}, "param_groups": [], "iterations": self.iterations}
         sd = self.optimizer.state_dict()
         sd["iterations"] = self.iterations
+        sd.update(self._extra_state())
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -248,6 +497,8 @@ class Optimizer:
             return
         sd = dict(state_dict)
         self.iterations = int(sd.pop("iterations", self.iterations))
+        extra = {k: sd.pop(k) for k in list(sd) if k not in ("state", "param_groups")}
+        self._load_extra_state(extra)
         if not sd.get("param_groups"):
             return
         self.optimizer.load_state_dict(sd)
@@ -269,6 +520,11 @@ class Optimizer:
                 "clipnorm": self.clipnorm,
                 "clipvalue": self.clipvalue,
                 "global_clipnorm": self.global_clipnorm,
+                "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps,
             }
         )
         return config

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import types
@@ -144,6 +145,14 @@ def _unpack_batch(batch):
     return batch, None, None
 
 
+def _is_pydataset(x) -> bool:
+    """A Keras ``PyDataset``-like object: batches by index (``__getitem__``) and a length, not an array or
+    a ``ts.data`` Dataset."""
+    if isinstance(x, (list, tuple, dict, str, bytes, np.ndarray, Tensor, Dataset, DataLoader)):
+        return False
+    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and not hasattr(x, "__array__")
+
+
 def _is_iterator(x) -> bool:
     return isinstance(x, (types.GeneratorType, Iterator)) and not _is_leaf_array(x)
 
@@ -177,6 +186,17 @@ class _DataHandler:
             raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
         self._stream = None
         self._exhausted = False
+        if _is_pydataset(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    f"{who}: `y` and `sample_weight` arguments are not supported when using a PyDataset as "
+                    "input; return (x, y[, sample_weight]) from its __getitem__ instead"
+                )
+            self.kind = "pydataset"
+            self.source = x
+            n = getattr(x, "num_batches", None)
+            self.num_batches = int(n) if n is not None else len(x)
+            return
         if isinstance(x, (DataLoader, Dataset)) or _is_iterator(x):
             if y is not None:
                 raise ValueError(
@@ -257,6 +277,8 @@ class _DataHandler:
             return self._array_pass()
         if self.kind == "loader":
             return (_unpack_batch(b) for b in self.source)
+        if self.kind == "pydataset":
+            return (_unpack_batch(self.source[i]) for i in range(self.num_batches))
         if self._exhausted:
             return iter(())
         return (_unpack_batch(b) for b in self.source)
@@ -290,6 +312,13 @@ class _DataHandler:
                 self.ran_out = True
                 return
             yield self._finish(batch)
+
+    def end_epoch(self) -> None:
+        """Tell a PyDataset that an epoch ended (Keras calls its ``on_epoch_end``)."""
+        if self.kind == "pydataset":
+            hook = getattr(self.source, "on_epoch_end", None)
+            if callable(hook):
+                hook()
 
     def _finish(self, batch):
         x, y, sw = batch
@@ -435,6 +464,7 @@ class _CompileState:
         self.metrics: list[list] = []  # per output: [(metric, weighted)]
         self.loss_tracker = metrics_module.Mean(name="loss")
         self.output_loss_trackers: list = []
+        self.compile_metrics = None
 
 
 def _per_output(spec, names: list[str], what: str):
@@ -453,6 +483,109 @@ def _per_output(spec, names: list[str], what: str):
             raise ValueError(f"compile: got {len(spec)} losses for a model with {n} outputs")
         return list(spec)
     return [spec] * n
+
+
+class _CompileMetrics(metrics_module.Metric):
+    """The metrics given to ``compile`` as one metric named ``compile_metrics`` (as in Keras 3): its
+    ``update_state(y, y_pred, sample_weight)`` updates them all and ``result()`` is a dict of their
+    results. The per-output metric objects are made on the first update (they depend on the outputs)."""
+
+    def __init__(self, model, state) -> None:
+        super().__init__(name="compile_metrics")
+        self._model = model
+        self._state = state
+
+    @property
+    def metrics(self) -> list:
+        return [m for objs in self._state.metrics for m, _ in objs]
+
+    @property
+    def built(self) -> bool:
+        return self._state.built
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        state, model = self._state, self._model
+        outputs, dict_names = model._output_list(y_pred)
+        names = state.output_names if state.built else model._output_names(outputs, dict_names)
+        ys = model._target_list(y_true, names, "compile_metrics")
+        if not state.built:
+            model._build_compile_state(state, outputs, dict_names, ys)
+        for i, objs in enumerate(state.metrics):
+            if not objs or ys[i] is None:
+                continue
+            pred = outputs[i]
+            detached = None
+            w = sample_weight
+            if isinstance(sample_weight, (list, tuple)) and len(outputs) > 1:
+                w = sample_weight[i]
+            elif isinstance(sample_weight, dict):
+                w = sample_weight.get(names[i])
+            for m, weighted in objs:
+                if type(m).update_state in metrics_module._NO_GRAD_UPDATES:
+                    p = pred
+                else:  # a user's metric may read values: give it a tensor outside autograd
+                    p = detached = pred.detach() if detached is None else detached
+                if weighted and w is not None:
+                    m.update_state(ys[i], p, sample_weight=w)
+                else:
+                    m.update_state(ys[i], p)
+
+    def result(self) -> dict:
+        return {m.name: m.result() for m in self.metrics}
+
+    def reset_state(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+
+def _accepts(fn, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _unpack_x_y_sample_weight(data):
+    """``keras.utils.unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from ``x``, ``(x,)``,
+    ``(x, y)`` or ``(x, y, sample_weight)`` (lists count as tuples), ``None`` for what is missing."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) in (1, 2, 3):
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError(
+        "unpack_x_y_sample_weight: data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+        f"`(x, y, sample_weight)`, found a tuple of length {len(data)}"
+    )
+
+
+def _pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """What ``train_step`` receives for a batch: ``x`` alone (``(x,)`` when ``x`` is a list/tuple),
+    ``(x, y)`` or ``(x, y, sample_weight)``."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def _pythonify_logs(logs) -> dict:
+    """Keras's log cleanup: nested dicts merged in, tensors turned into floats, keys sorted."""
+    out = {}
+    for k, v in sorted((logs or {}).items()):
+        if isinstance(v, dict):
+            out.update(_pythonify_logs(v))
+            continue
+        try:
+            if isinstance(v, Tensor):
+                v = v.numpy()
+            v = float(v)
+        except (TypeError, ValueError):
+            pass
+        out[k] = v
+    return out
 
 
 # -- the mixin ----------------------------------------------------------------------------------------------
@@ -507,6 +640,14 @@ class Trainer:
         kwargs.pop("sample_weight_mode", None)
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+        if (
+            isinstance(steps_per_execution, bool)
+            or not isinstance(steps_per_execution, numbers.Integral)
+            or steps_per_execution < 1
+        ):
+            raise ValueError(
+                f"compile: steps_per_execution must be a positive int, got {steps_per_execution!r}"
+            )
         opt = optimizers_module.get(optimizer)
         # Validate the losses and metrics now so that errors show at compile time.
         _map_config(lambda v: _loss_object(v) if v is not None else None, loss) if not isinstance(
@@ -534,10 +675,14 @@ class Trainer:
         d = self.__dict__
         d["optimizer"] = opt
         d["loss"] = loss
-        d["_compile_state"] = _CompileState(loss, metrics, weighted_metrics, loss_weights)
+        state = _CompileState(loss, metrics, weighted_metrics, loss_weights)
+        if metrics is not None or weighted_metrics is not None:
+            state.compile_metrics = _CompileMetrics(self, state)
+        d["_compile_state"] = state
         d["_compile_config"] = config
         d["compiled"] = True
         d["stop_training"] = False
+        d["steps_per_execution"] = int(steps_per_execution)
 
     def get_compile_config(self) -> dict[str, Any] | None:
         """The JSON-serialisable arguments of the last ``compile`` (optimizer, loss, metrics, loss_weights)."""
@@ -672,16 +817,85 @@ class Trainer:
             state.metrics.append(objs)
         state.built = True
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None) -> Tensor:
-        """The total loss of a batch: the weighted sum of the compiled per-output losses plus
-        ``sum(self.losses)`` (regularization)."""
-        state = self._check_compiled("compute_loss")
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training: bool = True
+    ) -> Tensor:
+        """The total loss of a batch (Keras 3 signature): the weighted sum of the compiled per-output
+        losses plus ``sum(self.losses)`` (regularization and ``add_loss``). Override it to change the
+        loss while keeping the default ``train_step``; ``x`` and ``training`` are unused by default.
+
+        Example:
+            >>> model.compute_loss(y=y, y_pred=model(x))  # doctest: +SKIP
+        """
+        state = self._compile_state
+        if state is None:
+            reg = list(getattr(self, "losses", None) or [])
+            if not reg:
+                raise ValueError(
+                    "compute_loss: no loss to compute. Provide a `loss` argument in `compile()`."
+                )
+            total = reg[0]
+            for r in reg[1:]:
+                total = total + r
+            return total
         outputs, dict_names = self._output_list(y_pred)
-        ys = self._target_list(y, self._output_names(outputs, dict_names), "compute_loss")
+        names = state.output_names if state.built else self._output_names(outputs, dict_names)
+        ys = self._target_list(y, names, "compute_loss")
         if not state.built:
             self._build_compile_state(state, outputs, dict_names, ys)
-        total, _ = self._loss_terms(state, outputs, ys, sample_weight)
+        total, parts = self._loss_terms(state, outputs, ys, sample_weight)
+        n = _batch_len(outputs)
+        for tracker, part in zip(state.output_loss_trackers, parts):
+            if part is not None:
+                tracker.update_state(part, sample_weight=n)
         return total
+
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # Overrides written before Keras 3.3 have no `training` argument.
+        fn = self.compute_loss
+        if _accepts(fn, "training"):
+            return fn(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        return fn(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with a batch and return ``get_metrics_result()`` (override to add
+        custom metric logic; ``x`` is unused by default).
+
+        Example:
+            >>> logs = model.compute_metrics(x, y, model(x))  # doctest: +SKIP
+        """
+        state = self._compile_state
+        if state is not None and state.compile_metrics is not None:
+            state.compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """The current result of every metric in ``self.metrics`` (the compiled metrics' results merged in
+        at the top level), as tensors.
+
+        Example:
+            >>> sorted(model.get_metrics_result())  # doctest: +SKIP
+            ['accuracy', 'loss']
+        """
+        out = {}
+        for m in self.metrics:
+            r = m.result()
+            if isinstance(r, dict):
+                out.update(r)
+            else:
+                out[m.name] = r
+        return out
+
+    @property
+    def _loss_tracker(self):
+        state = self._compile_state
+        return None if state is None else state.loss_tracker
+
+    @property
+    def compiled_metrics(self):
+        """The metrics given to ``compile``, as one metric (``None`` when compile got no metrics)."""
+        state = self._compile_state
+        return None if state is None else state.compile_metrics
 
     def _loss_terms(self, state: _CompileState, outputs: list, ys: list, sample_weight):
         total = None
@@ -718,118 +932,129 @@ class Trainer:
             total = extra if total is None else total + extra
         if total is None:
             raise ValueError(
-                "no loss to optimize: compile the model with a loss (or add losses with add_loss)"
+                "compute_loss: no loss to compute. Provide a `loss` argument in `compile()` (or add losses "
+                "with add_loss)."
             )
         return total, parts
 
-    def _step_loss_and_metrics(self, state, x, y, sw, y_pred):
-        outputs, dict_names = self._output_list(y_pred)
-        names = state.output_names if state.built else self._output_names(outputs, dict_names)
-        ys = self._target_list(y, names, "fit")
-        if not state.built:
-            self._build_compile_state(state, outputs, dict_names, ys)
-        total, parts = self._loss_terms(state, outputs, ys, sw)
-        return total, parts, outputs, ys
-
-    def _update_metrics(self, state, total, parts, outputs, ys, sw, batch_size) -> None:
-        # Through ops on the trackers' state tensors (no host read of the loss: that waits for the logs).
-        state.loss_tracker.update_state(total, sample_weight=batch_size)
-        for tracker, part in zip(state.output_loss_trackers, parts):
-            if part is not None:
-                tracker.update_state(part, sample_weight=batch_size)
-        for i, objs in enumerate(state.metrics):
-            if not objs:
-                continue
-            y_true = ys[i]
-            if y_true is None:
-                continue
-            y_pred = outputs[i]
-            detached = None
-            w = sw[i] if isinstance(sw, (list, tuple)) and len(outputs) > 1 else sw
-            for m, weighted in objs:
-                if type(m).update_state in metrics_module._NO_GRAD_UPDATES:
-                    p = y_pred
-                else:  # a user's metric may read values: give it a tensor outside autograd
-                    p = detached = y_pred.detach() if detached is None else detached
-                if weighted and w is not None:
-                    m.update_state(y_true, p, sample_weight=w)
-                else:
-                    m.update_state(y_true, p)
-
-    def _logs(self, state) -> dict[str, float]:
-        logs = {"loss": float(state.loss_tracker.result())}
-        for tracker in state.output_loss_trackers:
-            logs[tracker.name] = float(tracker.result())
-        for objs in state.metrics:
-            for m, _ in objs:
-                r = m.result()
-                logs[m.name] = float(r) if not isinstance(r, Tensor) or r.ndim == 0 else r.numpy().tolist()
-        return logs
+    def _logs(self, state=None) -> dict[str, float]:
+        return _pythonify_logs(self.get_metrics_result())
 
     @property
     def metrics(self) -> list:
-        """The loss tracker and the compiled metric objects (after the first batch)."""
+        """The metrics to report: the loss tracker, the compiled metrics (one ``compile_metrics`` object),
+        the per-output loss trackers, then the metrics assigned as attributes of the model (Keras's
+        tracking). Override it (returning your trackers) so that ``fit`` resets them each epoch."""
+        out = []
         state = self._compile_state
-        if state is None:
-            return []
-        out = [state.loss_tracker] + list(state.output_loss_trackers)
-        for objs in state.metrics:
-            out.extend(m for m, _ in objs)
+        if state is not None:
+            out.append(state.loss_tracker)
+            if state.compile_metrics is not None:
+                out.append(state.compile_metrics)
+            out.extend(state.output_loss_trackers)
+        seen = {id(m) for m in out}
+        for v in self.__dict__.values():
+            if isinstance(v, metrics_module.Metric) and id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
         return out
 
     @property
     def metrics_names(self) -> list[str]:
-        """The names of the logged values, in order."""
+        """The names of ``self.metrics``."""
         return [m.name for m in self.metrics]
 
     def reset_metrics(self) -> None:
-        """Reset the state of the loss tracker and every compiled metric."""
+        """Reset the state of every metric in ``self.metrics``."""
         for m in self.metrics:
             m.reset_state()
 
+    def _train_vars(self) -> list:
+        tw = getattr(self, "trainable_weights", None)
+        if tw is None:
+            tw = [p for p in self.parameters() if p.requires_grad]
+        return list(tw)
+
     def _build_optimizer(self) -> None:
-        params = [p for p in self.parameters() if p.requires_grad]
+        params = self._train_vars()
         if not params:
             raise ValueError(f"{type(self).__name__}: the model has no trainable weights to optimize")
         for p in params:
             p.grad = None
         self.optimizer.build(params)
 
+    def _forward(self, x, training: bool):
+        fn = getattr(self, "call", None) or self.forward
+        if _accepts(fn, "training"):
+            return self(x, training=training)
+        return self(x)
+
     # -- steps --------------------------------------------------------------------------------------------
-    def train_step(self, x, y=None, sample_weight=None) -> dict[str, float]:
-        """One optimization step on a batch; returns the running logs (override for a custom step)."""
-        self._optimization_step(x, y, sample_weight)
-        return self._logs(self._compile_state)
+    def train_step(self, data) -> dict:
+        """One training step on a batch ``data`` (``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``):
+        forward pass with ``training=True``, ``compute_loss``, gradients, ``optimizer.apply``, then
+        ``compute_metrics``. Returns the metric results; override it to customize ``fit``.
+
+        Example:
+            >>> class Custom(ts.keras.Model):  # doctest: +SKIP
+            ...     def train_step(self, data):
+            ...         x, y = data
+            ...         self.zero_grad()
+            ...         y_pred = self(x, training=True)
+            ...         loss = self.compute_loss(y=y, y_pred=y_pred)
+            ...         loss.backward()
+            ...         with ts.no_grad():
+            ...             self.optimizer.apply([v.value.grad for v in self.trainable_weights],
+            ...                                  self.trainable_weights)
+            ...         return self.compute_metrics(None, y, y_pred)
+        """
+        x, y, sw = _unpack_x_y_sample_weight(data)
+        _, y_pred = self._optimization_step(x, y, sw)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sw)
 
     def _optimization_step(self, x, y=None, sample_weight=None):
-        """The part of ``train_step`` that runs as ops: forward, loss, backward, optimizer update and the
-        metric updates (in-place ops on the metrics' state). Reading the logs is left to the caller (host
-        side). Returns (total, parts, outputs, targets)."""
-        state = self._compile_state
-        y_pred = self(x)
+        """The default step's ops: forward, loss (tracked), backward and the optimizer update. Returns
+        (loss, y_pred)."""
+        y_pred = self._forward(x, training=True)
         opt = self.optimizer
-        if not opt.built:
+        if opt is not None and not opt.built:
             self._build_optimizer()
-        total, parts, outputs, ys = self._step_loss_and_metrics(state, x, y, sample_weight, y_pred)
-        opt.zero_grad()
-        total.backward()
-        opt.step()
-        self._update_metrics(state, total, parts, outputs, ys, sample_weight, _batch_len(x))
-        return total, parts, outputs, ys
+        self.zero_grad()
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=_batch_len(x))
+        weights = self._train_vars()
+        if opt is not None:
+            loss = opt.scale_loss(loss)
+        if weights:
+            loss.backward()
+            grads = [v.grad for v in weights]
+            with no_grad():
+                opt.apply(grads, weights)
+        else:
+            warnings.warn("The model does not have any trainable weights.", UserWarning, stacklevel=3)
+        return loss, y_pred
 
-    def test_step(self, x, y=None, sample_weight=None) -> dict[str, float]:
-        """Evaluate one batch (no gradients) and return the running logs."""
-        state = self._compile_state
-        with no_grad():
-            y_pred = self(x)
-            total, parts, outputs, ys = self._step_loss_and_metrics(state, x, y, sample_weight, y_pred)
-        self._update_metrics(state, total, parts, outputs, ys, sample_weight, _batch_len(x))
-        return self._logs(state)
+    def test_step(self, data) -> dict:
+        """Evaluate one batch: forward pass with ``training=False``, ``compute_loss`` (tracked) and
+        ``compute_metrics``; ``evaluate`` runs it under ``no_grad``. Override to customize ``evaluate``.
 
-    def predict_step(self, x):
-        """The model's outputs for one batch (no gradients)."""
-        with no_grad():
-            return self(x)
+        Example:
+            >>> logs = model.test_step((x, y))  # doctest: +SKIP
+        """
+        x, y, sw = _unpack_x_y_sample_weight(data)
+        y_pred = self._forward(x, training=False)
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=_batch_len(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sw)
+
+    def predict_step(self, data):
+        """The model's outputs for one batch (``x`` or ``(x, ...)``), with ``training=False``.
+
+        Example:
+            >>> model.predict_step(x)  # doctest: +SKIP
+        """
+        x, _, _ = _unpack_x_y_sample_weight(data)
+        return self._forward(x, training=False)
 
     # -- fit ----------------------------------------------------------------------------------------------
     def fit(
@@ -862,7 +1087,7 @@ class Trainer:
         Example:
             >>> history = model.fit(x_train, y_train, epochs=10, validation_split=0.2)  # doctest: +SKIP
         """
-        state = self._check_compiled("fit")
+        self._check_compiled("fit")
         verbose = _check_verbose(verbose, "fit")
         if not isinstance(epochs, numbers.Integral) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
@@ -922,8 +1147,11 @@ class Trainer:
         self.__dict__["stop_training"] = False
         self.train()
         cbs.on_train_begin()
+        # BackupAndRestore sets the epoch to resume from in on_train_begin.
+        initial_epoch = self.__dict__.pop("_initial_epoch", None) or initial_epoch
         epoch_logs: dict[str, Any] = {}
         first = True
+        spe = self._steps_per_execution()
         try:
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
@@ -931,15 +1159,19 @@ class Trainer:
                 self.train()
                 logs = None
                 step = -1
-                for step, (bx, by, bsw) in enumerate(handler.epoch()):
+                for begin, end, chunk in _chunks(handler.epoch(), spe):
                     if first:
-                        self.__dict__["_train_example_input"] = bx
+                        self.__dict__["_train_example_input"] = chunk[0][0]
                         first = False
-                    cbs.on_train_batch_begin(step)
-                    logs = self.train_step(bx, by, bsw)
-                    cbs.on_train_batch_end(step, logs)
+                    cbs.on_train_batch_begin(begin)
+                    for bx, by, bsw in chunk:
+                        logs = self.train_step(_pack_x_y_sample_weight(bx, by, bsw))
+                    logs = _pythonify_logs(logs)
+                    step = end
+                    cbs.on_train_batch_end(end, logs)
                     if self.stop_training:
                         break
+                handler.end_epoch()
                 if step < 0 or handler.ran_out:
                     handler.ran_out = False
                     warnings.warn(
@@ -951,7 +1183,7 @@ class Trainer:
                     self.__dict__["stop_training"] = True
                     if step < 0:
                         break
-                epoch_logs = dict(logs or self._logs(state))
+                epoch_logs = self._metrics_result_or_logs(logs)
                 if val_handler is not None and _should_eval(epoch, validation_freq):
                     val_logs = self._evaluate_loop(val_handler, cbs)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -961,30 +1193,53 @@ class Trainer:
                     break
         finally:
             self.__dict__.pop("_train_example_input", None)
+        opt = self.optimizer
+        if isinstance(opt, optimizers_module.Optimizer) and epochs > 0 and opt.built:
+            opt.finalize_variable_values(self._train_vars())
         cbs.on_train_end(epoch_logs)
         if history is not None:
             self.__dict__["history"] = history
         return history
 
+    def _steps_per_execution(self) -> int:
+        return int(self.__dict__.get("steps_per_execution", 1) or 1)
+
+    def _metrics_result_or_logs(self, logs) -> dict:
+        """Keras's end-of-epoch logs: the metrics' results when the last step returned the same keys
+        (the default steps), else that step's logs (a custom step)."""
+        result = _pythonify_logs(self.get_metrics_result())
+        logs = logs or {}
+        if set(result) == set(logs):
+            return result
+        return dict(logs)
+
     def _evaluate_loop(self, handler: _DataHandler, cbs) -> dict[str, float]:
-        state = self._compile_state
         was_training = self.training
         self.eval()
         self.reset_metrics()
+        self.__dict__["stop_evaluating"] = False
         cbs.on_test_begin()
         logs = None
+        spe = self._steps_per_execution()
         try:
-            for step, (bx, by, bsw) in enumerate(handler.epoch()):
-                cbs.on_test_batch_begin(step)
-                logs = self.test_step(bx, by, bsw)
-                cbs.on_test_batch_end(step, logs)
+            for begin, end, chunk in _chunks(handler.epoch(), spe):
+                cbs.on_test_batch_begin(begin)
+                with no_grad():
+                    for bx, by, bsw in chunk:
+                        logs = self.test_step(_pack_x_y_sample_weight(bx, by, bsw))
+                logs = _pythonify_logs(logs)
+                cbs.on_test_batch_end(end, logs)
+                if self.__dict__.get("stop_evaluating"):
+                    break
         finally:
             self.train(was_training)
+        handler.end_epoch()
         handler.ran_out = False
         if logs is None:
-            if not state.built:
+            state = self._compile_state
+            if state is None or not state.built:
                 raise ValueError("evaluate: no batches: the validation/evaluation data is empty")
-            logs = self._logs(state)
+        logs = self._metrics_result_or_logs(logs)
         cbs.on_test_end(logs)
         return logs
 
@@ -1021,7 +1276,18 @@ class Trainer:
                 steps=handler.steps_per_epoch,
             )
         logs = self._evaluate_loop(handler, cbs)
-        return _format_logs(logs, return_dict)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
+
+    def _flatten_metrics_in_order(self, logs: dict):
+        names = []
+        for m in self.metrics:
+            if isinstance(m, _CompileMetrics):
+                names.extend(sub.name for sub in m.metrics)
+            else:
+                names.append(m.name)
+        values = [logs[n] for n in names if n in logs]
+        values += [logs[k] for k in sorted(logs) if k not in names]
+        return values[0] if len(values) == 1 else values
 
     def predict(
         self, x, batch_size: int | None = None, verbose="auto", steps: int | None = None, callbacks=None
@@ -1049,14 +1315,16 @@ class Trainer:
         outs = []
         cbs.on_predict_begin()
         try:
-            for step, (bx, _, _) in enumerate(handler.epoch()):
+            for step, (bx, by, bsw) in enumerate(handler.epoch()):
                 cbs.on_predict_batch_begin(step)
-                out = self.predict_step(bx)
+                with no_grad():
+                    out = self.predict_step(_pack_x_y_sample_weight(bx, by, bsw))
                 out = _map(lambda t: t.numpy() if isinstance(t, Tensor) else np.asarray(t), out)
                 outs.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         finally:
             self.train(was_training)
+        handler.end_epoch()
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the input data is empty (no batches)")
@@ -1083,8 +1351,8 @@ class Trainer:
             self.reset_metrics()
         (bx, by, bsw) = _single_batch(x, y, sample_weight, class_weight, "train_on_batch")
         self.train()
-        logs = self.train_step(bx, by, bsw)
-        return _format_logs(logs, return_dict)
+        logs = _pythonify_logs(self.train_step(_pack_x_y_sample_weight(bx, by, bsw)))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(
         self, x, y=None, sample_weight=None, reset_metrics: bool = True, return_dict: bool = False
@@ -1097,10 +1365,11 @@ class Trainer:
         was_training = self.training
         self.eval()
         try:
-            logs = self.test_step(bx, by, bsw)
+            with no_grad():
+                logs = _pythonify_logs(self.test_step(_pack_x_y_sample_weight(bx, by, bsw)))
         finally:
             self.train(was_training)
-        return _format_logs(logs, return_dict)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as NumPy arrays."""
@@ -1108,7 +1377,8 @@ class Trainer:
         was_training = self.training
         self.eval()
         try:
-            out = self.predict_step(bx)
+            with no_grad():
+                out = self.predict_step(_pack_x_y_sample_weight(bx))
         finally:
             self.train(was_training)
         return _map(lambda t: t.numpy() if isinstance(t, Tensor) else np.asarray(t), out)
@@ -1128,6 +1398,20 @@ def _batch_len(x) -> int:
         if isinstance(leaf, Tensor) and leaf.ndim:
             return int(leaf.shape[0])
     return 1
+
+
+def _chunks(batches, n: int):
+    """``(first step, last step, [batch, ...])`` groups of ``n`` batches (``steps_per_execution``)."""
+    group, begin = [], 0
+    for i, batch in enumerate(batches):
+        if not group:
+            begin = i
+        group.append(batch)
+        if len(group) == n:
+            yield begin, i, group
+            group = []
+    if group:
+        yield begin, begin + len(group) - 1, group
 
 
 def _should_eval(epoch: int, freq) -> bool:
@@ -1174,13 +1458,6 @@ def _single_batch(x, y, sw, class_weight, who):
     if class_weight is not None and by is not None:
         bsw = _apply_class_weight(class_weight, by, bsw, who)
     return bx, by, bsw
-
-
-def _format_logs(logs: dict, return_dict: bool):
-    if return_dict:
-        return dict(logs)
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
 
 
 def _concat(outs: list):

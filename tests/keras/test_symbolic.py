@@ -148,13 +148,21 @@ def _compiled(metrics, binary=False):
     return model, x, y
 
 
+def _leaf_metrics(model):
+    # model.metrics is [loss tracker, compile_metrics] as in Keras 3; the compiled ones sit inside the latter
+    out = []
+    for m in model.metrics:
+        out += m.metrics if hasattr(m, "metrics") and isinstance(m.metrics, list) else [m]
+    return out
+
+
 def _state_tensors(model):
     opt = model.optimizer.optimizer
     found = list(model.parameters())
     for group in opt.param_groups:
         for p in group["params"]:
             found += [v for v in opt.state.get(p, {}).values() if isinstance(v, ts.Tensor)]
-    for m in model.metrics:
+    for m in _leaf_metrics(model):
         found += [v for v in vars(m).values() if isinstance(v, ts.Tensor)]
     return found
 
@@ -162,7 +170,7 @@ def _state_tensors(model):
 def test_fit_step_changes_state_only_inside_ops():
     model, x, y = _compiled(["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2)])
     watched = _state_tensors(model)
-    n_metric_state = sum(isinstance(v, ts.Tensor) for m in model.metrics for v in vars(m).values())
+    n_metric_state = sum(isinstance(v, ts.Tensor) for m in _leaf_metrics(model) for v in vars(m).values())
     assert n_metric_state >= 3  # loss tracker and two metrics: [total, count] each
 
     def snap():
@@ -187,17 +195,19 @@ def test_fit_step_changes_state_only_inside_ops():
 
     before = snap()
     with intercept(watch):
-        model._optimization_step(ts.tensor(x[:8]), ts.tensor(y[:8]))
+        # the ops of the default train_step; its logs (metric results) are read on the host afterwards
+        _, y_pred = model._optimization_step(ts.tensor(x[:8]), ts.tensor(y[:8]))
+        model.compiled_metrics.update_state(ts.tensor(y[:8]), y_pred)
     final = snap()
     assert outside == [] and changed(last[0], final) == []
     # Every watched tensor changed (weights, Adam moments and step, metric totals and counts), inside ops.
     assert set(changed(before, final)) == set(range(len(watched))) == inside
     assert "adam_step" in names or any("adam" in n for n in names)
     # The logs (host side, after the step) are what eager Keras logs: compare with a second identical model.
-    logs = model._logs(model._compile_state)
+    logs = model._logs()
     model2, _, _ = _compiled(["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2)])
-    model2.train_step(ts.tensor(x[:8]), ts.tensor(y[:8]))
-    logs2 = model2._logs(model2._compile_state)
+    model2.train_step((ts.tensor(x[:8]), ts.tensor(y[:8])))
+    logs2 = model2._logs()
     assert logs.keys() == logs2.keys()
     for k in logs:
         assert logs[k] == pytest.approx(logs2[k], rel=1e-6)
@@ -210,13 +220,14 @@ def test_fit_step_with_metrics_under_strict_tracer_replays():
     bx, by = ts.tensor(x[8:]), ts.tensor(y[8:])
     with StrictTracer() as tr:
         tr.guard(watched, bx, by)
-        model._optimization_step(bx, by)
+        _, y_pred = model._optimization_step(bx, by)
+        model.compiled_metrics.update_state(by, y_pred)
     env = tr.replay()
     # Replaying the recorded ops on the recorded inputs reproduces every state change.
     for t in watched:
         if id(t) in tr.refs:
             np.testing.assert_allclose(tr.value(env, t), raw(t), rtol=1e-6, atol=1e-7)
-    metric_state = [v for m in model.metrics for v in vars(m).values() if isinstance(v, ts.Tensor)]
+    metric_state = [v for m in _leaf_metrics(model) for v in vars(m).values() if isinstance(v, ts.Tensor)]
     assert metric_state and all(id(t) in tr.refs for t in metric_state)
     assert {"add"} & set(tr.op_names()) or any(n.startswith("add") for n in tr.op_names())
 
