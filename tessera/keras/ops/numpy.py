@@ -1,5 +1,11 @@
-"""``keras.ops.numpy``: the NumPy-like operations of ``keras.ops`` (``matmul``, ``mean``, ``concatenate``...)."""
+"""``keras.ops.numpy``: the NumPy-like operations of ``keras.ops``. ``_numpy_math`` holds the element-wise,
+comparison, logical, bitwise and reduction/statistics functions; ``_numpy_array`` creation, shape and
+indexing, sorting/searching, products (``matmul``, ``einsum``...) and windows."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import _numpy_array, _numpy_math
+from ._numpy_array import *
+from ._numpy_math import *
+
+__all__ = sorted(set(_numpy_math.__all__) | set(_numpy_array.__all__))
