@@ -420,6 +420,12 @@ def _call_arg_names(layer) -> tuple:
 _BASE_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "activity_regularizer")
 
 
+class _ConstrainedParameter(Parameter):
+    """A weight carrying its Keras ``constraint`` (applied by the Keras optimizers after each update)."""
+
+    __slots__ = ("constraint",)
+
+
 class Layer(Module):
     """Base class of Keras layers: an ``nn.Module`` that creates its weights on first call.
 
@@ -557,7 +563,9 @@ class Layer(Module):
         ``'zeros'`` otherwise), an initializer object or ``fn(shape, dtype)``; ``regularizer`` adds a
         penalty to ``layer.losses``."""
         if constraint is not None:
-            raise NotImplementedError(f"Layer '{self.name}': weight constraints are not supported")
+            from .. import constraints as _constraints
+
+            constraint = _constraints.get(constraint)
         kwargs.pop("use_resource", None)
         kwargs.pop("synchronization", None)
         kwargs.pop("aggregation", None)
@@ -580,11 +588,14 @@ class Layer(Module):
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         t = Tensor._wrap(np.array(arr, dtype=dt.np, copy=True).reshape(shape))
         if trainable:
-            w = Parameter(t, requires_grad=self._trainable and dt.is_floating_point)
+            cls = Parameter if constraint is None else _ConstrainedParameter
+            w = cls(t, requires_grad=self._trainable and dt.is_floating_point)
             setattr(self, name, w)
         else:
             self.register_buffer(name, t)
             w = t
+        if constraint is not None and trainable:
+            w.constraint = constraint  # the Keras optimizers apply it after each update
         self._weight_names.append((name, bool(trainable)))
         if regularizer is not None:
             self._regularizers.append((name, _regularizers.get(regularizer)))

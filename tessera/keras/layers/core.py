@@ -1,15 +1,20 @@
-"""Core Keras layers: ``Dense``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``Softmax``, ``Dropout``,
-``Flatten``, ``Reshape``, ``Permute`` and ``Embedding``."""
+"""Core Keras layers: ``Dense``, ``EinsumDense``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``PReLU``,
+``Softmax``, ``Dropout``, ``Flatten``, ``Reshape``, ``Permute``, ``Embedding``, ``ReversibleEmbedding``,
+``Identity`` and ``Lambda``."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
 import numbers
+import types
 
 from ... import ops
 from ...core.tensor import Tensor
 from ...nn import functional as F
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer
@@ -25,6 +30,10 @@ __all__ = [
     "Reshape",
     "Permute",
     "Embedding",
+    "Identity",
+    "Lambda",
+    "ELU",
+    "PReLU",
 ]
 
 
@@ -38,6 +47,14 @@ def _no_constraint(layer: str, **constraints) -> None:
     for k, v in constraints.items():
         if v is not None:
             raise NotImplementedError(f"{layer}: {k} is not supported")
+
+
+def _get_constraint(layer: str, name: str, v):
+    """``constraints.get`` with the layer and argument named in the error."""
+    try:
+        return _constraints.get(v)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{layer}: invalid {name} {v!r}: {e}") from None
 
 
 def _ser_init(x):
@@ -69,7 +86,8 @@ class Dense(Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.supports_masking = True
-        _no_constraint("Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.kernel_constraint = _get_constraint("Dense", "kernel_constraint", kernel_constraint)
+        self.bias_constraint = _get_constraint("Dense", "bias_constraint", bias_constraint)
         self.units = _positive_int("Dense", "units", units)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -90,10 +108,15 @@ class Dense(Layer):
             (last, self.units),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         if self.use_bias:
             self.add_weight(
-                "bias", (self.units,), initializer=self.bias_initializer, regularizer=self.bias_regularizer
+                "bias",
+                (self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: last})
 
@@ -113,6 +136,8 @@ class Dense(Layer):
             "bias_initializer": _ser_init(self.bias_initializer),
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
         }
 
 
@@ -349,7 +374,9 @@ class Embedding(Layer):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        _no_constraint("Embedding", embeddings_constraint=embeddings_constraint)
+        self.embeddings_constraint = _get_constraint(
+            "Embedding", "embeddings_constraint", embeddings_constraint
+        )
         self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
         self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
         self.embeddings_initializer = _initializers.get(embeddings_initializer)
@@ -362,6 +389,7 @@ class Embedding(Layer):
             (self.input_dim, self.output_dim),
             initializer=self.embeddings_initializer,
             regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
         )
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -381,6 +409,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": _ser_init(self.embeddings_initializer),
             "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
 
@@ -393,3 +422,269 @@ def _data_format(layer: str, data_format) -> str:
             f"{layer}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}"
         )
     return data_format
+
+
+class Identity(Layer):
+    """Returns its input unchanged (masks pass through).
+
+    Example:
+        >>> ts.keras.layers.Identity()(ts.ones(2, 3)).shape
+        tessera.Size([2, 3])
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+
+class ELU(Layer):
+    """Exponential linear unit: ``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise (Keras's alpha 1.0).
+
+    Example:
+        >>> ts.keras.layers.ELU()(ts.tensor([0.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
+
+    def __init__(self, alpha: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+            raise ValueError(f"ELU: alpha must be a number, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return _activations.elu(inputs, self.alpha)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class PReLU(Layer):
+    """Parametric ReLU: ``x`` for x >= 0, ``alpha * x`` otherwise, with a learned ``alpha`` of the input's
+    shape without the batch axis; ``shared_axes`` (1-based, as Keras) share it along those axes.
+
+    Example:
+        >>> layer = ts.keras.layers.PReLU(shared_axes=[1])
+        >>> layer(ts.randn(2, 5, 3)).shape, tuple(layer.alpha.shape)
+        (tessera.Size([2, 5, 3]), (1, 3))
+    """
+
+    def __init__(
+        self,
+        alpha_initializer="Zeros",
+        alpha_regularizer=None,
+        alpha_constraint=None,
+        shared_axes=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.alpha_initializer = _initializers.get(alpha_initializer)
+        self.alpha_regularizer = _regularizers.get(alpha_regularizer)
+        self.alpha_constraint = _get_constraint("PReLU", "alpha_constraint", alpha_constraint)
+        if shared_axes is None:
+            self.shared_axes = None
+        else:
+            axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) else [shared_axes]
+            if any(isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 1 for a in axes):
+                raise ValueError(f"PReLU: shared_axes must be positive ints (1-based), got {shared_axes!r}")
+            self.shared_axes = [int(a) for a in axes]
+
+    def build(self, input_shape) -> None:
+        param_shape = list(input_shape[1:])
+        for i in self.shared_axes or ():
+            if i >= len(input_shape):
+                raise ValueError(
+                    f"PReLU '{self.name}': shared axis {i} is out of range for inputs of shape {input_shape}"
+                )
+            param_shape[i - 1] = 1
+        if any(d is None for d in param_shape):
+            raise ValueError(
+                f"PReLU '{self.name}': the non-shared dimensions must be defined, got shape {input_shape}"
+            )
+        self.add_weight(
+            "alpha",
+            tuple(param_shape),
+            initializer=self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
+        )
+        axes = {i: input_shape[i] for i in range(1, len(input_shape)) if i not in (self.shared_axes or ())}
+        self.input_spec = InputSpec(ndim=len(input_shape), axes=axes)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return ops.relu(inputs) - self.alpha * ops.relu(-inputs)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "alpha_initializer": _ser_init(self.alpha_initializer),
+            "alpha_regularizer": _regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": _constraints.serialize(self.alpha_constraint),
+            "shared_axes": self.shared_axes,
+        }
+
+
+def _serialize_function(fn) -> dict:
+    """A function as Keras 3 writes it in a config: a Python lambda as marshalled bytecode
+    (``"__lambda__"``), a named function by module and name."""
+    if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>":
+        import codecs
+        import marshal
+
+        code = codecs.encode(marshal.dumps(fn.__code__), "base64").decode("ascii")
+        closure = tuple(c.cell_contents for c in fn.__closure__) if fn.__closure__ else None
+        return {
+            "class_name": "__lambda__",
+            "config": {"code": code, "defaults": fn.__defaults__, "closure": closure},
+        }
+    name = getattr(fn, "__name__", None)
+    if not callable(fn) or name is None:
+        raise ValueError(f"Lambda: cannot serialize {fn!r} of type {type(fn).__name__}")
+    return {
+        "module": getattr(fn, "__module__", None),
+        "class_name": "function",
+        "config": name,
+        "registered_name": name,
+    }
+
+
+_LAMBDA_UNSAFE = (
+    "Requested the deserialization of a `Lambda` layer whose `function` is a Python lambda. This carries a "
+    "potential risk of arbitrary code execution and thus it is disallowed by default. If you trust the "
+    "source of the artifact, you can override this error by passing `safe_mode=False`."
+)
+
+
+def _deserialize_function(cfg, custom_objects, safe_mode: bool):
+    if not isinstance(cfg, dict):
+        return cfg
+    if cfg.get("class_name") == "__lambda__":
+        if safe_mode:
+            raise ValueError(_LAMBDA_UNSAFE)
+        import codecs
+        import marshal
+
+        inner = cfg["config"]
+        code = marshal.loads(codecs.decode(inner["code"].encode("ascii"), "base64"))
+        closure = inner.get("closure")
+        cells = tuple(types.CellType(c) for c in closure) if closure else None
+        defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
+        return types.FunctionType(code, globals(), code.co_name, defaults, cells)
+    if cfg.get("class_name") == "function":
+        name = cfg.get("config")
+        custom = custom_objects or {}
+        fn = custom.get(name) or custom.get(cfg.get("registered_name"))
+        if fn is None:
+            module = cfg.get("module") or ""
+            # built-in functions only: importing an arbitrary module named in a file is not safe
+            if module.startswith(("keras", "tessera")):
+                target = module.replace("keras.src.", "tessera.keras.").replace("keras.", "tessera.keras.", 1)
+                if module.startswith("tessera"):
+                    target = module
+                try:
+                    fn = getattr(importlib.import_module(target), name, None)
+                except ImportError:
+                    fn = None
+            if fn is None:
+                fn = getattr(_activations, name, None) if isinstance(name, str) else None
+        if fn is None:
+            raise ValueError(
+                f"Lambda: could not find the function {name!r} (module {cfg.get('module')!r}); pass it in "
+                f"custom_objects={{'{name}': {name}}}"
+            )
+        return fn
+    return cfg
+
+
+class Lambda(Layer):
+    """Wraps an arbitrary expression ``function(inputs, **arguments)`` as a layer.
+
+    ``output_shape`` (without the batch axis, or a function of the input shape) is only needed where the
+    shape cannot be inferred; ``mask`` is a mask to attach to the outputs or ``fn(inputs, mask)``. If the
+    function takes ``mask`` or ``training`` arguments they are passed. ``get_config`` writes a Python lambda
+    as bytecode, which ``from_config`` only loads with ``safe_mode=False``, as in Keras.
+
+    Example:
+        >>> ts.keras.layers.Lambda(lambda x: x * 2)(ts.ones(2)).tolist()
+        [2.0, 2.0]
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {function!r}")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"Lambda: arguments must be a dict, got {arguments!r}")
+        self.arguments = dict(arguments or {})
+        self.function = function
+        self.supports_masking = mask is not None
+        self.mask = mask
+        self._output_shape = output_shape
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            params = {}
+        self._fn_expects_training_arg = "training" in params
+        self._fn_expects_mask_arg = "mask" in params
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._fn_expects_mask_arg:
+            kwargs["mask"] = mask
+        if self._fn_expects_training_arg:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if callable(self.mask):
+            return self.mask(inputs, previous_mask)
+        return self.mask
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        first = input_shape[0] if isinstance(input_shape, list) else input_shape
+        batch = first[0] if first else None
+        if (
+            isinstance(self._output_shape, list)
+            and self._output_shape
+            and isinstance(self._output_shape[0], (list, tuple))
+        ):
+            return [(batch,) + tuple(s) for s in self._output_shape]
+        return (batch,) + tuple(self._output_shape)
+
+    def get_config(self) -> dict:
+        config = {"function": _serialize_function(self.function)}
+        if self._output_shape is not None:
+            config["output_shape"] = (
+                _serialize_function(self._output_shape)
+                if callable(self._output_shape)
+                else list(self._output_shape)
+            )
+        if self.mask is not None:
+            if not callable(self.mask):
+                raise ValueError(f"Lambda '{self.name}': a constant mask cannot be serialized")
+            config["mask"] = _serialize_function(self.mask)
+        config["arguments"] = dict(self.arguments)
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, safe_mode=None):
+        """Rebuild from ``get_config``; a Python lambda needs ``safe_mode=False`` (arbitrary code)."""
+        config = dict(config)
+        safe = safe_mode is not False
+        config["function"] = _deserialize_function(config["function"], custom_objects, safe)
+        if "output_shape" in config:
+            shape = _deserialize_function(config["output_shape"], custom_objects, safe)
+            if isinstance(shape, list) and all(isinstance(e, (int, type(None))) for e in shape):
+                shape = tuple(shape)
+            config["output_shape"] = shape
+        if "mask" in config:
+            config["mask"] = _deserialize_function(config["mask"], custom_objects, safe)
+        return cls(**config)
