@@ -3,4 +3,7 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import text
+from .text import *
+
+__all__: list[str] = list(text.__all__)
