@@ -37,6 +37,26 @@ __all__ = [
     "LecunUniform",
     "Orthogonal",
     "Identity",
+    "IdentityInitializer",
+    "OrthogonalInitializer",
+    "STFT",
+    "STFTInitializer",
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
+    "stft",
+    "truncated_normal",
+    "variance_scaling",
+    "zeros",
     "get",
     "serialize",
     "deserialize",
@@ -47,8 +67,10 @@ def _np_dtype(dtype):
     return np.dtype("float32") if dtype is None else _dt.as_dtype(dtype).np
 
 
-def _fans(shape) -> tuple:
+def _fans(shape, input_axes=None, output_axes=None) -> tuple:
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -102,16 +124,33 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every value ``value``."""
+    """Every value ``value`` (a number, or an array broadcast to the shape).
 
-    def __init__(self, value: float = 0.0):
-        self.value = float(value)
+    Example:
+        >>> Constant(2.0)((2,)).tolist()
+        [2.0, 2.0]
+    """
+
+    def __init__(self, value=0.0):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            value = np.asarray(value)
+        elif isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise ValueError(f"Constant: value must be a number or an array, got {value!r}")
+        self.value = value
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
-        return np.full(tuple(shape), self.value, _np_dtype(dtype))
+        shape = tuple(shape)
+        try:
+            out = np.broadcast_to(np.asarray(self.value, dtype=_np_dtype(dtype)), shape)
+        except ValueError:
+            raise ValueError(
+                f"Constant: value of shape {np.shape(self.value)} cannot be broadcast to shape {shape}"
+            ) from None
+        return np.array(out, copy=True)
 
     def get_config(self) -> dict:
-        return {"value": self.value}
+        v = self.value
+        return {"value": v.tolist() if isinstance(v, np.ndarray) else v}
 
 
 class RandomNormal(Initializer):
@@ -155,7 +194,13 @@ class VarianceScaling(RandomNormal):
     truncated normal, an untruncated normal or a uniform distribution (``distribution``)."""
 
     def __init__(
-        self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed=None
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
     ):
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale!r}")
@@ -169,9 +214,11 @@ class VarianceScaling(RandomNormal):
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
             raise ValueError(f"VarianceScaling: invalid distribution {distribution!r}")
         self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         gen, shape = self._gen(), tuple(shape)
@@ -186,15 +233,22 @@ class VarianceScaling(RandomNormal):
         return out.astype(_np_dtype(dtype))
 
     def get_config(self) -> dict:
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 def _preset(name, scale, mode, distribution, doc):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
 
@@ -253,6 +307,86 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+def _window(name: str, n: int, periodic: bool) -> np.ndarray:
+    """SciPy's ``get_window(name, n, fftbins=periodic)`` for the common windows (NumPy only)."""
+    m = n + 1 if periodic else n
+    table = {
+        "hann": np.hanning,
+        "hanning": np.hanning,
+        "hamming": np.hamming,
+        "blackman": np.blackman,
+        "bartlett": np.bartlett,
+        "boxcar": np.ones,
+        "ones": np.ones,
+        "rectangular": np.ones,
+    }
+    if name not in table:
+        raise ValueError(f"STFT: window must be an array or one of {sorted(table)}, got {name!r}")
+    w = table[name](m)
+    return w[:-1] if periodic else w
+
+
+class STFT(Initializer):
+    """Kernel of an STFT as a convolution: shape ``(frame_length, 1, fft_length // 2 + 1)`` filled with the
+    real (``side='real'``, cosines) or imaginary (``'imag'``, sines) DFT basis times ``window``, divided by
+    the window's L2 norm (``scaling='density'``) or sum (``'spectrum'``).
+
+    Example:
+        >>> STFT()((8, 1, 5)).shape
+        (8, 1, 5)
+    """
+
+    def __init__(self, side: str = "real", window="hann", scaling="density", periodic: bool = False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            _window(window, 1, bool(periodic))
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(
+                f"Scaling is invalid, it must be `None`, 'density' or 'spectrum'. Received scaling={scaling}"
+            )
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, bool(periodic)
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        shape = tuple(shape)
+        if len(shape) != 3:
+            raise ValueError(f"STFT: expected a shape (frame_length, channels, fft_bins), got {shape}")
+        frame_length, _, fft_length = shape
+        np_dtype = _np_dtype(dtype)
+        freq = (np.arange(fft_length, dtype=np_dtype) / ((fft_length - 1) * 2)).reshape(1, 1, fft_length)
+        time = np.arange(frame_length, dtype=np_dtype).reshape(frame_length, 1, 1)
+        args = -2 * time * freq * np.arccos(np_dtype.type(-1))
+        kernel = np.cos(args) if self.side == "real" else np.sin(args)
+        if self.window is not None:
+            win = self.window
+            if isinstance(win, str):
+                win = _window(win, frame_length, self.periodic)
+            win = np.asarray(win, dtype=np_dtype)
+            if win.ndim != 1 or win.shape[-1] != frame_length:
+                raise ValueError(
+                    f"The shape of `window` must be equal to [frame_length]. Received: window shape={win.shape}"
+                )
+            win = win.reshape(frame_length, 1, 1)
+            scaling = 1.0
+            if self.scaling == "density":
+                scaling = np.sqrt(np.sum(win * win))
+            elif self.scaling == "spectrum":
+                scaling = np.sum(np.abs(win))
+            kernel = kernel * win / scaling
+        return np.broadcast_to(kernel, shape).astype(np_dtype)
+
+    def get_config(self) -> dict:
+        window = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window
+        return {"side": self.side, "window": window, "periodic": self.periodic, "scaling": self.scaling}
+
+
+# Keras's aliases: the snake_case names are the classes themselves
+IdentityInitializer, OrthogonalInitializer, STFTInitializer, stft = Identity, Orthogonal, STFT, STFT
+constant, ones, zeros, identity, orthogonal = Constant, Ones, Zeros, Identity, Orthogonal
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, glorot_normal, glorot_uniform = VarianceScaling, GlorotNormal, GlorotUniform
+he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
+
 _CLASSES = {
     c.__name__: c
     for c in (
@@ -271,6 +405,7 @@ _CLASSES = {
         LecunUniform,
         Orthogonal,
         Identity,
+        STFT,
     )
 }
 _ALIASES = {
@@ -295,6 +430,10 @@ _ALIASES = {
     "lecun_uniform": LecunUniform,
     "orthogonal": Orthogonal,
     "identity": Identity,
+    "stft": STFT,
+    "IdentityInitializer": Identity,
+    "OrthogonalInitializer": Orthogonal,
+    "STFTInitializer": STFT,
 }
 
 
@@ -304,7 +443,14 @@ def serialize(initializer) -> dict | str:
         return initializer
     if not isinstance(initializer, Initializer):
         raise TypeError(f"initializers.serialize: cannot serialize {initializer!r} (not an Initializer)")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    cls = type(initializer)
+    builtin = _CLASSES.get(cls.__name__) is cls
+    return {
+        "module": "keras.initializers" if builtin else cls.__module__,
+        "class_name": cls.__name__,
+        "config": initializer.get_config(),
+        "registered_name": None if builtin else cls.__name__,
+    }
 
 
 def deserialize(config, custom_objects=None) -> Initializer:
@@ -318,16 +464,23 @@ def get(identifier, custom_objects=None):
         return identifier
     custom = custom_objects or {}
     if isinstance(identifier, str):
-        cls = custom.get(identifier) or _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)
+        cls = (
+            custom.get(identifier)
+            or _CLASSES.get(identifier)
+            or _ALIASES.get(identifier)
+            or _ALIASES.get(identifier.lower())
+        )
         if cls is None:
             raise ValueError(f"initializers.get: unknown initializer {identifier!r}")
         return cls()
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
-        cls = custom.get(name) or _CLASSES.get(name) or _ALIASES.get(str(name).lower())
+        cls = custom.get(name) or _CLASSES.get(name) or _ALIASES.get(name) or _ALIASES.get(str(name).lower())
         if cls is None:
             raise ValueError(f"initializers.get: unknown initializer class {name!r}")
         return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
     if callable(identifier):
         return identifier
     raise ValueError(f"initializers.get: could not interpret initializer identifier {identifier!r}")
