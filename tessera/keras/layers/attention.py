@@ -1,4 +1,6 @@
-"""``MultiHeadAttention`` with Keras's weights: ``query_kernel`` (query_dim, heads, key_dim), ``query_bias``
+"""``Attention`` (Luong dot/concat), ``AdditiveAttention`` (Bahdanau) and ``MultiHeadAttention``.
+
+``MultiHeadAttention`` has Keras's weights: ``query_kernel`` (query_dim, heads, key_dim), ``query_bias``
 (heads, key_dim), the same for ``key_*`` and ``value_*`` (value_dim), and ``output_kernel`` (heads,
 value_dim, output_dim) with ``output_bias``. The attention itself runs on
 ``F.scaled_dot_product_attention``."""
@@ -10,6 +12,7 @@ import numbers
 
 from ... import ops
 from ...core import creation
+from ...core import dtypes as _dt
 from ...core.tensor import Tensor
 from ...nn import functional as F
 from .. import initializers as _initializers
@@ -17,7 +20,173 @@ from .. import regularizers as _regularizers
 from .base import Layer, _shape_of
 from .core import _no_constraint, _ser_init
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention"]
+
+
+class Attention(Layer):
+    """Dot-product (Luong) attention over ``[query, value]`` or ``[query, value, key]`` lists of
+    (batch, T, dim) tensors: ``softmax(query @ key^T) @ value``.
+
+    ``use_scale`` learns a scalar ``scale`` multiplying the scores; ``score_mode='concat'`` scores with
+    ``concat_score_weight * sum(tanh(scale * (q + k)))`` instead. ``call(inputs, mask=None, training=None,
+    return_attention_scores=False, use_causal_mask=False)``: ``mask`` is ``[query_mask, value_mask]``
+    ((batch, Tq) and (batch, Tv) bools); masked values get no weight and masked query steps output zeros.
+
+    Example:
+        >>> q, v = ts.randn(2, 3, 4), ts.randn(2, 5, 4)
+        >>> out, scores = ts.keras.layers.Attention()([q, v], return_attention_scores=True)
+        >>> out.shape, scores.shape
+        (tessera.Size([2, 3, 4]), tessera.Size([2, 3, 5]))
+    """
+
+    def __init__(
+        self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0, seed=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(
+                "Invalid value for argument score_mode. Expected one of {'dot', 'concat'}. "
+                f"Received: score_mode={score_mode}"
+            )
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"{type(self).__name__}: dropout must be a number in [0, 1], got {dropout!r}")
+        self.use_scale, self.score_mode = bool(use_scale), score_mode
+        self.dropout, self.seed = float(dropout), seed
+        self.supports_masking = True
+
+    def _validate_inputs(self, inputs, mask=None) -> None:
+        name = type(self).__name__
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(
+                f"{name} layer must be called on a list of inputs, namely [query, value] or "
+                f"[query, value, key]. Received: inputs={_shape_of(inputs)}."
+            )
+        if not 2 <= len(inputs) <= 3:
+            raise ValueError(
+                f"{name} layer accepts inputs list of length 2 or 3, namely [query, value] or "
+                f"[query, value, key]. Received length: {len(inputs)}."
+            )
+        if mask is not None:
+            if not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3:
+                raise ValueError(
+                    f"{name} layer mask must be a list of length 2 or 3, namely [query_mask, value_mask]. "
+                    f"Received: mask={mask!r}."
+                )
+
+    def _build_shapes(self, args, kwargs):
+        inputs = args[0] if args else kwargs.get("inputs")
+        self._validate_inputs(inputs)
+        return [_shape_of(t) for t in inputs]
+
+    def build(self, input_shape) -> None:
+        self._validate_inputs(input_shape)
+        q, v = input_shape[0], input_shape[1]
+        k = input_shape[2] if len(input_shape) > 2 else v
+        if q[-1] is not None and k[-1] is not None and q[-1] != k[-1]:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': query and key must have the same last dimension, got "
+                f"shapes {q} and {k}"
+            )
+        if self.use_scale:
+            self.add_weight("scale", (), initializer="ones")
+        if self.score_mode == "concat":
+            self.add_weight("concat_score_weight", (), initializer="ones")
+
+    def _calculate_scores(self, query: Tensor, key: Tensor) -> Tensor:
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, key.transpose(-2, -1))
+            return scores * self.scale if self.use_scale else scores
+        summed = query.unsqueeze(-2) + key.unsqueeze(-3)
+        if self.use_scale:
+            summed = summed * self.scale
+        return ops.sum(ops.tanh(summed), -1) * self.concat_score_weight
+
+    def call(
+        self, inputs, mask=None, training=None, return_attention_scores: bool = False, use_causal_mask=False
+    ):
+        self._validate_inputs(inputs, mask)
+        training = self.training if training is None else bool(training)
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        if k.shape[-2] != v.shape[-2]:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': key and value must have the same number of steps, got "
+                f"shapes {tuple(k.shape)} and {tuple(v.shape)}"
+            )
+        q_mask = mask[0] if mask else None
+        v_mask = mask[1] if mask else None
+        scores = self._calculate_scores(q, k)
+        scores_mask = None
+        if v_mask is not None:
+            scores_mask = _as_bool(v_mask).unsqueeze(-2)
+        if use_causal_mask:
+            tq, tv = scores.shape[-2], scores.shape[-1]
+            causal = creation.ones(tq, tv, dtype=scores.dtype).tril().bool().unsqueeze(0)
+            scores_mask = causal if scores_mask is None else ops.logical_and(scores_mask, causal)
+        if scores_mask is not None:
+            big = 65504.0 if scores.dtype == _dt.float16 else 1.0e9
+            scores = ops.where(scores_mask, scores, scores - big)
+        weights = ops.softmax(scores, -1)
+        if training and self.dropout > 0:
+            weights = F.dropout(weights, self.dropout, True)
+        out = ops.matmul(weights, v)
+        if q_mask is not None:
+            out = ops.where(_as_bool(q_mask).unsqueeze(-1), out, ops.zeros_like(out))
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if previous_mask is None or not isinstance(previous_mask, (list, tuple)) or previous_mask[0] is None:
+            return None
+        return _as_bool(previous_mask[0])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "use_scale": self.use_scale,
+            "score_mode": self.score_mode,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        }
+
+
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau) attention: scores ``sum(scale * tanh(q + k))`` over the features, with a learned
+    per-feature ``scale`` (shape (dim,), glorot-uniform) when ``use_scale`` (default True). Inputs, masks
+    and outputs as in ``Attention``.
+
+    Example:
+        >>> q, v = ts.randn(2, 3, 4), ts.randn(2, 5, 4)
+        >>> ts.keras.layers.AdditiveAttention()([q, v]).shape
+        tessera.Size([2, 3, 4])
+    """
+
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape) -> None:
+        self._validate_inputs(input_shape)
+        dim = input_shape[0][-1]
+        if self.use_scale:
+            if dim is None:
+                raise ValueError(
+                    f"AdditiveAttention '{self.name}': the last dimension of the query must be defined, got "
+                    f"{input_shape[0]}"
+                )
+            self.add_weight("scale", (dim,), initializer="glorot_uniform")
+
+    def _calculate_scores(self, query: Tensor, key: Tensor) -> Tensor:
+        t = ops.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))
+        return ops.sum(t * self.scale if self.use_scale else t, -1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+
+def _as_bool(mask) -> Tensor:
+    mask = mask if isinstance(mask, Tensor) else creation.as_tensor(mask)
+    return mask.bool()
 
 
 class MultiHeadAttention(Layer):
