@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from . import text
+from . import numeric, text
+from .numeric import *
 from .text import *
 
-__all__: list[str] = list(text.__all__)
+__all__: list[str] = list(text.__all__) + list(numeric.__all__)

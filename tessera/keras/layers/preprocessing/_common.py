@@ -45,14 +45,16 @@ def to_host(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def iter_batches(layer: str, data, batch_size=None, steps=None):
+def iter_batches(layer: str, data, batch_size=None, steps=None, lists_are_batches: bool = False):
     """The batches ``adapt`` sees: arrays/lists/tensors split by ``batch_size`` (one batch when None),
-    iterables (generators, ``ts.data`` loaders, datasets) batch by batch, stopping after ``steps``."""
+    iterables (generators, ``ts.data`` loaders, datasets) batch by batch, stopping after ``steps``. With
+    ``lists_are_batches`` (Keras's numeric layers), a list is an iterable of batches."""
     if steps is not None:
         check_int(layer, "steps", steps, minimum=1)
     if batch_size is not None:
         check_int(layer, "batch_size", batch_size, minimum=1)
-    if isinstance(data, (list, tuple, np.ndarray, Tensor, str)) or np.isscalar(data):
+    array_types = (np.ndarray, Tensor, str) if lists_are_batches else (list, tuple, np.ndarray, Tensor, str)
+    if isinstance(data, array_types) or np.isscalar(data):
         arr = data if isinstance(data, (Tensor, np.ndarray)) else np.asarray(data, dtype=object)
         if isinstance(data, (list, tuple)):
             try:
@@ -88,7 +90,8 @@ def iter_batches(layer: str, data, batch_size=None, steps=None):
 def encode_categorical(indices: Tensor, mode: str, depth: int, count_weights=None, idf=None) -> Tensor:
     """Keras's ``encode_categorical_inputs`` on int indices: ``one_hot`` adds a depth axis (replacing a
     trailing axis of size 1), ``multi_hot``/``count``/``tf_idf`` reduce the last axis (a rank-1 input is one
-    sample). Indices outside ``[0, depth)`` (masked values) are dropped."""
+    sample). Indices outside ``[0, depth)`` (masked values) are dropped. As in Keras's torch backend, the
+    reduced axis is axis 1 of a rank > 1 input."""
     if indices.ndim == 0:
         indices = indices.reshape(1)
     classes = creation.arange(depth, dtype=indices.dtype)
@@ -97,12 +100,13 @@ def encode_categorical(indices: Tensor, mode: str, depth: int, count_weights=Non
             indices = indices.reshape(tuple(indices.shape[:-1]))
         return indices.unsqueeze(-1).eq(classes).to(_dt.float32)
     hits = indices.unsqueeze(-1).eq(classes)
+    axis = 1 if indices.ndim > 1 else 0
     if mode == "multi_hot":
-        return hits.any(dim=-2).to(_dt.float32)
+        return hits.any(dim=axis).to(_dt.float32)
     counts = hits.to(_dt.float32)
     if count_weights is not None:
         counts = counts * count_weights.to(_dt.float32).unsqueeze(-1)
-    out = counts.sum(dim=-2)
+    out = counts.sum(dim=axis)
     if mode == "tf_idf":
         out = out * idf
     return out
