@@ -910,7 +910,6 @@ class _CellLayer(RNN):
 
     def get_config(self) -> dict:
         cfg = {**Layer.get_config(self), **self._rnn_config()}
-        cfg.pop("zero_output_for_mask")
         cell_cfg = self.cell.get_config()
         for k in ("name", "trainable", "dtype"):
             cell_cfg.pop(k, None)
@@ -941,6 +940,11 @@ class SimpleRNN(_CellLayer):
 
     _cell_class = SimpleRNNCell
     _cell_name = "simple_rnn_cell"
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        del cfg["seed"]  # Keras's SimpleRNN leaves its cell's seed out of the config
+        return cfg
 
     def __init__(
         self,
