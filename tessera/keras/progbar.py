@@ -17,6 +17,7 @@ epoch and a single line is written at its end::
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any, TextIO
@@ -113,6 +114,13 @@ class Progbar:
         self._seen = 0
 
     def _write(self, text: str) -> None:
+        from . import config
+
+        if not config.is_interactive_logging_enabled():
+            for line in text.replace("\r", "\n").splitlines():
+                if line.strip():
+                    logging.getLogger("tessera.keras").info(line.rstrip())
+            return
         self.stream.write(text)
         flush = getattr(self.stream, "flush", None)
         if flush is not None:

@@ -27,8 +27,31 @@ from typing import Any
 import numpy as np
 
 from ..core.allocator import allocation_budget
+from .object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "save_weights",
+    "load_weights",
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
+]
 
 FORMAT_VERSION = "1"
 _CONFIG, _WEIGHTS, _COMPILE = "config.json", "model.safetensors", "compile.json"

@@ -46,6 +46,7 @@ from ..core.tensor import Tensor
 from ..data import DataLoader, Dataset, IterableDataset
 from ..nn.module import Module
 from . import callbacks as callbacks_module
+from . import config as _config
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
@@ -247,7 +248,11 @@ class _DataHandler:
 
     @property
     def steps_per_epoch(self) -> int | None:
-        return self.steps if self.steps is not None else self.num_batches
+        steps = self.steps if self.steps is not None else self.num_batches
+        cap = _config.max_steps_per_epoch()
+        if cap is not None:
+            steps = cap if steps is None else min(steps, cap)
+        return steps
 
     # -- producing batches --
     def _array_pass(self):
@@ -278,6 +283,9 @@ class _DataHandler:
         if self.kind == "loader":
             return (_unpack_batch(b) for b in self.source)
         if self.kind == "pydataset":
+            batches = getattr(self.source, "_keras_batches", None)
+            if batches is not None:  # keras.utils.PyDataset: loads ahead with its workers
+                return (_unpack_batch(b) for b in batches(self.num_batches))
             return (_unpack_batch(self.source[i]) for i in range(self.num_batches))
         if self._exhausted:
             return iter(())
@@ -294,7 +302,15 @@ class _DataHandler:
                 return
 
     def epoch(self):
-        """The batches of one epoch, as tensors: ``(x, y, sample_weight)``."""
+        """The batches of one epoch, as tensors: ``(x, y, sample_weight)`` (at most
+        ``keras.config.max_steps_per_epoch()`` of them when that is set)."""
+        cap = _config.max_steps_per_epoch()
+        for i, batch in enumerate(self._epoch()):
+            if cap is not None and i >= cap:
+                return
+            yield batch
+
+    def _epoch(self):
         if self.steps is None:
             it = self._one_pass()
             for batch in it:
@@ -817,9 +833,7 @@ class Trainer:
             state.metrics.append(objs)
         state.built = True
 
-    def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training: bool = True
-    ) -> Tensor:
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training: bool = True) -> Tensor:
         """The total loss of a batch (Keras 3 signature): the weighted sum of the compiled per-output
         losses plus ``sum(self.losses)`` (regularization and ``add_loss``). Override it to change the
         loss while keeping the default ``train_step``; ``x`` and ``training`` are unused by default.
@@ -1091,6 +1105,8 @@ class Trainer:
         verbose = _check_verbose(verbose, "fit")
         if not isinstance(epochs, numbers.Integral) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        if _config.max_epochs() is not None:
+            epochs = min(epochs, _config.max_epochs())
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
         if not isinstance(initial_epoch, numbers.Integral) or initial_epoch < 0:

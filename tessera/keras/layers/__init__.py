@@ -91,9 +91,11 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
         raise ValueError(
             f"layers.deserialize: expected a dict with 'class_name' and 'config', got {config!r}"
         )
+    from ..object_registration import lookup
+
     name = config["class_name"]
-    custom = custom_objects or {}
-    cls = custom.get(name) or get_builtin_objects().get(name)
+    cls = lookup(config.get("registered_name") or name, custom_objects) or lookup(name, custom_objects)
+    cls = cls or get_builtin_objects().get(name)
     if cls is None:
         raise ValueError(
             f"layers.deserialize: unknown layer class {name!r}; pass it in custom_objects={{'{name}': {name}}}"

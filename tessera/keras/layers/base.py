@@ -137,9 +137,15 @@ def _shape_of(x):
     return None
 
 
-def _as_dtype(dtype, default=_dt.float32):
+def _as_dtype(dtype, default=None):
     if dtype is None:
-        return default
+        if default is not None:
+            return default
+        from .. import config  # the global dtype policy (floatx by default)
+
+        return _dt.as_dtype(config.dtype_policy().variable_dtype)
+    if type(dtype).__name__ == "DTypePolicy":
+        dtype = dtype.name
     try:
         return _dt.as_dtype(dtype)
     except Exception:  # noqa: BLE001
