@@ -228,6 +228,37 @@ def test_stateful_batch_size_from_batch_shape():
         L.LSTM(3, stateful=True)(L.Input((5, 3)))
 
 
+CONV_LSTM = [
+    (lambda K: K.layers.ConvLSTM1D(3, 3, padding="same", bias_initializer="random_normal", return_sequences=True),
+     (2, 4, 7, 2)),
+    (lambda K: K.layers.ConvLSTM2D(3, 2, strides=2, padding="same", return_state=True), (2, 4, 7, 6, 2)),
+    (lambda K: K.layers.ConvLSTM2D(3, 3, data_format="channels_first", go_backwards=True), (2, 4, 2, 7, 6)),
+    (lambda K: K.layers.ConvLSTM3D(2, 2, dilation_rate=2, return_sequences=True), (1, 3, 5, 5, 5, 2)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make,shape", CONV_LSTM)
+def test_conv_lstm_matches_keras(real_keras, make, shape):
+    ours, ref, tl, _ = run_pair(make, real_keras, rnd(*shape))
+    assert_outputs_close(ours, ref)
+    sym = make(tk)(tk.Input(shape[1:]))
+    assert [t.shape[1:] for t in as_list(sym)] == [tuple(t.shape)[1:] for t in as_list(ref)]
+
+
+def test_conv_lstm_dropout_and_stateful():
+    x = ts.tensor(rnd(2, 3, 6, 6, 2))
+    layer = L.ConvLSTM2D(2, 3, padding="same", dropout=0.4, recurrent_dropout=0.4)
+    ref = npy(layer(x, training=False))
+    assert not np.allclose(npy(layer(x, training=True)), ref)
+    np.testing.assert_allclose(npy(layer(x, training=False)), ref, rtol=TOL, atol=TOL)
+    st = L.ConvLSTM1D(2, 2, stateful=True)
+    a = npy(st(ts.tensor(rnd(2, 3, 5, 2))))
+    b = npy(st(ts.tensor(rnd(2, 3, 5, 2))))
+    st.reset_states()
+    np.testing.assert_allclose(npy(st(ts.tensor(rnd(2, 3, 5, 2)))), a, rtol=TOL, atol=TOL)
+    assert not np.allclose(a, b)
+
+
 # -- wrappers vs Keras ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
 @pytest.mark.parametrize("cls", ["LSTM", "GRU"])
@@ -404,6 +435,8 @@ CONFIGS = [
     lambda K: K.layers.TimeDistributed(K.layers.Dense(2)),
     lambda K: K.layers.Masking(mask_value=-1.0),
     lambda K: K.layers.LSTMCell(3, dropout=0.5),
+    lambda K: K.layers.ConvLSTM2D(3, (2, 3), strides=2, padding="same", recurrent_dropout=0.1),
+    lambda K: K.layers.ConvLSTM1D(3, 2, data_format="channels_first", return_sequences=True),
 ]
 
 
@@ -459,6 +492,11 @@ ERRORS = [
     (lambda: L.TimeDistributed(L.Dense(3))(ts.zeros(2, 3)), ValueError, "TimeDistributed"),
     (lambda: L.LSTM(3, unroll=True)(L.Input((None, 3))), ValueError, "unroll"),
     (lambda: L.LSTMCell(3)(ts.zeros(2, 4), [ts.zeros(2, 3)]), ValueError, "LSTMCell.*2 state"),
+    (lambda: L.ConvLSTM2D(0, 3), ValueError, "ConvLSTM2D.*filters"),
+    (lambda: L.ConvLSTM2D(2, 3, strides=2, dilation_rate=2), ValueError, "ConvLSTM2D.*dilation_rate"),
+    (lambda: L.ConvLSTM2D(2, 3, padding="full"), ValueError, "ConvLSTM2D.*padding"),
+    (lambda: L.ConvLSTM2D(2, 3)(ts.zeros(2, 3, 5, 5)), ValueError, "ndim=5"),
+    (lambda: L.ConvLSTM2D(2, 3)(L.Input((3, None, 5, 2))), ValueError, "static"),
 ]
 
 

@@ -39,6 +39,9 @@ __all__ = [
     "LSTM",
     "GRU",
     "Masking",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
 ]
 
 
@@ -715,7 +718,7 @@ class RNN(Layer):
     def _check_initial_state(self, initial_state, batch: int) -> list:
         name = f"{type(self).__name__} '{self.name}'"
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        want = flatten(self.state_size)
+        want = [tuple(s.shape) for s in flatten(self.get_initial_state(batch))]
         flat = flatten(states)
         if len(flat) != len(want):
             raise ValueError(
@@ -723,12 +726,12 @@ class RNN(Layer):
                 f"got {len(flat)}"
             )
         conv = []
-        for s, d in zip(flat, want):
+        for s, shape in zip(flat, want):
             if isinstance(s, np.ndarray):
                 s = creation.as_tensor(s)
-            if not isinstance(s, Tensor) or tuple(s.shape) != (batch, d):
+            if not isinstance(s, Tensor) or tuple(s.shape) != shape:
                 raise ValueError(
-                    f"{name}: initial states must have shape ({batch}, {d}), got "
+                    f"{name}: initial states must have shape {shape}, got "
                     f"{tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__}"
                 )
             conv.append(s.to(self._dtype) if s.dtype is not self._dtype and s.dtype.is_floating_point else s)
@@ -781,6 +784,7 @@ class RNN(Layer):
         if self.stateful and not in_symbolic_call() and not _PROBING[0]:
             self.__dict__["states"] = _pack_as(states, [s.detach() for s in flatten(states)])
         output = ops.stack(outs, 1) if self.return_sequences else last
+        self.__dict__["_n_states"] = len(flatten(states))
         if self.return_state:
             return [output] + list(states)
         return output
@@ -830,7 +834,8 @@ class RNN(Layer):
             mask = mask[0]
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * len(flatten(self.state_size))
+            n = self.__dict__.get("_n_states") or len(flatten(self.state_size))
+            return [output_mask] + [None] * n
         return output_mask
 
     def _rnn_config(self) -> dict:
@@ -1132,3 +1137,344 @@ class Masking(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+# -- convolutional LSTM --------------------------------------------------------------------------------------
+class _ConvLSTMCell(_DropoutCell):
+    """One ConvLSTM step (Keras's ``ConvLSTMCell``): the four gates are convolutions of the input (``strides``,
+    ``padding``, ``dilation_rate``) plus 'same' convolutions of the state; kernels are Keras's
+    (*kernel_size, channels, 4 * filters) and (*kernel_size, filters, 4 * filters). Dropout uses one mask
+    per gate, as Keras does."""
+
+    gates = 4
+    dropout_mask_count = 4
+
+    def __init__(
+        self,
+        rank: int,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed=None,
+        owner: str = "ConvLSTM",
+        **kwargs,
+    ):
+        from .conv import _padding, _tuple
+        from .core import _data_format
+
+        super().__init__(**kwargs)
+        self._init_common(
+            filters, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
+            kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed,
+        )  # fmt: skip
+        self.rank = int(rank)
+        self.filters = self.units
+        self.kernel_size = _tuple(owner, "kernel_size", kernel_size, self.rank)
+        self.strides = _tuple(owner, "strides", strides, self.rank)
+        self.dilation_rate = _tuple(owner, "dilation_rate", dilation_rate, self.rank)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"{owner}: specifying `strides > 1` is not compatible with `dilation_rate > 1`. Please provide "
+                f"`strides=1` or `dilation_rate=1`. Received: strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}"
+            )
+        self.padding = _padding(owner, padding)
+        self.data_format = _data_format(owner, data_format)
+        self.recurrent_activation = _activations.get(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.state_size = -1  # as Keras: the states are feature maps, see get_initial_state
+        self.__dict__["spatial_dims"] = None
+
+    _bias_init = LSTMCell._bias_init
+
+    def build(self, input_shape) -> None:
+        cf = self.data_format == "channels_first"
+        spatial = tuple(input_shape[2:] if cf else input_shape[1:-1])
+        channels = input_shape[1 if cf else -1]
+        if len(spatial) != self.rank or None in spatial:
+            raise ValueError(
+                f"ConvLSTM{self.rank}D: ConvLSTM layers only support static input shapes for the spatial "
+                f"dimension. Received invalid input shape: input_shape={input_shape}"
+            )
+        if channels is None:
+            raise ValueError(
+                f"ConvLSTM{self.rank}D: the channel dimension of the inputs should be defined. Found None. "
+                f"Full input shape received: input_shape={input_shape}"
+            )
+        self.__dict__["spatial_dims"] = spatial
+        self.__dict__["input_dim"] = int(channels)
+        f4 = 4 * self.filters
+        self.add_weight(
+            "kernel",
+            self.kernel_size + (int(channels), f4),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.add_weight(
+            "recurrent_kernel",
+            self.kernel_size + (self.filters, f4),
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+        )
+        if self.use_bias:
+            self.add_weight("bias", (f4,), initializer=self._bias_init(), regularizer=self.bias_regularizer)
+        else:
+            self.__dict__["bias"] = None
+
+    def _out_spatial(self) -> tuple:
+        out = []
+        for n, k, s, d in zip(self.spatial_dims, self.kernel_size, self.strides, self.dilation_rate):
+            out.append(-(-n // s) if self.padding == "same" else (n - (k - 1) * d - 1) // s + 1)
+        return tuple(out)
+
+    def get_initial_state(self, batch_size=None) -> list:
+        sp = self._out_spatial()
+        shape = (
+            (batch_size, self.filters) + sp
+            if self.data_format == "channels_first"
+            else ((batch_size,) + sp + (self.filters,))
+        )
+        return [creation.zeros(*shape, dtype=self._compute_dtype()) for _ in range(2)]
+
+    # channels-first views for the F.conv ops
+    def _cf(self, x):
+        return ops.movedim(x, -1, 1) if self.data_format == "channels_last" else x
+
+    def _back(self, y):
+        return ops.movedim(y, 1, -1) if self.data_format == "channels_last" else y
+
+    def _conv(self, x, kernel, strides, padding, dilation):
+        from .conv import _CONV, _same_pads, _torch_pad
+
+        r = self.rank
+        w = kernel.permute((r + 1, r) + tuple(range(r)))
+        x = self._cf(x)
+        if padding == "same":
+            pads = _same_pads(x.shape[2:], self.kernel_size, strides, dilation)
+            if all(b == a for b, a in pads):
+                pad = tuple(b for b, _ in pads)
+            else:
+                x, pad = ops.pad(x, _torch_pad(pads)), 0
+        else:
+            pad = 0
+        return self._back(_CONV[r](x, w, None, strides, pad, dilation, 1))
+
+    def _gate(self, z, g: int):
+        f = self.filters
+        return (
+            z[..., g * f : (g + 1) * f] if self.data_format == "channels_last" else z[:, g * f : (g + 1) * f]
+        )
+
+    def _project(self, inputs: Tensor, training: bool):
+        """The input convolutions of one step (batch, *spatial, channels) or of a whole sequence (folded
+        into the batch) with the per-gate dropout masks."""
+        seq = inputs.ndim == self.rank + 3
+        x = inputs
+        if seq:
+            n, t = x.shape[0], x.shape[1]
+            step = x[:, 0]
+        else:
+            step = x
+        dp = self.get_dropout_mask(step) if training else None
+        if dp is not None and seq:
+            dp = [m.unsqueeze(1) for m in dp]
+
+        def fold(v):
+            return v.reshape((n * t,) + tuple(v.shape[2:])) if seq else v
+
+        conv = lambda v, k: self._conv(fold(v), k, self.strides, self.padding, self.dilation_rate)  # noqa: E731
+        if dp is None:
+            z = conv(x, self.kernel)
+        else:
+            f = self.filters
+            axis = -1 if self.data_format == "channels_last" else 1
+            z = ops.cat([conv(x * m, self.kernel[..., g * f : (g + 1) * f]) for g, m in enumerate(dp)], axis)
+        if self.use_bias:
+            b = (
+                self.bias
+                if self.data_format == "channels_last"
+                else self.bias.reshape((-1,) + (1,) * self.rank)
+            )
+            z = z + b
+        if seq:
+            z = z.reshape((n, t) + tuple(z.shape[1:]))
+        return z
+
+    def _recur(self, xw, states, training):
+        h, c = states
+        rdp = self.get_recurrent_dropout_mask(h) if training else None
+        one = (1,) * self.rank
+        rconv = lambda v, k: self._conv(v, k, one, "same", one)  # noqa: E731
+        if rdp is None:
+            rec = rconv(h, self.recurrent_kernel)
+            parts = [self._gate(xw, g) + self._gate(rec, g) for g in range(4)]
+        else:
+            f = self.filters
+            parts = [
+                self._gate(xw, g) + rconv(h * m, self.recurrent_kernel[..., g * f : (g + 1) * f])
+                for g, m in enumerate(rdp)
+            ]
+        act, ract = self.activation, self.recurrent_activation
+        i, f_, o = ract(parts[0]), ract(parts[1]), ract(parts[3])
+        c = f_ * c + i * act(parts[2])
+        h = o * act(c)
+        return h, [h, c]
+
+    def call(self, inputs: Tensor, states, training: bool = False):
+        states = list(states)
+        return self._recur(self._project(inputs, bool(training)), states, bool(training))
+
+    def get_config(self) -> dict:
+        cfg = {**Layer.get_config(self), **self._get_common_config()}
+        del cfg["units"]
+        return {
+            **cfg,
+            "rank": self.rank,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "recurrent_activation": _activations.serialize(self.recurrent_activation),
+            "unit_forget_bias": self.unit_forget_bias,
+        }
+
+
+class _ConvLSTM(RNN):
+    """Keras's ``ConvLSTM`` base: an ``RNN`` over a convolutional LSTM cell on (batch, time, *spatial,
+    channels) inputs (channels first with ``data_format='channels_first'``)."""
+
+    rank = 2
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed=None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        **kwargs,
+    ):
+        owner = type(self).__name__
+        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters <= 0:
+            raise ValueError(f"{owner}: filters must be a positive int, got {filters!r}")
+        cell = _ConvLSTMCell(
+            self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+            dilation_rate=dilation_rate, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+            owner=owner, name="conv_lstm_cell", dtype=kwargs.get("dtype"),
+        )  # fmt: skip
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.input_spec = InputSpec(ndim=self.rank + 3)
+
+    @property
+    def seed(self):
+        return self.cell.seed
+
+    def get_config(self) -> dict:
+        cfg = {**Layer.get_config(self), **self._rnn_config()}
+        cell_cfg = self.cell.get_config()
+        for k in ("name", "trainable", "dtype", "rank"):
+            cell_cfg.pop(k, None)
+        cfg.update(cell_cfg)
+        cfg["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        return cls(**config)
+
+
+for _p in _CELL_PROPS[1:] + ("recurrent_activation", "unit_forget_bias", "filters", "kernel_size", "strides",
+                             "padding", "data_format", "dilation_rate"):  # fmt: skip
+    setattr(_ConvLSTM, _p, property(lambda self, _p=_p: getattr(self.cell, _p)))
+
+
+class ConvLSTM1D(_ConvLSTM):
+    """1-D convolutional LSTM over (batch, time, steps, channels) inputs (Shi et al. 2015): LSTM gates are
+    convolutions of the input and of the state.
+
+    Example:
+        >>> ts.keras.layers.ConvLSTM1D(4, 3, padding="same")(ts.randn(2, 5, 8, 3)).shape
+        tessera.Size([2, 8, 4])
+    """
+
+    rank = 1
+
+
+class ConvLSTM2D(_ConvLSTM):
+    """2-D convolutional LSTM over (batch, time, rows, cols, channels) inputs (Shi et al. 2015).
+
+    Example:
+        >>> layer = ts.keras.layers.ConvLSTM2D(4, 3, return_sequences=True)
+        >>> layer(ts.randn(2, 5, 8, 8, 3)).shape
+        tessera.Size([2, 5, 6, 6, 4])
+    """
+
+    rank = 2
+
+
+class ConvLSTM3D(_ConvLSTM):
+    """3-D convolutional LSTM over (batch, time, dim1, dim2, dim3, channels) inputs (Shi et al. 2015).
+
+    Example:
+        >>> ts.keras.layers.ConvLSTM3D(2, 2)(ts.randn(1, 3, 4, 4, 4, 1)).shape
+        tessera.Size([1, 3, 3, 3, 2])
+    """
+
+    rank = 3
