@@ -91,6 +91,27 @@ def _torch_pad(pads) -> tuple:
     return out
 
 
+def _spatial_shape(input_shape, data_format: str, rank: int, size_fn, channels=None) -> tuple:
+    """``input_shape`` with each known spatial size ``n`` (dimension ``i``) replaced by ``size_fn(n, i)`` and,
+    unless None, the channel dimension by ``channels``: Keras's ``compute_output_shape`` without building."""
+    shape = list(input_shape)
+    if len(shape) != rank + 2:
+        raise ValueError(f"expected an input shape of rank {rank + 2}, got {tuple(input_shape)}")
+    first = 1 if data_format == "channels_last" else 2
+    for i in range(rank):
+        n = shape[first + i]
+        shape[first + i] = None if n is None else size_fn(n, i)
+    if channels is not None:
+        shape[-1 if data_format == "channels_last" else 1] = channels
+    return tuple(shape)
+
+
+def _window_out(n: int, k: int, s: int, d: int, padding: str) -> int:
+    if padding == "valid":
+        return (n - (k - 1) * d - 1) // s + 1
+    return -(-n // s)  # 'same' and 'causal'
+
+
 def _positive(layer: str, name: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
         raise ValueError(f"{layer}: {name} must be a positive int, got {v!r}")
@@ -209,6 +230,16 @@ class _BaseConv(Layer):
         """Keras (*k, a, b) -> PyTorch (b, a, *k): a view."""
         r = self.rank
         return kernel.permute((r + 1, r) + tuple(range(r)))
+
+    def _out_channels(self, input_shape):
+        return self.filters
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        def size(n, i):
+            return _window_out(n, self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding)
+
+        shape = tuple(input_shape)
+        return _spatial_shape(shape, self.data_format, self.rank, size, self._out_channels(shape))
 
     def get_config(self) -> dict:
         return {
@@ -362,6 +393,14 @@ def _transpose_crops(k: int, s: int, d: int, padding: str, output_padding) -> tu
     return k_eff - 1 - left, k_eff - 1 - right
 
 
+def _transpose_out(n: int, k: int, s: int, d: int, padding: str, output_padding) -> int:
+    k_eff = (k - 1) * d + 1
+    if padding == "valid":
+        op = max(k_eff, s) - k_eff if output_padding is None else output_padding
+        return (n - 1) * s + k_eff + op
+    return n * s if output_padding is None else (n - 1) * s + k_eff % 2 + output_padding
+
+
 class _ConvTranspose(_BaseConv):
     def __init__(
         self,
@@ -440,6 +479,15 @@ class _ConvTranspose(_BaseConv):
         if self.use_bias:
             y = y + self.bias.reshape((1, self.filters) + (1,) * r)
         return self.activation(self._from_cf(y))
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        ops_pad = self.output_padding or (None,) * self.rank
+        k, st, d = self.kernel_size, self.strides, self.dilation_rate
+
+        def size(n, i):
+            return _transpose_out(n, k[i], st[i], d[i], self.padding, ops_pad[i])
+
+        return _spatial_shape(tuple(input_shape), self.data_format, self.rank, size, self.filters)
 
     def get_config(self) -> dict:
         return {
@@ -562,6 +610,10 @@ class _DepthwiseConv(_DepthwiseMixin, _BaseConv):
     @property
     def depthwise_weight(self) -> Tensor:
         return self.kernel
+
+    def _out_channels(self, input_shape):
+        ch = input_shape[self._channel_axis]
+        return None if ch is None else ch * self.depth_multiplier
 
     def build(self, input_shape) -> None:
         ch = self._in_channels(input_shape)

@@ -3,9 +3,10 @@
 
 Inputs are channels-last by default (``data_format='channels_first'`` is available). ``padding='same'``
 follows Keras: the output length is ``ceil(length / stride)``, the extra padding of an odd total goes after,
-max pooling ignores the padding and average pooling averages the valid elements only. Adaptive pooling splits
-each spatial dimension into ``output_size`` bins ``[floor(i * n / out), ceil((i + 1) * n / out))``, as
-Keras's torch backend (``adaptive_avg_pool``) does.
+max pooling ignores the padding; average pooling averages the elements inside the input when the padding is
+symmetric and, as Keras's torch backend does, pads with the border values when it is not (an odd total).
+Adaptive pooling splits each spatial dimension into ``output_size`` bins
+``[floor(i * n / out), ceil((i + 1) * n / out))``, as Keras's torch backend (``adaptive_avg_pool``) does.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from __future__ import annotations
 import numbers
 
 from ... import ops
-from ...core import creation
-from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
 from ...nn import functional as F
 from .base import InputSpec, Layer
-from .conv import _padding, _same_pads, _torch_pad, _tuple
+from .conv import _padding, _same_pads, _spatial_shape, _torch_pad, _tuple, _window_out
 from .core import _data_format
 
 __all__ = [
@@ -90,18 +89,19 @@ class _Pool(Layer):
             if padded:
                 x = ops.pad(x, _torch_pad(pads), value=float("-inf"))
             y = _MAX_POOL[r](x, k, s)
+        elif all(b == a for b, a in pads):
+            # symmetric padding: the mean of each window's elements inside the input
+            y = _AVG_POOL[r](x, k, s, tuple(b for b, _ in pads), count_include_pad=False)
         else:
-            pool = _AVG_POOL[r]
-            if padded:
-                x = ops.pad(x, _torch_pad(pads))
-                y = pool(x, k, s)
-                with no_grad():  # the fraction of each window that lies inside the input (a constant)
-                    ones = creation.ones(*((1, 1) + _spatial(self, inputs.shape)), dtype=x.dtype)
-                    frac = pool(ops.pad(ones, _torch_pad(pads)), k, s)
-                y = y / frac
-            else:
-                y = pool(x, k, s)
+            # Keras's torch backend pads asymmetric windows by replicating the border, then averages
+            y = _AVG_POOL[r](F.pad(x, _torch_pad(pads), mode="replicate"), k, s)
         return ops.movedim(y, 1, -1) if self.data_format == "channels_last" else y
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        def size(n, i):
+            return _window_out(n, self.pool_size[i], self.strides[i], 1, self.padding)
+
+        return _spatial_shape(tuple(input_shape), self.data_format, self.rank, size)
 
     def get_config(self) -> dict:
         return {
@@ -150,7 +150,7 @@ class MaxPooling2D(_Pool):
 
 
 class AveragePooling2D(_Pool):
-    """2-D average pooling; with ``padding='same'`` border windows average their valid elements only.
+    """2-D average pooling; with ``padding='same'`` see the module notes on border windows.
 
     Example:
         >>> ts.keras.layers.AveragePooling2D(2)(ts.ones(1, 4, 4, 1)).shape
@@ -200,6 +200,12 @@ class _GlobalPool(Layer):
         if self.mode == "avg":
             return inputs.mean(axes, keepdim=self.keepdims)
         return ops.amax(inputs, axes, keepdim=self.keepdims)
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        shape = _spatial_shape(tuple(input_shape), self.data_format, self.rank, lambda n, i: 1)
+        if self.keepdims:
+            return tuple(1 if a in self._axes(len(shape)) else d for a, d in enumerate(shape))
+        return tuple(d for a, d in enumerate(shape) if a not in self._axes(len(shape)))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
