@@ -15,10 +15,11 @@ from ...core import creation
 from ...core import dtypes as _dt
 from ...core.tensor import Tensor
 from ...nn import functional as F
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import Layer, _shape_of
-from .core import _no_constraint, _ser_init
+from .core import _get_constraint, _ser_init
 
 __all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention"]
 
@@ -189,12 +190,42 @@ def _as_bool(mask) -> Tensor:
     return mask.bool()
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _attention_equations(rank: int, attn_axes: tuple) -> tuple:
+    """Einsum equations for projected (batch, <other dims>, <attention dims>, heads, channels) tensors of
+    ``rank``: scores (key, query -> batch dims, heads, query attention dims, key attention dims) and the
+    combination (scores, value -> query layout), as Keras builds them."""
+    target = _LETTERS[:rank]
+    batch_dims = [i for i in range(rank) if i not in attn_axes and i != rank - 1]
+    source, offset = "", rank
+    for i in range(rank):
+        if i in batch_dims or i == rank - 1:
+            source += target[i]
+        else:
+            source += _LETTERS[offset]
+            offset += 1
+    product = "".join(
+        [target[i] for i in batch_dims] + [target[i] for i in attn_axes] + [source[i] for i in attn_axes]
+    )
+    return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
+
+
 class MultiHeadAttention(Layer):
-    """Multi-head attention as in Keras: ``call(query, value, key=None, attention_mask=None,
-    return_attention_scores=False, training=None, use_causal_mask=False)`` on (batch, seq, features)
-    inputs; ``key`` defaults to ``value``. ``attention_mask`` is a bool (batch, T, S) mask (True = attend).
-    The output has ``output_shape`` features (default: the query's), and with ``return_attention_scores`` the
-    call also returns the (batch, heads, T, S) attention weights.
+    """Multi-head attention as in Keras: ``call(query, value, key=None, query_mask=None, value_mask=None,
+    key_mask=None, attention_mask=None, return_attention_scores=False, training=None,
+    use_causal_mask=False)`` on (batch, <dims>, features) inputs; ``key`` defaults to ``value``.
+
+    Attention runs over ``attention_axes`` (default: every axis but the batch and feature ones).
+    ``attention_mask`` is a bool (batch, T, S) mask (True = attend); the Keras masks of ``value``/``key``
+    and of ``query`` (also given as ``value_mask``/``key_mask``), ``use_causal_mask`` and
+    ``sliding_window`` are combined with it. The output has ``output_shape`` trailing dims (default: the
+    query's features) and carries the query's mask; with ``return_attention_scores`` the call also returns
+    the (batch, heads, T, S) attention weights. ``use_gate`` multiplies the attention output by a sigmoid
+    gate projected from the query. Weights: ``query_kernel`` (query_dim, heads, key_dim), ``query_bias``
+    (heads, key_dim), the same for ``key_*``, (``gate_*``,) ``value_*`` (value_dim), and ``output_kernel``
+    (heads, value_dim, *output_shape) with ``output_bias``, in Keras's order.
 
     Example:
         >>> mha = ts.keras.layers.MultiHeadAttention(num_heads=2, key_dim=8)
@@ -213,6 +244,8 @@ class MultiHeadAttention(Layer):
         use_bias: bool = True,
         output_shape=None,
         attention_axes=None,
+        sliding_window: int | None = None,
+        flash_attention: bool | None = None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
@@ -220,35 +253,71 @@ class MultiHeadAttention(Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        use_gate: bool = False,
+        seed=None,
         **kwargs,
     ):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        _no_constraint(
-            "MultiHeadAttention", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint
-        )
-        for name, v in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim or key_dim)):
+        for name, v in (("num_heads", num_heads), ("key_dim", key_dim)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
-                raise ValueError(f"MultiHeadAttention: {name} must be a positive int, got {v!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1), got {dropout!r}")
-        if attention_axes is not None and tuple(
-            attention_axes if not isinstance(attention_axes, int) else (attention_axes,)
-        ) not in ((1,), (-2,)):
-            raise NotImplementedError(
-                "MultiHeadAttention: only attention over the sequence axis 1 is supported"
+                raise ValueError(
+                    f"MultiHeadAttention: received an invalid value for argument `{name}`, expected a positive "
+                    f"integer. Received: {name}={v!r}"
+                )
+        if value_dim is not None and (
+            isinstance(value_dim, bool) or not isinstance(value_dim, numbers.Integral) or value_dim <= 0
+        ):
+            raise ValueError(
+                "MultiHeadAttention: received an invalid value for argument `value_dim`, expected a positive "
+                f"integer or `None`. Received: value_dim={value_dim!r}"
             )
-        if isinstance(output_shape, (list, tuple)):
-            if len(output_shape) != 1:
-                raise NotImplementedError("MultiHeadAttention: output_shape must be an int or a 1-tuple")
-            output_shape = output_shape[0]
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"MultiHeadAttention: dropout must be a number in [0, 1], got {dropout!r}")
+        if sliding_window is not None and (
+            isinstance(sliding_window, bool)
+            or not isinstance(sliding_window, numbers.Integral)
+            or sliding_window <= 0
+        ):
+            raise ValueError(
+                f"MultiHeadAttention: sliding_window must be a positive int or None, got {sliding_window!r}"
+            )
+        if isinstance(attention_axes, numbers.Integral):
+            attention_axes = (int(attention_axes),)
+        elif attention_axes is not None:
+            if not isinstance(attention_axes, (list, tuple)) or not all(
+                isinstance(a, numbers.Integral) for a in attention_axes
+            ):
+                raise ValueError(
+                    f"MultiHeadAttention: `attention_axes` must be an int, list, or tuple. Received: "
+                    f"attention_axes={attention_axes!r}"
+                )
+            attention_axes = tuple(int(a) for a in attention_axes)
+        if output_shape:
+            if isinstance(output_shape, numbers.Integral):
+                output_shape = (int(output_shape),)
+            try:
+                output_shape = tuple(int(d) for d in output_shape)
+            except TypeError:
+                raise ValueError(
+                    f"MultiHeadAttention: invalid `output_shape`: {output_shape!r}; it should be an int, a "
+                    "tuple or a list"
+                ) from None
+        else:
+            output_shape = None
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.supports_masking = True
         self.num_heads, self.key_dim = int(num_heads), int(key_dim)
         self.value_dim = int(value_dim) if value_dim else self.key_dim
-        self.dropout, self.use_bias = float(dropout), bool(use_bias)
-        self.output_shape_ = None if output_shape is None else int(output_shape)
+        self.dropout, self.use_bias, self.use_gate = float(dropout), bool(use_bias), bool(use_gate)
+        self.output_shape_ = output_shape
+        self.attention_axes = attention_axes
+        self.sliding_window = None if sliding_window is None else int(sliding_window)
+        self.flash_attention, self.seed = flash_attention, seed
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _get_constraint("MultiHeadAttention", "kernel_constraint", kernel_constraint)
+        self.bias_constraint = _get_constraint("MultiHeadAttention", "bias_constraint", bias_constraint)
 
     def _build_shapes(self, args, kwargs):
         q = args[0] if args else kwargs.get("query")
@@ -263,43 +332,92 @@ class MultiHeadAttention(Layer):
             value_shape = query_shape
         if key_shape is None:
             key_shape = value_shape
-        for what, s in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
-            if s is None or len(s) != 3 or s[-1] is None:
+        query_shape, value_shape, key_shape = tuple(query_shape), tuple(value_shape), tuple(key_shape)
+        for what, shp in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            if len(shp) < 3 or shp[-1] is None:
                 raise ValueError(
-                    f"MultiHeadAttention '{self.name}': expected a (batch, seq, features) {what} with known "
-                    f"features, got shape {s}"
+                    f"MultiHeadAttention '{self.name}': expected a (batch, <dims>, features) {what} with known "
+                    f"features, got shape {shp}"
                 )
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}': all dimensions of `value` and `key`, except the last one, "
+                f"must be equal. Received: value_shape={value_shape} and key_shape={key_shape}"
+            )
+        rank = len(query_shape) + 1  # of the projected (..., heads, channels) tensors
+        axes = tuple(range(1, rank - 2)) if self.attention_axes is None else self.attention_axes
+        axes = tuple(a if a >= 0 else (rank - 1) + a for a in axes)
+        if any(not 1 <= a < rank - 2 for a in axes):
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}': attention_axes {self.attention_axes} are out of range for "
+                f"a query of shape {query_shape} (valid: 1..{rank - 3})"
+            )
         H, K, V = self.num_heads, self.key_dim, self.value_dim
-        out = self.output_shape_ or query_shape[-1]
-        kw = {"initializer": self.kernel_initializer, "regularizer": self.kernel_regularizer}
-        bw = {"initializer": self.bias_initializer, "regularizer": self.bias_regularizer}
-        for name, dim, size in (
-            ("query", query_shape[-1], K),
-            ("key", key_shape[-1], K),
-            ("value", value_shape[-1], V),
-        ):
+        out = self.output_shape_ or (query_shape[-1],)
+        kw = {
+            "initializer": self.kernel_initializer,
+            "regularizer": self.kernel_regularizer,
+            "constraint": self.kernel_constraint,
+        }
+        bw = {
+            "initializer": self.bias_initializer,
+            "regularizer": self.bias_regularizer,
+            "constraint": self.bias_constraint,
+        }
+        projections = [("query", query_shape[-1], K), ("key", key_shape[-1], K)]
+        if self.use_gate:
+            projections.append(("gate", query_shape[-1], V))
+        projections.append(("value", value_shape[-1], V))
+        for name, dim, size in projections:
             self.add_weight(f"{name}_kernel", (dim, H, size), **kw)
             if self.use_bias:
                 self.add_weight(f"{name}_bias", (H, size), **bw)
-        self.add_weight("output_kernel", (H, V, out), **kw)
+        self.add_weight("output_kernel", (H, V) + tuple(out), **kw)
         if self.use_bias:
-            self.add_weight("output_bias", (out,), **bw)
-        self.__dict__["_dims"] = (query_shape[-1], key_shape[-1], value_shape[-1])
+            self.add_weight("output_bias", tuple(out), **bw)
+        dot, combine, scores_rank = _attention_equations(rank, axes)
+        d = self.__dict__
+        d["_attn_axes"], d["_dot_equation"], d["_combine_equation"] = axes, dot, combine
+        d["_norm_axes"] = tuple(range(scores_rank - len(axes), scores_rank))
+        d["_ranks"] = (len(query_shape), len(value_shape), len(key_shape))
+        self.attention_axes = axes
         self.built = True
 
     def _project(self, x: Tensor, name: str) -> Tensor:
-        """(B, T, E) -> (B, H, T, D) through ``{name}_kernel`` (E, H, D)."""
+        """(B, ..., E) -> (B, ..., H, D) through ``{name}_kernel`` (E, H, D)."""
         w = getattr(self, f"{name}_kernel")
-        e, h, d = w.shape
-        if x.ndim != 3 or x.shape[-1] != e:
+        if x.shape[-1] != w.shape[0]:
             raise ValueError(
-                f"MultiHeadAttention '{self.name}': expected {name} of shape (batch, seq, {e}), got "
-                f"{tuple(x.shape)}"
+                f"MultiHeadAttention '{self.name}': expected the last dimension of "
+                f"{name if name != 'gate' else 'query'} to be {w.shape[0]}, got shape {tuple(x.shape)}"
             )
-        y = ops.matmul(x, w.reshape(e, h * d))
+        y = ops.einsum("...e,ehd->...hd", x, w)
         if self.use_bias:
-            y = y + getattr(self, f"{name}_bias").reshape(h * d)
-        return y.reshape(x.shape[0], x.shape[1], h, d).permute(0, 2, 1, 3)
+            y = y + getattr(self, f"{name}_bias")
+        return y
+
+    def _compute_attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask, causal):
+        auto = None
+        if query_mask is not None:
+            auto = _as_bool(query_mask).unsqueeze(-1)
+        for m in (value_mask, key_mask):
+            if m is not None:
+                m = _as_bool(m).unsqueeze(-2)
+                auto = m if auto is None else ops.logical_and(auto, m)
+        T, S = query.shape[1], value.shape[1]
+        rows = creation.arange(T).reshape(1, T, 1)
+        cols = creation.arange(S).reshape(1, 1, S)
+        if causal:
+            m = rows >= cols
+            auto = m if auto is None else ops.logical_and(auto, m)
+        if self.sliding_window is not None:
+            m = ops.abs(rows - cols) < self.sliding_window
+            auto = m if auto is None else ops.logical_and(auto, m)
+        if attention_mask is not None:
+            attention_mask = _as_bool(attention_mask)
+        if auto is not None:
+            attention_mask = auto if attention_mask is None else ops.logical_and(attention_mask, auto)
+        return attention_mask
 
     def call(
         self,
@@ -314,53 +432,72 @@ class MultiHeadAttention(Layer):
         training=None,
         use_causal_mask: bool = False,
     ):
-        if query_mask is not None or value_mask is not None or key_mask is not None:
-            raise NotImplementedError(
-                f"MultiHeadAttention '{self.name}': query/value/key masks are not supported; use attention_mask"
+        if self.flash_attention and return_attention_scores:
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}': returning attention scores is not supported when flash "
+                "attention is enabled. Please disable flash attention to access attention scores."
             )
         training = self.training if training is None else bool(training)
         if key is None:
             key = value
-        q, k, v = self._project(query, "query"), self._project(key, "key"), self._project(value, "value")
-        B, T, S = query.shape[0], query.shape[1], key.shape[1]
-        if key.shape[1] != value.shape[1]:
-            raise ValueError(
-                f"MultiHeadAttention '{self.name}': key and value must have the same sequence length, got "
-                f"{tuple(key.shape)} and {tuple(value.shape)}"
-            )
-        mask = None
-        if attention_mask is not None:
-            mask = (
-                attention_mask if isinstance(attention_mask, Tensor) else creation.as_tensor(attention_mask)
-            )
-            if mask.ndim == 2:
-                mask = mask.unsqueeze(0)
-            if mask.ndim != 3 or tuple(mask.shape[1:]) != (T, S):
+        for what, x, r in zip(("query", "value", "key"), (query, value, key), self._ranks):
+            if x.ndim != r:
                 raise ValueError(
-                    f"MultiHeadAttention '{self.name}': attention_mask must have shape (batch, {T}, {S}), got "
-                    f"{tuple(mask.shape)}"
+                    f"MultiHeadAttention '{self.name}': expected a rank-{r} {what} (as when built), got shape "
+                    f"{tuple(x.shape)}"
                 )
-            mask = mask.bool().unsqueeze(1)  # broadcast over heads
-        if use_causal_mask:
-            causal = creation.ones(T, S, dtype=query.dtype).tril().bool()
-            mask = causal if mask is None else ops.logical_and(mask, causal)
-        p = self.dropout if training else 0.0
-        scale = 1.0 / math.sqrt(self.key_dim)
-        if return_attention_scores:
-            scores = ops.matmul(q * scale, k.mT)
-            if mask is not None:
-                scores = ops.masked_fill(scores, ops.logical_not(mask), -1e9)
-            weights = ops.softmax(scores, -1)
-            attn = F.dropout(weights, p, True) if p > 0 else weights
-            ctx = ops.matmul(attn, v)
+        if tuple(key.shape[:-1]) != tuple(value.shape[:-1]):
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}': key and value must agree on every dimension but the last, "
+                f"got {tuple(key.shape)} and {tuple(value.shape)}"
+            )
+        # as in Keras, the query's own mask (not the query_mask argument) masks the query steps
+        query_mask = getattr(query, "_keras_mask", None)
+        if value is query and query_mask is not None and value_mask is query_mask:
+            # Keras drops the mask filled in from a value that is the query itself (self-attention on one
+            # masked tensor masks the query steps only); follow it so outputs agree
+            value_mask = None
+        mask = self._compute_attention_mask(
+            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
+        )
+        q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
+        k, v = self._project(key, "key"), self._project(value, "value")
+        scores = ops.einsum(self._dot_equation, k, q)
+        if mask is not None:
+            for _ in range(scores.ndim - mask.ndim):
+                mask = mask.unsqueeze(-len(self._attn_axes) * 2 - 1)
+            try:
+                mask = mask.expand(tuple(scores.shape)) if tuple(mask.shape) != tuple(scores.shape) else mask
+            except (ValueError, RuntimeError):
+                raise ValueError(
+                    f"MultiHeadAttention '{self.name}': the attention mask of shape {tuple(mask.shape)} does not "
+                    f"broadcast to the attention scores' shape {tuple(scores.shape)}"
+                ) from None
+            big = -3e4 if scores.dtype == _dt.float16 else -1e9
+            scores = ops.where(mask, scores, creation.full_like(scores, big))
+        axes = self._norm_axes
+        if len(axes) == 1:
+            weights = ops.softmax(scores, axes[0])
         else:
-            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
-        H, V = self.num_heads, self.value_dim
-        ctx = ctx.permute(0, 2, 1, 3).reshape(B, T, H * V)
-        out = ops.matmul(ctx, self.output_kernel.reshape(H * V, self.output_kernel.shape[-1]))
+            weights = ops.exp(scores - ops.logsumexp(scores, axes, keepdim=True))
+        # Keras zeroes the weights of entirely masked rows on its explicit path; its fused path (no dropout,
+        # no scores returned, rank-3 inputs) leaves them uniform, and so do we, to give the same outputs
+        fused = self.dropout == 0 and not return_attention_scores and query.ndim == 3
+        if mask is not None and not fused:
+            weights = ops.where(mask, weights, ops.zeros_like(weights))
+        attn = F.dropout(weights, self.dropout, True) if training and self.dropout > 0 else weights
+        ctx = ops.einsum(self._combine_equation, attn, v)
+        if self.use_gate:
+            ctx = ctx * ops.sigmoid(self._project(query, "gate"))
+        n_out = self.output_kernel.ndim - 2
+        letters = _LETTERS[:n_out]
+        out = ops.einsum(f"...hv,hv{letters}->...{letters}", ctx, self.output_kernel)
         if self.use_bias:
             out = out + self.output_bias
         return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask
 
     def get_config(self) -> dict:
         return {
@@ -370,9 +507,15 @@ class MultiHeadAttention(Layer):
             "value_dim": self.value_dim,
             "dropout": self.dropout,
             "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
             "output_shape": self.output_shape_,
+            "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
             "kernel_initializer": _ser_init(self.kernel_initializer),
             "bias_initializer": _ser_init(self.bias_initializer),
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
+            "seed": self.seed,
         }
