@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from . import numeric, text
+from . import image, numeric, text
+from .image import *
 from .numeric import *
 from .text import *
 
-__all__: list[str] = list(text.__all__) + list(numeric.__all__)
+__all__: list[str] = list(text.__all__) + list(numeric.__all__) + list(image.__all__)
