@@ -317,6 +317,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     """
     y, step, dtype = _spaced("linspace", start, stop, num, endpoint, dtype, axis)
     y = _cast(y, dtype) if dtype.is_floating_point else _cast(ts.floor(y), dtype)
+    if retstep and step.ndim == 0 and not isinstance(start, Tensor) and not isinstance(stop, Tensor):
+        step = float(step.item())  # scalar endpoints give a Python float step, as in Keras and NumPy
     return (y, step) if retstep else y
 
 
@@ -487,7 +489,7 @@ def trace(x, offset=0, axis1=0, axis2=1) -> Tensor:
     """
     d = diagonal(to_tensor(x), offset, axis1, axis2)
     dtype = _dt.int32 if d.dtype in (_dt.bool, _dt.int8, _dt.int16, _dt.uint8) else d.dtype
-    return ts.sum(_cast(d, dtype), -1)
+    return ts.sum(d, -1, dtype=dtype)
 
 
 def _filled(fn: str, shape, value: float, dtype) -> Tensor:
