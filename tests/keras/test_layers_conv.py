@@ -305,3 +305,23 @@ def test_bad_inputs_name_the_layer():
         L.MaxPooling3D(3, name="pool3")(ts.randn(1, 2, 5, 5, 1))
     with pytest.raises(ValueError, match="dw"):
         L.DepthwiseConv1D(3, name="dw")(L.Input((6, None)))  # unknown channels
+
+
+def test_model_save_load_round_trip(tmp_path):
+    from tessera import keras
+
+    inp = L.Input((6, 6, 6, 2))
+    h = L.Conv3DTranspose(3, 3, strides=2, padding="same")(inp)
+    h = L.Conv3D(4, 3, groups=1, activation="relu")(h)
+    h = L.MaxPooling3D(padding="same")(h)
+    h = L.AdaptiveAveragePooling3D(2)(h)
+    out = L.GlobalAveragePooling3D()(h)
+    model = keras.Model(inp, out)
+    path = str(tmp_path / "conv.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    x = ts.randn(2, 6, 6, 6, 2)
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), model(x).detach().numpy())
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        type(layer).__name__ for layer in model.layers
+    ]
