@@ -219,6 +219,21 @@ CASES = {
     "slogdet": [((_f(3, 3),), {}), ((_f(2, 4, 4, dtype="float64"),), {})],
 }
 
+# edge cases: integer linspace truncates, negative geomspace, bool fill, mixed-rank kron, N-D unique inverse
+EDGE_CASES = {
+    "linspace": [((-5, 0, 4), {"dtype": "int32"})],
+    "geomspace": [((-1.0, -100.0, 3), {})],
+    "full": [(((2,), True), {"dtype": "bool"})],
+    "kron": [((_f(2), _f(2, 2)), {})],
+    "unique": [((np.array([[1, 2], [2, 3]]),), {"return_inverse": True})],
+    "squeeze": [((_f(1, 1),), {})],
+    "searchsorted": [((np.arange(5.0), 2.5), {})],
+    "take": [((np.arange(6).reshape(2, 3), 1), {}), ((A, np.array(1)), {"axis": 1})],
+    "tensordot": [((_f(2, 3), _f(3, 2)), {"axes": 0})],
+}
+for _name, _cases in EDGE_CASES.items():
+    CASES[_name] = CASES[_name] + _cases
+
 
 @pytest.mark.parametrize(
     "name,args,kwargs",
@@ -430,6 +445,7 @@ SYMBOLIC = [
     ("searchsorted", lambda x: ops.searchsorted(np.array([-1.0, 0.0, 1.0], "float32"), x)),
     ("full_like", lambda x: ops.full_like(x, 3.0) + x),
     ("moveaxis", lambda x: ops.moveaxis(ops.expand_dims(x, 0), 0, -1)),
+    ("squeeze_all", lambda x: ops.squeeze(ops.expand_dims(x, (1, -1)))),
 ]
 
 

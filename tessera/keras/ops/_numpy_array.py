@@ -27,7 +27,7 @@ import tessera as ts
 from ...core import dtypes as _dt
 from ...core.tensor import Tensor
 from .. import config
-from ..layers.base import GetItem, KerasTensor, symbolic_op
+from ..layers.base import GetItem, KerasTensor, in_symbolic_call, symbolic_op
 from ._convert import standardize_dtype, to_tensor
 
 __all__ = (
@@ -287,7 +287,9 @@ def _spaced(fn, start, stop, num, endpoint, dtype, axis):
         )
     else:
         dtype = standardize_dtype(dtype)
-    work = dtype if dtype.is_floating_point and dtype.itemsize >= 4 else _dt.float32
+    # float64 work keeps log-spaced points exact where float32 rounding shows (10 ** log10(100)); the result is
+    # cast to the requested dtype, which keeps gradients flowing
+    work = _dt.float64
     a, b = to_tensor(start), to_tensor(stop)
     a, b = ts.broadcast_tensors(_cast(a, work), _cast(b, work))
     div = num - 1 if endpoint else num
@@ -316,7 +318,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     y, step, dtype = _spaced("linspace", start, stop, num, endpoint, dtype, axis)
-    y = _cast(y, dtype) if dtype.is_floating_point else _cast(ts.floor(y), dtype)
+    y = _cast(y, dtype) if dtype.is_floating_point else _cast(ts.trunc(y), dtype)
     if retstep and step.ndim == 0 and not isinstance(start, Tensor) and not isinstance(stop, Tensor):
         step = float(step.item())  # scalar endpoints give a Python float step, as in Keras and NumPy
     return (y, step) if retstep else y
@@ -347,7 +349,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0) -> Tensor:
     a, b = to_tensor(start), to_tensor(stop)
     if bool(ts.any(a == 0)) or bool(ts.any(b == 0)):
         _fail("geomspace", f"geometric sequence cannot include zero, received start={start!r}, stop={stop!r}")
-    work = _dt.float64 if _result_type(a, b, float) is _dt.float64 else _dt.float32
+    work = _dt.float64
     la, lb = ts.log10(ts.abs(_cast(a, work))), ts.log10(ts.abs(_cast(b, work)))
     y, _, out = _spaced("geomspace", la, lb, num, endpoint, None, 0)
     dtype = (
@@ -539,7 +541,7 @@ def full(shape, fill_value, dtype=None) -> Tensor:
     """
     dims = _nonneg_shape("full", shape)
     value = to_tensor(fill_value, _dtype_or(dtype, standardize_dtype(None)))
-    return ts.broadcast_to(value, dims).clone() if value.ndim else ts.broadcast_to(value, dims) + 0
+    return ts.broadcast_to(value, dims).clone()
 
 
 def _like(fn: str, x, value, dtype) -> Tensor:
@@ -849,7 +851,9 @@ def squeeze(x, axis=None) -> Tensor:
     """
     x = to_tensor(x)
     if axis is None:
-        dims = tuple(i for i, d in enumerate(x.shape) if d == 1)
+        # symbolic calls probe an unknown batch with size 1: Keras never squeezes such a None dimension
+        skip = 0 if in_symbolic_call() else -1
+        dims = tuple(i for i, d in enumerate(x.shape) if d == 1 and i != skip)
     else:
         dims = _axes("squeeze", axis, x.ndim)
         for a in dims:
@@ -1798,6 +1802,8 @@ def unique(
     index = ts.tensor(first, dtype=_dt.int64)
     counts = _cast(counts, _dt.int64)
     inverse = _cast(inverse, _dt.int64)
+    if axis is None:
+        inverse = ts.reshape(inverse, tuple(x.shape))  # Keras (and NumPy 2) give the inverse x's shape
     if size is not None:
         if m >= size:
             values = ts.narrow(values, a, 0, size)
