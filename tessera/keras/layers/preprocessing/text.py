@@ -22,8 +22,9 @@ import re
 import numpy as np
 
 from ....core import creation
+from ....core import dtypes as _dt
 from ....core.tensor import Tensor
-from ..base import Layer
+from ..base import Layer, in_symbolic_call
 from ._common import ENCODING_MODES, check_choice, check_int, encode_categorical, iter_batches, to_host
 
 __all__ = ["StringLookup", "IntegerLookup", "TextVectorization", "Hashing", "HashedCrossing"]
@@ -75,6 +76,17 @@ def _salt_pair(layer: str, salt):
     if isinstance(salt, int) and not isinstance(salt, bool):
         return [int(salt), int(salt)]
     raise ValueError(f"{layer}: `salt` must be an int or a tuple of 2 ints, got {salt!r}")
+
+
+def _symbolic_placeholder(layer, inputs):
+    """While a model infers shapes with numeric placeholders (``Sequential`` builds on float zeros, having no
+    string dtype), a zero tensor of the layer's output shape (unknown sizes as 1), else None."""
+    if not (in_symbolic_call() and isinstance(inputs, Tensor)):
+        return None
+    shape = layer.compute_output_shape(tuple(inputs.shape))
+    shape = tuple(1 if d is None else d for d in shape)
+    mode = getattr(layer, "_output_mode", getattr(layer, "output_mode", "int"))
+    return creation.zeros(shape, dtype=_dt.int64 if mode == "int" else _dt.float32)
 
 
 class _IndexLookup(Layer):
@@ -393,6 +405,9 @@ class _IndexLookup(Layer):
         return encode_categorical(creation.as_tensor(lookups), self.output_mode, depth, idf=idf)
 
     def call(self, inputs):
+        placeholder = None if self._string is False else _symbolic_placeholder(self, inputs)
+        if placeholder is not None:
+            return placeholder
         self.__dict__["built_called"] = True
         if self.invert:
             return self._invert(_as_ints(type(self).__name__, inputs))
@@ -537,6 +552,8 @@ class IntegerLookup(_IndexLookup):
             name=name,
             **kwargs,
         )
+
+    _string = False
 
     def _keys(self, x) -> np.ndarray:
         return _as_ints(type(self).__name__, x)
@@ -746,6 +763,9 @@ class TextVectorization(Layer):
 
     # -- call -----------------------------------------------------------------------------------------------
     def call(self, inputs):
+        placeholder = _symbolic_placeholder(self, inputs)
+        if placeholder is not None:
+            return placeholder
         docs = self._preprocess(inputs)
         lookup = self._lookup_layer
         lookup.__dict__["built_called"] = True
@@ -877,6 +897,9 @@ class Hashing(Layer):
         return out.reshape(values.shape)
 
     def call(self, inputs):
+        placeholder = _symbolic_placeholder(self, inputs)
+        if placeholder is not None:
+            return placeholder
         arr = to_host(inputs) if not isinstance(inputs, (list, tuple, str)) else np.asarray(inputs)
         if arr.dtype.kind == "f":
             raise TypeError(f"Hashing: expected string or integer inputs, got an array of dtype {arr.dtype}")

@@ -1,0 +1,524 @@
+"""Keras preprocessing layers: deterministic layers against real Keras 3 (torch backend) where it runs them
+without TensorFlow, hand-computed expectations for the vocabulary layers (Keras needs TensorFlow for those),
+and properties (shape, reproducibility, identity at inference, value ranges) for the random layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera.keras import layers as L
+from tessera.keras.layers.preprocessing.image import affine_sample
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.uniform(0, 1, (2, 7, 9, 3)).astype("float32")
+
+
+def np_(x):
+    return np.asarray(x.detach().numpy() if hasattr(x, "detach") else x)
+
+
+def theirs(keras, x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def roundtrip(layer):
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    return clone
+
+
+# -- StringLookup / IntegerLookup ----------------------------------------------------------------------------
+VOCAB = ["a", "b", "c", "d"]
+LOOKUP_CASES = [
+    # (kwargs, inputs, expected)
+    ({}, [["a", "c", "d"], ["d", "z", "b"]], [[1, 3, 4], [4, 0, 2]]),
+    ({"mask_token": ""}, [["a", ""], ["z", "d"]], [[2, 0], [1, 5]]),
+    ({"num_oov_indices": 0}, [["a", "d"]], [[0, 3]]),
+    ({"output_mode": "one_hot"}, ["a", "z"], [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]),
+    (
+        {"output_mode": "multi_hot"},
+        [["a", "c", "d", "d"], ["d", "z", "b", "z"]],
+        [[0, 1, 0, 1, 1], [1, 0, 1, 0, 1]],
+    ),
+    (
+        {"output_mode": "count"},
+        [["a", "c", "d", "d"], ["d", "z", "b", "z"]],
+        [[0, 1, 0, 1, 2], [2, 0, 1, 0, 1]],
+    ),
+    ({"output_mode": "count", "mask_token": ""}, [["a", "", "a"]], [[0, 2, 0, 0, 0]]),
+    (
+        {"output_mode": "multi_hot", "pad_to_max_tokens": True, "max_tokens": 7},
+        [["b"]],
+        [[0, 0, 1, 0, 0, 0, 0]],
+    ),
+]
+
+
+@pytest.mark.parametrize("kwargs,inputs,expected", LOOKUP_CASES)
+def test_string_lookup_table(kwargs, inputs, expected):
+    layer = L.StringLookup(vocabulary=VOCAB, **kwargs)
+    out = layer(inputs)
+    np.testing.assert_array_equal(np_(out), np.array(expected))
+    assert out.dtype == (ts.int64 if layer.output_mode == "int" else ts.float32)
+    clone = roundtrip(layer)
+    np.testing.assert_array_equal(np_(clone(inputs)), np.array(expected))
+
+
+def test_string_lookup_vocabulary_and_adapt_order():
+    layer = L.StringLookup(mask_token="[MASK]", num_oov_indices=2)
+    # counts: b=3, c=2 and a=2 (tie broken by the larger token first, as Keras's lexsort(...)[::-1])
+    layer.adapt(np.array([["b", "a", "c"], ["b", "c", "a"], ["b", "[MASK]", "z"]]))
+    assert layer.get_vocabulary() == ["[MASK]", "[UNK]", "[UNK]", "b", "c", "a", "z"]
+    assert layer.get_vocabulary(include_special_tokens=False) == ["b", "c", "a", "z"]
+    assert layer.vocabulary_size() == 7
+    out = np_(layer(["b", "[MASK]", "q", "q", "a"]))
+    assert out[0] == 3 and out[1] == 0 and out[4] == 5
+    assert out[2] == out[3] and out[2] in (1, 2)  # hashed OOV buckets: deterministic, in the OOV range
+
+
+def test_string_lookup_adapt_max_tokens_batches_and_generators():
+    data = ["x", "y", "y", "z", "z", "z"]
+    a = L.StringLookup(max_tokens=3)
+    a.adapt(data, batch_size=2)
+    assert a.get_vocabulary() == ["[UNK]", "z", "y"]
+    b = L.StringLookup(max_tokens=3)
+    b.adapt(iter([np.array(data[:3]), np.array(data[3:])]))
+    assert b.get_vocabulary() == a.get_vocabulary()
+    c = L.StringLookup()
+    c.adapt(iter([np.array(data[:3]), np.array(data[3:])]), steps=1)
+    assert c.get_vocabulary() == ["[UNK]", "y", "x"]
+
+
+def test_string_lookup_invert_and_bytes():
+    layer = L.StringLookup(vocabulary=VOCAB, invert=True)
+    np.testing.assert_array_equal(
+        layer([[1, 3], [0, 9]]), np.array([["a", "c"], ["[UNK]", "[UNK]"]], dtype=object)
+    )
+    fwd = L.StringLookup(vocabulary=VOCAB)
+    np.testing.assert_array_equal(np_(fwd(np.array([b"a", b"d"]))), [1, 4])
+
+
+def test_string_lookup_tf_idf():
+    layer = L.StringLookup(output_mode="tf_idf")
+    docs = [["a", "b"], ["a", "a"], ["c", "a"]]
+    layer.adapt(docs)
+    vocab = layer.get_vocabulary()
+    assert vocab == ["[UNK]", "a", "c", "b"]
+    idf = np.log(1 + 3 / (1 + np.array([3.0, 1.0, 1.0])))  # document frequencies a=3, c=1, b=1
+    idf = np.concatenate([[idf.mean()], idf])
+    out = np_(layer([["a", "a", "z"]]))
+    np.testing.assert_allclose(out, [[1 * idf[0], 2 * idf[1], 0, 0]], rtol=1e-6)
+    given = L.StringLookup(vocabulary=["a", "c", "b"], idf_weights=list(idf[1:]), output_mode="tf_idf")
+    np.testing.assert_allclose(np_(given([["a", "a", "z"]])), out, rtol=1e-6)
+
+
+def test_integer_lookup():
+    layer = L.IntegerLookup(vocabulary=[12, 36, 1138, 42])
+    np.testing.assert_array_equal(np_(layer([[12, 1138, 42], [42, 1000, 36]])), [[1, 3, 4], [4, 0, 2]])
+    multi = L.IntegerLookup(vocabulary=[12, 36], num_oov_indices=3)
+    np.testing.assert_array_equal(np_(multi(np.array([12, 7, 8, 9]))), [3, 7 % 3, 8 % 3, 9 % 3])  # floormod
+    inv = L.IntegerLookup(vocabulary=[12, 36], invert=True, mask_token=0)
+    np.testing.assert_array_equal(np_(inv([0, 1, 2, 3, 5])), [0, -1, 12, 36, -1])
+    adapted = L.IntegerLookup()
+    adapted.adapt(np.array([[5, 5, 7], [7, 7, 1]]))
+    assert adapted.get_vocabulary() == [-1, 7, 5, 1]
+    np.testing.assert_array_equal(np_(roundtrip(adapted)(np.array([1, 7, 9]))), [3, 1, 0])
+    # inside a functional model and on int tensors
+    inputs = ts.keras.Input((3,), dtype="int64")
+    model = ts.keras.Model(inputs, L.IntegerLookup(vocabulary=[5, 6], output_mode="multi_hot")(inputs))
+    np.testing.assert_array_equal(np_(model(ts.tensor([[5, 9, 5]]))), [[1, 1, 0]])
+
+
+LOOKUP_ERRORS = [
+    (lambda: L.StringLookup(max_tokens=1), ValueError, "max_tokens"),
+    (lambda: L.StringLookup(pad_to_max_tokens=True), ValueError, "max_tokens"),
+    (lambda: L.StringLookup(num_oov_indices=-1), ValueError, "num_oov_indices"),
+    (lambda: L.StringLookup(output_mode="bag"), ValueError, "output_mode"),
+    (lambda: L.StringLookup(invert=True, output_mode="count"), ValueError, "invert"),
+    (lambda: L.StringLookup(vocabulary=["a", "a"]), ValueError, "repeated"),
+    (lambda: L.StringLookup(vocabulary=["a", "b"], max_tokens=2), ValueError, "max_tokens"),
+    (lambda: L.StringLookup(vocabulary=[]), ValueError, "empty"),
+    (lambda: L.StringLookup(vocabulary=["a", ""], mask_token=""), ValueError, "mask_token"),
+    (lambda: L.StringLookup(output_mode="tf_idf", vocabulary=["a"]), ValueError, "idf_weights"),
+    (lambda: L.StringLookup(idf_weights=[1.0]), ValueError, "idf_weights"),
+    (lambda: L.StringLookup(vocabulary=["a"], num_oov_indices=0)(["b"]), ValueError, "num_oov_indices=0"),
+    (lambda: L.StringLookup(output_mode="multi_hot")(["a"]), RuntimeError, "vocabulary"),
+    (lambda: L.StringLookup(vocabulary=["a"]).adapt(["a"]), ValueError, "cannot adapt"),
+    (lambda: L.StringLookup(vocabulary=["a"])(np.array([1.5])), TypeError, "StringLookup"),
+    (lambda: L.IntegerLookup(vocabulary=[1])(np.array([1.5])), TypeError, "IntegerLookup"),
+    (lambda: L.IntegerLookup(mask_token="x"), TypeError, "mask_token"),
+    (lambda: L.IntegerLookup(vocabulary_dtype="float32"), ValueError, "vocabulary_dtype"),
+]
+
+
+@pytest.mark.parametrize("make,exc,match", LOOKUP_ERRORS)
+def test_lookup_errors(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+# -- TextVectorization ---------------------------------------------------------------------------------------
+CORPUS = ["The cat sat.", "The dog sat!", "A cat, a dog?"]
+
+
+def test_text_vectorization_int():
+    layer = L.TextVectorization()
+    layer.adapt(CORPUS)
+    # counts: a=2, cat=2, dog=2, sat=2, the=2 -> all tied, larger token first
+    assert layer.get_vocabulary() == ["", "[UNK]", "the", "sat", "dog", "cat", "a"]
+    np.testing.assert_array_equal(np_(layer(["the dog", "a bird sat here"])), [[2, 4, 0, 0], [6, 1, 3, 1]])
+    fixed = L.TextVectorization(vocabulary=["the", "cat"], output_sequence_length=3)
+    np.testing.assert_array_equal(np_(fixed(["cat the cat the", "cat"])), [[3, 2, 3], [3, 0, 0]])
+    assert fixed.compute_output_shape((None,)) == (None, 3)
+    np.testing.assert_array_equal(np_(roundtrip(layer)(["the dog"])), [[2, 4]])
+
+
+@pytest.mark.parametrize(
+    "standardize,split,text,tokens",
+    [
+        ("lower_and_strip_punctuation", "whitespace", "Hi, There!", ["hi", "there"]),
+        ("lower", "whitespace", "Hi, There!", ["hi,", "there!"]),
+        ("strip_punctuation", "whitespace", "Hi, There!", ["Hi", "There"]),
+        (None, "whitespace", "Hi,  There!", ["Hi,", "There!"]),
+        (None, "character", "abc", ["a", "b", "c"]),
+        (lambda x: np.char.upper(x), "whitespace", "hi there", ["HI", "THERE"]),
+        (None, lambda s: s.split("-"), "x-y", ["x", "y"]),
+    ],
+)
+def test_text_vectorization_standardize_split(standardize, split, text, tokens):
+    layer = L.TextVectorization(standardize=standardize, split=split)
+    layer.adapt([text])
+    assert sorted(layer.get_vocabulary(include_special_tokens=False)) == sorted(tokens)
+    np.testing.assert_array_equal(np_(layer([text]))[0] > 1, True)
+
+
+def test_text_vectorization_ngrams_and_modes():
+    layer = L.TextVectorization(ngrams=2, output_mode="count")
+    layer.adapt(["a b a b"])
+    vocab = layer.get_vocabulary()
+    assert vocab[0] == "[UNK]" and set(vocab[1:]) == {"a", "b", "a b", "b a"}
+    out = np_(layer(["a b c"]))
+    expected = np.zeros(len(vocab))
+    for tok in ["a", "b", "a b"]:
+        expected[vocab.index(tok)] += 1
+    expected[0] = 2  # the unknown "c" and "b c"
+    np.testing.assert_array_equal(out, [expected])
+    bi = L.TextVectorization(ngrams=(2,), vocabulary=["a b"], output_mode="multi_hot")
+    np.testing.assert_array_equal(np_(bi(["a b a b", "b"])), [[1, 1], [0, 0]])
+    tfidf = L.TextVectorization(output_mode="tf_idf", vocabulary=["a", "b"], idf_weights=[0.5, 2.0])
+    np.testing.assert_allclose(np_(tfidf(["a a b z"])), [[1.25, 1.0, 2.0]])
+    padded = L.TextVectorization(output_mode="multi_hot", max_tokens=6, pad_to_max_tokens=True)
+    padded.adapt(CORPUS)
+    assert np_(padded(["cat"])).shape == (1, 6)
+
+
+def test_text_vectorization_in_models():
+    vec = L.TextVectorization(output_sequence_length=4)
+    vec.adapt(CORPUS)
+    model = ts.keras.Sequential([vec, L.Embedding(vec.vocabulary_size(), 2)])
+    assert tuple(model(np.array([["the cat"], ["dog"]])).shape) == (2, 4, 2)
+
+
+TEXT_ERRORS = [
+    (lambda: L.TextVectorization(output_mode="one_hot"), "output_mode"),
+    (lambda: L.TextVectorization(standardize="upper"), "standardize"),
+    (lambda: L.TextVectorization(split="comma"), "split"),
+    (lambda: L.TextVectorization(ngrams="2"), "ngrams"),
+    (lambda: L.TextVectorization(output_mode="count", output_sequence_length=3), "output_sequence_length"),
+    (lambda: L.TextVectorization()(np.array([["a", "b"]])), "last shape dimension must be 1"),
+]
+
+
+@pytest.mark.parametrize("make,match", TEXT_ERRORS)
+def test_text_vectorization_errors(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+# -- Hashing / HashedCrossing (hash values differ from Keras's FarmHash: properties only) --------------------
+def test_hashing_properties():
+    data = np.array([["a", "b", "c", "a"], ["", "zz", "a", "b"]])
+    layer = L.Hashing(num_bins=5, salt=7)
+    out = np_(layer(data))
+    assert out.dtype == np.int64 and out.shape == (2, 4) and out.min() >= 0 and out.max() < 5
+    assert out[0, 0] == out[0, 3] == out[1, 2]
+    np.testing.assert_array_equal(np_(roundtrip(layer)(data)), out)
+    masked = np_(L.Hashing(num_bins=5, mask_value="")(data))
+    assert masked[1, 0] == 0 and (np.delete(masked.reshape(-1), 4) >= 1).all()
+    ints = L.Hashing(num_bins=3)
+    np.testing.assert_array_equal(np_(ints(np.array([1, 2, 1]))), np_(ints(np.array(["1", "2", "1"]))))
+    spread = np_(L.Hashing(num_bins=4)(np.array([str(i) for i in range(4000)])))
+    assert (np.bincount(spread, minlength=4) > 800).all()
+    onehot = np_(L.Hashing(num_bins=3, output_mode="one_hot")(np.array(["a", "b"])))
+    assert onehot.shape == (2, 3) and (onehot.sum(-1) == 1).all()
+    with pytest.raises(ValueError, match="output_mode"):
+        L.Hashing(num_bins=3, output_mode="tf_idf")
+    with pytest.raises(ValueError, match="salt"):
+        L.Hashing(num_bins=3, salt="x")
+
+
+def test_hashed_crossing_properties():
+    layer = L.HashedCrossing(num_bins=7)
+    out = np_(layer((np.array([1, 2, 1]), np.array(["a", "b", "a"]))))
+    assert out.shape == (3,) and out[0] == out[2] and (0 <= out).all() and (out < 7).all()
+    oh = np_(L.HashedCrossing(num_bins=7, output_mode="one_hot")((np.array([1]), np.array(["a"]))))
+    assert oh.shape == (1, 7) and oh.sum() == 1
+    with pytest.raises(ValueError, match="same shape"):
+        layer((np.array([1, 2]), np.array(["a"])))
+    with pytest.raises(ValueError, match="2 inputs"):
+        layer(np.array([1, 2]))
+
+
+# -- Normalization / Discretization / CategoryEncoding against Keras -----------------------------------------
+NORM_CASES = [
+    ({}, (6, 4)),
+    ({"axis": None}, (6, 4)),
+    ({"axis": (1, 2)}, (5, 3, 4)),
+    ({"axis": 1}, (5, 3, 4)),
+    ({"invert": True}, (6, 4)),
+]
+
+
+@pytest.mark.parametrize("kwargs,shape", NORM_CASES)
+def test_normalization_adapt_matches_keras(real_keras, kwargs, shape):
+    data = RNG.normal(3.0, 2.0, shape).astype("float32")
+    x = RNG.normal(size=shape).astype("float32")
+    ours, ref = L.Normalization(**kwargs), real_keras.layers.Normalization(**kwargs)
+    ours.adapt(data)
+    ref.adapt(data)
+    np.testing.assert_allclose(np_(ours(x)), theirs(real_keras, ref(x)), rtol=1e-5, atol=1e-5)
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in ref.weights]
+    batched = L.Normalization(**kwargs)
+    batched.adapt(iter([data[:2], data[2:]]))
+    np.testing.assert_allclose(np_(batched(x)), np_(ours(x)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mean,variance", [(2.0, 4.0), ([1.0, 2.0, 3.0], [1.0, 4.0, 9.0])])
+def test_normalization_given_stats_matches_keras(real_keras, mean, variance):
+    x = RNG.normal(size=(4, 3)).astype("float32")
+    ours = L.Normalization(mean=mean, variance=variance)
+    ref = real_keras.layers.Normalization(mean=mean, variance=variance)
+    np.testing.assert_allclose(np_(ours(x)), theirs(real_keras, ref(x)), rtol=1e-6)
+    np.testing.assert_allclose(np_(roundtrip(ours)(x)), np_(ours(x)))
+
+
+def test_normalization_gradient_and_model():
+    layer = L.Normalization(mean=[1.0, 2.0], variance=[4.0, 9.0])
+    x = ts.tensor([[3.0, 5.0]], requires_grad=True)
+    layer(x).sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [[0.5, 1 / 3]], rtol=1e-6)
+    inputs = ts.keras.Input((2,))
+    adapt = L.Normalization()
+    adapt.adapt(np.array([[0.0, 0.0], [2.0, 4.0]], "float32"))
+    model = ts.keras.Model(inputs, L.Dense(1)(adapt(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 2), "float32"), np.ones((8, 1), "float32"), epochs=1, verbose=0)
+    np.testing.assert_allclose(np_(adapt.mean).reshape(-1), [1.0, 2.0])
+
+
+def test_normalization_errors():
+    with pytest.raises(ValueError, match="both `mean` and `variance`"):
+        L.Normalization(mean=1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        L.Normalization(mean=[1.0, 2.0], variance=[1.0])
+    with pytest.raises(ValueError, match=r"\[-ndim, ndim\)"):
+        L.Normalization(axis=3)(np.ones((2, 2), "float32"))
+    layer = L.Normalization()
+    layer.adapt(np.ones((3, 2), "float32"))
+    with pytest.raises(ValueError, match="incompatible shape"):
+        layer.adapt(np.ones((3, 5), "float32"))
+
+
+@pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
+def test_discretization_matches_keras(real_keras, mode):
+    x = RNG.normal(size=(3, 5)).astype("float32")
+    kwargs = {"bin_boundaries": [-1.0, 0.0, 0.5, 1.0], "output_mode": mode}
+    inp = x[:, :1] if mode == "one_hot" else x
+    out = L.Discretization(**kwargs)(inp)
+    ref = theirs(real_keras, real_keras.layers.Discretization(**kwargs)(inp))
+    np.testing.assert_array_equal(np_(out), ref)
+    assert str(out.dtype).split(".")[-1] == str(ref.dtype)
+
+
+def test_discretization_adapt_matches_keras_summary(real_keras):
+    from keras.src.layers.preprocessing import discretization as kd
+
+    data = [RNG.normal(size=300).astype("float32"), RNG.uniform(size=(40, 5)).astype("float32")]
+    layer = L.Discretization(num_bins=5, epsilon=0.01)
+    layer.adapt(iter(data))
+    summary = np.array([[], []], dtype="float32")
+    for batch in data:
+        summary = kd.merge_summaries(kd.summarize(batch, 0.01), summary, 0.01)
+    np.testing.assert_allclose(layer.bin_boundaries, kd.get_bin_boundaries(summary, 5), rtol=1e-6)
+    clone = roundtrip(layer)
+    assert clone.bin_boundaries == layer.bin_boundaries
+    with pytest.raises(ValueError, match="either `num_bins` or `bin_boundaries`"):
+        L.Discretization()
+    with pytest.raises(ValueError, match="use `num_bins`"):
+        L.Discretization(bin_boundaries=[0.0]).adapt(np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "mode,inputs",
+    [
+        ("multi_hot", [[0, 1], [3, 3]]),
+        ("one_hot", [3, 2, 0, 1]),
+        ("one_hot", [[3], [1]]),
+        ("count", [[0, 1, 1], [2, 3, 3]]),
+        ("multi_hot", [1, 3]),
+        ("count", [[[0, 1], [2, 2]]]),
+    ],
+)
+def test_category_encoding_matches_keras(real_keras, mode, inputs):
+    x = np.array(inputs)
+    out = L.CategoryEncoding(num_tokens=4, output_mode=mode)(x)
+    ref = theirs(real_keras, real_keras.layers.CategoryEncoding(num_tokens=4, output_mode=mode)(x))
+    np.testing.assert_array_equal(np_(out), ref)
+
+
+def test_category_encoding_count_weights_and_errors(real_keras):
+    x, w = np.array([[0, 1, 1]]), np.array([[0.5, 0.25, 2.0]], "float32")
+    out = L.CategoryEncoding(num_tokens=3, output_mode="count")(x, count_weights=w)
+    ref = real_keras.layers.CategoryEncoding(num_tokens=3, output_mode="count")(x, count_weights=w)
+    np.testing.assert_allclose(np_(out), theirs(real_keras, ref))
+    with pytest.raises(ValueError, match="num_tokens"):
+        L.CategoryEncoding()
+    with pytest.raises(ValueError, match="range"):
+        L.CategoryEncoding(num_tokens=3)(np.array([[3]]))
+    with pytest.raises(ValueError, match="count_weights"):
+        L.CategoryEncoding(num_tokens=3)(x, count_weights=w)
+
+
+# -- image layers against Keras ------------------------------------------------------------------------------
+DETERMINISTIC_IMAGE_CASES = (
+    [
+        ("Rescaling", (1 / 255.0, 0.5), {}),
+        ("Rescaling", ([1.0, 2.0, 3.0], [0.0, 1.0, -1.0]), {}),
+        ("CenterCrop", (4, 5), {}),
+        ("CenterCrop", (8, 12), {}),
+        ("Resizing", (11, 13), {}),
+    ]
+    + [
+        ("Resizing", size, {"interpolation": interp, **extra})
+        for interp in ("bilinear", "nearest", "bicubic")
+        for size in ((4, 5), (8, 4))
+        for extra in ({}, {"crop_to_aspect_ratio": True}, {"pad_to_aspect_ratio": True, "fill_value": 0.5})
+    ]
+    + [
+        ("Resizing", size, {"interpolation": interp, "antialias": True})
+        for interp in ("bilinear", "bicubic")
+        for size in ((3, 4), (11, 13))
+    ]
+)
+
+
+@pytest.mark.parametrize("name,args,kwargs", DETERMINISTIC_IMAGE_CASES)
+def test_deterministic_image_layers_match_keras(real_keras, name, args, kwargs):
+    ours = getattr(L, name)(*args, **kwargs)
+    ref = getattr(real_keras.layers, name)(*args, **kwargs)
+    for x in (IMAGES, IMAGES[0]):
+        np.testing.assert_allclose(np_(ours(x)), theirs(real_keras, ref(x)), rtol=1e-5, atol=1e-5)
+    roundtrip(ours)
+
+
+def test_channels_first_and_uint8(real_keras):
+    x = np.transpose(IMAGES, (0, 3, 1, 2))
+    ours = L.Resizing(4, 5, data_format="channels_first")
+    ref = real_keras.layers.Resizing(4, 5, data_format="channels_first")
+    np.testing.assert_allclose(np_(ours(x)), theirs(real_keras, ref(x)), rtol=1e-5, atol=1e-5)
+    u8 = (IMAGES * 255).astype("uint8")
+    np.testing.assert_allclose(
+        np_(L.Rescaling(1 / 255.0)(u8)), theirs(real_keras, real_keras.layers.Rescaling(1 / 255.0)(u8))
+    )
+    np.testing.assert_allclose(
+        np_(L.CenterCrop(3, 3)(u8)), theirs(real_keras, real_keras.layers.CenterCrop(3, 3)(u8))
+    )
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("fill_mode", ["constant", "nearest", "wrap", "mirror", "reflect"])
+def test_affine_sampling_matches_keras(real_keras, interpolation, fill_mode):
+    t = np.array([[0.9, 0.2, 1.3, -0.1, 1.1, -0.7, 0, 0], [1.2, -0.3, -2.5, 0.25, 0.8, 1.9, 0, 0]], "float32")
+    out = affine_sample(ts.tensor(IMAGES), t, interpolation, fill_mode, 0.3)
+    ref = real_keras.ops.image.affine_transform(
+        IMAGES, t, interpolation=interpolation, fill_mode=fill_mode, fill_value=0.3
+    )
+    np.testing.assert_allclose(np_(out), theirs(real_keras, ref), rtol=1e-5, atol=1e-5)
+
+
+def test_resizing_is_differentiable():
+    x = ts.tensor(IMAGES, requires_grad=True)
+    L.Resizing(3, 4)(x).sum().backward()
+    assert x.grad is not None and tuple(x.grad.shape) == IMAGES.shape
+    y = ts.tensor(IMAGES, requires_grad=True)
+    L.RandomRotation(0.2, seed=1)(y).sum().backward()
+    assert y.grad is not None and float(np_(y.grad).sum()) > 0
+
+
+# -- random image layers: properties -------------------------------------------------------------------------
+RANDOM_LAYERS = [
+    ("RandomFlip", (), {}),
+    ("RandomFlip", ("vertical",), {}),
+    ("RandomRotation", (0.2,), {}),
+    ("RandomRotation", ((-0.3, 0.1),), {"fill_mode": "constant", "interpolation": "nearest"}),
+    ("RandomZoom", (0.3,), {}),
+    ("RandomZoom", ((-0.3, -0.1), (0.1, 0.2)), {"fill_mode": "wrap"}),
+    ("RandomTranslation", (0.2, 0.3), {}),
+    ("RandomContrast", (0.5,), {"value_range": (0, 1)}),
+    ("RandomBrightness", (0.3,), {"value_range": (0, 1)}),
+    ("RandomCrop", (4, 5), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", RANDOM_LAYERS)
+def test_random_layers_properties(name, args, kwargs):
+    cls = getattr(L, name)
+    x = np.repeat(IMAGES, 4, axis=0)
+    a, b = cls(*args, seed=5, **kwargs), cls(*args, seed=5, **kwargs)
+    out_a = np_(a(x, training=True))
+    np.testing.assert_array_equal(out_a, np_(b(x, training=True)))  # reproducible with a seed
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)  # identity at inference
+    assert out_a.dtype == np.float32
+    if name == "RandomCrop":
+        assert out_a.shape == (8, 4, 5, 3)
+    else:
+        assert out_a.shape == x.shape
+        assert not np.allclose(out_a, x)
+    if "value_range" in kwargs:
+        assert out_a.min() >= 0 and out_a.max() <= 1
+    assert np_(a(IMAGES[0], training=True)).ndim == 3
+    roundtrip(a)
+    # inactive in predict (inference), active in a model call in training mode
+    model = ts.keras.Sequential([ts.keras.Input(IMAGES.shape[1:]), cls(*args, seed=5, **kwargs)])
+    np.testing.assert_array_equal(np_(model.predict(IMAGES, verbose=0)), IMAGES)
+
+
+def test_random_flip_flips():
+    x = np.arange(8.0, dtype="float32").reshape(1, 2, 4, 1).repeat(16, axis=0)
+    out = np_(L.RandomFlip("horizontal", seed=0)(x, training=True))
+    flipped = (out == x[:, :, ::-1]).all(axis=(1, 2, 3))
+    same = (out == x).all(axis=(1, 2, 3))
+    assert (flipped | same).all() and flipped.any() and same.any()
+
+
+IMAGE_ERRORS = [
+    (lambda: L.RandomFlip("diagonal"), "mode"),
+    (lambda: L.RandomRotation(2.0), "factor"),
+    (lambda: L.RandomRotation(0.1, fill_mode="smear"), "fill_mode"),
+    (lambda: L.RandomZoom(0.1, interpolation="bicubic"), "interpolation"),
+    (lambda: L.RandomContrast(1.5), "factor"),
+    (lambda: L.RandomBrightness(0.1, value_range=(1, 0)), "value_range"),
+    (lambda: L.Resizing(0, 3), "height"),
+    (lambda: L.Resizing(2, 3, interpolation="lanczos9"), "interpolation"),
+    (lambda: L.Resizing(2, 3, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True), "Only one|only one"),
+    (lambda: L.CenterCrop(2, 2)(np.ones((4, 4), "float32")), "rank 3"),
+    (lambda: L.RandomFlip(data_format="nhwc"), "data_format"),
+]
+
+
+@pytest.mark.parametrize("make,match", IMAGE_ERRORS)
+def test_image_layer_errors(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
