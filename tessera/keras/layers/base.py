@@ -746,7 +746,7 @@ class Layer(Module):
             if dtype is not None and x.dtype is not dtype and x.dtype.is_floating_point:
                 return x.to(dtype)
             return x
-        if isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray) and x.dtype.kind not in "USO":  # string arrays: for text layers
             t = creation.as_tensor(x)
             if dtype is not None and t.dtype.is_floating_point and t.dtype is not dtype:
                 t = t.to(dtype)
