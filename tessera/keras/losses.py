@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..core import creation
 from ..core import dtypes as _dt
 from ..core.dispatch import is_tracing
 from ..core.tensor import Tensor
@@ -46,6 +47,20 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
+    "CTC",
+    "Circle",
+    "Dice",
+    "Tversky",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
+    "ctc",
+    "circle",
+    "dice",
+    "tversky",
     "mean_squared_error",
     "mean_absolute_error",
     "mean_absolute_percentage_error",
@@ -408,6 +423,197 @@ def sparse_categorical_crossentropy(
     return out
 
 
+def binary_focal_crossentropy(
+    y_true,
+    y_pred,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Binary focal cross-entropy: the binary cross-entropy scaled by ``(1 - p_t) ** gamma`` (and by ``alpha``
+    / ``1 - alpha`` for the two classes with ``apply_class_balancing``), averaged over ``axis``.
+
+    Example:
+        >>> y = ts.tensor([[1.0, 0.0]]); p = ts.tensor([[0.9, 0.2]])
+        >>> ts.keras.losses.binary_focal_crossentropy(y, p, gamma=0.0)  # doctest: +ELLIPSIS
+        tensor([0.164...])
+    """
+    y_true, y_pred = _prepare("binary_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = ops.sigmoid(y_pred)
+    p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
+    bce = -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log())
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = (1.0 - p_t).pow(gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return focal.mean(axis) if focal.ndim else focal
+
+
+def categorical_focal_crossentropy(
+    y_true,
+    y_pred,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Categorical focal cross-entropy: ``sum(alpha * (1 - p) ** gamma * -y_true * log(p))`` over ``axis``.
+
+    Example:
+        >>> y = ts.tensor([[0.0, 1.0]]); p = ts.tensor([[0.5, 0.5]])
+        >>> ts.keras.losses.categorical_focal_crossentropy(y, p)  # doctest: +ELLIPSIS
+        tensor([0.0433...])
+    """
+    if isinstance(axis, bool):
+        raise ValueError(f"categorical_focal_crossentropy: `axis` must be of type `int`, got {axis!r}")
+    y_true, y_pred = _prepare("categorical_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = ops.softmax(y_pred, axis)
+    out = (y_pred / y_pred.sum(axis, keepdim=True)).clamp(EPSILON, 1.0 - EPSILON)
+    cce = -y_true * out.log()
+    return ((1.0 - out).pow(gamma) * alpha * cce).sum(axis)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q: float) -> Tensor:
+    """Generalized cross-entropy (Zhang & Sabuncu, 2018) for integer labels: ``(1 - p_y ** q) / q``, robust
+    to noisy labels (``q -> 0`` is the cross-entropy, ``q = 1`` the MAE).
+
+    Example:
+        >>> ts.keras.losses.categorical_generalized_cross_entropy(ts.tensor([1]), ts.tensor([[0.75, 0.25]]), q=0.5)
+        tensor([1.])
+    """
+    who = "categorical_generalized_cross_entropy"
+    y_pred = _to_tensor(y_pred, who, "y_pred")
+    if not y_pred.dtype.is_floating_point:
+        y_pred = y_pred.float()
+    labels = _to_tensor(y_true, who, "y_true").to(_dt.int64)
+    onehot = F.one_hot(labels, y_pred.shape[-1]).to(y_pred.dtype)
+    p = (y_pred * onehot).sum(-1)
+    return (1.0 - p.pow(q)) / q
+
+
+def ctc(y_true, y_pred) -> Tensor:
+    """Connectionist temporal classification loss per sample: ``y_true`` (batch, max_label_length) integer
+    labels padded with 0 (the blank index, as Keras), ``y_pred`` (batch, time, classes) logits.
+
+    Example:
+        >>> logits = ts.zeros(1, 4, 3)
+        >>> ts.keras.losses.ctc(ts.tensor([[1, 2]]), logits).shape
+        tessera.Size([1])
+    """
+    who = "ctc"
+    y_true = _to_tensor(y_true, who, "y_true")
+    y_pred = _to_tensor(y_pred, who, "y_pred")
+    if y_true.ndim != 2:
+        raise ValueError(
+            f"ctc: targets `y_true` are expected to be a tensor of shape `(batch_size, max_length)` in integer "
+            f"format. Received: y_true.shape={tuple(y_true.shape)}"
+        )
+    if y_pred.ndim != 3:
+        raise ValueError(
+            "ctc: logits `y_pred` are expected to be a tensor of shape `(batch_size, max_length, num_classes)`. "
+            f"Received: y_pred.shape={tuple(y_pred.shape)}"
+        )
+    if not y_pred.dtype.is_floating_point:
+        y_pred = y_pred.float()
+    batch, steps = y_pred.shape[0], y_pred.shape[1]
+    labels = y_true.to(_dt.int64)
+    target_lengths = (labels != 0).sum(-1)
+    log_probs = ops.log_softmax(y_pred, -1).transpose(0, 1)  # (time, batch, classes)
+    input_lengths = creation.full((batch,), steps, dtype=_dt.int64)
+    return F.ctc_loss(log_probs, labels, input_lengths, target_lengths, blank=0, reduction="none",
+                      zero_infinity=False)  # fmt: skip
+
+
+def dice(y_true, y_pred, axis=None) -> Tensor:
+    """Dice loss ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)`` over ``axis`` (all
+    axes by default: one value).
+
+    Example:
+        >>> ts.keras.losses.dice(ts.tensor([[1.0, 0.0]]), ts.tensor([[1.0, 0.0]]))  # doctest: +ELLIPSIS
+        tensor(5.96...e-08)
+    """
+    y_true, y_pred = _prepare("dice", y_true, y_pred)
+    inter = _sum_axes(y_true * y_pred, axis)
+    return 1.0 - 2.0 * inter / (_sum_axes(y_true, axis) + _sum_axes(y_pred, axis) + EPSILON)
+
+
+def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None) -> Tensor:
+    """Tversky loss ``1 - TP / (TP + alpha * FP + beta * FN + eps)`` (``alpha = beta = 0.5`` is Dice).
+
+    Example:
+        >>> float(ts.keras.losses.tversky(ts.tensor([[1.0, 0.0]]), ts.tensor([[0.5, 0.5]])))  # doctest: +ELLIPSIS
+        0.5...
+    """
+    y_true, y_pred = _prepare("tversky", y_true, y_pred)
+    tp = _sum_axes(y_true * y_pred, axis)
+    fp = _sum_axes((1.0 - y_pred) * y_true, axis)
+    fn = _sum_axes(y_pred * (1.0 - y_true), axis)
+    return 1.0 - tp / (tp + fp * alpha + fn * beta + EPSILON)
+
+
+def _sum_axes(t: Tensor, axis) -> Tensor:
+    if axis is None:
+        return t.sum()
+    return t.sum(tuple(axis) if isinstance(axis, (list, tuple)) else axis)
+
+
+def circle(
+    y_true,
+    y_pred,
+    ref_labels=None,
+    ref_embeddings=None,
+    remove_diagonal: bool = True,
+    gamma: float = 80.0,
+    margin: float = 0.4,
+) -> Tensor:
+    """Circle loss (Sun et al., 2020) for metric learning: ``y_true`` integer labels, ``y_pred`` L2-normalized
+    embeddings (batch, dim); pairs of the same label are pulled together, others pushed apart. Samples with
+    a zero loss are masked out of the mean, as Keras.
+
+    Example:
+        >>> emb = ts.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+        >>> ts.keras.losses.circle(ts.tensor([0, 1, 0]), emb).shape
+        tessera.Size([3])
+    """
+    who = "circle"
+    y_pred = _to_tensor(y_pred, who, "y_pred")
+    if y_pred.ndim != 2:
+        raise ValueError(
+            f"circle: y_pred must be embeddings of shape (batch, dim), got {tuple(y_pred.shape)}"
+        )
+    labels = _to_tensor(y_true, who, "y_true").to(_dt.int64).reshape(-1)
+    ref = y_pred if ref_embeddings is None else _to_tensor(ref_embeddings, who, "ref_embeddings")
+    ref_labels = (
+        labels if ref_labels is None else _to_tensor(ref_labels, who, "ref_labels").to(_dt.int64).reshape(-1)
+    )
+    dist = (1.0 - y_pred @ ref.transpose(0, 1)).clamp(min=0.0)
+    same = labels.unsqueeze(1) == ref_labels.unsqueeze(0)
+    positive, negative = same, ops.logical_not(same)
+    if remove_diagonal:
+        off = ops.logical_not(creation.eye(labels.shape[0], ref_labels.shape[0], dtype=_dt.bool))
+        positive = positive & off
+    pos_w = ((margin + dist) * positive.to(dist.dtype)).clamp(min=0.0)
+    neg_w = ((1.0 + margin - dist) * negative.to(dist.dtype)).clamp(min=0.0)
+    pos = -gamma * pos_w * (margin - dist)
+    neg = gamma * neg_w * ((1.0 - margin) - dist)
+    ninf = float("-inf")
+    p_loss = ops.logsumexp(ops.where(positive, pos, ninf), 1)
+    n_loss = ops.logsumexp(ops.where(negative, neg, ninf), 1)
+    out = ops.softplus(p_loss + n_loss)
+    out._keras_mask = out > 0
+    return out
+
+
 # Keras's short aliases.
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -449,9 +655,17 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        in_mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
         values = self.call(y_true, y_pred)
         if not isinstance(values, Tensor):
             values = _to_tensor(values, self.name, "loss value")
+        out_mask = getattr(values, "_keras_mask", None)
+        if in_mask is not None and out_mask is not None:
+            mask = in_mask & out_mask
+        else:
+            mask = in_mask if in_mask is not None else out_mask
+        if mask is not None:
+            sample_weight = _masked_weights(mask, sample_weight, values, self.reduction, self.name)
         return reduce_weighted_values(values, sample_weight, self.reduction, self.name)
 
     def get_config(self) -> dict[str, Any]:
@@ -463,6 +677,32 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _masked_weights(mask: Tensor, sample_weight, values: Tensor, reduction, who: str):
+    """Keras's ``apply_mask``: masked-out values get weight 0; for the mean reductions the others get
+    ``total / valid`` so that the mean is over the valid values only."""
+    if tuple(mask.shape) != tuple(values.shape):
+        try:
+            mask = mask.reshape(tuple(values.shape))
+        except (RuntimeError, ValueError):
+            raise ValueError(
+                f"{who}: the mask of shape {tuple(mask.shape)} does not match the per-sample loss of shape "
+                f"{tuple(values.shape)}"
+            ) from None
+    fmask = mask.to(values.dtype)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = fmask.sum()
+        scale = ops.where(valid > 0, float(max(mask.numel(), 1)) / ops.where(valid > 0, valid, 1.0), 0.0)
+        fmask = fmask * scale
+    if sample_weight is None:
+        return fmask
+    w = _as_float(_to_tensor(sample_weight, who, "sample_weight", like=values), values)
+    while w.ndim > fmask.ndim and w.shape[-1] == 1:
+        w = w.squeeze(-1)
+    while w.ndim < fmask.ndim:
+        w = w.unsqueeze(-1)
+    return w * fmask
 
 
 def reduce_weighted_values(values: Tensor, sample_weight, reduction, who: str = "loss") -> Tensor:
@@ -746,6 +986,109 @@ SparseCategoricalCrossentropy = _make_class(
     """,
 )
 
+BinaryFocalCrossentropy = _make_class(
+    "BinaryFocalCrossentropy",
+    binary_focal_crossentropy,
+    "binary_focal_crossentropy",
+    {"apply_class_balancing": False, "alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0,
+     "axis": -1},
+    """Binary focal cross-entropy (down-weights easy examples by ``(1 - p_t) ** gamma``).
+
+    Example:
+        >>> loss = ts.keras.losses.BinaryFocalCrossentropy(gamma=2.0, from_logits=True)
+        >>> round(float(loss(ts.ones(1, 1), ts.zeros(1, 1))), 4)
+        0.1733
+    """,
+)  # fmt: skip
+CategoricalFocalCrossentropy = _make_class(
+    "CategoricalFocalCrossentropy",
+    categorical_focal_crossentropy,
+    "categorical_focal_crossentropy",
+    {"alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0, "axis": -1},
+    """Categorical focal cross-entropy for one-hot labels.
+
+    Example:
+        >>> loss = ts.keras.losses.CategoricalFocalCrossentropy()
+        >>> round(float(loss(ts.tensor([[0.0, 1.0]]), ts.tensor([[0.5, 0.5]]))), 4)
+        0.0433
+    """,
+)
+CTC = _make_class(
+    "CTC",
+    ctc,
+    "ctc",
+    {},
+    """CTC loss for label sequences padded with 0 (the blank) and per-step logits.
+
+    Example:
+        >>> loss = ts.keras.losses.CTC()
+        >>> float(loss(ts.tensor([[1]]), ts.zeros(1, 2, 2))) > 0
+        True
+    """,
+)
+Dice = _make_class(
+    "Dice",
+    dice,
+    "dice",
+    {"axis": None},
+    """Dice loss (1 - the Dice coefficient).
+
+    Example:
+        >>> round(float(ts.keras.losses.Dice()(ts.tensor([[1.0, 0.0]]), ts.tensor([[0.0, 1.0]]))), 4)
+        1.0
+    """,
+)
+Tversky = _make_class(
+    "Tversky",
+    tversky,
+    "tversky",
+    {"alpha": 0.5, "beta": 0.5, "axis": None},
+    """Tversky loss (``alpha`` weighs false positives, ``beta`` false negatives).
+
+    Example:
+        >>> round(float(ts.keras.losses.Tversky()(ts.tensor([[1.0, 0.0]]), ts.tensor([[0.0, 1.0]]))), 4)
+        1.0
+    """,
+)
+Circle = _make_class(
+    "Circle",
+    circle,
+    "circle",
+    {"gamma": 80.0, "margin": 0.4, "remove_diagonal": True},
+    """Circle loss for metric learning on L2-normalized embeddings.
+
+    Example:
+        >>> emb = ts.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> float(ts.keras.losses.Circle()(ts.tensor([0, 1]), emb)) >= 0
+        True
+    """,
+)
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Generalized cross-entropy for integer labels with ``q`` in (0, 1).
+
+    Example:
+        >>> loss = ts.keras.losses.CategoricalGeneralizedCrossEntropy(q=0.5)
+        >>> float(loss(ts.tensor([1]), ts.tensor([[0.75, 0.25]])))
+        1.0
+    """
+
+    def __init__(self, q: float = 0.5, reduction="sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype=None) -> None:  # fmt: skip
+        if not 0 < q < 1:
+            raise ValueError(
+                f"CategoricalGeneralizedCrossEntropy: q must be in the interval (0, 1), got {q!r}"
+            )
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name, q=q)
+        self.q = q
+        self.dtype = dtype
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 _CLASSES = {
     c.__name__: c
     for c in (
@@ -765,6 +1108,13 @@ _CLASSES = {
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
+        CategoricalGeneralizedCrossEntropy,
+        CTC,
+        Circle,
+        Dice,
+        Tversky,
     )
 }
 
@@ -797,6 +1147,13 @@ _FUNCTIONS = {
     "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
+    "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
+    "ctc": ctc,
+    "circle": circle,
+    "dice": dice,
+    "tversky": tversky,
 }
 
 # Canonical name of each function (serialize writes it).
