@@ -18,6 +18,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer
+from .regularization import _noise_shape, dropout_with_noise_shape
 
 __all__ = [
     "Dense",
@@ -251,18 +252,21 @@ class Dropout(Layer):
         self.supports_masking = True
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: rate must be a number in [0, 1], got {rate!r}")
-        if noise_shape is not None:
-            raise NotImplementedError("Dropout: noise_shape is not supported")
+        if noise_shape is not None and not isinstance(noise_shape, (list, tuple)):
+            raise ValueError(f"Dropout: noise_shape must be a list or tuple, got {noise_shape!r}")
+        self.noise_shape = None if noise_shape is None else list(noise_shape)
         self.rate, self.seed = float(rate), seed
 
     def call(self, inputs: Tensor, training=None) -> Tensor:
         training = self.training if training is None else bool(training)
         if not training or self.rate == 0.0:
             return inputs
+        if self.noise_shape is not None:
+            return dropout_with_noise_shape(inputs, self.rate, _noise_shape(self, inputs, self.noise_shape))
         return F.dropout(inputs, self.rate, True)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rate": self.rate, "noise_shape": None, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
 
 
 class Flatten(Layer):
