@@ -673,6 +673,8 @@ def test_initializers():
         "mode": "fan_out",
         "distribution": "uniform",
         "seed": None,
+        "input_axes": None,
+        "output_axes": None,
     }
     with pytest.raises(ValueError):
         initializers.get("nope")
@@ -781,5 +783,3 @@ def test_constructor_validation():
         L.Dropout(1.5)
     with pytest.raises(ValueError, match="activation"):
         L.Dense(3, activation="nope")
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        L.LSTM(3, recurrent_dropout=0.1)
