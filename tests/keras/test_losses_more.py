@@ -21,6 +21,10 @@ def _probs(shape):
     return p / p.sum(-1, keepdims=True)
 
 
+def _logits(shape):
+    return RNG.normal(size=shape).astype("float32")
+
+
 def _binary():
     return (RNG.uniform(size=(6, 4)) > 0.5).astype("float32"), RNG.uniform(0.01, 0.99, (6, 4)).astype(
         "float32"
@@ -31,7 +35,7 @@ CASES = [
     ("BinaryFocalCrossentropy", {}, _binary),
     ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.3, "gamma": 1.5,
                                  "label_smoothing": 0.1}, _binary),  # fmt: skip
-    ("BinaryFocalCrossentropy", {"from_logits": True}, lambda: (_binary()[0], RNG.normal(size=(6, 4)).astype("float32"))),
+    ("BinaryFocalCrossentropy", {"from_logits": True}, lambda: (_binary()[0], _logits((6, 4)))),
     ("CategoricalFocalCrossentropy", {}, lambda: (np.eye(5, dtype="float32")[RNG.integers(0, 5, 6)], _probs((6, 5)))),
     ("CategoricalFocalCrossentropy", {"from_logits": True, "label_smoothing": 0.2, "gamma": 3.0},
      lambda: (np.eye(5, dtype="float32")[RNG.integers(0, 5, 6)], RNG.normal(size=(6, 5)).astype("float32"))),
