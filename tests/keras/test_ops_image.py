@@ -279,6 +279,26 @@ def test_symbolic_functional_model_matches_eager():
     check(model(ts.tensor(x)), e, atol=1e-6)
 
 
+SYMBOLIC = [p for p in PARAMS if isinstance(CASES[p.values[0]][p.values[1]][0][0], np.ndarray)]
+
+
+@pytest.mark.parametrize("name,i", SYMBOLIC)
+def test_every_case_symbolically(name, i):
+    """Each case with its first argument a (fully shaped) KerasTensor: the recorded model agrees with eager
+    and the inferred shapes and dtypes with the real outputs."""
+    args, kwargs = CASES[name][i]
+    fn = getattr(img, name)
+    inp = ts.keras.Input(batch_shape=args[0].shape, dtype=str(args[0].dtype))
+    sym = fn(inp, *args[1:], **kwargs)
+    got = ts.keras.Model(inp, sym)(ts.tensor(args[0]))
+    want = fn(*args, **kwargs)
+    check(got, want, atol=1e-6)
+    for s, w in zip(
+        sym if isinstance(sym, (list, tuple)) else [sym], want if isinstance(want, (list, tuple)) else [want]
+    ):
+        assert tuple(s.shape) == tuple(w.shape) and s.dtype == w.dtype
+
+
 # -- errors --------------------------------------------------------------------------------------------------
 ERRORS = [
     (lambda: img.resize(r(4, 4), (2, 2)), ValueError, "image.resize.*rank 3 or 4"),

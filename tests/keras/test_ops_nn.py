@@ -92,6 +92,8 @@ CASES = {
         ((r(2, 8, 9, 4), r(3, 3, 2, 6)), {"strides": (2, 1)}),  # grouped
         ((r(2, 3, 8, 9), r(3, 3, 3, 5)), {"strides": 2, "padding": "same", "data_format": "channels_first"}),
         ((r(1, 5, 6, 7, 2), r(2, 3, 2, 2, 3)), {"padding": "same"}),
+        ((r(2, 11, 12, 2), r(3, 3, 2, 3)), {"strides": 2, "dilation_rate": 2, "padding": "same"}),
+        ((r(2, 11, 2).astype("float64"), r(3, 2, 3).astype("float64")), {"strides": 3}),
     ],
     "depthwise_conv": [
         ((r(2, 8, 9, 3), r(3, 3, 3, 2)), {"padding": "same", "strides": 2}),
@@ -279,6 +281,26 @@ def test_symbolic_shapes():
     x = keras.Input((7, 3))
     assert tuple(tops.one_hot(keras.Input((4,), dtype="int32"), 6).shape) == (None, 4, 6)
     assert tuple(tops.average_pool(x, 2, padding="same").shape) == (None, 4, 3)
+
+
+SYMBOLIC = [p for p in PARAMS if isinstance(CASES[p.values[0]][p.values[1]][0][0], np.ndarray)]
+
+
+@pytest.mark.parametrize("name,i", SYMBOLIC)
+def test_every_case_symbolically(name, i):
+    """Each case with its first argument a (fully shaped) KerasTensor: the recorded model agrees with eager
+    and the inferred shapes and dtypes with the real outputs."""
+    args, kwargs = CASES[name][i]
+    fn = getattr(tops.nn, name)
+    inp = ts.keras.Input(batch_shape=args[0].shape, dtype=str(args[0].dtype))
+    sym = fn(inp, *args[1:], **kwargs)
+    got = ts.keras.Model(inp, sym)(ts.tensor(args[0]))
+    want = fn(*args, **kwargs)
+    check(got, want, atol=1e-6)
+    for s, w in zip(
+        sym if isinstance(sym, (list, tuple)) else [sym], want if isinstance(want, (list, tuple)) else [want]
+    ):
+        assert tuple(s.shape) == tuple(w.shape) and s.dtype == w.dtype
 
 
 # -- errors --------------------------------------------------------------------------------------------------

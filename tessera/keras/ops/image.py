@@ -294,10 +294,13 @@ def _aa_weights(n_in: int, n_out: int, interp: str, dtype) -> Tensor:
         lo = max(int(center - support + 0.5), 0)
         hi = min(int(center + support + 0.5), n_in)
         taps = (np.arange(lo, hi) - center + 0.5) * invscale
+        a = np.abs(taps)
         if interp == "bilinear":
-            vals = np.maximum(0.0, 1.0 - np.abs(taps))
-        else:
-            vals = _keys_cubic(ts.tensor(taps)).numpy()
+            vals = np.maximum(0.0, 1.0 - a)
+        else:  # Keys cubic with a = -0.5, as PyTorch's antialiased bicubic
+            vals = np.where(
+                a < 1, (1.5 * a - 2.5) * a * a + 1, np.where(a < 2, ((-0.5 * a + 2.5) * a - 4) * a + 2, 0)
+            )
         total = vals.sum()
         w[lo:hi, o] = vals / total if total != 0 else 0.0
     return ts.tensor(w).to(dtype)

@@ -551,11 +551,6 @@ def _conv_args(fn: str, inputs, kernel, strides, padding, data_format, dilation_
         )
     s = _ntuple(fn, "strides", strides, r)
     d = _ntuple(fn, "dilation_rate", dilation_rate, r)
-    if any(a > 1 for a in s) and any(b > 1 for b in d):
-        raise ValueError(
-            f"keras.ops.{fn}: strides > 1 and dilation_rate > 1 cannot be combined, got strides={s}, "
-            f"dilation_rate={d}"
-        )
     p = _padding(fn, padding)
     df = _data_format(fn, data_format)
     dt = ts.promote_types(x.dtype, w.dtype)
