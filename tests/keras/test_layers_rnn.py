@@ -514,3 +514,41 @@ def test_failed_call_leaves_stateful_layer_unchanged():
         layer(ts.tensor(rnd(2, 3, 4)), initial_state=[ts.zeros(3, 2)])
     for a, b in zip(before, layer.states):
         np.testing.assert_array_equal(a, npy(b))
+
+
+@pytest.mark.parametrize(
+    "make,n_states",
+    [
+        (lambda K: K.layers.SimpleRNNCell(4, bias_initializer="random_normal"), 1),
+        (lambda K: K.layers.LSTMCell(4, activation="relu"), 2),
+        (lambda K: K.layers.GRUCell(4, bias_initializer="random_normal"), 1),
+        (lambda K: K.layers.GRUCell(4, reset_after=False, recurrent_activation="hard_sigmoid"), 1),
+    ],
+)
+def test_cell_step_matches_keras(real_keras, make, n_states):
+    x = rnd(3, 5)
+    states = [rnd(3, 4, seed=i + 1) for i in range(n_states)]
+    kc, tc = make(real_keras), make(tk)
+    ref = kc(x, states)
+    tc(ts.tensor(x), [ts.tensor(s) for s in states])
+    tc.set_weights(kc.get_weights())
+    out, new = tc(ts.tensor(x), [ts.tensor(s) for s in states])
+    assert_outputs_close([out] + list(new), [ref[0]] + list(ref[1]))
+
+
+def test_bidirectional_stateful_states_and_initial_weights(real_keras):
+    bi = L.Bidirectional(L.GRU(3, stateful=True, return_sequences=True))
+    x = ts.tensor(rnd(2, 4, 3))
+    a = npy(bi(x, training=False))
+    assert len(bi.states) == 2 and all(tuple(s.shape) == (2, 3) for s in bi.states)
+    assert not np.allclose(npy(bi(x, training=False)), a)
+    bi.reset_states()
+    np.testing.assert_allclose(npy(bi(x, training=False)), a, rtol=TOL, atol=TOL)
+    with pytest.raises(AttributeError, match="stateful"):
+        L.Bidirectional(L.GRU(3)).reset_states()
+    # weights= sets both directions' weights at build time (forward half first)
+    kl = real_keras.layers.Bidirectional(real_keras.layers.LSTM(3))
+    xn = rnd(2, 4, 3, seed=3)
+    ref = kl(xn)
+    ours = L.Bidirectional(L.LSTM(3), weights=kl.get_weights())
+    assert_outputs_close(ours(ts.tensor(xn), training=False), ref)
