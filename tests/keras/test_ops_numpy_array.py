@@ -574,3 +574,94 @@ def test_names_exported_everywhere(real_keras):
         assert hasattr(real_keras.ops, name), name
         assert getattr(ops, name) is getattr(tnp, name)
         assert getattr(ops, name).__doc__ and ">>>" in getattr(ops, name).__doc__, name
+
+
+# -- dtype sweep: every dtype (and pair of dtypes) through the functions, values and result dtypes vs Keras ---
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
+
+
+def _sample(shape, dtype):
+    if dtype == "bool":
+        return _b(*shape)
+    if dtype == "uint8":
+        return _i(*shape, lo=0, hi=5, dtype=dtype)
+    if dtype.startswith("int"):
+        return _i(*shape, dtype=dtype)
+    return _f(*shape, dtype=dtype)
+
+
+UNARY = {
+    "copy": lambda o, x: o.copy(x),
+    "ravel": lambda o, x: o.ravel(x),
+    "transpose": lambda o, x: o.transpose(x),
+    "flip": lambda o, x: o.flip(x, axis=1),
+    "sort": lambda o, x: o.sort(x),
+    "argsort": lambda o, x: o.argsort(x, axis=0),
+    "diff": lambda o, x: o.diff(x),
+    "tril": lambda o, x: o.tril(x),
+    "diagonal": lambda o, x: o.diagonal(x),
+    "trace": lambda o, x: o.trace(x),
+    "zeros_like": lambda o, x: o.zeros_like(x),
+    "full_like": lambda o, x: o.full_like(x, 1),
+    "expand_dims": lambda o, x: o.expand_dims(x, 1),
+    "reshape": lambda o, x: o.reshape(x, (-1, 2)),
+    "tile": lambda o, x: o.tile(x, (2, 1)),
+    "repeat": lambda o, x: o.repeat(x, 2, axis=0),
+    "roll": lambda o, x: o.roll(x, 1, axis=1),
+    "rot90": lambda o, x: o.rot90(x),
+    "pad": lambda o, x: o.pad(x, ((1, 0), (0, 2))),
+    "take": lambda o, x: o.take(x, np.array([0, 2]), axis=1),
+    "take_along_axis": lambda o, x: o.take_along_axis(x, np.array([[0, 1, 1, 0]]), axis=0),
+    "vander": lambda o, x: o.vander(o.ravel(x)[:3]),
+    "size": lambda o, x: o.size(x),
+    "unique": lambda o, x: o.unique(x),
+    "matmul_self": lambda o, x: o.matmul(x, o.transpose(x)),
+    "split": lambda o, x: o.split(x, 2, axis=1),
+    "broadcast_to": lambda o, x: o.broadcast_to(x, (2, 3, 4)),
+    "get_item": lambda o, x: o.get_item(x, (slice(1, None), 0)),
+}
+
+BINARY = {
+    "concatenate": lambda o, a, b: o.concatenate([a, b]),
+    "stack": lambda o, a, b: o.stack([a, b]),
+    "append": lambda o, a, b: o.append(a, b),
+    "matmul": lambda o, a, b: o.matmul(a, o.transpose(b)),
+    "dot": lambda o, a, b: o.dot(a, o.transpose(b)),
+    "tensordot": lambda o, a, b: o.tensordot(a, b),
+    "inner": lambda o, a, b: o.inner(a, b),
+    "vdot": lambda o, a, b: o.vdot(a, b),
+    "outer": lambda o, a, b: o.outer(a, b),
+    "kron": lambda o, a, b: o.kron(a, b),
+    "cross": lambda o, a, b: o.cross(a[:2, :3], b[:2, :3]),
+    "isin": lambda o, a, b: o.isin(a, b),
+    "hstack": lambda o, a, b: o.hstack([a, b]),
+}
+
+
+def _sweep(real_keras, fn, dtype_combos, shape=(3, 4)):
+    mismatches = []
+    for combo in dtype_combos:
+        arrays = [_sample(shape, d) for d in combo]
+        try:
+            theirs = fn(real_keras.ops, *arrays)
+        except Exception:  # noqa: BLE001  (combinations Keras's torch backend rejects are not compared)
+            continue
+        ours = fn(ops, *arrays)
+        try:
+            tol = 2e-2 if "float16" in combo else 1e-5
+            _assert_same(ours, theirs, rtol=tol, atol=tol)
+        except AssertionError as e:
+            detail = " ".join(str(e).split())[:300]
+            mismatches.append(f"{combo}: {detail} (ours {_dtype_name(ours)}, keras {_dtype_name(theirs)})")
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_dtype_sweep_unary(real_keras, name):
+    _sweep(real_keras, UNARY[name], [(d,) for d in DTYPES])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(BINARY))
+def test_dtype_sweep_binary(real_keras, name):
+    _sweep(real_keras, BINARY[name], [(a, b) for a in DTYPES for b in DTYPES])
