@@ -325,3 +325,73 @@ def test_model_save_load_round_trip(tmp_path):
     assert [type(layer).__name__ for layer in loaded.layers] == [
         type(layer).__name__ for layer in model.layers
     ]
+
+
+def _random_case(seed: int):
+    """A random (layer factory, input shape) over the convolution and pooling layers, from ``seed``."""
+    import random
+
+    r = random.Random(seed)
+    rank = r.choice([1, 2, 3])
+    kinds = ["conv", "transpose", "pool", "adaptive"] + (["depthwise", "separable"] if rank < 3 else [])
+    kind = r.choice(kinds)
+    k = tuple(r.randint(1, 4) for _ in range(rank))
+    s = tuple(r.randint(1, 3) for _ in range(rank))
+    d = (1,) * rank
+    if kind != "pool" and r.random() < 0.3:
+        s, d = (1,) * rank, tuple(r.randint(1, 3) for _ in range(rank))
+    fmt = r.choice(["channels_last", CF])
+    kw = {"padding": r.choice(["valid", "same"]), "data_format": fmt}
+    if kind == "conv":
+        kw.update(strides=s, dilation_rate=d)
+        filters = r.randint(1, 4)
+
+        def make(m):
+            return getattr(m, f"Conv{rank}D")(filters, k, **kw)
+    elif kind == "transpose":
+        kw.update(strides=s, dilation_rate=d)
+        if r.random() < 0.5:
+            kw["output_padding"] = tuple(r.randint(0, x - 1) for x in s)
+
+        def make(m):
+            return getattr(m, f"Conv{rank}DTranspose")(3, k, **kw)
+    elif kind == "depthwise":
+        kw.update(strides=s, dilation_rate=d, depth_multiplier=r.randint(1, 3))
+
+        def make(m):
+            return getattr(m, f"DepthwiseConv{rank}D")(k, **kw)
+    elif kind == "separable":
+        kw.update(strides=s, dilation_rate=d, depth_multiplier=r.randint(1, 3))
+
+        def make(m):
+            return getattr(m, f"SeparableConv{rank}D")(3, k, **kw)
+    elif kind == "pool":
+        kw.update(pool_size=k, strides=r.choice([None, s]))
+        mode = r.choice(["Max", "Average"])
+
+        def make(m):
+            return getattr(m, f"{mode}Pooling{rank}D")(**kw)
+    else:
+        size, mode = tuple(r.randint(1, 5) for _ in range(rank)), r.choice(["Max", "Average"])
+
+        def make(m):
+            return getattr(m, f"Adaptive{mode}Pooling{rank}D")(size, data_format=fmt)
+
+    spatial = tuple(r.randint(4, 8) for _ in range(rank))
+    return make, (2,) + ((2,) + spatial if fmt == CF else spatial + (2,))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(60))
+def test_random_configurations_match_keras(real_keras, seed):
+    make, shape = _random_case(seed)
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    try:
+        make(real_keras.layers)(x)
+    except ValueError:
+        with pytest.raises(ValueError):  # an invalid combination (or too small an input) is rejected here too
+            make(L)(ts.tensor(x))
+        return
+    ours, theirs, x = _pair(real_keras, make, shape, seed=seed)
+    expected = _np(theirs(x))
+    np.testing.assert_allclose(ours(ts.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-5)

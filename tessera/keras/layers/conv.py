@@ -441,6 +441,11 @@ class _ConvTranspose(_BaseConv):
             bias_constraint,
             **kwargs,
         )
+        if out_pad is not None and any(op >= st for op, st in zip(out_pad, self.strides)):
+            raise ValueError(
+                f"{cls}: output_padding must be strictly less than strides in every dimension, got "
+                f"output_padding={out_pad} and strides={self.strides}"
+            )
         self.filters = n_filters
         self.output_padding = out_pad
         self.kernel_initializer = _initializers.get(kernel_initializer)
