@@ -292,6 +292,10 @@ def _imag(x):
     return T.imag(x) if x.dtype.is_complex else C.zeros_like(x)
 
 
+def _isreal(x):
+    return T.eq(T.imag(x), 0) if x.dtype.is_complex else T.isreal(x)
+
+
 def _conj(x):
     return T.conj(x) if x.dtype.is_complex else x
 
@@ -339,7 +343,7 @@ _UNARY = {
     "isnan": (T.isnan, "True where x is nan.", "[1.0, float('nan')]"),
     "isneginf": (T.isneginf, "True where x is -inf.", "[1.0, float('-inf')]"),
     "isposinf": (T.isposinf, "True where x is +inf.", "[1.0, float('inf')]"),
-    "isreal": (T.isreal, "True where the imaginary part is zero.", "[1.0, 2.0]"),
+    "isreal": (_isreal, "True where the imaginary part is zero.", "[1.0, 2.0]"),
     "logical_not": (T.logical_not, "``not x`` element-wise (nonzero is True).", "[True, False]"),
     "bitwise_not": (T.bitwise_not, "bitwise NOT of integers/bools.", "[0, 7]"),
     "bitwise_invert": (T.bitwise_not, "bitwise NOT of integers/bools.", "[0, 7]"),
@@ -1597,10 +1601,11 @@ def correlate(x1: ArrayLike, x2: ArrayLike, mode: str = "valid") -> Tensor:
     if mode == "valid":
         length = builtins.max(n1, n2) - builtins.min(n1, n2) + 1
     elif mode == "same":
-        length = n1
+        length = builtins.max(n1, n2)
     else:
         return full
-    start = (full.shape[0] - length) // 2
+    extra = full.shape[0] - length
+    start = extra // 2 if n1 >= n2 else extra - extra // 2  # NumPy swaps the inputs when x2 is longer
     return full[start : start + length]
 
 
