@@ -552,3 +552,19 @@ def test_bidirectional_stateful_states_and_initial_weights(real_keras):
     ref = kl(xn)
     ours = L.Bidirectional(L.LSTM(3), weights=kl.get_weights())
     assert_outputs_close(ours(ts.tensor(xn), training=False), ref)
+
+
+def test_seeded_dropout_masks_repeat():
+    x = ts.tensor(rnd(2, 5, 3))
+    a, b = (
+        L.GRU(3, dropout=0.5, recurrent_dropout=0.5, seed=7),
+        L.GRU(3, dropout=0.5, recurrent_dropout=0.5, seed=7),
+    )
+    a(x)
+    b(x)
+    b.set_weights(a.get_weights())
+    ya = npy(a(x, training=True))
+    np.testing.assert_allclose(npy(b(x, training=True)), ya, rtol=TOL, atol=TOL)
+    assert not np.allclose(npy(a(x, training=True)), ya)  # the stream advances between calls
+    with pytest.raises(ValueError, match="seed"):
+        L.LSTM(3, seed="x")

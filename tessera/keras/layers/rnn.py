@@ -25,6 +25,7 @@ from ...nn import functional as F
 from ...nn.modules.rnn import _lstm_step, _time_steps
 from .. import activations as _activations
 from .. import initializers as _initializers
+from .. import random as _random
 from .. import regularizers as _regularizers
 from .base import _PROBING, InputSpec, Layer, flatten, get_keras_mask, in_symbolic_call, set_keras_mask
 from .core import _no_constraint, _ser_init
@@ -132,7 +133,11 @@ class _DropoutCell(Layer):
         self.bias_regularizer = _regularizers.get(bias_regularizer)
         self.dropout = _check_rate(cls, "dropout", dropout)
         self.recurrent_dropout = _check_rate(cls, "recurrent_dropout", recurrent_dropout)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise ValueError(f"{cls}: seed must be an int or None, got {seed!r}")
         self.seed = seed
+        # a seeded cell draws its masks from its own stream (reproducible); unseeded ones from the global RNG
+        self.__dict__["seed_generator"] = None if seed is None else _random.SeedGenerator(int(seed))
         self.output_size = self.units
         self.__dict__["_dropout_mask"] = None
         self.__dict__["_recurrent_dropout_mask"] = None
@@ -140,9 +145,14 @@ class _DropoutCell(Layer):
     # -- dropout masks (DropoutRNNCell) -------------------------------------------------------------------
     def _create_dropout_mask(self, step_input: Tensor, rate: float):
         ones = creation.ones(*step_input.shape, dtype=step_input.dtype)
+        gen = self.seed_generator
+
+        def draw():
+            return F.dropout(ones, rate, True) if gen is None else _random.dropout(ones, rate, seed=gen)
+
         if self.dropout_mask_count is None:
-            return F.dropout(ones, rate, True)
-        return [F.dropout(ones, rate, True) for _ in range(self.dropout_mask_count)]
+            return draw()
+        return [draw() for _ in range(self.dropout_mask_count)]
 
     def get_dropout_mask(self, step_input: Tensor):
         """The input dropout mask for this sequence (drawn on first use, like ``step_input``), or None."""
