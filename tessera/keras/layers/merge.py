@@ -314,15 +314,17 @@ class Dot(_Merge):
         return {**super().get_config(), "axes": axes, "normalize": self.normalize}
 
 
-def _functional(cls: type, extra: str = ""):
-    def merge(inputs, **kwargs):
+def _functional(cls: type):
+    """The functional form ``name(inputs, **kwargs)`` of merge layer ``cls``, as Keras's ``keras.layers.add``."""
+
+    def merge(inputs: list, **kwargs) -> Tensor:
         return cls(**kwargs)(inputs)
 
     name = cls.__name__.lower()
     merge.__name__ = merge.__qualname__ = name
     merge.__doc__ = (
         f"Functional interface to ``{cls.__name__}``: ``{name}(inputs, **kwargs)`` is "
-        f"``{cls.__name__}(**kwargs)(inputs)``{extra}.\n\n    Example:\n"
+        f"``{cls.__name__}(**kwargs)(inputs)``.\n\n    Example:\n"
         f"        >>> ts.keras.layers.{name}([ts.ones(2, 3), ts.ones(2, 3)]).shape\n"
         "        tessera.Size([2, 3])\n    "
     )
