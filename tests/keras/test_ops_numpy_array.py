@@ -665,3 +665,15 @@ def test_dtype_sweep_unary(real_keras, name):
 @pytest.mark.parametrize("name", list(BINARY))
 def test_dtype_sweep_binary(real_keras, name):
     _sweep(real_keras, BINARY[name], [(a, b) for a in DTYPES for b in DTYPES])
+
+
+def test_get_item_errors_and_symbolic():
+    with pytest.raises(IndexError, match=r"keras\.ops\.get_item: .*out of bounds"):
+        ops.get_item(ops.ones((2, 3)), 5)
+    from tessera import keras
+
+    inp = keras.Input((4, 3))
+    out = ops.get_item(inp, (slice(None), slice(1, 3), 0))
+    assert out.shape == (None, 2)
+    x = _f(2, 4, 3)
+    np.testing.assert_allclose(keras.Model(inp, out)(ts.tensor(x)).numpy(), x[:, 1:3, 0])

@@ -61,7 +61,7 @@ def _describe(v) -> str:
 
 def _op(f):
     """``symbolic_op`` plus error naming: a failure inside Tessera's ops is re-raised as Keras would raise it
-    (ValueError, TypeError kept) with the public function's name and the arguments it received."""
+    (TypeError and IndexError kept, others ValueError) with the public function's name and the arguments it received."""
     name = f.__name__
 
     @functools.wraps(f)
@@ -74,7 +74,7 @@ def _op(f):
             seen = ", ".join(
                 [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
             )
-            kind = TypeError if isinstance(e, TypeError) else ValueError
+            kind = next((k for k in (TypeError, IndexError) if isinstance(e, k)), ValueError)
             raise kind(f"keras.ops.{name}: {e}. Received: {seen}") from e
 
     return symbolic_op(checked, name=name)
@@ -1345,15 +1345,15 @@ def get_item(x, key):
     return _get_item(x, key)
 
 
-@_op
-def _get_item(x, key):
+def _index(x, key):
     x = to_tensor(x)
     if isinstance(key, (list, np.ndarray)) or (isinstance(key, Tensor) and key.ndim):
         key = to_tensor(key)
     return x[key]
 
 
-_get_item.__name__ = "get_item"
+_index.__name__ = _index.__qualname__ = "get_item"  # errors name the public function
+_get_item = _op(_index)
 
 
 @_op
