@@ -419,6 +419,31 @@ def test_symbolic_shapes_and_model():
     assert ops.rearrange(keras.Input((2, 6)), "n a (b c) -> n a c b", b=3).shape == (None, 2, 2, 3)
 
 
+def test_symbolic_control_flow_in_model():
+    import tessera.keras as keras
+
+    inp = keras.Input((5, 3))
+    summed = ops.associative_scan(lambda a, b: a + b, inp, axis=1)
+    doubled = ops.map(lambda x: x * 2.0, inp)
+    looped = ops.fori_loop(0, 3, lambda i, v: v + 1.0, inp)
+    carry, ys = ops.scan(lambda c, x: (c + x, c * x), ts.zeros((5, 3)), inp)
+    # (the carry has no batch axis, but the symbolic shape inference of layers/base.py marks axis 0 unknown)
+    assert summed.shape == doubled.shape == looped.shape == (None, 5, 3) and carry.shape[1:] == (3,)
+    model = keras.Model(inp, [summed, doubled, looped, carry])
+    x = R.standard_normal((2, 5, 3)).astype("float32")
+    out = model(ts.tensor(x))
+    np.testing.assert_allclose(out[0].numpy(), np.cumsum(x, 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out[1].numpy(), 2 * x)
+    np.testing.assert_allclose(out[2].numpy(), x + 3.0, rtol=1e-6)
+    np.testing.assert_allclose(out[3].numpy(), x.sum(0), rtol=1e-5, atol=1e-6)
+
+
+def test_large_python_int_is_int64(real_keras):
+    assert ops.convert_to_tensor(2**40).dtype.name == real_keras.ops.dtype(
+        real_keras.ops.convert_to_tensor(2**40)
+    )
+
+
 # -- errors ----------------------------------------------------------------------------------------------
 ERRORS = [
     (lambda: ops.cast(F, "float99"), ValueError, "cast.*float99"),
@@ -446,6 +471,7 @@ ERRORS = [
     (lambda: ops.top_k(F, 7), ValueError, r"top_k.*k=7.*\(4, 6\)"),
     (lambda: ops.top_k(F, 1.5), TypeError, "top_k.*`k`"),
     (lambda: ops.in_top_k(np.array([0, 1]), F, 1), ValueError, "in_top_k.*targets"),
+    (lambda: ops.in_top_k(np.array([0, 1, 2, 6]), F, 1), ValueError, r"in_top_k.*\[0, 6\)"),
     (lambda: ops.logsumexp(F, axis=2), ValueError, "logsumexp.*axis 2"),
     (lambda: ops.cdist(F[0], H), ValueError, "cdist.*rank >= 2"),
     (lambda: ops.cdist(F, H[:, :5]), ValueError, "cdist.*last dimension"),

@@ -114,6 +114,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> Tensor:
         raise ValueError("keras.ops.convert_to_tensor: `ragged=True` is not supported by the Tessera backend")
     if isinstance(x, (list, tuple)) and x and any(isinstance(e, Tensor) for e in x):
         return _T.stack([convert_to_tensor(e, dtype=dtype) for e in x])
+    if dtype is None and isinstance(x, int) and not isinstance(x, bool) and not -(2**31) <= x < 2**31:
+        return to_tensor(x, dtype=_dt.int64)  # a Python int too large for int32, as Keras
     try:
         return to_tensor(x, dtype=dtype)
     except (TypeError, ValueError) as e:
@@ -275,6 +277,7 @@ def cond(pred, true_fn: Callable, false_fn: Callable):
     return true_fn() if bool(pred) else false_fn()
 
 
+@symbolic_op
 def switch(index, branches, *operands):
     """``branches[index](*operands)``, ``index`` clamped to ``[0, len(branches) - 1]``.
 
@@ -315,6 +318,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars, maximum_iterations: in
     return state if is_tuple else state[0]
 
 
+@symbolic_op
 def fori_loop(lower, upper, body_fun: Callable, init_val):
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``, starting from ``init_val``.
 
@@ -329,6 +333,7 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
     return val
 
 
+@symbolic_op
 def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = False, unroll=1):
     """Loop ``carry, y = f(carry, x)`` over the leading axis of ``xs`` (or ``length`` times with ``x=None``);
     returns the final carry and the ``y``s stacked (structures allowed for both).
@@ -374,6 +379,7 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
     return carry, _pack(ys[0], iter(stacked))
 
 
+@symbolic_op
 def map(f: Callable, xs):
     """``f`` applied to each slice of ``xs`` along its leading axis, the results stacked.
 
@@ -385,6 +391,7 @@ def map(f: Callable, xs):
     return scan(lambda c, x: ((), f(x)), (), xs)[1]
 
 
+@symbolic_op
 def vectorized_map(function: Callable, elements):
     """``function`` applied to each slice of ``elements`` (a tensor or structure) along the leading axis;
     the results are stacked (evaluated slice by slice).
@@ -397,6 +404,7 @@ def vectorized_map(function: Callable, elements):
     return scan(lambda c, x: ((), function(x)), (), elements)[1]
 
 
+@symbolic_op
 def associative_scan(f: Callable, elems, reverse: bool = False, axis: int = 0):
     """Inclusive prefix combination ``[a, f(a, b), f(f(a, b), c), ...]`` along ``axis`` with the associative
     ``f`` (elements keep a length-1 ``axis`` when passed to ``f``).

@@ -175,6 +175,11 @@ def in_top_k(targets, predictions, k: int) -> Tensor:
     if targets.dtype.is_floating_point:
         raise TypeError(f"keras.ops.in_top_k: `targets` must be integers, got dtype {targets.dtype.name}")
     k = _check_k("in_top_k", k, predictions)
+    n_classes = int(predictions.shape[-1])
+    if targets.numel() and (int(targets.min().item()) < 0 or int(targets.max().item()) >= n_classes):
+        raise ValueError(
+            f"keras.ops.in_top_k: `targets` must be class indices in [0, {n_classes}), got {targets.tolist()}"
+        )
     if k == 0:
         return creation.zeros(tuple(targets.shape), dtype=_dt.bool)
     kth = _T.topk(predictions, k, dim=-1).values[:, -1]
