@@ -568,3 +568,34 @@ def test_seeded_dropout_masks_repeat():
     assert not np.allclose(npy(a(x, training=True)), ya)  # the stream advances between calls
     with pytest.raises(ValueError, match="seed"):
         L.LSTM(3, seed="x")
+
+
+def test_encoder_decoder_with_symbolic_initial_state_matches_keras(real_keras):
+    """The seq2seq pattern: the encoder's states start the decoder (initial_state of KerasTensors)."""
+    enc_x, dec_x = rnd(2, 5, 3), rnd(2, 4, 2, seed=1)
+
+    def make(K):
+        enc_in, dec_in = K.Input((5, 3)), K.Input((4, 2))
+        _, h, c = K.layers.LSTM(4, return_state=True)(enc_in)
+        seq = K.layers.LSTM(4, return_sequences=True)(dec_in, initial_state=[h, c])
+        return K.Model([enc_in, dec_in], K.layers.Dense(2)(seq))
+
+    kl, tl = make(real_keras), make(tk)
+    tl.set_weights(kl.get_weights())
+    assert_outputs_close(tl([ts.tensor(enc_x), ts.tensor(dec_x)], training=False), kl([enc_x, dec_x]))
+
+
+def test_masked_bidirectional_model_trains_with_fit():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 20, size=(64, 6)).astype("int32")
+    ids[:32, 4:] = 0
+    y = (ids[:, 0] > 10).astype("float32")[:, None]
+    model = tk.Sequential([
+        L.Input((6,), dtype="int32"),
+        L.Embedding(20, 8, mask_zero=True),
+        L.Bidirectional(L.LSTM(8, dropout=0.1, recurrent_dropout=0.1)),
+        L.Dense(1, activation="sigmoid"),
+    ])  # fmt: skip
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    hist = model.fit(ids, y, epochs=8, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
