@@ -487,6 +487,13 @@ ERRORS = [
     ("tensordot", (A, _f(3, 4)), {"axes": 1}, ValueError, r"keras\.ops\.tensordot: shape mismatch"),
     ("einsum", ("ij,jk->ik", A), {}, ValueError, r"keras\.ops\.einsum: subscripts .* 2 operands, received 1"),
     ("einsum", ("ij,jk->ik", A, _f(3, 2)), {}, ValueError, r"keras\.ops\.einsum: "),
+    (
+        "einsum",
+        ("ij->", A),
+        {"out": None},
+        TypeError,
+        r"keras\.ops\.einsum: unexpected keyword arguments \['out'\]",
+    ),
     ("cross", (_f(4), _f(4)), {}, ValueError, r"keras\.ops\.cross: incompatible dimensions"),
     ("take", (A, np.array([12])), {}, IndexError, r"keras\.ops\.take: index out of bounds"),
     (

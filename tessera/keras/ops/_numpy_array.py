@@ -277,16 +277,19 @@ def arange(start, stop=None, step=None, dtype=None) -> Tensor:
     return ts.arange(start, stop, step, dtype=dtype)
 
 
+def _space_dtype(start, stop, dtype) -> _dt.dtype:
+    """Keras's result dtype of the spacing functions: the endpoints' dtypes promoted with float."""
+    if dtype is not None:
+        return standardize_dtype(dtype)
+    kinds = [v if isinstance(v, (Tensor, np.ndarray, np.generic)) else type(v) for v in (start, stop)]
+    return _result_type(*kinds, float)
+
+
 def _spaced(fn, start, stop, num, endpoint, dtype, axis):
     """``num`` evenly spaced points from ``start`` to ``stop`` (broadcast arrays), the new axis at ``axis``;
     differentiable w.r.t. tensor endpoints. Returns (points, step)."""
     num = _int_arg(fn, num, "num", 0)
-    if dtype is None:
-        dtype = _result_type(
-            *[v if isinstance(v, (Tensor, np.ndarray, np.generic)) else type(v) for v in (start, stop)], float
-        )
-    else:
-        dtype = standardize_dtype(dtype)
+    dtype = _space_dtype(start, stop, dtype)
     # float64 work keeps log-spaced points exact where float32 rounding shows (10 ** log10(100)); the result is
     # cast to the requested dtype, which keeps gradients flowing
     work = _dt.float64
@@ -321,6 +324,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     y = _cast(y, dtype) if dtype.is_floating_point else _cast(ts.trunc(y), dtype)
     if retstep and step.ndim == 0 and not isinstance(start, Tensor) and not isinstance(stop, Tensor):
         step = float(step.item())  # scalar endpoints give a Python float step, as in Keras and NumPy
+    elif retstep:
+        step = _cast(step, dtype if dtype.is_floating_point else standardize_dtype(None))
     return (y, step) if retstep else y
 
 
@@ -351,12 +356,8 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0) -> Tensor:
         _fail("geomspace", f"geometric sequence cannot include zero, received start={start!r}, stop={stop!r}")
     work = _dt.float64
     la, lb = ts.log10(ts.abs(_cast(a, work))), ts.log10(ts.abs(_cast(b, work)))
-    y, _, out = _spaced("geomspace", la, lb, num, endpoint, None, 0)
-    dtype = (
-        _result_type(*[v if isinstance(v, (Tensor, np.ndarray, np.generic)) else type(v) for v in (start, stop)],
-                     float)
-        if dtype is None else standardize_dtype(dtype)
-    )  # fmt: skip
+    y, _, _ = _spaced("geomspace", la, lb, num, endpoint, work, 0)
+    dtype = _space_dtype(start, stop, dtype)
     y = ts.pow(ts.tensor(10.0, dtype=y.dtype), y) * ts.sign(_cast(a, y.dtype)).unsqueeze(0)
     if y.ndim and axis != 0:
         y = ts.moveaxis(y, 0, _axis("geomspace", axis, y.ndim))
@@ -544,7 +545,7 @@ def full(shape, fill_value, dtype=None) -> Tensor:
     return ts.broadcast_to(value, dims).clone()
 
 
-def _like(fn: str, x, value, dtype) -> Tensor:
+def _like(x, value, dtype) -> Tensor:
     x = to_tensor(x)
     return ts.full(tuple(x.shape), value, dtype=_dtype_or(dtype, x.dtype))
 
@@ -557,7 +558,7 @@ def zeros_like(x, dtype=None) -> Tensor:
         >>> zeros_like([1, 2]).tolist()
         [0, 0]
     """
-    return _like("zeros_like", x, 0, dtype)
+    return _like(x, 0, dtype)
 
 
 @_op
@@ -568,7 +569,7 @@ def ones_like(x, dtype=None) -> Tensor:
         >>> ones_like([1.5]).tolist()
         [1.0]
     """
-    return _like("ones_like", x, 1, dtype)
+    return _like(x, 1, dtype)
 
 
 @_op
@@ -579,7 +580,7 @@ def empty_like(x, dtype=None) -> Tensor:
         >>> empty_like([[1, 2]]).shape
         tessera.Size([1, 2])
     """
-    return _like("empty_like", x, 0, dtype)
+    return _like(x, 0, dtype)
 
 
 @_op
@@ -1597,8 +1598,10 @@ def einsum(subscripts, *operands, **kwargs) -> Tensor:
     """
     if not isinstance(subscripts, str):
         _fail("einsum", f"`subscripts` must be a string, received {subscripts!r}", TypeError)
-    if kwargs:
-        _fail("einsum", f"unexpected keyword arguments {sorted(kwargs)}", TypeError)
+    # ``optimize`` only chooses a contraction order (NumPy/JAX); the result does not depend on it
+    unknown = sorted(set(kwargs) - {"optimize"})
+    if unknown:
+        _fail("einsum", f"unexpected keyword arguments {unknown}", TypeError)
     ops_ = [to_tensor(o) for o in operands]
     if not ops_:
         _fail("einsum", "at least one operand is required")
