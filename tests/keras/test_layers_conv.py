@@ -395,3 +395,20 @@ def test_random_configurations_match_keras(real_keras, seed):
     ours, theirs, x = _pair(real_keras, make, shape, seed=seed)
     expected = _np(theirs(x))
     np.testing.assert_allclose(ours(ts.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", CF])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_average_pooling1d_mask_matches_keras(real_keras, data_format, keepdims):
+    x = (
+        np.random.default_rng(0)
+        .standard_normal((2, 5, 3) if data_format != CF else (2, 3, 5))
+        .astype(np.float32)
+    )
+    mask = np.array([[1, 1, 0, 1, 0], [1, 0, 0, 0, 0]], bool)
+    kw = {"data_format": data_format, "keepdims": keepdims}
+    expected = _np(real_keras.layers.GlobalAveragePooling1D(**kw)(x, mask=mask))
+    got = L.GlobalAveragePooling1D(**kw)(ts.tensor(x), mask=ts.tensor(mask))
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="gap.*mask"):
+        L.GlobalAveragePooling1D(name="gap", **kw)(ts.tensor(x), mask=ts.tensor(mask[:, :4]))
