@@ -1190,3 +1190,27 @@ def get(identifier, custom_objects: dict[str, Any] | None = None):
 _NO_GRAD_UPDATES = frozenset(
     c.update_state for c in (Mean, Sum, MeanMetricWrapper, RootMeanSquaredError, _ThresholdCounts, AUC)
 )
+
+
+# The rest of Keras's metrics (metrics_more imports the helpers above) and the loss-style functions Keras
+# also exports from keras.metrics.
+from . import metrics_more as _more  # noqa: E402
+from .metrics_more import *  # noqa: E402, F403
+
+_LOSS_FUNCTIONS = (
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
+    "sparse_categorical_crossentropy", "squared_hinge",
+)  # fmt: skip
+for _name in _LOSS_FUNCTIONS:
+    globals()[_name] = getattr(_losses, _name)
+__all__ += list(_more.__all__) + list(_LOSS_FUNCTIONS)
+for _name in _more.__all__:
+    _obj = getattr(_more, _name)
+    if isinstance(_obj, type):
+        _CLASSES[_name] = _obj
+        _LOOKUP[_name] = _LOOKUP[_snake(_name)] = _obj
+    else:
+        _FUNCTIONS[_name] = _obj
+_FUNCTIONS.update({n: getattr(_losses, n) for n in _LOSS_FUNCTIONS})
