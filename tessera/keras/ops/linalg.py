@@ -287,7 +287,7 @@ def lstsq(a, b, rcond: float | None = None) -> Tensor:
     ``b`` ``(M,)``/``(M, K)``; singular values below ``rcond`` times the largest count as zero.
 
     Example:
-        >>> lstsq(ts.tensor([[1.0], [1.0]]), ts.tensor([1.0, 3.0])).tolist()
+        >>> [round(v, 4) for v in lstsq(ts.tensor([[1.0], [1.0]]), ts.tensor([1.0, 3.0])).tolist()]
         [2.0]
     """
     a = to_tensor(a)

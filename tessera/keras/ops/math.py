@@ -107,22 +107,19 @@ def _segment(fn: str, reduce: str, data, segment_ids, num_segments, sorted) -> T
     return out if out.dtype is data.dtype else out.to(data.dtype)
 
 
-def _segment_doc(name: str, what: str) -> str:
-    return f"""The {what} of the rows of ``data`` in each segment: ``out[i]`` combines the rows whose
-    ``segment_ids`` equal ``i`` (``num_segments`` rows; by default ``max(segment_ids) + 1``; out-of-range ids
-    are ignored).
-
-    Example:
-        >>> {name}(ts.tensor([1.0, 2.0, 3.0]), ts.tensor([0, 0, 1])).tolist()
-    """
-
-
 def _make_segment(name: str, reduce: str, what: str, example: str):
     def seg(data, segment_ids, num_segments: int | None = None, sorted: bool = False) -> Tensor:
         return _segment(name, reduce, data, segment_ids, num_segments, sorted)
 
     seg.__name__ = seg.__qualname__ = name
-    seg.__doc__ = _segment_doc(name, what) + f"        {example}\n    "
+    seg.__doc__ = f"""The {what} of the rows of ``data`` in each segment: ``out[i]`` combines the rows whose
+    ``segment_ids`` equal ``i`` (``num_segments`` rows; by default ``max(segment_ids) + 1``; out-of-range ids
+    are ignored). Computed in float32 for integer data, as Keras's torch backend does.
+
+    Example:
+        >>> {name}(ts.tensor([1.0, 2.0, 3.0]), ts.tensor([0, 0, 1])).tolist()
+        {example}
+    """
     seg.__module__ = __name__
     return symbolic_op(seg)
 
