@@ -596,3 +596,47 @@ def test_names_and_signatures_match_keras(real_keras):
         assert list(ours.parameters) == list(theirs.parameters), name
         for p, q in zip(ours.parameters.values(), theirs.parameters.values()):
             assert p.default == q.default or (p.default is None and q.default is None), (name, p.name)
+
+
+# -- edge cases ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "std", "argmax", "cumsum", "all", "any",
+                                  "amax", "median", "nanmean", "count_nonzero", "ptp"])  # fmt: skip
+def test_reductions_of_0d_inputs(real_keras, name):
+    for axis in (None, 0, -1):
+        compare(real_keras, name, np.array(2.5, np.float32), axis=axis)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "prod", "nansum", "any", "all", "count_nonzero", "var"])
+def test_reductions_of_empty_inputs(real_keras, name):
+    compare(real_keras, name, np.zeros((0, 3), np.float32), axis=0)
+
+
+def test_max_min_initial(real_keras):
+    x = sample(_rng("initial"), (3, 4), "float32", "small")
+    for name in ("max", "min"):
+        compare(real_keras, name, x, axis=1, initial=1.5)
+        compare(real_keras, name, x, initial=1.5)
+        compare(real_keras, name, np.zeros((0, 3), "float32"), initial=0.5)
+        compare(real_keras, name, np.zeros((0, 3), "float32"), initial=0.5, keepdims=True)
+
+
+def test_lists_of_tensors_are_stacked(real_keras):
+    parts = [np.array([1.0, 2.0], "float32"), np.array([3.0, 5.0], "float32")]
+    for name in ("sum", "mean", "nansum"):
+        expected = getattr(real_keras.ops, name)(parts, axis=0)
+        assert_same(getattr(ops, name)([ts.tensor(p) for p in parts], axis=0), expected, real_keras)
+
+
+def test_symbolic_calls_with_tensor_keywords():
+    a, b = tkeras.Input((3,)), tkeras.Input((3,))
+    outs = [
+        ops.where(ops.greater(a, 0.0), a, b),
+        ops.clip(a, -0.5, 0.5),
+        ops.select([a > 0.5], [b], default=-1.0),
+    ]
+    model = tkeras.Model([a, b], outs)
+    x1, x2 = (sample(_rng("symkw", i), (2, 3), "float32") for i in range(2))
+    got = model([x1, x2])
+    assert_same(got[0], ops.where(x1 > 0, x1, x2), None)
+    assert_same(got[1], ops.clip(x1, -0.5, 0.5), None)
+    assert_same(got[2], ops.select([x1 > 0.5], [x2], default=-1.0), None)
