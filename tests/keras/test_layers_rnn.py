@@ -599,3 +599,23 @@ def test_masked_bidirectional_model_trains_with_fit():
     model.compile(optimizer="adam", loss="binary_crossentropy")
     hist = model.fit(ids, y, epochs=8, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+def test_save_and_load_model_with_recurrent_layers(tmp_path, real_keras):
+    m = tk.Sequential([
+        L.Input((5, 3)),
+        L.Masking(),
+        L.Bidirectional(L.GRU(4, return_sequences=True), merge_mode="sum"),
+        L.TimeDistributed(L.Dense(2)),
+        L.RNN([L.LSTMCell(3), L.SimpleRNNCell(2)], return_sequences=True),
+        L.Reshape((5, 2, 1)),
+        L.ConvLSTM1D(2, 1),
+    ])  # fmt: skip
+    x = ts.tensor(rnd(2, 5, 3))
+    y = npy(m(x, training=False))
+    m.save(tmp_path / "m.keras")
+    again = tk.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(npy(again(x, training=False)), y, rtol=TOL, atol=TOL)
+    assert [layer.name for layer in again.layers] == [layer.name for layer in m.layers]
+    assert L.ConvLSTM2D(1, 1).name == "conv_lstm2d"  # Keras's snake case of the class name
+    assert real_keras.layers.ConvLSTM2D(1, 1).name.startswith("conv_lstm2d")

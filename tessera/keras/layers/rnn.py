@@ -27,7 +27,16 @@ from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import random as _random
 from .. import regularizers as _regularizers
-from .base import _PROBING, InputSpec, Layer, flatten, get_keras_mask, in_symbolic_call, set_keras_mask
+from .base import (
+    _PROBING,
+    InputSpec,
+    Layer,
+    flatten,
+    get_keras_mask,
+    in_symbolic_call,
+    set_keras_mask,
+    unique_name,
+)
 from .core import _no_constraint, _ser_init
 
 __all__ = [
@@ -1408,6 +1417,8 @@ class _ConvLSTM(RNN):
         **kwargs,
     ):
         owner = type(self).__name__
+        if kwargs.get("name") is None:  # Keras's snake case keeps "LSTM" whole: conv_lstm2d
+            kwargs["name"] = unique_name(f"conv_lstm{self.rank}d")
         if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters <= 0:
             raise ValueError(f"{owner}: filters must be a positive int, got {filters!r}")
         cell = _ConvLSTMCell(
