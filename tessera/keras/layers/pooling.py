@@ -65,8 +65,8 @@ class _Pool(Layer):
     rank = 2
     mode = "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         cls, r = type(self).__name__, self.rank
         self.pool_size = _tuple(cls, "pool_size", pool_size, r)
         self.strides = self.pool_size if strides is None else _tuple(cls, "strides", strides, r)
@@ -134,8 +134,8 @@ class AveragePooling3D(_Pool):
 
     rank, mode = 3, "avg"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class MaxPooling2D(_Pool):
