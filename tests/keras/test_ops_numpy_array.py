@@ -269,6 +269,11 @@ NUMPY_CASES = [
     ("pad", (_f(3), 5), {"mode": "reflect"}, lambda x, w, mode: np.pad(x, w, mode=mode)),
     ("pad", (A, 2), {"mode": "edge"}, lambda x, w, mode: np.pad(x, w, mode=mode)),
     ("pad", (A, ((0, 0), (5, 6))), {"mode": "wrap"}, lambda x, w, mode: np.pad(x, w, mode=mode)),
+    *[
+        ("pad", (x, ((2, 1), (0, 3))), {"mode": m}, lambda x, w, mode: np.pad(x, w, mode=mode))
+        for m in ("linear_ramp", "maximum", "minimum", "mean", "median")
+        for x in (A, _i(3, 4))
+    ],
     ("linspace", (np.array([0.0, 1.0]), np.array([1.0, 3.0]), 4), {"axis": -1}, np.linspace),
     ("geomspace", (1.0, 16.0, 5), {}, np.geomspace),
     ("logspace", (np.array([0.0, 1.0]), 2.0, 3), {"axis": 1}, np.logspace),
@@ -399,6 +404,10 @@ GRAD_CASES = {
     "take_along_axis": (lambda a: ops.take_along_axis(a, np.array([[1, 1], [0, 2]]), axis=1), (_f(2, 3),)),
     "pad_reflect": (lambda a: ops.pad(a, ((1, 2), (2, 1)), mode="reflect"), (_f(3, 3),)),
     "pad_constant": (lambda a: ops.pad(a, 1, constant_values=3.0), (_f(2, 2),)),
+    "pad_stats": (
+        lambda a: ops.pad(ops.pad(a, ((1, 0), (0, 1)), mode="mean"), 1, mode="linear_ramp"),
+        (_f(2, 3),),
+    ),
     "tensordot": (lambda a, b: ops.tensordot(a, b, axes=([0, 1], [1, 0])), (_f(2, 3), _f(3, 2))),
     "cross": (lambda a, b: ops.cross(a, b), (_f(2, 3), _f(2, 3))),
     "linspace": (lambda a, b: ops.linspace(a, b, 4, axis=1), (_f(2), _f(2))),
@@ -510,7 +519,7 @@ ERRORS = [
         ValueError,
         r"keras\.ops\.pad: .*constant_values",
     ),
-    ("pad", (A, 1), {"mode": "median"}, ValueError, r"keras\.ops\.pad: unsupported mode"),
+    ("pad", (A, 1), {"mode": "middle"}, ValueError, r"keras\.ops\.pad: unsupported mode"),
     ("pad", (A, ((1, 2, 3),)), {}, ValueError, r"keras\.ops\.pad: `pad_width`"),
     ("pad", (A, -1), {}, ValueError, r"keras\.ops\.pad: `pad_width` must be non-negative"),
     ("searchsorted", (A, _f(2)), {}, ValueError, r"keras\.ops\.searchsorted: .*1-D sorted sequences"),
