@@ -162,8 +162,10 @@ def _public(fn):
 
 
 def _to(x, dtype=None) -> Tensor:
+    # a list holding tensors is stacked (through the op, keeping autograd), as Keras does
     if isinstance(x, (list, tuple)) and x and builtins.any(isinstance(v, Tensor) for v in x):
-        return T.stack([to_tensor(v) for v in x]) if dtype is None else _cast(T.stack(list(x)), dtype)
+        stacked = T.stack([to_tensor(v) for v in x])
+        return stacked if dtype is None else _cast(stacked, dtype)
     return to_tensor(x, dtype)
 
 
@@ -461,20 +463,23 @@ _BITWISE = {
 }
 
 
-def _make_binary(name: str, fn, summary: str, example: str, args: tuple[str, str]):
-    a, b = args
+def _binary_call(name: str, fn, names: tuple[str, str], a, b) -> Tensor:
+    a, b = _to(a), _to(b)
+    _broadcast(name, **dict(zip(names, (a, b))))
+    return fn(a, b)
 
-    def op(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-        x1, x2 = _to(x1), _to(x2)
-        _broadcast(name, **{a: x1, b: x2})
-        return fn(x1, x2)
 
-    if args != ("x1", "x2"):  # a signature that names the arguments as Keras does
+def _make_binary(name: str, fn, summary: str, example: str, names: tuple[str, str]):
+    # the signature names the arguments as Keras does: (x1, x2), or (x, y) for the bitwise functions
+    if names == ("x1", "x2"):
 
-        def op(x: ArrayLike, y: ArrayLike) -> Tensor:  # noqa: F811
-            x, y = _to(x), _to(y)
-            _broadcast(name, x=x, y=y)
-            return fn(x, y)
+        def op(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+            return _binary_call(name, fn, names, x1, x2)
+
+    else:
+
+        def op(x: ArrayLike, y: ArrayLike) -> Tensor:
+            return _binary_call(name, fn, names, x, y)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = _doc(name, summary, f"ops.{name}({example})")
@@ -501,30 +506,23 @@ def _both(name: str, x1, x2):
     return x1, x2
 
 
-@_public
-def divide(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-    """``keras.ops.divide``: true division ``x1 / x2`` (integers give floats), with broadcasting.
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.divide([1, 2], 2)
-        tensor([0.5000, 1.0000])
-    """
-    x1, x2 = _both("divide", x1, x2)
+def _divide(x1, x2) -> Tensor:
     return T.true_divide(x1, x2)
 
 
-@_public
-def true_divide(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-    """``keras.ops.true_divide``: the same as ``divide``.
+def _make_divide(name: str):
+    def op(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+        return _divide(*_both(name, x1, x2))
 
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.true_divide([1, 2], 2)
-        tensor([0.5000, 1.0000])
-    """
-    x1, x2 = _both("true_divide", x1, x2)
-    return T.true_divide(x1, x2)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = _doc(
+        name, "true division ``x1 / x2`` (integers give floats), with broadcasting.", f"ops.{name}([1, 2], 2)"
+    )
+    return _public(op)
+
+
+divide = _make_divide("divide")
+true_divide = _make_divide("true_divide")
 
 
 @_public
@@ -550,52 +548,34 @@ def _weak_promoted(name: str, fn, x1, x2) -> Tensor:
     return fn(x1, x2)
 
 
-@_public
-def maximum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-    """``keras.ops.maximum``: the element-wise maximum (nan propagates).
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.maximum([1, 5], 3)
-        tensor([3, 5], dtype=tessera.int32)
-    """
-    return _weak_promoted("maximum", T.maximum, x1, x2)
-
-
-@_public
-def minimum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-    """``keras.ops.minimum``: the element-wise minimum (nan propagates).
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.minimum([1, 5], 3)
-        tensor([1, 3], dtype=tessera.int32)
-    """
-    return _weak_promoted("minimum", T.minimum, x1, x2)
+# maximum & co: both operands converted to the weakly promoted dtype first (a Python number adapts)
+_WEAK_BINARY = {
+    "maximum": (T.maximum, "the element-wise maximum (nan propagates).", "[1, 5], 3"),
+    "minimum": (T.minimum, "the element-wise minimum (nan propagates).", "[1, 5], 3"),
+    "fmax": (
+        T.fmax,
+        "the element-wise maximum, ignoring nan where the other value is a number.",
+        "[1.0], [2.0]",
+    ),
+    "fmin": (
+        T.fmin,
+        "the element-wise minimum, ignoring nan where the other value is a number.",
+        "[1.0], [2.0]",
+    ),
+}
 
 
-@_public
-def fmax(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-    """``keras.ops.fmax``: the element-wise maximum, ignoring nan where the other value is a number.
+def _make_weak_binary(name: str, fn, summary: str, example: str):
+    def op(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+        return _weak_promoted(name, fn, x1, x2)
 
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.fmax([1.0, float("nan")], [2.0, 0.0])
-        tensor([2., 0.])
-    """
-    return _weak_promoted("fmax", T.fmax, x1, x2)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = _doc(name, summary, f"ops.{name}({example})")
+    return _public(op)
 
 
-@_public
-def fmin(x1: ArrayLike, x2: ArrayLike) -> Tensor:
-    """``keras.ops.fmin``: the element-wise minimum, ignoring nan where the other value is a number.
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.fmin([1.0, float("nan")], [2.0, 0.0])
-        tensor([1., 0.])
-    """
-    return _weak_promoted("fmin", T.fmin, x1, x2)
+for _name, (_fn, _summary, _example) in _WEAK_BINARY.items():
+    globals()[_name] = _make_weak_binary(_name, _fn, _summary, _example)
 
 
 @_public
@@ -624,52 +604,30 @@ def _shift(name: str, fn, x, y) -> Tensor:
     return fn(x, y)
 
 
-@_public
-def bitwise_left_shift(x: ArrayLike, y: ArrayLike) -> Tensor:
-    """``keras.ops.bitwise_left_shift``: ``x << y`` for integers.
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.bitwise_left_shift([1, 2], 2)
-        tensor([4, 8], dtype=tessera.int32)
-    """
-    return _shift("bitwise_left_shift", T.bitwise_left_shift, x, y)
-
-
-@_public
-def left_shift(x: ArrayLike, y: ArrayLike) -> Tensor:
-    """``keras.ops.left_shift``: the same as ``bitwise_left_shift``.
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.left_shift([1, 2], 2)
-        tensor([4, 8], dtype=tessera.int32)
-    """
-    return _shift("left_shift", T.bitwise_left_shift, x, y)
+# the shifts: a Python int shift count stays a scalar
+_SHIFTS = {
+    "bitwise_left_shift": (T.bitwise_left_shift, "``x << y`` for integers.", "[1, 2], 2"),
+    "left_shift": (T.bitwise_left_shift, "``x << y`` for integers.", "[1, 2], 2"),
+    "bitwise_right_shift": (
+        T.bitwise_right_shift,
+        "``x >> y`` for integers (arithmetic shift).",
+        "[8, -8], 2",
+    ),
+    "right_shift": (T.bitwise_right_shift, "``x >> y`` for integers (arithmetic shift).", "[8, -8], 2"),
+}
 
 
-@_public
-def bitwise_right_shift(x: ArrayLike, y: ArrayLike) -> Tensor:
-    """``keras.ops.bitwise_right_shift``: ``x >> y`` for integers (arithmetic shift).
+def _make_shift(name: str, fn, summary: str, example: str):
+    def op(x: ArrayLike, y: ArrayLike) -> Tensor:
+        return _shift(name, fn, x, y)
 
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.bitwise_right_shift([8, -8], 2)
-        tensor([ 2, -2], dtype=tessera.int32)
-    """
-    return _shift("bitwise_right_shift", T.bitwise_right_shift, x, y)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = _doc(name, summary, f"ops.{name}({example})")
+    return _public(op)
 
 
-@_public
-def right_shift(x: ArrayLike, y: ArrayLike) -> Tensor:
-    """``keras.ops.right_shift``: the same as ``bitwise_right_shift``.
-
-    Example:
-        >>> from tessera.keras import ops
-        >>> ops.right_shift([8, -8], 2)
-        tensor([ 2, -2], dtype=tessera.int32)
-    """
-    return _shift("right_shift", T.bitwise_right_shift, x, y)
+for _name, (_fn, _summary, _example) in _SHIFTS.items():
+    globals()[_name] = _make_shift(_name, _fn, _summary, _example)
 
 
 @_public
@@ -1638,9 +1596,10 @@ __all__ = sorted(
     set(_UNARY)
     | set(_BINARY)
     | set(_BITWISE)
+    | set(_WEAK_BINARY)
+    | set(_SHIFTS)
     | {
-        "divide", "true_divide", "floor_divide", "maximum", "minimum", "fmax", "fmin", "divide_no_nan",
-        "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "round", "clip",
+        "divide", "true_divide", "floor_divide", "divide_no_nan", "round", "clip",
         "nan_to_num", "isclose", "allclose", "where", "select", "sum", "prod", "mean", "var", "std", "max",
         "min", "amax", "amin", "ptp", "all", "any", "count_nonzero", "argmax", "argmin", "cumsum", "cumprod",
         "nansum", "nanprod", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanargmax", "nanargmin",
