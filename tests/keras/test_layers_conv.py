@@ -412,3 +412,31 @@ def test_global_average_pooling1d_mask_matches_keras(real_keras, data_format, ke
     np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="gap.*mask"):
         L.GlobalAveragePooling1D(name="gap", **kw)(ts.tensor(x), mask=ts.tensor(mask[:, :4]))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", CF])
+def test_convolution_op_override_matches_keras(real_keras, data_format):
+    """Keras's weight-standardization recipe: a Conv2D subclass overriding ``convolution_op``."""
+    kops = real_keras.ops
+
+    class KerasStdConv(real_keras.layers.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            mean, var = kops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+            return super().convolution_op(inputs, (kernel - mean) / kops.sqrt(var + 1e-10))
+
+    class StdConv(L.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            mean = kernel.mean((0, 1, 2), keepdim=True)
+            var = ((kernel - mean) ** 2).mean((0, 1, 2), keepdim=True)
+            return super().convolution_op(inputs, (kernel - mean) / (var + 1e-10).sqrt())
+
+    def make(m):
+        cls = KerasStdConv if m is real_keras.layers else StdConv
+        return cls(4, 3, padding="same", data_format=data_format, activation="relu")
+
+    shape = (2, 6, 5, 3) if data_format != CF else (2, 3, 6, 5)
+    ours, theirs, x = _pair(real_keras, make, shape)
+    np.testing.assert_allclose(ours(ts.tensor(x)).detach().numpy(), _np(theirs(x)), rtol=1e-4, atol=1e-5)
+    xs = ts.tensor(x, requires_grad=True)
+    ours(xs).sum().backward()
+    assert ours.kernel.grad is not None and xs.grad is not None

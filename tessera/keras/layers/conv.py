@@ -326,10 +326,36 @@ class _Conv(_BaseConv):
         self._add_bias(self.filters)
         self._lock_channels(ch)
 
-    def call(self, inputs: Tensor) -> Tensor:
+    def convolution_op(self, inputs: Tensor, kernel: Tensor) -> Tensor:
+        """The convolution of ``inputs`` (in ``data_format``) with a Keras-layout ``kernel``, without bias or
+        activation; subclasses override it to transform the kernel (e.g. weight standardization), as in Keras.
+
+        Example:
+            >>> conv = ts.keras.layers.Conv2D(4, 3)
+            >>> conv(ts.randn(1, 5, 5, 2)).shape
+            tessera.Size([1, 3, 3, 4])
+            >>> conv.convolution_op(ts.randn(1, 5, 5, 2), conv.kernel * 2).shape
+            tessera.Size([1, 3, 3, 4])
+        """
         x = self._to_cf(inputs)
-        y = self._conv(x, self._torch_kernel(self.kernel), self.bias if self.use_bias else None, self.groups)
-        return self.activation(self._from_cf(y))
+        groups = max(x.shape[1] // kernel.shape[-2], 1)
+        return self._from_cf(self._conv(x, self._torch_kernel(kernel), None, groups))
+
+    def call(self, inputs: Tensor) -> Tensor:
+        bias = self.bias if self.use_bias else None
+        if type(self).convolution_op is _Conv.convolution_op:
+            # the bias goes into the convolution op itself unless a subclass changed convolution_op
+            x = self._to_cf(inputs)
+            return self.activation(
+                self._from_cf(self._conv(x, self._torch_kernel(self.kernel), bias, self.groups))
+            )
+        y = self.convolution_op(inputs, self.kernel)
+        if bias is not None:
+            shape = (1,) * (self.rank + 1) + (self.filters,)
+            y = y + bias.reshape(
+                shape if self.data_format == "channels_last" else (1, self.filters) + (1,) * self.rank
+            )
+        return self.activation(y)
 
     def get_config(self) -> dict:
         return {
