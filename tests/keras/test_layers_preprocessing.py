@@ -522,3 +522,106 @@ IMAGE_ERRORS = [
 def test_image_layer_errors(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+# -- color layers ----------------------------------------------------------------------------------------------
+# (name, args, kwargs, inputs in [0, 1]?): factors whose random draw is a constant make Keras deterministic
+COLOR_CASES = [
+    ("AutoContrast", (), {}, False),
+    ("AutoContrast", (), {"value_range": (0, 1)}, True),
+    ("Equalization", (), {}, False),
+    ("Equalization", (), {"bins": 32, "value_range": (0, 1)}, True),
+    ("RandomSharpness", ((0.2, 0.2),), {}, False),
+    ("RandomSharpness", ((0.9, 0.9),), {"value_range": (0, 1)}, True),
+    ("RandomSaturation", ((0.3, 0.3),), {"value_range": (0, 1)}, True),
+    ("RandomColorDegeneration", ((0.3, 0.3),), {}, False),
+    ("RandomPosterization", ((3, 3),), {}, False),
+    ("RandomGrayscale", (1.0,), {}, False),
+    ("RandomInvert", ((1.0, 1.0),), {}, False),
+    ("RandomBrightness", ((0.1, 0.1),), {}, False),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,unit", COLOR_CASES)
+def test_color_layers_match_keras(real_keras, name, args, kwargs, unit):
+    x = IMAGES if unit else IMAGES * 255
+    ours = getattr(L, name)(*args, **kwargs)
+    ref = getattr(real_keras.layers, name)(*args, **kwargs)
+    np.testing.assert_allclose(
+        np_(ours(x, training=True)), theirs(real_keras, ref(x, training=True)), rtol=1e-5, atol=1e-4
+    )
+    roundtrip(ours)
+
+
+def test_gaussian_blur_matches_keras(real_keras):
+    for ks in (3, 5):
+        ours = L.RandomGaussianBlur(kernel_size=ks).blur(ts.tensor(IMAGES), (0.7, 0.4))
+        ref = real_keras.ops.image.gaussian_blur(IMAGES, (ks, ks), (0.7, 0.4), data_format="channels_last")
+        np.testing.assert_allclose(np_(ours), theirs(real_keras, ref), rtol=1e-5, atol=1e-6)
+
+
+RANDOM_COLOR_LAYERS = [
+    ("RandomHue", (0.4,), {"value_range": (0, 1)}),
+    ("RandomSaturation", (0.4,), {"value_range": (0, 1)}),
+    (
+        "RandomColorJitter",
+        (),
+        {
+            "value_range": (0, 1),
+            "brightness_factor": 0.2,
+            "contrast_factor": 0.3,
+            "saturation_factor": 0.4,
+            "hue_factor": 0.2,
+        },
+    ),
+    ("RandomGaussianBlur", (), {"factor": (1.0, 1.0), "value_range": (0, 1)}),
+    ("RandomSharpness", (0.5,), {"value_range": (0, 1)}),
+    ("RandomGrayscale", (0.5,), {}),
+    ("RandomInvert", (), {"value_range": (0, 1)}),
+    ("RandomPosterization", (4,), {"value_range": (0, 1)}),
+    ("Solarization", (), {"addition_factor": 0.3, "threshold_factor": 0.5, "value_range": (0, 1)}),
+    ("RandomColorDegeneration", (0.5,), {"value_range": (0, 1)}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", RANDOM_COLOR_LAYERS)
+def test_random_color_layers_properties(name, args, kwargs):
+    cls = getattr(L, name)
+    x = np.repeat(IMAGES, 4, axis=0)
+    a, b = cls(*args, seed=11, **kwargs), cls(*args, seed=11, **kwargs)
+    out = np_(a(x, training=True))
+    np.testing.assert_array_equal(out, np_(b(x, training=True)))
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)
+    assert out.shape == x.shape and out.dtype == np.float32
+    assert not np.allclose(out, x)
+    assert out.min() >= -1e-6 and out.max() <= 1 + 1e-6
+    roundtrip(a)
+
+
+def test_hsv_round_trip_and_hue_shift():
+    from tessera.keras.layers.preprocessing.color import hsv_to_rgb, rgb_to_hsv
+
+    x = ts.tensor(IMAGES)
+    np.testing.assert_allclose(np_(hsv_to_rgb(rgb_to_hsv(x))), IMAGES, atol=1e-5)
+    hue = L.RandomHue((1.0, 1.0), value_range=(0, 1), seed=0)  # half a turn either way: the same hue
+    full = np_(hue(IMAGES, training=True))
+    again = np_(L.RandomHue((1.0, 1.0), value_range=(0, 1), seed=1)(IMAGES, training=True))
+    np.testing.assert_allclose(full, again, atol=1e-5)
+    assert not np.allclose(full, IMAGES, atol=1e-2)
+
+
+COLOR_ERRORS = [
+    (lambda: L.RandomGrayscale(1.5), "factor"),
+    (lambda: L.RandomHue(1.5), "factor"),
+    (lambda: L.RandomPosterization(9), "factor"),
+    (lambda: L.RandomGaussianBlur(kernel_size=4), "odd"),
+    (lambda: L.Solarization(addition_factor=2.0), "addition_factor"),
+    (lambda: L.AutoContrast(value_range=(0,)), "value_range"),
+    (lambda: L.RandomGrayscale(1.0)(np.ones((1, 2, 2, 4), "float32"), training=True), "3 channels"),
+]
+
+
+@pytest.mark.parametrize("make,match", COLOR_ERRORS)
+def test_color_layer_errors(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from . import image, numeric, text
+from . import color, image, numeric, text
+from .color import *
 from .image import *
 from .numeric import *
 from .text import *
 
-__all__: list[str] = list(text.__all__) + list(numeric.__all__) + list(image.__all__)
+__all__: list[str] = list(text.__all__) + list(numeric.__all__) + list(image.__all__) + list(color.__all__)
