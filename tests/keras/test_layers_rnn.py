@@ -619,3 +619,44 @@ def test_save_and_load_model_with_recurrent_layers(tmp_path, real_keras):
     assert [layer.name for layer in again.layers] == [layer.name for layer in m.layers]
     assert L.ConvLSTM2D(1, 1).name == "conv_lstm2d"  # Keras's snake case of the class name
     assert real_keras.layers.ConvLSTM2D(1, 1).name.startswith("conv_lstm2d")
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"recurrent_activation": "hard_sigmoid"},
+        {"activation": "sigmoid", "unroll": True},
+        {"use_bias": False},
+    ],
+    ids=str,
+)
+def test_gated_activations_match_keras(real_keras, cls, cfg):
+    ours, ref, _, _ = run_pair(lambda K: getattr(K.layers, cls)(3, return_sequences=True, **cfg), real_keras,
+                               rnd(2, 4, 3))  # fmt: skip
+    assert_outputs_close(ours, ref)
+
+
+@pytest.mark.parametrize("cls", RNN_CLASSES)
+def test_mask_with_initial_state_and_stateful_match_keras(real_keras, cls):
+    x = masked_input(7)
+    n = 2 if cls == "LSTM" else 1
+    init = [rnd(3, 4, seed=10 + i) for i in range(n)]
+    kl = getattr(real_keras.layers, cls)(4, return_sequences=True, return_state=True)
+    tl = getattr(L, cls)(4, return_sequences=True, return_state=True)
+    mask = np.any(x != 0, axis=-1)
+    ref = kl(x, initial_state=init, mask=mask)
+    tl(ts.tensor(x))
+    tl.set_weights(kl.get_weights())
+    ours = tl(ts.tensor(x), initial_state=[ts.tensor(s) for s in init], mask=ts.tensor(mask), training=False)
+    assert_outputs_close(ours, ref)
+    # a stateful layer fed masked batches carries the masked-through states like Keras
+    ks = getattr(real_keras.layers, cls)(4, stateful=True)
+    ts_ = getattr(L, cls)(4, stateful=True)
+    ks(np.zeros_like(x))
+    ks.reset_states()
+    ts_(ts.tensor(np.zeros_like(x)))
+    ts_.reset_states()
+    ts_.set_weights(ks.get_weights())
+    for _ in range(2):
+        assert_outputs_close(ts_(ts.tensor(x), mask=ts.tensor(mask), training=False), ks(x, mask=mask))
