@@ -225,13 +225,25 @@ EDGE_CASES = {
     "geomspace": [((-1.0, -100.0, 3), {})],
     "full": [(((2,), True), {"dtype": "bool"})],
     "kron": [((_f(2), _f(2, 2)), {})],
-    "unique": [((np.array([[1, 2], [2, 3]]),), {"return_inverse": True})],
+    "unique_2d": [((np.array([[1, 2], [2, 3]]),), {"return_inverse": True})],
     "squeeze": [((_f(1, 1),), {})],
     "searchsorted": [((np.arange(5.0), 2.5), {})],
     "take": [((np.arange(6).reshape(2, 3), 1), {}), ((A, np.array(1)), {"axis": 1})],
     "tensordot": [((_f(2, 3), _f(3, 2)), {"axes": 0})],
+    "repeat": [((np.arange(3), np.array(2)), {}), ((_f(2, 2), np.array([1, 2])), {"axis": 1})],
+    "unique": [
+        (
+            (np.array([[1, 0], [1, 0], [0, 1]]),),
+            {"axis": 0, "size": 4, "fill_value": 7, "return_counts": True},
+        ),
+        ((np.array([[1, 0], [1, 0], [0, 1]]),), {"axis": 1, "return_inverse": True}),
+    ],
+    "meshgrid": [((np.arange(2), np.arange(3), np.arange(4)), {})],
+    "roll": [((np.arange(6).reshape(2, 3), (1, 1)), {"axis": (0, 1)})],
+    "hsplit": [((np.arange(12).reshape(2, 6), [1, 3]), {})],
 }
 for _name, _cases in EDGE_CASES.items():
+    _name = _name.removesuffix("_2d")
     CASES[_name] = CASES[_name] + _cases
 
 

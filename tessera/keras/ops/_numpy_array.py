@@ -185,7 +185,7 @@ def _axes(fn: str, axis, ndim: int, arg: str = "axis") -> tuple[int, ...]:
 
 
 def _shape_arg(fn: str, shape, arg: str = "shape") -> tuple[int, ...]:
-    if isinstance(shape, Tensor):
+    if isinstance(shape, (Tensor, np.ndarray)):
         shape = shape.tolist()
     if isinstance(shape, (numbers.Integral,)) and not isinstance(shape, bool):
         shape = (shape,)
