@@ -101,6 +101,7 @@ CASES = {
     "scatter_update_min": lambda ns: ns.scatter_update(
         F, np.array([[0, 1], [0, 1]]), G[0, :2], reduction="min"
     ),
+    "scatter_update_scalar": lambda ns: ns.scatter_update(F, np.array([[1], [3]]), np.float32(5.0)),
     "scatter_update_mul": lambda ns: ns.scatter_update(F, np.array([[3]]), G[:1], reduction="mul"),
     "slice": lambda ns: ns.slice(F, [1, 2], [2, 3]),
     "slice_tensor_start": lambda ns: ns.slice(F, _t(ns, np.array([1, 0])), (3, 6)),

@@ -506,12 +506,19 @@ def scatter_update(inputs, indices, updates, reduction: str | None = None) -> Te
     updates = convert_to_tensor(updates, dtype=inputs.dtype)
     idx, k, n = _index_tuple("scatter_update", indices, tuple(inputs.shape))
     tail = tuple(inputs.shape[k:])
-    if updates.numel() != n * int(np.prod(tail, dtype=np.int64)):
-        raise ValueError(
-            f"keras.ops.scatter_update: `updates` of shape {tuple(updates.shape)} do not match {n} indices into "
-            f"shape {tuple(inputs.shape)} (expected {(n,) + tail})"
-        )
-    updates = updates.reshape((n,) + tail)
+    want = (n,) + tail
+    if updates.numel() == n * int(np.prod(tail, dtype=np.int64)):
+        updates = updates.reshape(want)
+    else:
+        try:  # a scalar or a broadcastable slice, as indexed assignment allows
+            if np.broadcast_shapes(tuple(updates.shape), want) != want:
+                raise ValueError
+            updates = updates.expand(want)
+        except ValueError:
+            raise ValueError(
+                f"keras.ops.scatter_update: `updates` of shape {tuple(updates.shape)} do not match {n} indices "
+                f"into shape {tuple(inputs.shape)} (expected {want})"
+            ) from None
     if reduction is None:
         return _T.index_put(inputs, idx, updates)
     if reduction == "add":
