@@ -1004,3 +1004,12 @@ def get(identifier, custom_objects: dict[str, Any] | None = None) -> Optimizer:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     raise ValueError(f"optimizers.get: could not interpret optimizer identifier {identifier!r}")
+
+
+# Keras's other optimizers (optimizers_more builds on the base class above).
+from . import optimizers_more as _more  # noqa: E402
+from .optimizers_more import *  # noqa: E402, F403
+
+__all__ += list(_more.__all__)
+_CLASSES.update({name: getattr(_more, name) for name in _more.__all__})
+_LOWER.update({name.lower(): getattr(_more, name) for name in _more.__all__})
