@@ -453,10 +453,6 @@ class MultiHeadAttention(Layer):
             )
         # as in Keras, the query's own mask (not the query_mask argument) masks the query steps
         query_mask = getattr(query, "_keras_mask", None)
-        if value is query and query_mask is not None and value_mask is query_mask:
-            # Keras drops the mask filled in from a value that is the query itself (self-attention on one
-            # masked tensor masks the query steps only); follow it so outputs agree
-            value_mask = None
         mask = self._compute_attention_mask(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
