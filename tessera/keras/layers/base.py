@@ -398,7 +398,8 @@ def _call_accepts(layer, name: str) -> bool:
         fn = op_fn or (layer.call if type(layer).call is not Layer.call else layer.forward)
         try:
             params = inspect.signature(fn).parameters
-            r = name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+            # a keras.ops function's **kwargs (einsum's) never means training=/mask=
+            r = name in params or (op_fn is None and any(p.kind is p.VAR_KEYWORD for p in params.values()))
         except (TypeError, ValueError):
             r = True
         _ACCEPTS_CACHE[key] = r
