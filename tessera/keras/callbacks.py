@@ -16,6 +16,7 @@ import collections
 import csv
 import math
 import os
+import shutil
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -26,6 +27,8 @@ import numpy as np
 from .progbar import Progbar
 
 __all__ = [
+    "BackupAndRestore",
+    "SwapEMAWeights",
     "Callback",
     "CallbackList",
     "History",
@@ -966,3 +969,183 @@ class RemoteMonitor(Callback):  # pragma: no cover - network access is out of sc
 
     def __init__(self, *args, **kwargs) -> None:
         raise NotImplementedError("RemoteMonitor is not supported by Tessera")
+
+
+class BackupAndRestore(Callback):
+    """Back up the model's weights, the optimizer state and the epoch to ``backup_dir`` at the end of each
+    epoch (or every ``save_freq`` batches), so that a ``fit`` interrupted by a crash resumes from the last
+    backup when run again; the backup is removed when training ends (``delete_checkpoint``).
+    ``double_checkpoint`` keeps the previous backup as a fallback if the latest one is unreadable.
+
+    Example:
+        >>> cb = ts.keras.callbacks.BackupAndRestore(backup_dir="/tmp/backup")
+        >>> model.fit(x, y, epochs=10, callbacks=[cb])  # doctest: +SKIP
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False,
+                 delete_checkpoint: bool = True) -> None:  # fmt: skip
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (
+            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
+        ):
+            raise ValueError(
+                f"BackupAndRestore: invalid value for argument `save_freq`. Received: save_freq={save_freq!r}. "
+                "Expected either 'epoch' or a positive integer."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.double_checkpoint, self.delete_checkpoint = (
+            save_freq,
+            double_checkpoint,
+            delete_checkpoint,
+        )
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.safetensors")
+        self._optimizer_path = os.path.join(self.backup_dir, "latest.optimizer.ts")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._batches_since_save = 0
+        self._last_batch = 0
+        self._current_epoch = 0
+
+    def _files(self) -> tuple[str, ...]:
+        return (self._weights_path, self._optimizer_path, self._metadata_path)
+
+    def on_train_begin(self, logs=None) -> None:
+        try:
+            self._load()
+        except Exception:  # noqa: BLE001 - a torn latest backup: fall back to the previous one
+            previous = [f + ".bkp" for f in self._files()]
+            if not all(os.path.exists(p) for p in previous[:1] + previous[2:]):
+                raise
+            for src, dst in zip(previous, self._files()):
+                if os.path.exists(src):
+                    shutil.copyfile(src, dst)
+            self._load()
+
+    def _load(self) -> None:
+        import json
+
+        from .. import load as ts_load
+
+        if not os.path.exists(self._weights_path):
+            return
+        self.model.load_weights(self._weights_path)
+        opt = getattr(self.model, "optimizer", None)
+        if opt is not None and os.path.exists(self._optimizer_path):
+            if not opt.built:
+                self.model._build_optimizer()
+            opt.load_state_dict(ts_load(self._optimizer_path))
+        if os.path.exists(self._metadata_path):
+            with open(self._metadata_path) as f:
+                epoch = int(json.load(f)["epoch"])
+            self._current_epoch = epoch
+            self.model.__dict__["_initial_epoch"] = epoch  # fit resumes from this epoch
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self._current_epoch = epoch + 1
+        self._last_batch = 0
+        if self.save_freq == "epoch":
+            self._save()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += batch + 1 if batch <= self._last_batch else batch - self._last_batch
+        self._last_batch = batch
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save()
+
+    def _save(self) -> None:
+        import json
+
+        from .. import save as ts_save
+        from .._atomic import atomic_write
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for path in self._files():
+                if os.path.exists(path):
+                    shutil.copyfile(path, path + ".bkp")
+        self.model.save_weights(self._weights_path, overwrite=True)
+        opt = getattr(self.model, "optimizer", None)
+        if opt is not None and getattr(opt, "built", False):
+            ts_save(opt.state_dict(), self._optimizer_path)
+        meta = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch}).encode()
+        atomic_write(self._metadata_path, lambda f: f.write(meta))
+
+    def on_train_end(self, logs=None) -> None:
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+class SwapEMAWeights(Callback):
+    """Evaluate and predict with the optimizer's moving average of the weights (``use_ema=True``): the
+    averages are swapped into the model for ``evaluate``/``predict`` (and, with ``swap_on_epoch``, at the end
+    of every epoch, e.g. for checkpoints), then swapped back.
+
+    Example:
+        >>> model.compile(ts.keras.optimizers.Adam(use_ema=True), "mse")  # doctest: +SKIP
+        >>> model.fit(x, y, callbacks=[ts.keras.callbacks.SwapEMAWeights()])  # doctest: +SKIP
+    """
+
+    def __init__(self, swap_on_epoch: bool = False) -> None:
+        super().__init__()
+        self.swap_on_epoch = swap_on_epoch
+        self._ema_in_model = False
+
+    def _optimizer(self):
+        opt = getattr(self.model, "optimizer", None)
+        opt = getattr(opt, "inner_optimizer", opt)
+        if opt is None or not getattr(opt, "use_ema", False):
+            raise ValueError(
+                "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. Received: "
+                f"use_ema={getattr(opt, 'use_ema', None)}"
+            )
+        return opt
+
+    def _swap(self) -> None:
+        from ..core.grad_mode import no_grad
+
+        opt = self._optimizer()
+        with no_grad():
+            for var, avg in zip(opt._params, opt._model_variables_moving_average):
+                current = var.detach().clone()
+                var.copy_(avg)
+                avg.copy_(current)
+
+    def _finalize(self) -> None:
+        from ..core.grad_mode import no_grad
+
+        opt = self._optimizer()
+        with no_grad():
+            for var, avg in zip(opt._params, opt._model_variables_moving_average):
+                avg.copy_(var)
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        if self.swap_on_epoch and self._ema_in_model:
+            self._swap()
+            self._ema_in_model = False
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if self.swap_on_epoch and not self._ema_in_model:
+            self._swap()
+            self._ema_in_model = True
+            if epoch == self.params.get("epochs", 0) - 1:
+                self._finalize()
+
+    def on_test_begin(self, logs=None) -> None:
+        if not self._ema_in_model and self._has_averages():
+            self._swap()
+            self._ema_in_model = True
+
+    def on_test_end(self, logs=None) -> None:
+        if self._ema_in_model and not self.swap_on_epoch:
+            self._swap()
+            self._ema_in_model = False
+
+    on_predict_begin = on_test_begin
+    on_predict_end = on_test_end
+
+    def _has_averages(self) -> bool:
+        return bool(self._optimizer()._model_variables_moving_average)
