@@ -118,12 +118,23 @@ def _floating(fn: str, x, arg: str = "x") -> Tensor:
 
 
 def _compute_dtype(*dts) -> _dt.dtype:
-    """Keras's ``result_type(*dtypes, 'float32')``: at least float32, wider floats kept."""
+    """Precision to compute in for ``dts``: at least float32, wider floats kept."""
     out = _dt.float32
     for d in dts:
         if d.is_floating_point and d.itemsize > out.itemsize:
             out = d
     return out
+
+
+def _result_dtype(*dts) -> _dt.dtype:
+    """Keras's ``result_type`` for float results: the promoted dtype (ints give floatx), with 64-bit floats
+    narrowed to float32 as Keras does (it follows JAX's default 32-bit mode)."""
+    out = dts[0]
+    for d in dts[1:]:
+        out = ts.promote_types(out, d)
+    if not out.is_floating_point:
+        return standardize_dtype(None)
+    return _dt.float32 if out is _dt.float64 else out
 
 
 def _axis(fn: str, axis, ndim: int, arg: str = "axis") -> int:
@@ -554,9 +565,10 @@ def _conv_args(fn: str, inputs, kernel, strides, padding, data_format, dilation_
     p = _padding(fn, padding)
     df = _data_format(fn, data_format)
     dt = ts.promote_types(x.dtype, w.dtype)
+    out = dt
     if not dt.is_floating_point:
-        dt = standardize_dtype(None)
-    return x.to(dt), w.to(dt), r, s, d, p, df
+        dt = _dt.float64  # exact for integer sums; the result goes back to the integer dtype
+    return x.to(dt), w.to(dt), r, s, d, p, df, out
 
 
 def _conv_first(fn: str, xf: Tensor, w: Tensor, r, s, d, p, shape_in) -> Tensor:
@@ -604,8 +616,10 @@ def conv(
         >>> ops.conv(ops.ones((1, 8, 8, 3)), ops.ones((3, 3, 3, 4)), padding="same").shape
         tessera.Size([1, 8, 8, 4])
     """
-    x, w, r, s, d, p, df = _conv_args("conv", inputs, kernel, strides, padding, data_format, dilation_rate)
-    return _from_first(_conv_first("conv", _to_first(x, df), w, r, s, d, p, tuple(x.shape)), df)
+    x, w, r, s, d, p, df, out = _conv_args(
+        "conv", inputs, kernel, strides, padding, data_format, dilation_rate
+    )
+    return _from_first(_conv_first("conv", _to_first(x, df), w, r, s, d, p, tuple(x.shape)), df).to(out)
 
 
 def _check_in_channels(fn: str, x: Tensor, w: Tensor, df: str, karg: str) -> None:
@@ -634,10 +648,10 @@ def depthwise_conv(
         tessera.Size([1, 6, 6, 6])
     """
     fn = "depthwise_conv"
-    x, w, r, s, d, p, df = _conv_args(fn, inputs, kernel, strides, padding, data_format, dilation_rate)
+    x, w, r, s, d, p, df, out = _conv_args(fn, inputs, kernel, strides, padding, data_format, dilation_rate)
     _check_in_channels(fn, x, w, df, "kernel")
     w = w.reshape(*w.shape[:-2], 1, w.shape[-2] * w.shape[-1])
-    return _from_first(_conv_first(fn, _to_first(x, df), w, r, s, d, p, tuple(x.shape)), df)
+    return _from_first(_conv_first(fn, _to_first(x, df), w, r, s, d, p, tuple(x.shape)), df).to(out)
 
 
 @symbolic_op
@@ -658,11 +672,13 @@ def separable_conv(
         tessera.Size([1, 6, 6, 4])
     """
     fn = "separable_conv"
-    x, w, r, s, d, p, df = _conv_args(
+    x, w, r, s, d, p, df, out = _conv_args(
         fn, inputs, depthwise_kernel, strides, padding, data_format, dilation_rate, "depthwise_kernel"
     )
     _check_in_channels(fn, x, w, df, "depthwise_kernel")
-    pw = _tensor(fn, pointwise_kernel, "pointwise_kernel").to(x.dtype)
+    pw0 = _tensor(fn, pointwise_kernel, "pointwise_kernel")
+    out = ts.promote_types(out, pw0.dtype)
+    pw = pw0.to(x.dtype)
     if pw.ndim != r + 2 or any(k != 1 for k in pw.shape[:r]) or pw.shape[-2] != w.shape[-2] * w.shape[-1]:
         raise ValueError(
             f"keras.ops.{fn}: `pointwise_kernel` must have shape {(1,) * r + (w.shape[-2] * w.shape[-1], 'out')}"
@@ -670,8 +686,8 @@ def separable_conv(
         )
     w = w.reshape(*w.shape[:-2], 1, w.shape[-2] * w.shape[-1])
     y = _conv_first(fn, _to_first(x, df), w, r, s, d, p, tuple(x.shape))
-    y = _conv_first(fn, y, pw, r, (1,) * r, (1,) * r, "valid", tuple(x.shape))
-    return _from_first(y, df)
+    y = _conv_first(fn, y, pw.to(y.dtype), r, (1,) * r, (1,) * r, "valid", tuple(x.shape))
+    return _from_first(y, df).to(out)
 
 
 def _transpose_pads(k: int, s: int, d: int, padding: str, output_padding) -> tuple[int, int]:
@@ -722,8 +738,8 @@ def conv_transpose(
             f"keras.ops.{fn}: the input channels ({c}, inputs shape {tuple(x.shape)}) must equal "
             f"kernel.shape[-1] ({w.shape[-1]}, kernel shape {tuple(w.shape)})"
         )
-    dt = ts.promote_types(x.dtype, w.dtype)
-    dt = dt if dt.is_floating_point else standardize_dtype(None)
+    out_dt = ts.promote_types(x.dtype, w.dtype)
+    dt = out_dt if out_dt.is_floating_point else _dt.float64
     xf = _to_first(x.to(dt), df)
     wt = w.to(dt).permute(r + 1, r, *range(r))  # (in, out, spatial...)
     y = _BY_RANK["conv_transpose"][r](xf, wt, stride=s, dilation=d)
@@ -740,7 +756,7 @@ def conv_transpose(
     y = y[tuple(index)]
     if any(a or b for a, b in extend):
         y = F.pad(y, _pad_arg(extend))
-    return _from_first(y, df)
+    return _from_first(y, df).to(out_dt)
 
 
 # -- one-hot, losses -----------------------------------------------------------------------------------------
@@ -983,7 +999,7 @@ def layer_normalization(
             "square); use keras.ops.rms_normalization",
             stacklevel=2,
         )
-    t0 = _floating(fn, x)
+    t0 = _tensor(fn, x)
     eps = config.epsilon() if epsilon is None else float(epsilon)
     t = t0.to(_compute_dtype(t0.dtype))
     ax = _axes(fn, axis, t.ndim)
@@ -1026,7 +1042,7 @@ def rms_normalization(
         tessera.Size([2, 4])
     """
     fn = "rms_normalization"
-    t0 = _floating(fn, x)
+    t0 = _tensor(fn, x)
     eps = config.epsilon() if epsilon is None else float(epsilon)
     t = t0.to(_compute_dtype(t0.dtype))
     if t.ndim == 0:
@@ -1097,6 +1113,8 @@ def polar(abs_: TensorLike, angle: TensorLike) -> Tensor:
         tessera.complex64
     """
     r, a = _floating("polar", abs_, "abs_"), _floating("polar", angle, "angle")
+    dt = _compute_dtype(r.dtype, a.dtype)  # half-precision complex does not exist here: complex64 at least
+    r, a = r.to(dt), a.to(dt)
     return ts.complex(r * ts.cos(a), r * ts.sin(a))
 
 
@@ -1145,8 +1163,7 @@ def dot_product_attention(
     nq, nk = q.shape[2], k.shape[2]
     if nq % nk:
         raise ValueError(f"keras.ops.{fn}: query heads ({nq}) must be a multiple of key/value heads ({nk})")
-    dt = ts.promote_types(ts.promote_types(q.dtype, k.dtype), v.dtype)
-    dt = dt if dt.is_floating_point else standardize_dtype(None)
+    dt = _result_dtype(q.dtype, k.dtype, v.dtype)
     q, k, v = (a.to(dt).transpose(1, 2) for a in (q, k, v))  # (B, N, T, H)
     if nk != nq and nk > 1:
         k, v = k.repeat_interleave(nq // nk, dim=1), v.repeat_interleave(nq // nk, dim=1)
@@ -1323,7 +1340,7 @@ def ctc_loss(
     """
     fn = "ctc_loss"
     o = _floating(fn, output, "output")
-    o = o.to(_compute_dtype(o.dtype))
+    o = o.to(_result_dtype(o.dtype, _dt.float32))
     t = _int_tensor(fn, target, "target")
     tl, ol = _int_tensor(fn, target_length, "target_length"), _int_tensor(fn, output_length, "output_length")
     if o.ndim != 3 or t.ndim != 2:
@@ -1457,7 +1474,7 @@ def ctc_decode(
     """
     fn = "ctc_decode"
     x = _floating(fn, inputs, "inputs")
-    x = x.to(_compute_dtype(x.dtype))
+    x = x.to(_result_dtype(x.dtype, _dt.float32))
     if x.ndim != 3:
         raise ValueError(
             f"keras.ops.{fn}: inputs must be (batch, max_time, classes), got shape {tuple(x.shape)}"
