@@ -479,6 +479,9 @@ ERRORS = [
     (lambda: L.LSTM(0), ValueError, "LSTM.*units"),
     (lambda: L.GRU(3, dropout=1.5), ValueError, "dropout"),
     (lambda: L.LSTM(3, use_cudnn="yes"), ValueError, "use_cudnn"),
+    (lambda: L.SimpleRNN(3, use_cudnn=True), TypeError, "use_cudnn"),
+    (lambda: L.GRU(3, use_cudnn=True, reset_after=False)(ts.zeros(1, 2, 3)), ValueError, "cuDNN"),
+    (lambda: L.LSTM(3, use_cudnn=True)(ts.zeros(1, 2, 3), mask=ts.ones(1, 2).bool()), ValueError, "cuDNN"),
     (lambda: L.RNN(object()), ValueError, "call"),
     (lambda: L.Bidirectional(L.LSTM(3), merge_mode="max"), ValueError, "merge mode"),
     (lambda: L.Bidirectional(L.Dense(3)), ValueError, "recurrent"),
@@ -504,6 +507,16 @@ ERRORS = [
 def test_errors(fn, exc, match):
     with pytest.raises(exc, match=match):
         fn()
+
+
+def test_use_cudnn_true_runs_where_keras_does(real_keras):
+    for cls in ("LSTM", "GRU"):
+        ours, ref, _, _ = run_pair(
+            lambda K, cls=cls: getattr(K.layers, cls)(3, use_cudnn=True), real_keras, rnd(2, 4, 3)
+        )
+        assert_outputs_close(ours, ref)
+    with pytest.raises(ValueError, match="use_cudnn"):
+        real_keras.layers.GRU(3, use_cudnn=True, reset_after=False)(rnd(1, 2, 3))
 
 
 def test_failed_call_leaves_stateful_layer_unchanged():

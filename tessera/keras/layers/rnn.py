@@ -790,12 +790,7 @@ class RNN(Layer):
             initial_state = self.states if self.stateful else self.get_initial_state(batch)
         else:
             initial_state = self._check_initial_state(initial_state, batch)
-        if getattr(self, "use_cudnn", "auto") is True:
-            raise ValueError(
-                f"{name}: use_cudnn=True was specified, but cuDNN is not supported for this layer "
-                "configuration with this backend. Pass use_cudnn='auto' to fallback to a non-cuDNN "
-                "implementation."
-            )
+        self._check_cudnn(mask)
         try:
             last, outs, states = self._loop(sequences, list(initial_state), mask, training)
         finally:
@@ -807,6 +802,9 @@ class RNN(Layer):
         if self.return_state:
             return [output] + list(states)
         return output
+
+    def _check_cudnn(self, mask) -> None:
+        """``use_cudnn=True`` configurations Keras's fused kernels cannot run raise (see ``LSTM``/``GRU``)."""
 
     def _loop(self, sequences, states, mask, training):
         cell = self.cell
@@ -900,11 +898,11 @@ class _CellLayer(RNN):
 
     _cell_class = None
     _cell_name = ""
-    _extra_props = ()
 
     def __init__(self, cell_kwargs: dict, rnn_kwargs: dict, kwargs: dict):
         kwargs = dict(kwargs)
-        use_cudnn = kwargs.pop("use_cudnn", "auto")
+        # SimpleRNN has no cuDNN kernel in Keras: there the argument stays unknown (a TypeError)
+        use_cudnn = "auto" if self._cell_class is SimpleRNNCell else kwargs.pop("use_cudnn", "auto")
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
                 f"{type(self).__name__}: invalid value received for argument `use_cudnn`. Expected one of "
@@ -927,6 +925,18 @@ class _CellLayer(RNN):
     def build(self, sequences_shape, initial_state_shape=None) -> None:
         super().build(sequences_shape, initial_state_shape)
         self.input_spec = InputSpec(ndim=3, axes={-1: sequences_shape[-1]})
+
+    def _check_cudnn(self, mask) -> None:
+        # Keras's fused LSTM/GRU (the torch backend's, on any device) take no mask, no recurrent dropout and
+        # only GRU's reset_after=True; with use_cudnn=True (not 'auto') those configurations are errors
+        if self.use_cudnn is not True:
+            return
+        if mask is not None or self.cell.recurrent_dropout or not getattr(self.cell, "reset_after", True):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': use_cudnn=True was specified, but cuDNN is not supported "
+                "for this layer configuration with this backend (a mask, recurrent_dropout or "
+                "reset_after=False). Pass use_cudnn='auto' to fallback to a non-cuDNN implementation."
+            )
 
     @property
     def seed(self):
