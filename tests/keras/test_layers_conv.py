@@ -310,6 +310,8 @@ def test_bad_inputs_name_the_layer():
         L.MaxPooling3D(3, name="pool3")(ts.randn(1, 2, 5, 5, 1))
     with pytest.raises(ValueError, match="dw"):
         L.DepthwiseConv1D(3, name="dw")(L.Input((6, None)))  # unknown channels
+    with pytest.raises(TypeError, match="tconv.*floating point.*int32"):
+        L.Conv1DTranspose(2, 3, name="tconv")(np.ones((1, 5, 2), np.int32))
 
 
 def test_model_save_load_round_trip(tmp_path):

@@ -192,6 +192,11 @@ class _BaseConv(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: ch})
 
     def _to_cf(self, x: Tensor) -> Tensor:
+        if not x.dtype.is_floating_point:
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': inputs must be floating point (the kernel is "
+                f"{self.dtype}), got {x.dtype} inputs of shape {tuple(x.shape)}"
+            )
         return ops.movedim(x, -1, 1) if self.data_format == "channels_last" else x
 
     def _from_cf(self, y: Tensor) -> Tensor:
