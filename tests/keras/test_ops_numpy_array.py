@@ -705,3 +705,36 @@ def test_get_item_errors_and_symbolic():
     assert out.shape == (None, 2)
     x = _f(2, 4, 3)
     np.testing.assert_allclose(keras.Model(inp, out)(ts.tensor(x)).numpy(), x[:, 1:3, 0])
+
+
+def _ops_model(keras):
+    """A functional model whose graph runs through many of these ops (same code for both frameworks)."""
+    o = keras.ops
+    inp = keras.Input(shape=(8,))
+    h = keras.layers.Dense(6)(inp)
+    r = o.reshape(h, (-1, 2, 3))
+    t = o.transpose(r, (0, 2, 1))
+    c = o.concatenate(
+        [o.reshape(t, (-1, 6)), o.flip(h, axis=-1), o.take(h, np.array([0, 5, 2]), axis=1)], axis=-1
+    )
+    p = o.pad(o.expand_dims(c, -1), ((0, 0), (1, 1), (0, 0)), mode="reflect")
+    s = o.squeeze(
+        o.einsum("bij,jk->bik", p, np.ones((1, 2), "float32")) @ np.ones((2, 1), "float32"), axis=-1
+    )
+    m = o.matmul(o.stack([s, o.roll(s, 1, axis=1)], axis=1), np.ones((s.shape[-1], 3), "float32") / 7)
+    out = keras.layers.Dense(1)(o.reshape(m, (-1, 6)))
+    return keras.Model(inp, out)
+
+
+def test_functional_model_through_ops_matches_keras_and_trains(real_keras):
+    from tessera import keras
+
+    ours, theirs = _ops_model(keras), _ops_model(real_keras)
+    theirs.set_weights(ours.get_weights())
+    x = _f(5, 8)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    ours.compile(optimizer="sgd", loss="mse")
+    y = _f(5, 1)
+    before = ours.evaluate(x, y, verbose=0)
+    ours.fit(x, y, epochs=5, verbose=0)
+    assert ours.evaluate(x, y, verbose=0) < before
