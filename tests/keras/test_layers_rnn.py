@@ -673,3 +673,28 @@ def test_mask_with_initial_state_and_stateful_match_keras(real_keras, cls):
     ts_.set_weights(ks.get_weights())
     for _ in range(2):
         assert_outputs_close(ts_(ts.tensor(x), mask=ts.tensor(mask), training=False), ks(x, mask=mask))
+
+
+def test_masked_bidirectional_fit_step_replays_under_strict_trace():
+    """Every computation of a training step (masks, dropout masks, recurrences) goes through Tessera's ops:
+    the recorded trace replays the step exactly."""
+    from test_strict_trace import check_replay
+
+    def build():
+        model = tk.Sequential([
+            L.Input((5, 4)),
+            L.Masking(),
+            L.Bidirectional(L.LSTM(4, dropout=0.1, recurrent_dropout=0.2)),
+            L.Dense(3),
+        ])  # fmt: skip
+        model.compile(optimizer="adam", loss=tk.losses.SparseCategoricalCrossentropy(from_logits=True))
+        x, y = rnd(8, 5, 4), np.arange(8) % 3
+        x[:3, 3:] = 0
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        return {"model": model, "opt": model.optimizer.optimizer, "x": ts.tensor(x), "y": ts.tensor(y)}
+
+    def step(o):
+        total, _ = o["model"]._optimization_step(o["x"], o["y"])
+        return total.detach()
+
+    check_replay(build, step)
