@@ -625,3 +625,74 @@ COLOR_ERRORS = [
 def test_color_layer_errors(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+# -- audio layers ----------------------------------------------------------------------------------------------
+SIGNAL = RNG.normal(size=(2, 200, 2)).astype("float32")
+MONO = RNG.normal(size=(2, 300)).astype("float32")
+STFT_OPTIONS = [
+    {},
+    {"padding": "same", "frame_step": 5},
+    {"expand_dims": True, "fft_length": 32, "window": "hamming", "scaling": "spectrum", "periodic": True},
+    {"data_format": "channels_first", "scaling": None},
+]
+
+
+@pytest.mark.parametrize("mode", ["log", "magnitude", "psd", "real", "imag", "angle", "stft"])
+@pytest.mark.parametrize("kwargs", STFT_OPTIONS)
+def test_stft_spectrogram_matches_keras(real_keras, mode, kwargs):
+    x = np.transpose(SIGNAL, (0, 2, 1)) if kwargs.get("data_format") == "channels_first" else SIGNAL
+    ours = L.STFTSpectrogram(mode=mode, frame_length=20, **kwargs)
+    ref = real_keras.layers.STFTSpectrogram(mode=mode, frame_length=20, **kwargs)
+    expected = theirs(real_keras, ref(x))
+    np.testing.assert_allclose(np_(ours(x)), expected, rtol=1e-4, atol=1e-4)
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in ref.weights]
+    np.testing.assert_allclose(np_(roundtrip(ours)(x)), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fft_length": 64, "sequence_stride": 16, "num_mel_bins": 10},
+        {
+            "fft_length": 64,
+            "sequence_length": 48,
+            "sequence_stride": 20,
+            "num_mel_bins": 8,
+            "power_to_db": False,
+            "window": "hamming",
+            "sampling_rate": 8000,
+        },
+        {
+            "fft_length": 32,
+            "sequence_stride": 8,
+            "num_mel_bins": 6,
+            "mag_exp": 1.0,
+            "top_db": 20.0,
+            "ref_power": 2.0,
+        },
+    ],
+)
+def test_mel_spectrogram_matches_keras(real_keras, kwargs):
+    ours, ref = L.MelSpectrogram(**kwargs), real_keras.layers.MelSpectrogram(**kwargs)
+    for x in (MONO, MONO[0]):
+        expected = theirs(real_keras, ref(x))
+        np.testing.assert_allclose(
+            np_(ours(x)), expected, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(expected).max())
+        )
+    assert tuple(ours.compute_output_shape((None, 300))) == tuple(ref.compute_output_shape((None, 300)))
+    roundtrip(ours)
+
+
+def test_spectrograms_differentiable_and_errors():
+    x = ts.tensor(MONO, requires_grad=True)
+    L.MelSpectrogram(fft_length=32, sequence_stride=8, num_mel_bins=4, power_to_db=False)(x).sum().backward()
+    assert x.grad is not None and np.isfinite(np_(x.grad)).all()
+    with pytest.raises(ValueError, match="frame_step"):
+        L.STFTSpectrogram(frame_length=8, frame_step=9)
+    with pytest.raises(ValueError, match="mode"):
+        L.STFTSpectrogram(mode="power")
+    with pytest.raises(ValueError, match="fft_length"):
+        L.MelSpectrogram(fft_length=16, sequence_length=32)
+    with pytest.raises(TypeError, match="float"):
+        L.STFTSpectrogram(frame_length=4)(np.ones((1, 8, 1), "int32"))

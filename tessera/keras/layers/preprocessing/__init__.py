@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
-from . import color, image, numeric, text
+from . import audio, color, image, numeric, text
+from .audio import *
 from .color import *
 from .image import *
 from .numeric import *
 from .text import *
 
-__all__: list[str] = list(text.__all__) + list(numeric.__all__) + list(image.__all__) + list(color.__all__)
+__all__: list[str] = (
+    list(text.__all__)
+    + list(numeric.__all__)
+    + list(image.__all__)
+    + list(color.__all__)
+    + list(audio.__all__)
+)
