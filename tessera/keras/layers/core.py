@@ -8,6 +8,7 @@ import importlib
 import inspect
 import math
 import numbers
+import re
 import types
 
 from ... import ops
@@ -35,6 +36,7 @@ __all__ = [
     "Lambda",
     "ELU",
     "PReLU",
+    "EinsumDense",
 ]
 
 
@@ -692,3 +694,217 @@ class Lambda(Layer):
         if "mask" in config:
             config["mask"] = _deserialize_function(config["mask"], custom_objects, safe)
         return cls(**config)
+
+
+_EINSUM_FORM = re.compile(
+    r"[a-zA-Z]+,[a-zA-Z]+->[a-zA-Z]+|\.\.\.[a-zA-Z]+,[a-zA-Z]+->\.\.\.[a-zA-Z]+|"
+    r"[a-zA-Z]{2,}\.\.\.,[a-zA-Z]+->[a-zA-Z]+\.\.\."
+)
+
+
+def _analyze_einsum(layer: str, equation: str, bias_axes, input_shape, output_shape) -> tuple:
+    """(kernel_shape, bias_shape or None, full_output_shape, input_axes, output_axes) for an EinsumDense
+    ``equation`` of the forms ``ab,bc->ac``, ``...ab,bc->...ac`` or ``ab...,bc->ac...``, as Keras
+    derives them: kernel axes take their sizes from the output (``output_shape``) or the input."""
+    eq = equation.replace("...", "0")
+    left = False
+    m = re.fullmatch("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", eq)
+    if m is None:
+        m = re.fullmatch("0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", eq)
+        left = m is not None
+    if m is None:
+        m = re.fullmatch("([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0", eq)
+    if m is None:
+        raise ValueError(
+            f"{layer}: invalid einsum equation '{equation}'. Equations must be in the form [X],[Y]->[Z], "
+            "...[X],[Y]->...[Z], or [X]...,[Y]->[Z]...."
+        )
+    in_spec, w_spec, out_spec = m.groups()
+    input_shape = tuple(input_shape)
+    elided = len(input_shape) - len(in_spec)
+    if elided < 0:
+        raise ValueError(
+            f"{layer}: the equation '{equation}' needs inputs of rank >= {len(in_spec)}, got shape {input_shape}"
+        )
+    out = list(output_shape)
+    out.insert(0, input_shape[0])
+    if elided > 0 and left:
+        for i in range(1, elided):
+            out.insert(1, input_shape[i])
+    elif elided > 0:
+        out.extend(input_shape[len(input_shape) - elided :])
+    if left:
+        in_map = {d: i + elided - len(input_shape) for i, d in enumerate(in_spec)}
+        out_map = {d: i + elided for i, d in enumerate(out_spec)}
+    else:
+        in_map = {d: i for i, d in enumerate(in_spec)}
+        out_map = {d: i for i, d in enumerate(out_spec)}
+    if len(out) != len(out_spec) + elided:
+        raise ValueError(
+            f"{layer}: output_shape {tuple(output_shape)} does not match the output spec '{out_spec}' of "
+            f"'{equation}' (expected {len(out_spec) - 1} dimensions besides the batch one)"
+        )
+    for d in in_spec:
+        if d in out_map:
+            o = out[out_map[d]]
+            if o is not None and o != input_shape[in_map[d]]:
+                raise ValueError(
+                    f"{layer}: input shape and output shape do not match at shared dimension '{d}'. Input shape "
+                    f"is {input_shape[in_map[d]]}, and output shape is {o}."
+                )
+    for d in out_spec:
+        if d not in in_spec and d not in w_spec:
+            raise ValueError(
+                f"{layer}: dimension '{d}' was specified in the output '{out_spec}' but has no corresponding dim "
+                f"in the input spec '{in_spec}' or weight spec '{w_spec}'"
+            )
+    kernel, input_axes, output_axes = [], [], []
+    for i, d in enumerate(w_spec):
+        if d in out_map:
+            kernel.append(out[out_map[d]])
+            output_axes.append(i)
+        elif d in in_map:
+            kernel.append(input_shape[in_map[d]])
+            input_axes.append(i)
+        else:
+            raise ValueError(
+                f"{layer}: weight dimension '{d}' did not have a match in either the input spec '{in_spec}' or "
+                f"the output spec '{out_spec}'. For this layer, the weight must be fully specified."
+            )
+    bias = None
+    if bias_axes is not None:
+        shift = elided if left else 0
+        idx = {c: out[i + shift] for i, c in enumerate(out_spec)}
+        for c in bias_axes:
+            if c not in out_spec:
+                raise ValueError(
+                    f"{layer}: bias dimension '{c}' was requested, but is not part of the output spec '{out_spec}'"
+                )
+        first = min(out_spec.find(c) for c in bias_axes)
+        bias = [idx[c] if c in bias_axes else 1 for c in out_spec[first:]]
+        if not left:
+            bias.extend([1] * max(elided, 0))
+    return kernel, bias, out, input_axes, output_axes
+
+
+class EinsumDense(Layer):
+    """A dense layer of any shape, as an einsum ``equation`` between the inputs and a ``kernel``: e.g.
+    ``'ab,bc->ac'`` is ``Dense``, ``'abc,cde->abde'`` projects the last axis to two. ``output_shape`` gives
+    the output dimensions besides the batch (None: inferred from the input); ``bias_axes`` names the output
+    axes that carry a bias (e.g. ``'de'``).
+
+    Example:
+        >>> layer = ts.keras.layers.EinsumDense("abc,cde->abde", output_shape=(None, 4, 8), bias_axes="de")
+        >>> layer(ts.randn(2, 5, 16)).shape, tuple(layer.kernel.shape), tuple(layer.bias.shape)
+        (tessera.Size([2, 5, 4, 8]), (16, 4, 8), (4, 8))
+    """
+
+    def __init__(
+        self,
+        equation: str,
+        output_shape,
+        activation=None,
+        bias_axes: str | None = None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        # Keras's LoRA/quantization options are not supported; their "off" values are accepted
+        for k in ("lora_rank", "lora_alpha", "quantization_config"):
+            if k in kwargs and kwargs[k] is None:
+                del kwargs[k]
+        super().__init__(**kwargs)
+        if not isinstance(equation, str):
+            raise TypeError(f"EinsumDense: equation must be a string, got {equation!r}")
+        if bias_axes is not None and not isinstance(bias_axes, str):
+            raise TypeError(f"EinsumDense: bias_axes must be a string or None, got {bias_axes!r}")
+        self.equation = equation
+        if isinstance(output_shape, numbers.Integral):
+            self.partial_output_shape = (int(output_shape),)
+        else:
+            self.partial_output_shape = tuple(None if d is None else int(d) for d in output_shape)
+        self.bias_axes = bias_axes
+        self.activation = _activations.get(activation)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _get_constraint("EinsumDense", "kernel_constraint", kernel_constraint)
+        self.bias_constraint = _get_constraint("EinsumDense", "bias_constraint", bias_constraint)
+        if _EINSUM_FORM.fullmatch(equation) is None:
+            raise ValueError(
+                f"EinsumDense: invalid einsum equation '{equation}'. Equations must be in the form "
+                "[X],[Y]->[Z], ...[X],[Y]->...[Z], or [X]...,[Y]->[Z]...."
+            )
+
+    def build(self, input_shape) -> None:
+        kernel_shape, bias_shape, _, input_axes, output_axes = _analyze_einsum(
+            f"EinsumDense '{self.name}'",
+            self.equation,
+            self.bias_axes,
+            input_shape,
+            self.partial_output_shape,
+        )
+        if any(d is None for d in kernel_shape) or (bias_shape and any(d is None for d in bias_shape)):
+            raise ValueError(
+                f"EinsumDense '{self.name}': the kernel shape {kernel_shape} is not fully defined for inputs of "
+                f"shape {input_shape} and output_shape {self.partial_output_shape}"
+            )
+        self.input_spec = InputSpec(ndim=len(input_shape))
+        init = self.kernel_initializer
+        if isinstance(init, _initializers.VarianceScaling) and (
+            init.input_axes is None or init.output_axes is None
+        ):
+            # Keras computes the fans of an einsum kernel from its input and output axes
+            init = type(init).from_config(
+                {**init.get_config(), "input_axes": input_axes, "output_axes": output_axes}
+            )
+        self.add_weight(
+            "kernel",
+            tuple(kernel_shape),
+            initializer=init,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if bias_shape is not None:
+            self.add_weight(
+                "bias",
+                tuple(bias_shape),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def call(self, inputs: Tensor) -> Tensor:
+        x = ops.einsum(self.equation, inputs, self.kernel)
+        if self.bias is not None:
+            x = x + self.bias
+        return self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(
+            _analyze_einsum(
+                "EinsumDense", self.equation, self.bias_axes, input_shape, self.partial_output_shape
+            )[2]
+        )
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "output_shape": list(self.partial_output_shape),
+            "equation": self.equation,
+            "activation": _activations.serialize(self.activation),
+            "bias_axes": self.bias_axes,
+            "kernel_initializer": _ser_init(self.kernel_initializer),
+            "bias_initializer": _ser_init(self.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
+        }
