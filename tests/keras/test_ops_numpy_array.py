@@ -738,3 +738,14 @@ def test_functional_model_through_ops_matches_keras_and_trains(real_keras):
     before = ours.evaluate(x, y, verbose=0)
     ours.fit(x, y, epochs=5, verbose=0)
     assert ours.evaluate(x, y, verbose=0) < before
+
+
+def test_result_type_matches_keras_lattice(real_keras):
+    from tessera.keras.ops._numpy_array import _result_type
+
+    kinds = DTYPES + ["bfloat16", int, float, bool]
+    for a in kinds:
+        for b in kinds:
+            ours = _result_type(ts.float32 if a == "float32" else a, b).name
+            assert ours == real_keras.backend.result_type(a, b), (a, b)
+        assert _result_type(a).name == real_keras.backend.result_type(a), a
