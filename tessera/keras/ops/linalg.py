@@ -23,6 +23,7 @@ from ...core import dtypes as _dt
 from ...core.grad_mode import enable_grad
 from ...core.tensor import Tensor
 from .. import config
+from ..backend import result_type as _result_type
 from ..layers.base import flatten, symbolic_op
 from ._convert import standardize_dtype, to_tensor
 from .core import _pack
@@ -185,7 +186,8 @@ _MATRIX_ORDS = (None, "fro", "nuc", float("inf"), float("-inf"), 1, -1, 2, -2)
 @symbolic_op
 def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     """Vector norms (``axis`` an int, or ``x`` 1-D) or matrix norms (``axis`` a pair, or ``x`` 2-D with
-    ``axis=None``); ``ord`` as in ``numpy.linalg.norm``; integer inputs give ``floatx()``.
+    ``axis=None``); ``ord`` as in ``numpy.linalg.norm``; the result dtype is Keras's
+    ``result_type(x.dtype, float)`` (integers and float64 give float32).
 
     Example:
         >>> norm(ts.tensor([3.0, 4.0])).item()
@@ -209,8 +211,10 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
         raise ValueError(
             f"keras.ops.norm: ord={ord!r} needs `axis` (one or two axes) for an input of rank {x.ndim}"
         )
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
-        x = x.to(standardize_dtype(config.floatx()))
+    if not x.dtype.is_complex:
+        # Keras computes norms in result_type(x.dtype, float), which narrows float64 to float32
+        dt = standardize_dtype(_result_type(x.dtype.name, float))
+        x = x if x.dtype is dt else x.to(dt)
     dim = None if axis is None else (axis[0] if len(axis) == 1 else tuple(axis))
     return _la.norm(x, ord=ord, dim=dim, keepdim=bool(keepdims))
 
