@@ -90,9 +90,9 @@ class _ForgetBiasInit(_initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         u = self.units
-        # initializers run on the host while a layer builds (see ``Layer.add_weight``)
+        # Keras's initializers give host arrays here (see ``Layer.add_weight``); a custom one may give a tensor
         a, b = (
-            np.asarray(p._data if isinstance(p, Tensor) else p)
+            p.detach().numpy() if isinstance(p, Tensor) else np.asarray(p)
             for p in (self.base((u,), dtype), self.base((2 * u,), dtype))
         )
         return np.concatenate([a, np.ones((u,), a.dtype), b])
