@@ -940,16 +940,16 @@ def stack(x, axis=0) -> Tensor:
     return _join("stack", x, axis, True)
 
 
+# NumPy's atleast_{1,2,3}d: where a tensor of rank r < n goes in the n-d shape
+_ATLEAST = {
+    1: lambda s: (1,),
+    2: lambda s: (1,) * (2 - len(s)) + s,
+    3: lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)],
+}
+
+
 def _atleast(xs, n: int) -> list[Tensor]:
-    out = []
-    for t in xs:
-        if t.ndim < n:
-            shape = {0: (1,) * n, 1: (1, t.numel()) if n >= 2 else (t.numel(),), 2: tuple(t.shape)}[t.ndim]
-            if n == 3:
-                shape = {0: (1, 1, 1), 1: (1, t.shape[0], 1), 2: tuple(t.shape) + (1,)}[t.ndim]
-            t = ts.reshape(t, shape)
-        out.append(t)
-    return out
+    return [ts.reshape(t, _ATLEAST[n](tuple(t.shape))) if t.ndim < n else t for t in xs]
 
 
 @_op
