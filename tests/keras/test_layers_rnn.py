@@ -698,3 +698,17 @@ def test_masked_bidirectional_fit_step_replays_under_strict_trace():
         return total.detach()
 
     check_replay(build, step)
+
+
+def test_time_distributed_lstm_gets_each_slice_mask_like_keras(real_keras):
+    x = rnd(2, 3, 4, 2)
+    x[0, 1, 2:] = 0
+    x[1, 2, :1] = 0
+
+    def make(K):
+        inp = K.Input((3, 4, 2))
+        h = K.layers.Masking()(inp)
+        return K.Model(inp, K.layers.TimeDistributed(K.layers.LSTM(3, return_sequences=True))(h))
+
+    ours, ref, _, _ = run_pair(make, real_keras, x)
+    assert_outputs_close(ours, ref)
