@@ -23,6 +23,7 @@ from ...core import dtypes as _dt
 from ...core.dispatch import OpDef, TensorMeta
 from ...core.grad_mode import no_grad
 from ...core.tensor import Tensor
+from ..backend import standardize_dtype as _keras_dtype_name
 from ..layers.base import KerasTensor, flatten, map_structure, symbolic_op
 from ._convert import standardize_dtype, to_tensor
 
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 _slice = builtins.slice
-_map = builtins.map
 
 
 def _pack(struct, leaves):
@@ -67,12 +67,8 @@ def _pack(struct, leaves):
     return next(leaves)
 
 
-def _is_nested(x) -> bool:
-    return isinstance(x, (list, tuple, dict))
-
-
 def _dtype_name(dt) -> str:
-    return standardize_dtype(dt).name
+    return _keras_dtype_name(dt)
 
 
 def _int(fn: str, arg: str, v) -> int:
