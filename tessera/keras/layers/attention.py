@@ -21,7 +21,7 @@ from .. import regularizers as _regularizers
 from .base import Layer, _shape_of
 from .core import _get_constraint, _ser_init
 
-__all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention"]
+__all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention"]
 
 
 class Attention(Layer):
@@ -212,6 +212,71 @@ def _attention_equations(rank: int, attn_axes: tuple) -> tuple:
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
+def _einsum_init(init, input_axes, output_axes):
+    """The kernel initializer Keras's EinsumDense sublayers use: variance scaling with fans computed over
+    the kernel's input and output axes (not the conv-style receptive field)."""
+    if isinstance(init, _initializers.VarianceScaling) and (
+        init.input_axes is None or init.output_axes is None
+    ):
+        return type(init).from_config(
+            {**init.get_config(), "input_axes": input_axes, "output_axes": output_axes}
+        )
+    return init
+
+
+def _combined_mask(query, value, query_mask, value_mask, key_mask, attention_mask, causal, sliding_window):
+    """Keras's attention mask: the (batch, T, S) ``attention_mask`` AND the query mask (B, T, 1), the
+    value/key masks (B, 1, S), the causal mask and the sliding-window band (1, T, S); None if none is set."""
+    auto = None
+    if query_mask is not None:
+        auto = _as_bool(query_mask).unsqueeze(-1)
+    for m in (value_mask, key_mask):
+        if m is not None:
+            m = _as_bool(m).unsqueeze(-2)
+            auto = m if auto is None else ops.logical_and(auto, m)
+    T, S = query.shape[1], value.shape[1]
+    rows = creation.arange(T).reshape(1, T, 1)
+    cols = creation.arange(S).reshape(1, 1, S)
+    if causal:
+        m = rows >= cols
+        auto = m if auto is None else ops.logical_and(auto, m)
+    if sliding_window is not None:
+        m = ops.abs(rows - cols) < sliding_window
+        auto = m if auto is None else ops.logical_and(auto, m)
+    if attention_mask is not None:
+        attention_mask = _as_bool(attention_mask)
+    if auto is not None:
+        attention_mask = auto if attention_mask is None else ops.logical_and(attention_mask, auto)
+    return attention_mask
+
+
+def _masked_softmax(layer, scores: Tensor, mask, n_attn_axes: int, fused: bool) -> Tensor:
+    """Softmax over the last ``n_attn_axes`` axes of the scores with masked entries excluded, as Keras: the
+    mask gains axes before the query attention axes; masked rows are zero except on Keras's fused path."""
+    if mask is not None:
+        for _ in range(scores.ndim - mask.ndim):
+            mask = mask.unsqueeze(-n_attn_axes * 2 - 1)
+        try:
+            mask = mask.expand(tuple(scores.shape)) if tuple(mask.shape) != tuple(scores.shape) else mask
+        except (ValueError, RuntimeError):
+            raise ValueError(
+                f"{type(layer).__name__} '{layer.name}': the attention mask of shape {tuple(mask.shape)} does not "
+                f"broadcast to the attention scores' shape {tuple(scores.shape)}"
+            ) from None
+        big = -3e4 if scores.dtype == _dt.float16 else -1e9
+        scores = ops.where(mask, scores, creation.full_like(scores, big))
+    axes = tuple(range(scores.ndim - n_attn_axes, scores.ndim))
+    if len(axes) == 1:
+        weights = ops.softmax(scores, axes[0])
+    else:
+        weights = ops.exp(scores - ops.logsumexp(scores, axes, keepdim=True))
+    # Keras zeroes the weights of entirely masked rows on its explicit path; its fused path (no dropout,
+    # no scores returned, rank-3 inputs) leaves them uniform, and so do we, to give the same outputs
+    if mask is not None and not fused:
+        weights = ops.where(mask, weights, ops.zeros_like(weights))
+    return weights
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention as in Keras: ``call(query, value, key=None, query_mask=None, value_mask=None,
     key_mask=None, attention_mask=None, return_attention_scores=False, training=None,
@@ -369,10 +434,12 @@ class MultiHeadAttention(Layer):
             projections.append(("gate", query_shape[-1], V))
         projections.append(("value", value_shape[-1], V))
         for name, dim, size in projections:
-            self.add_weight(f"{name}_kernel", (dim, H, size), **kw)
+            init = _einsum_init(self.kernel_initializer, [0], [1, 2])
+            self.add_weight(f"{name}_kernel", (dim, H, size), **{**kw, "initializer": init})
             if self.use_bias:
                 self.add_weight(f"{name}_bias", (H, size), **bw)
-        self.add_weight("output_kernel", (H, V) + tuple(out), **kw)
+        init = _einsum_init(self.kernel_initializer, [0, 1], list(range(2, 2 + len(out))))
+        self.add_weight("output_kernel", (H, V) + tuple(out), **{**kw, "initializer": init})
         if self.use_bias:
             self.add_weight("output_bias", tuple(out), **bw)
         dot, combine, scores_rank = _attention_equations(rank, axes)
@@ -395,29 +462,6 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             y = y + getattr(self, f"{name}_bias")
         return y
-
-    def _compute_attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask, causal):
-        auto = None
-        if query_mask is not None:
-            auto = _as_bool(query_mask).unsqueeze(-1)
-        for m in (value_mask, key_mask):
-            if m is not None:
-                m = _as_bool(m).unsqueeze(-2)
-                auto = m if auto is None else ops.logical_and(auto, m)
-        T, S = query.shape[1], value.shape[1]
-        rows = creation.arange(T).reshape(1, T, 1)
-        cols = creation.arange(S).reshape(1, 1, S)
-        if causal:
-            m = rows >= cols
-            auto = m if auto is None else ops.logical_and(auto, m)
-        if self.sliding_window is not None:
-            m = ops.abs(rows - cols) < self.sliding_window
-            auto = m if auto is None else ops.logical_and(auto, m)
-        if attention_mask is not None:
-            attention_mask = _as_bool(attention_mask)
-        if auto is not None:
-            attention_mask = auto if attention_mask is None else ops.logical_and(attention_mask, auto)
-        return attention_mask
 
     def call(
         self,
@@ -453,34 +497,21 @@ class MultiHeadAttention(Layer):
             )
         # as in Keras, the query's own mask (not the query_mask argument) masks the query steps
         query_mask = getattr(query, "_keras_mask", None)
-        mask = self._compute_attention_mask(
-            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
+        mask = _combined_mask(
+            query,
+            value,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            self.sliding_window,
         )
         q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
         k, v = self._project(key, "key"), self._project(value, "value")
         scores = ops.einsum(self._dot_equation, k, q)
-        if mask is not None:
-            for _ in range(scores.ndim - mask.ndim):
-                mask = mask.unsqueeze(-len(self._attn_axes) * 2 - 1)
-            try:
-                mask = mask.expand(tuple(scores.shape)) if tuple(mask.shape) != tuple(scores.shape) else mask
-            except (ValueError, RuntimeError):
-                raise ValueError(
-                    f"MultiHeadAttention '{self.name}': the attention mask of shape {tuple(mask.shape)} does not "
-                    f"broadcast to the attention scores' shape {tuple(scores.shape)}"
-                ) from None
-            big = -3e4 if scores.dtype == _dt.float16 else -1e9
-            scores = ops.where(mask, scores, creation.full_like(scores, big))
-        axes = self._norm_axes
-        if len(axes) == 1:
-            weights = ops.softmax(scores, axes[0])
-        else:
-            weights = ops.exp(scores - ops.logsumexp(scores, axes, keepdim=True))
-        # Keras zeroes the weights of entirely masked rows on its explicit path; its fused path (no dropout,
-        # no scores returned, rank-3 inputs) leaves them uniform, and so do we, to give the same outputs
         fused = self.dropout == 0 and not return_attention_scores and query.ndim == 3
-        if mask is not None and not fused:
-            weights = ops.where(mask, weights, ops.zeros_like(weights))
+        weights = _masked_softmax(self, scores, mask, len(self._attn_axes), fused)
         attn = F.dropout(weights, self.dropout, True) if training and self.dropout > 0 else weights
         ctx = ops.einsum(self._combine_equation, attn, v)
         if self.use_gate:
@@ -507,6 +538,215 @@ class MultiHeadAttention(Layer):
             "output_shape": self.output_shape_,
             "attention_axes": self.attention_axes,
             "sliding_window": self.sliding_window,
+            "kernel_initializer": _ser_init(self.kernel_initializer),
+            "bias_initializer": _ser_init(self.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
+            "seed": self.seed,
+        }
+
+
+class GroupQueryAttention(Layer):
+    """Grouped-query attention (GQA), as Keras's ``GroupQueryAttention``: ``num_query_heads`` query heads
+    share ``num_key_value_heads`` key/value heads (each repeated ``num_query_heads // num_key_value_heads``
+    times), all of size ``head_dim``, on (batch, seq, features) inputs; the output has the query's
+    features. ``call`` takes the same arguments and masks as ``MultiHeadAttention``. Weights: ``query_kernel``
+    (features, query_heads, head_dim), ``key_kernel``/``value_kernel`` (features, kv_heads, head_dim), their
+    biases, (``gate_*`` with ``use_gate``,) and ``output_kernel`` (query_heads, head_dim, features).
+
+    Example:
+        >>> gqa = ts.keras.layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2)
+        >>> x = ts.randn(2, 5, 8)
+        >>> gqa(x, x).shape
+        tessera.Size([2, 5, 8])
+    """
+
+    def __init__(
+        self,
+        head_dim: int,
+        num_query_heads: int,
+        num_key_value_heads: int,
+        dropout: float = 0.0,
+        use_bias: bool = True,
+        sliding_window: int | None = None,
+        flash_attention: bool | None = None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        use_gate: bool = False,
+        seed=None,
+        **kwargs,
+    ):
+        for name, v in (
+            ("head_dim", head_dim),
+            ("num_query_heads", num_query_heads),
+            ("num_key_value_heads", num_key_value_heads),
+        ):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
+                raise ValueError(f"GroupQueryAttention: {name} must be a positive int, got {v!r}")
+        if num_query_heads % num_key_value_heads:
+            raise ValueError(
+                "GroupQueryAttention: `num_query_heads` must be divisible by `num_key_value_heads`, got "
+                f"num_query_heads={num_query_heads}, num_key_value_heads={num_key_value_heads}"
+            )
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"GroupQueryAttention: dropout must be a number in [0, 1], got {dropout!r}")
+        if sliding_window is not None and (
+            isinstance(sliding_window, bool)
+            or not isinstance(sliding_window, numbers.Integral)
+            or sliding_window <= 0
+        ):
+            raise ValueError(
+                "GroupQueryAttention: `sliding_window` must be `None` or a positive integer. Received: "
+                f"sliding_window={sliding_window!r}"
+            )
+        if flash_attention and dropout > 0:
+            raise ValueError(
+                "GroupQueryAttention: dropout is not supported when flash attention is enabled. Please set "
+                "dropout to 0.0 to use flash attention."
+            )
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.supports_masking = True
+        self.head_dim, self.num_query_heads = int(head_dim), int(num_query_heads)
+        self.num_key_value_heads = int(num_key_value_heads)
+        self.num_repeats = self.num_query_heads // self.num_key_value_heads
+        self.dropout, self.use_bias, self.use_gate = float(dropout), bool(use_bias), bool(use_gate)
+        self.sliding_window = None if sliding_window is None else int(sliding_window)
+        self.flash_attention, self.seed = flash_attention, seed
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _get_constraint(
+            "GroupQueryAttention", "kernel_constraint", kernel_constraint
+        )
+        self.bias_constraint = _get_constraint("GroupQueryAttention", "bias_constraint", bias_constraint)
+
+    _build_shapes = MultiHeadAttention._build_shapes
+
+    def build(self, query_shape, value_shape=None, key_shape=None) -> None:
+        if value_shape is None and isinstance(query_shape, list):
+            query_shape, value_shape, key_shape = (list(query_shape) + [None, None])[:3]
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        for what, shp in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            if len(shp) != 3 or shp[-1] is None:
+                raise ValueError(
+                    f"GroupQueryAttention '{self.name}': expected a (batch, seq, features) {what} with known "
+                    f"features, got shape {tuple(shp)}"
+                )
+        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+            raise ValueError(
+                f"GroupQueryAttention '{self.name}': all dimensions of `value` and `key`, except the last one, "
+                f"must be equal. Received: value_shape={tuple(value_shape)} and key_shape={tuple(key_shape)}"
+            )
+        hq, hkv, d, m = self.num_query_heads, self.num_key_value_heads, self.head_dim, query_shape[-1]
+        kw = {
+            "initializer": self.kernel_initializer,
+            "regularizer": self.kernel_regularizer,
+            "constraint": self.kernel_constraint,
+        }
+        bw = {
+            "initializer": self.bias_initializer,
+            "regularizer": self.bias_regularizer,
+            "constraint": self.bias_constraint,
+        }
+        projections = [("query", m, hq), ("key", key_shape[-1], hkv)]
+        if self.use_gate:
+            projections.append(("gate", m, hq))
+        projections.append(("value", value_shape[-1], hkv))
+        for name, dim, heads in projections:
+            init = _einsum_init(self.kernel_initializer, [0], [1, 2])
+            self.add_weight(f"{name}_kernel", (dim, heads, d), **{**kw, "initializer": init})
+            if self.use_bias:
+                self.add_weight(f"{name}_bias", (heads, d), **bw)
+        init = _einsum_init(self.kernel_initializer, [0, 1], [2])
+        self.add_weight("output_kernel", (hq, d, m), **{**kw, "initializer": init})
+        if self.use_bias:
+            self.add_weight("output_bias", (m,), **bw)
+        self.built = True
+
+    def _project(self, x: Tensor, name: str) -> Tensor:
+        w = getattr(self, f"{name}_kernel")
+        if x.ndim != 3 or x.shape[-1] != w.shape[0]:
+            raise ValueError(
+                f"GroupQueryAttention '{self.name}': expected a (batch, seq, {w.shape[0]}) "
+                f"{'query' if name == 'gate' else name}, got shape {tuple(x.shape)}"
+            )
+        y = ops.einsum("bsm,mhd->bshd", x, w)
+        return y + getattr(self, f"{name}_bias") if self.use_bias else y
+
+    def call(
+        self,
+        query: Tensor,
+        value: Tensor,
+        key: Tensor | None = None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores: bool = False,
+        training=None,
+        use_causal_mask: bool = False,
+    ):
+        if self.flash_attention and return_attention_scores:
+            raise ValueError(
+                f"GroupQueryAttention '{self.name}': returning attention scores is not supported when flash "
+                "attention is enabled. Please disable flash attention to access attention scores."
+            )
+        training = self.training if training is None else bool(training)
+        if key is None:
+            key = value
+        if tuple(key.shape[:-1]) != tuple(value.shape[:-1]):
+            raise ValueError(
+                f"GroupQueryAttention '{self.name}': key and value must agree on every dimension but the last, "
+                f"got {tuple(key.shape)} and {tuple(value.shape)}"
+            )
+        mask = _combined_mask(
+            query,
+            value,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            self.sliding_window,
+        )
+        gate = ops.sigmoid(self._project(query, "gate")) if self.use_gate else None
+        q = self._project(query, "query") * (1.0 / math.sqrt(self.head_dim))
+        k = ops.repeat_interleave(self._project(key, "key"), self.num_repeats, dim=2)
+        v = ops.repeat_interleave(self._project(value, "value"), self.num_repeats, dim=2)
+        scores = ops.einsum("bquh,bkuh->buqk", q, k)
+        fused = self.dropout == 0 and not return_attention_scores
+        weights = _masked_softmax(self, scores, mask, 1, fused)
+        attn = F.dropout(weights, self.dropout, True) if training and self.dropout > 0 else weights
+        ctx = ops.einsum("buqk,bkuh->bquh", attn, v)
+        if gate is not None:
+            ctx = ctx * gate
+        out = ops.einsum("bquh,uhm->bqm", ctx, self.output_kernel)
+        if self.use_bias:
+            out = out + self.output_bias
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "head_dim": self.head_dim,
+            "num_query_heads": self.num_query_heads,
+            "num_key_value_heads": self.num_key_value_heads,
+            "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
+            "sliding_window": self.sliding_window,
+            "dropout": self.dropout,
             "kernel_initializer": _ser_init(self.kernel_initializer),
             "bias_initializer": _ser_init(self.bias_initializer),
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
