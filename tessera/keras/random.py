@@ -104,13 +104,26 @@ def _generator(fn: str, seed) -> Generator | None:
     elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         first, second = int(seed), 0
     else:
+        where = fn if "." in fn else f"keras.random.{fn}"
         raise ValueError(
-            f"keras.random.{fn}: argument `seed` must be an integer or a SeedGenerator, got seed={seed!r} "
+            f"{where}: argument `seed` must be an integer or a SeedGenerator, got seed={seed!r} "
             f"(of type {type(seed).__name__})"
         )
     g = Generator()
     g.manual_seed(((first & 0xFFFFFFFF) << 32) | (second & 0xFFFFFFFF))
     return g
+
+
+def generator_from_seed(seed, caller: str = "keras.random") -> Generator | None:
+    """The Tessera ``Generator`` a Keras ``seed`` (int, ``SeedGenerator`` or None) selects, for other modules
+    that draw with Keras seeds (a ``SeedGenerator`` advances; None means Tessera's default generator).
+
+    Example:
+        >>> g1, g2 = generator_from_seed(3), generator_from_seed(3)
+        >>> bool((ts.randn(2, generator=g1) == ts.randn(2, generator=g2)).all())
+        True
+    """
+    return _generator(caller, seed)
 
 
 def _shape(fn: str, shape) -> tuple:

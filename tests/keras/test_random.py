@@ -187,6 +187,18 @@ def test_random_errors(case):
         fn()
 
 
+def test_generator_from_seed_for_other_modules():
+    gen = random.SeedGenerator(9)
+    a = ts.randn(3, generator=random.generator_from_seed(gen))
+    b = ts.randn(3, generator=random.generator_from_seed(gen))
+    assert not np.array_equal(a.numpy(), b.numpy()) and gen.state.tolist() == [9, 2]
+    again = ts.randn(3, generator=random.generator_from_seed(random.SeedGenerator(9)))
+    np.testing.assert_array_equal(again.numpy(), a.numpy())
+    assert random.generator_from_seed(None) is None
+    with pytest.raises(ValueError, match="keras.ops.image.x: argument `seed`"):
+        random.generator_from_seed(1.5, "keras.ops.image.x")
+
+
 def test_failed_draw_does_not_advance_generator():
     gen = random.SeedGenerator(1)
     with pytest.raises(ValueError):
