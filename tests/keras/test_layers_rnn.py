@@ -712,3 +712,16 @@ def test_time_distributed_lstm_gets_each_slice_mask_like_keras(real_keras):
 
     ours, ref, _, _ = run_pair(make, real_keras, x)
     assert_outputs_close(ours, ref)
+
+
+@pytest.mark.parametrize("cls", RNN_CLASSES)
+def test_dropout_rate_one_like_keras(real_keras, cls):
+    """Keras's gated cells skip dropout at rate 1; SimpleRNN drops everything."""
+    x = rnd(2, 4, 3)
+
+    def make(K):
+        return getattr(K.layers, cls)(3, dropout=1.0, recurrent_dropout=1.0, bias_initializer="ones")
+
+    ours, ref, tl, kl = run_pair(make, real_keras, x)
+    tl_out = tl(ts.tensor(x), training=True)
+    assert_outputs_close(tl_out, kl(x, training=True))

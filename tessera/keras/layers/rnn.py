@@ -163,15 +163,20 @@ class _DropoutCell(Layer):
             return draw()
         return [draw() for _ in range(self.dropout_mask_count)]
 
+    def _active(self, rate: float) -> bool:
+        # Keras's gated cells apply dropout only for 0 < rate < 1 (rate 1 is no dropout there); SimpleRNNCell
+        # applies any positive rate
+        return rate > 0 and (self.gates == 1 or rate < 1)
+
     def get_dropout_mask(self, step_input: Tensor):
         """The input dropout mask for this sequence (drawn on first use, like ``step_input``), or None."""
-        if self._dropout_mask is None and self.dropout > 0:
+        if self._dropout_mask is None and self._active(self.dropout):
             self.__dict__["_dropout_mask"] = self._create_dropout_mask(step_input, self.dropout)
         return self._dropout_mask
 
     def get_recurrent_dropout_mask(self, step_input: Tensor):
         """The recurrent dropout mask for this sequence (shaped like the state ``step_input``), or None."""
-        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
+        if self._recurrent_dropout_mask is None and self._active(self.recurrent_dropout):
             self.__dict__["_recurrent_dropout_mask"] = self._create_dropout_mask(
                 step_input, self.recurrent_dropout
             )
