@@ -150,6 +150,34 @@ def test_matches_keras(real_keras, name, i):
     check(ours, theirs, atol=tol, rtol=tol)
 
 
+def _as_dtype(v, dtype):
+    if not isinstance(v, np.ndarray) or v.dtype.kind != "f" or v.ndim < 2:
+        return v
+    return (v * 200).astype(dtype) if dtype in ("int32", "uint8") else v.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16", "uint8", "int32"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dtypes_match_keras(real_keras, name, dtype):
+    """The first case of each function with its image arrays in ``dtype``: the result dtype and values agree
+    with Keras wherever Keras's torch backend computes it (integer results may differ by a rounding step)."""
+    args, kwargs = CASES[name][0]
+    args = [_as_dtype(a, dtype) if i == 0 or name == "ssim" else a for i, a in enumerate(args)]
+    kt = real_keras.ops.convert_to_tensor
+
+    def conv(v):
+        return kt(v) if isinstance(v, np.ndarray) else v
+
+    try:
+        theirs = getattr(real_keras.ops.image, name)(
+            *map(conv, args), **{k: conv(v) for k, v in kwargs.items()}
+        )
+    except (NotImplementedError, RuntimeError, ValueError, TypeError):
+        pytest.skip(f"Keras's torch backend does not compute {name} on {dtype}")
+    tol = {"float16": 2e-2, "uint8": 1.01, "int32": 1.01}.get(dtype, 1e-5)
+    check(getattr(img, name)(*args, **kwargs), theirs, atol=tol, rtol=1e-5 if tol < 1 else 0)
+
+
 @pytest.mark.parametrize("method", ["lanczos3", "lanczos5"])
 @pytest.mark.parametrize("antialias", [False, True])
 def test_lanczos_resize_is_scale_and_translate(real_keras, method, antialias):

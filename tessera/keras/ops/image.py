@@ -186,7 +186,7 @@ def rgb_to_hsv(images: TensorLike, data_format: str | None = None) -> Tensor:
     fn = "rgb_to_hsv"
     t = _float_images(fn, images)
     df = _data_format(fn, data_format)
-    eps = float(np.finfo(t.dtype.np).eps)
+    eps = float(ts.finfo(t.dtype).eps)
     t = ts.where(t.abs() < eps, 0.0, t).to(t.dtype)
     axis, (r, g, b) = _channels3(fn, t, df)
     value = ts.maximum(ts.maximum(r, g), b)
@@ -807,7 +807,9 @@ def sobel_edges(images: TensorLike, data_format: str | None = None) -> Tensor:
     edges = ts.stack([_depthwise_same(x, sx.t()), _depthwise_same(x, sx)], dim=-1)
     if df == "channels_last":
         edges = edges.permute(0, 2, 3, 1, 4)
-    return _back(edges, t.dtype)
+    if not t.dtype.is_floating_point:  # integer images keep integer arithmetic (unsigned ones wrap around)
+        return ts.round(edges).to(ts.int64).to(t.dtype)
+    return edges.to(t.dtype)
 
 
 @symbolic_op
@@ -989,9 +991,7 @@ def _patches(fn: str, x, size, strides, dilation_rate, padding, data_format, ran
     v = t.unsqueeze(0) if single else t
     c = v.shape[-1] if df == "channels_last" else v.shape[1]
     out_dim = int(np.prod(sz)) * c
-    kernel = ts.eye(out_dim, dtype=v.dtype if v.dtype.is_floating_point else _dt.float32).reshape(
-        *sz, c, out_dim
-    )
+    kernel = ts.eye(out_dim, dtype=v.dtype).reshape(*sz, c, out_dim)
     p = _knn.conv(v, kernel, strides=st, padding=padding, data_format=df, dilation_rate=dilation_rate)
     return p.squeeze(0) if single else p
 

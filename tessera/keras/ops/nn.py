@@ -1080,7 +1080,8 @@ def normalize(x: TensorLike, axis: int = -1, order: int = 2, epsilon: float | No
     ax = _axes(fn, axis, t.ndim)
     if order == 2:
         inv = ts.rsqrt((t * t).sum(dim=ax, keepdim=True))
-        return t * ts.minimum(inv, ts.tensor(1.0 / eps, dtype=t.dtype))
+        cap = min(1.0 / eps, float(ts.finfo(t.dtype).max))  # 1/eps overflows float16
+        return t * ts.clamp(inv, max=cap)
     norm = (t.abs() ** order).sum(dim=ax, keepdim=True) ** (1.0 / order)
     return t / ts.maximum(norm, ts.tensor(eps, dtype=t.dtype))
 
