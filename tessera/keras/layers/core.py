@@ -18,7 +18,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import InputSpec, Layer
+from .base import InputSpec, Layer, set_keras_mask
 from .regularization import _noise_shape, dropout_with_noise_shape
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "ELU",
     "PReLU",
     "EinsumDense",
+    "ReversibleEmbedding",
 ]
 
 
@@ -907,4 +908,104 @@ class EinsumDense(Layer):
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": _constraints.serialize(self.kernel_constraint),
             "bias_constraint": _constraints.serialize(self.bias_constraint),
+        }
+
+
+class ReversibleEmbedding(Embedding):
+    """An ``Embedding`` that can also map back: ``call(inputs, reverse=True)`` projects (..., output_dim)
+    vectors to (..., input_dim) logits with the transposed ``embeddings`` (``tie_weights=True``) or a separate
+    ``reverse_embeddings`` (output_dim, input_dim) weight. ``reverse_dtype`` casts both operands first;
+    ``logit_soft_cap`` gives ``tanh(logits / cap) * cap``.
+
+    Example:
+        >>> emb = ts.keras.layers.ReversibleEmbedding(100, 8)
+        >>> h = emb(ts.tensor([[1, 2, 3]]))
+        >>> emb(h, reverse=True).shape
+        tessera.Size([1, 3, 100])
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        tie_weights: bool = True,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero: bool = False,
+        reverse_dtype=None,
+        logit_soft_cap: float | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            input_dim,
+            output_dim,
+            embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+            mask_zero=mask_zero,
+            **kwargs,
+        )
+        if logit_soft_cap is not None and (
+            isinstance(logit_soft_cap, bool)
+            or not isinstance(logit_soft_cap, numbers.Real)
+            or logit_soft_cap <= 0
+        ):
+            raise ValueError(
+                f"ReversibleEmbedding: logit_soft_cap must be a positive number or None, got {logit_soft_cap!r}"
+            )
+        self.tie_weights = bool(tie_weights)
+        self.reverse_dtype = reverse_dtype
+        self.logit_soft_cap = logit_soft_cap
+
+    def build(self, input_shape=None) -> None:
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.add_weight(
+                "reverse_embeddings",
+                (self.output_dim, self.input_dim),
+                initializer=self.embeddings_initializer,
+            )
+
+    def call(self, inputs: Tensor, reverse: bool = False) -> Tensor:
+        if not reverse:
+            out = super().call(inputs)
+            if self.mask_zero:
+                set_keras_mask(out, ops.ne(inputs, 0))
+            return out
+        if inputs.shape[-1] != self.output_dim:
+            raise ValueError(
+                f"ReversibleEmbedding '{self.name}': reverse=True expects inputs with a last dimension of "
+                f"{self.output_dim}, got shape {tuple(inputs.shape)}"
+            )
+        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        if not inputs.dtype.is_floating_point:
+            inputs = inputs.to(kernel.dtype)
+        if self.reverse_dtype is not None:
+            from ..ops._convert import standardize_dtype
+
+            dt = standardize_dtype(self.reverse_dtype)
+            inputs, kernel = inputs.to(dt), kernel.to(dt)
+        logits = ops.matmul(inputs, kernel)
+        if self.logit_soft_cap is not None:
+            logits = ops.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape, reverse: bool = False):
+        shape = list(input_shape)
+        if reverse:
+            shape[-1] = self.input_dim
+        else:
+            shape.append(self.output_dim)
+        return tuple(shape)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "tie_weights": self.tie_weights,
+            "reverse_dtype": self.reverse_dtype,
+            "logit_soft_cap": self.logit_soft_cap,
         }
