@@ -696,3 +696,69 @@ def test_spectrograms_differentiable_and_errors():
         L.MelSpectrogram(fft_length=16, sequence_length=32)
     with pytest.raises(TypeError, match="float"):
         L.STFTSpectrogram(frame_length=4)(np.ones((1, 8, 1), "int32"))
+
+
+# -- mixing layers, erasing, shear, pipeline -------------------------------------------------------------------
+@pytest.mark.parametrize("name,kwargs", [("MixUp", {"alpha": 2.0}), ("CutMix", {})])
+def test_mix_layers_properties(name, kwargs):
+    x = np.concatenate([IMAGES, IMAGES[:, ::-1], IMAGES[:, :, ::-1]])
+    labels = np.eye(6, dtype="float32")
+    a, b = getattr(L, name)(seed=4, **kwargs), getattr(L, name)(seed=4, **kwargs)
+    out = a({"images": x, "labels": labels}, training=True)
+    again = b({"images": x, "labels": labels}, training=True)
+    np.testing.assert_array_equal(np_(out["images"]), np_(again["images"]))
+    mixed_labels = np_(out["labels"])
+    np.testing.assert_allclose(mixed_labels.sum(-1), 1.0, rtol=1e-6)
+    assert not np.allclose(np_(out["images"]), x)
+    lo, hi = x.min(axis=0), x.max(axis=0)  # every pixel is a convex combination of the batch's pixels
+    assert (np_(out["images"]) >= lo - 1e-6).all() and (np_(out["images"]) <= hi + 1e-6).all()
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)
+    roundtrip(a)
+
+
+def test_cutmix_labels_match_pasted_area():
+    x = np.stack([np.zeros((8, 8, 1)), np.ones((8, 8, 1))]).astype("float32")
+    out = L.CutMix(seed=0)(
+        {"images": x, "labels": np.array([[1.0, 0.0], [0.0, 1.0]], "float32")}, training=True
+    )
+    images, labels = np_(out["images"]), np_(out["labels"])
+    for i in range(2):
+        own = 1.0 - images[i].mean() if i == 1 else images[i].mean()
+        if own > 0:  # the partner was pasted: the label weight of the partner is the pasted area
+            np.testing.assert_allclose(labels[i, 1 - i], own, atol=0.2)
+
+
+def test_random_erasing_and_shear_properties():
+    x = np.repeat(IMAGES, 4, axis=0)
+    erased = np_(
+        L.RandomErasing(factor=(1.0, 1.0), fill_value=0.5, value_range=(0, 1), seed=2)(x, training=True)
+    )
+    changed = (erased != x).any(axis=-1)
+    assert changed.any() and (erased[changed.nonzero()] == 0.5).all()
+    np.testing.assert_array_equal(np_(L.RandomErasing(seed=2)(x, training=False)), x)
+    shear = L.RandomShear(x_factor=0.3, y_factor=0.2, seed=3)
+    out = np_(shear(x, training=True))
+    assert out.shape == x.shape and not np.allclose(out, x)
+    np.testing.assert_array_equal(
+        out, np_(L.RandomShear(x_factor=0.3, y_factor=0.2, seed=3)(x, training=True))
+    )
+    roundtrip(shear)
+    with pytest.raises(ValueError, match="x_factor"):
+        L.RandomShear(x_factor=1.5)
+    with pytest.raises(ValueError, match="fill_value"):
+        L.RandomErasing(fill_value=(1, 2))
+
+
+def test_pipeline_matches_keras_and_round_trips(real_keras):
+    ours = L.Pipeline([L.Rescaling(2.0), L.CenterCrop(3, 3), L.RandomFlip(seed=1)])
+    ref = real_keras.layers.Pipeline(
+        [real_keras.layers.Rescaling(2.0), real_keras.layers.CenterCrop(3, 3), real_keras.layers.RandomFlip()]
+    )
+    np.testing.assert_allclose(
+        np_(ours(IMAGES, training=False)), theirs(real_keras, ref(IMAGES, training=False))
+    )
+    clone = L.Pipeline.from_config(ours.get_config())
+    assert [type(la).__name__ for la in clone.layers] == ["Rescaling", "CenterCrop", "RandomFlip"]
+    assert tuple(ours.compute_output_shape((None, 7, 9, 3))) == (None, 3, 3, 3)
+    with pytest.raises(TypeError, match="Pipeline"):
+        L.Pipeline([lambda x: x])

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from . import audio, color, image, numeric, text
+from . import audio, color, image, mixing, numeric, text
 from .audio import *
 from .color import *
 from .image import *
+from .mixing import *
 from .numeric import *
 from .text import *
 
@@ -16,4 +17,5 @@ __all__: list[str] = (
     + list(image.__all__)
     + list(color.__all__)
     + list(audio.__all__)
+    + list(mixing.__all__)
 )

@@ -1,0 +1,308 @@
+"""Batch-mixing and region augmentations: ``MixUp``, ``CutMix``, ``RandomErasing``, ``RandomShear`` and
+``Pipeline`` (a chain of preprocessing layers). ``MixUp``/``CutMix`` take ``{"images": ..., "labels": ...}``
+dicts and mix the labels with the same weights as the images."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .... import ops
+from ....core import creation
+from ....core.tensor import Tensor
+from ..base import Layer, _call_accepts
+from .image import _AffineLayer, _factor_pair, _ImageLayer, _to_nhwc
+
+__all__ = ["MixUp", "CutMix", "RandomErasing", "RandomShear", "Pipeline"]
+
+
+def _unit_factor(layer: str, name: str, factor, symmetric: bool = False) -> tuple:
+    """Keras's per-argument factor rule on [0, 1]: ``f`` means ``(0, f)`` (``(-f, f)`` when ``symmetric``)."""
+    msg = f"{layer}: the `{name}` argument should be a number (or a list of two numbers) in [0, 1]. "
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or any(not isinstance(f, numbers.Real) or not 0 <= f <= 1 for f in factor):
+            raise ValueError(msg + f"Received: {name}={factor}")
+        return tuple(sorted(float(f) for f in factor))
+    if isinstance(factor, numbers.Real) and not isinstance(factor, bool) and 0 <= factor <= 1:
+        return (-float(factor), float(factor)) if symmetric else (0.0, float(factor))
+    raise ValueError(msg + f"Received: {name}={factor}")
+
+
+class _MixLayer(_ImageLayer):
+    """Layers that mix images of a batch: dict inputs carry ``labels`` mixed alongside."""
+
+    _random = True
+
+    def call(self, inputs, training=None):
+        labels = None
+        if isinstance(inputs, dict):
+            unknown = set(inputs) - {"images", "labels"}
+            if "images" not in inputs or unknown:
+                raise ValueError(
+                    f"{type(self).__name__}: dict inputs must have an 'images' key (and optionally 'labels'); "
+                    f"got keys {sorted(inputs)} (bounding boxes and segmentation masks are not supported)"
+                )
+            images, labels = inputs["images"], inputs.get("labels")
+        else:
+            images = inputs
+        x = self._float_images(images)
+        if self._is_training(training) and x.ndim == 4:
+            nhwc, restore = _to_nhwc(x, self.data_format)
+            mixed, weights, perm = self._mix(nhwc)
+            x = restore(mixed)
+            if labels is not None:
+                y = labels if isinstance(labels, Tensor) else creation.as_tensor(np.asarray(labels))
+                y = y.to(x.dtype) if not y.dtype.is_floating_point else y
+                w = creation.as_tensor(weights.reshape(-1, *([1] * (y.ndim - 1)))).to(y.dtype)
+                labels = w * y + (1.0 - w) * y[creation.as_tensor(perm)]
+        if isinstance(inputs, dict):
+            out = {"images": x}
+            if "labels" in inputs:
+                out["labels"] = labels
+            return out
+        return x
+
+
+class MixUp(_MixLayer):
+    """In training, replaces each image by ``w x + (1 - w) x[perm]`` for a random permutation of the batch and
+    ``w ~ Beta(alpha, alpha)`` per sample; labels in dict inputs are mixed alike.
+
+    Example:
+        >>> layer = ts.keras.layers.MixUp(alpha=0.2, seed=0)
+        >>> out = layer({"images": np.random.rand(4, 8, 8, 3), "labels": np.eye(4)})
+        >>> out["labels"].sum(-1).tolist()
+        [1.0, 1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, alpha: float = 0.2, data_format=None, seed=None, **kwargs):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        if not isinstance(alpha, numbers.Real) or alpha <= 0:
+            raise ValueError(f"MixUp: `alpha` must be a positive number, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def _mix(self, x: Tensor):
+        b = int(x.shape[0])
+        perm = self._rng.rng.permutation(b)
+        w = self._rng.rng.beta(self.alpha, self.alpha, b).astype(np.float32)
+        wt = creation.as_tensor(w.reshape(-1, 1, 1, 1)).to(x.dtype)
+        return wt * x + (1.0 - wt) * x[creation.as_tensor(perm)], w, perm
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class CutMix(_MixLayer):
+    """In training, pastes a random box of another (permuted) image of the batch into each image; the box
+    covers a ``1 - w`` fraction, ``w ~ Beta(a, a)`` with ``a`` drawn from ``factor``; labels are mixed with
+    the exact area weights.
+
+    Example:
+        >>> layer = ts.keras.layers.CutMix(seed=0)
+        >>> layer(np.random.rand(4, 8, 8, 3).astype("float32")).shape
+        tessera.Size([4, 8, 8, 3])
+    """
+
+    def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _factor_pair("CutMix", "factor", factor, bounds=(0.0, 1.0))
+
+    def _mix(self, x: Tensor):
+        b, h, w = (int(s) for s in x.shape[:3])
+        alpha = float(self._rng.uniform(self.factor[0], self.factor[1], ())) + 1e-6
+        weight = self._rng.rng.beta(alpha, alpha, b).astype(np.float32)
+        ratio = np.sqrt(1.0 - weight)
+
+        def bounds(length):
+            crop = (ratio * length).astype(np.float32)
+            start = self._rng.uniform(0, 1, (b,)) * (length - crop)
+            return start, start + crop
+
+        x0, x1 = bounds(w)
+        y0, y1 = bounds(h)
+        gy, gx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+        box = (
+            (gx >= x0[:, None, None])
+            & (gx < x1[:, None, None])
+            & (gy >= y0[:, None, None])
+            & (gy < y1[:, None, None])
+        )
+        area_weight = (1.0 - (x1 - x0) * (y1 - y0) / (w * h)).astype(np.float32)
+        perm = self._rng.rng.permutation(b)
+        mixed = ops.where(creation.as_tensor(box[..., None]), x[creation.as_tensor(perm)], x)
+        return mixed, area_weight, perm
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "factor": list(self.factor)}
+
+
+class RandomErasing(_ImageLayer):
+    """In training, with a probability drawn from ``factor``, fills a random box covering a ``scale`` fraction
+    per side squared of each image with ``fill_value`` (None: Gaussian noise times the range's high value),
+    clipped to ``value_range``.
+
+    Example:
+        >>> layer = ts.keras.layers.RandomErasing(fill_value=0.0, seed=0)
+        >>> layer(np.ones((2, 8, 8, 3), dtype="float32")).shape
+        tessera.Size([2, 8, 8, 3])
+    """
+
+    _random = True
+
+    def __init__(
+        self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255), seed=None, data_format=None,
+        **kwargs,
+    ):  # fmt: skip
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _factor_pair("RandomErasing", "factor", factor, bounds=(0.0, 1.0))
+        self.scale = _factor_pair("RandomErasing", "scale", scale, bounds=(0.0, 1.0))
+        if fill_value is not None:
+            bad = isinstance(fill_value, (tuple, list)) and len(fill_value) != 3
+            if bad or not isinstance(fill_value, (tuple, list, numbers.Real)):
+                raise ValueError(
+                    "RandomErasing: the `fill_value` argument should be a number (or a list of three numbers). "
+                    f"Received: fill_value={fill_value}"
+                )
+        self.fill_value = list(fill_value) if isinstance(fill_value, tuple) else fill_value
+        self.value_range = tuple(float(v) for v in value_range)
+
+    def _transform(self, x: Tensor) -> Tensor:
+        b, h, w, c = (int(s) for s in x.shape)
+        side = np.sqrt(self._rng.uniform(self.scale[0], self.scale[1], (b, 2)))
+
+        def bounds(length, ratio):
+            crop = (ratio * length).astype(np.float32)
+            start = self._rng.uniform(0, 1, (b,)) * (length - crop)
+            return start, start + crop
+
+        x0, x1 = bounds(w, side[:, 0])
+        y0, y1 = bounds(h, side[:, 1])
+        gy, gx = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+        box = (
+            (gx >= x0[:, None, None])
+            & (gx < x1[:, None, None])
+            & (gy >= y0[:, None, None])
+            & (gy < y1[:, None, None])
+        )
+        probability = self._rng.uniform(self.factor[0], self.factor[1], (b,))
+        apply = self._rng.uniform(0, 1, (b,)) < probability
+        if self.fill_value is None:
+            fill = self._rng.rng.standard_normal((b, h, w, c)).astype(np.float32) * self.value_range[1]
+        else:
+            fill = np.broadcast_to(np.asarray(self.fill_value, np.float32), (b, h, w, c))
+        fill = np.clip(fill, *self.value_range)
+        mask = box[..., None] & apply[:, None, None, None]
+        return ops.where(creation.as_tensor(mask), creation.as_tensor(fill.copy()).to(x.dtype), x)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "scale": list(self.scale),
+            "fill_value": self.fill_value,
+            "value_range": list(self.value_range),
+        }
+
+
+class RandomShear(_AffineLayer):
+    """In training, shears each image along x and y by random amounts from ``x_factor``/``y_factor`` (numbers
+    ``f`` in [0, 1] mean ``[-f, f]``), with a random common sign.
+
+    Example:
+        >>> layer = ts.keras.layers.RandomShear(x_factor=0.3, seed=0)
+        >>> layer(np.ones((1, 8, 8, 3), dtype="float32")).shape
+        tessera.Size([1, 8, 8, 3])
+    """
+
+    def __init__(
+        self,
+        x_factor=0.0,
+        y_factor=0.0,
+        interpolation: str = "bilinear",
+        fill_mode: str = "reflect",
+        fill_value: float = 0.0,
+        data_format=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.x_factor = _unit_factor("RandomShear", "x_factor", x_factor, symmetric=True)
+        self.y_factor = _unit_factor("RandomShear", "y_factor", y_factor, symmetric=True)
+        # the config keeps the arguments: the (-f, f) ranges would not pass the [0, 1] check again
+        self._factor_args = (
+            list(x_factor) if isinstance(x_factor, (list, tuple)) else x_factor,
+            list(y_factor) if isinstance(y_factor, (list, tuple)) else y_factor,
+        )
+        self._set_fill(fill_mode, interpolation, fill_value)
+
+    def _transforms(self, b, h, w):
+        invert = np.where(self._rng.uniform(0, 1, (b,)) > 0.5, -1.0, 1.0)
+        sy = self._rng.uniform(self.y_factor[0], self.y_factor[1], (b,)) * invert
+        sx = self._rng.uniform(self.x_factor[0], self.x_factor[1], (b,)) * invert
+        ones, zeros = np.ones(b), np.zeros(b)
+        return np.stack([ones, sx, zeros, sy, ones, zeros, zeros, zeros], axis=1)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "x_factor": self._factor_args[0],
+            "y_factor": self._factor_args[1],
+            **self._fill_config(),
+        }
+
+
+class Pipeline(Layer):
+    """Applies ``layers`` in sequence (passing ``training`` to those that take it), like a lightweight
+    ``Sequential`` for preprocessing.
+
+    Example:
+        >>> pipe = ts.keras.layers.Pipeline([ts.keras.layers.Rescaling(0.5), ts.keras.layers.Rescaling(4.0)])
+        >>> pipe(np.ones((1, 2), dtype="float32")).tolist()
+        [[2.0, 2.0]]
+    """
+
+    _autocast = False
+
+    def __init__(self, layers, name: str | None = None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not isinstance(layers, (list, tuple)) or not all(isinstance(la, Layer) for la in layers):
+            raise TypeError(f"Pipeline: `layers` must be a list of Keras layers, got {layers!r}")
+        self._pipeline_layers = list(layers)
+        self.built = True
+
+    @property
+    def layers(self) -> list:
+        return list(self._pipeline_layers)
+
+    def _convert(self, x, dtype):
+        return x
+
+    def call(self, inputs, training=None):
+        for layer in self._pipeline_layers:
+            kwargs = (
+                {"training": training} if training is not None and _call_accepts(layer, "training") else {}
+            )
+            inputs = layer(inputs, **kwargs)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        for layer in self._pipeline_layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def get_config(self) -> dict:
+        from .. import serialize
+
+        return {"layers": [serialize(la) for la in self._pipeline_layers], "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        from .. import deserialize
+
+        layers = config.get("layers")
+        if not isinstance(layers, (list, tuple)):
+            raise ValueError(
+                "Pipeline: config must contain a `layers` key mapping to a list of serialized layers. "
+                f"Received config with layers={layers}."
+            )
+        return cls([deserialize(la) for la in layers], name=config.get("name"))
