@@ -52,6 +52,28 @@ CASES = [
     ("Dense", {"units": 4, "kernel_constraint": "non_neg", "bias_constraint": "max_norm"}, (3, 5), {}),
     ("Embedding", {"input_dim": 7, "output_dim": 3, "embeddings_constraint": "unit_norm"}, "ids", {}),
     ("Dropout", {"rate": 0.3, "noise_shape": [None, 1, 4]}, (2, 3, 4), {"training": False}),
+    ("EinsumDense", {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"}, (3, 5), {}),
+    (
+        "EinsumDense",
+        {"equation": "abc,cde->abde", "output_shape": (None, 4, 2), "bias_axes": "de"},
+        (2, 5, 6),
+        {},
+    ),
+    ("EinsumDense", {"equation": "...b,bc->...c", "output_shape": 6, "activation": "relu"}, (2, 3, 4, 5), {}),
+    ("EinsumDense", {"equation": "ab...,bc->ac...", "output_shape": (4,), "bias_axes": "c"}, (2, 3, 3), {}),
+    (
+        "EinsumDense",
+        {"equation": "abc,bcd->ad", "output_shape": (6,), "kernel_constraint": "non_neg"},
+        (2, 3, 4),
+        {},
+    ),
+    ("ReversibleEmbedding", {"input_dim": 7, "output_dim": 3}, "ids", {}),
+    (
+        "ReversibleEmbedding",
+        {"input_dim": 7, "output_dim": 3, "tie_weights": False, "mask_zero": True},
+        "ids",
+        {},
+    ),
     ("Attention", {}, [(2, 3, 4), (2, 5, 4)], {}),
     ("Attention", {"use_scale": True}, [(2, 3, 4), (2, 5, 4), (2, 5, 4)], {"use_causal_mask": True}),
     ("Attention", {"score_mode": "concat", "use_scale": True}, [(2, 3, 4), (2, 5, 4)], {}),
@@ -186,6 +208,51 @@ def test_multi_head_attention_keras_masks(real_keras, distinct):
     # the masks matter: without them the outputs differ
     plain = b(*[ts.tensor(_np(t)) for t in inputs(e2, ts.tensor)])
     assert np.abs(_np(plain) - _np(out)).max() > 1e-3
+
+
+GQA_CASES = [
+    ({"head_dim": 3, "num_query_heads": 4, "num_key_value_heads": 2}, {}),
+    (
+        {"head_dim": 3, "num_query_heads": 4, "num_key_value_heads": 1, "use_gate": True, "use_bias": False},
+        {"use_causal_mask": True},
+    ),
+    (
+        {"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 2, "sliding_window": 2},
+        {"attention_mask": "random"},
+    ),
+]
+
+
+@pytest.mark.parametrize("kwargs,call_kwargs", GQA_CASES, ids=[str(i) for i in range(len(GQA_CASES))])
+@pytest.mark.parametrize("scores", [False, True])
+def test_group_query_attention_matches_keras(real_keras, kwargs, call_kwargs, scores):
+    x = [_rnd(2, 4, 6), _rnd(2, 5, 6, seed=1), _rnd(2, 5, 7, seed=2)]
+    call_kwargs = dict(call_kwargs)
+    if call_kwargs.get("attention_mask") == "random":
+        call_kwargs["attention_mask"] = np.random.default_rng(3).random((2, 4, 5)) > 0.3
+    if scores:
+        call_kwargs["return_attention_scores"] = True
+    theirs, ours = real_keras.layers.GroupQueryAttention(**kwargs), L.GroupQueryAttention(**kwargs)
+    _compare(real_keras, theirs, ours, x, call_kwargs, multi_arg=True)
+
+
+def test_reversible_embedding_reverse_matches_keras(real_keras):
+    for kwargs in ({}, {"tie_weights": False, "logit_soft_cap": 2.0}):
+        theirs, ours = (
+            real_keras.layers.ReversibleEmbedding(7, 3, **kwargs),
+            L.ReversibleEmbedding(7, 3, **kwargs),
+        )
+        ids = np.array([[1, 2, 0]])
+        theirs(ids)
+        ours(ts.tensor(ids))
+        weights = [_rnd(*w.shape, seed=i) for i, w in enumerate(ours.get_weights())]
+        theirs.set_weights(weights)
+        ours.set_weights(weights)
+        h = _rnd(2, 4, 3, seed=9)
+        np.testing.assert_allclose(
+            _np(ours(ts.tensor(h), reverse=True)), _np(theirs(h, reverse=True)), rtol=1e-5, atol=1e-5
+        )
+        assert ours.compute_output_shape((2, 4, 3), reverse=True) == (2, 4, 7)
 
 
 def test_spectral_normalization_matches_keras(real_keras):
@@ -413,6 +480,17 @@ ERRORS = [
     (lambda: L.SpatialDropout2D(0.2, data_format="nhwc"), ValueError, "data_format"),
     (lambda: L.Dropout(0.2, noise_shape=3), ValueError, "noise_shape"),
     (lambda: L.ELU(alpha="a"), ValueError, "ELU: alpha"),
+    (lambda: L.EinsumDense("ab->b", 3), ValueError, "invalid einsum equation"),
+    (lambda: L.EinsumDense("ab,bc->ac", 3, bias_axes="x")(ts.ones(2, 4)), ValueError, "bias dimension 'x'"),
+    (lambda: L.EinsumDense("ab,bcd->acd", (3,))(ts.ones(2, 4)), ValueError, "output_shape"),
+    (lambda: L.EinsumDense("ab,bc->ad", 3)(ts.ones(2, 4)), ValueError, "no corresponding dim"),
+    (lambda: L.GroupQueryAttention(2, 3, 2), ValueError, "divisible"),
+    (
+        lambda: L.GroupQueryAttention(2, 2, 2, dropout=0.1, flash_attention=True),
+        ValueError,
+        "flash attention",
+    ),
+    (lambda: L.ReversibleEmbedding(5, 3)(ts.ones(2, 4), reverse=True), ValueError, "last dimension of 3"),
 ]
 
 
