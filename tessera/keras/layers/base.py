@@ -427,10 +427,55 @@ def _call_arg_names(layer) -> tuple:
 _BASE_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "activity_regularizer")
 
 
-class _ConstrainedParameter(Parameter):
-    """A weight carrying its Keras ``constraint`` (applied by the Keras optimizers after each update)."""
+class Variable(Parameter):
+    """A trainable Keras weight: a ``Parameter`` that also has Keras's ``name`` (``"kernel"``), ``path``
+    (``"dense/kernel"``, what ``MultiOptimizer`` maps and weight-decay exclusion match), ``constraint``
+    (applied by the Keras optimizers after each update), ``value`` and ``assign``.
 
-    __slots__ = ("constraint",)
+    Example:
+        >>> layer = ts.keras.layers.Dense(2, name="dense_demo"); _ = layer(ts.ones(1, 3))
+        >>> layer.kernel.path, layer.kernel.name
+        ('dense_demo/kernel', 'kernel')
+    """
+
+    __slots__ = ("constraint", "path", "_keras_name")
+
+    @property
+    def name(self) -> str:
+        return getattr(self, "_keras_name", None) or "variable"
+
+    @property
+    def value(self) -> Tensor:
+        """The variable itself (Keras code reads ``v.value``)."""
+        return self
+
+    @property
+    def trainable(self) -> bool:
+        return self.requires_grad
+
+    def assign(self, value) -> Variable:
+        """Write ``value`` into the variable in place (an op: the compiler and autograd see it).
+
+        Example:
+            >>> layer = ts.keras.layers.Dense(1); _ = layer(ts.ones(1, 1))
+            >>> layer.kernel.assign([[2.0]]).tolist()
+            [[2.0]]
+        """
+        src = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=self.dtype.np))
+        if tuple(src.shape) != tuple(self.shape):
+            raise ValueError(
+                f"Variable.assign: the value's shape {tuple(src.shape)} does not match variable "
+                f"'{self.path}' of shape {tuple(self.shape)}"
+            )
+        with no_grad():
+            self.copy_(src)
+        return self
+
+    def assign_add(self, value) -> Variable:
+        return self.assign(self.detach() + value)
+
+    def assign_sub(self, value) -> Variable:
+        return self.assign(self.detach() - value)
 
 
 class Layer(Module):
@@ -595,8 +640,8 @@ class Layer(Module):
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         t = Tensor._wrap(np.array(arr, dtype=dt.np, copy=True).reshape(shape))
         if trainable:
-            cls = Parameter if constraint is None else _ConstrainedParameter
-            w = cls(t, requires_grad=self._trainable and dt.is_floating_point)
+            w = Variable(t, requires_grad=self._trainable and dt.is_floating_point)
+            w.path, w._keras_name = f"{self.name}/{name}", name
             setattr(self, name, w)
         else:
             self.register_buffer(name, t)
