@@ -347,6 +347,7 @@ ERRORS = [
     (lambda: img.ssim(r(8, 8, 3), r(8, 7, 3)), ValueError, "ssim.*same shape"),
     (lambda: img.sobel_edges(r(8, 8, 3)), ValueError, "sobel_edges.*rank 4"),
     (lambda: img.extract_patches(r(8, 8, 3), (2, 2, 2, 2)), TypeError, "extract_patches.*size"),
+    (lambda: img.extract_patches(r(8, 3, 3), 4), ValueError, "image.extract_patches.*larger than"),
     (lambda: img.scale_and_translate(r(4, 4), (8, 8), [2.0], [0.0], (0, 1), "linear"), ValueError, "one value"),
     (lambda: img.gaussian_blur(r(8, 8, 3), sigma=(0.0, 1.0)), ValueError, "gaussian_blur.*sigma"),
 ]  # fmt: skip

@@ -992,8 +992,12 @@ def _patches(fn: str, x, size, strides, dilation_rate, padding, data_format, ran
     c = v.shape[-1] if df == "channels_last" else v.shape[1]
     out_dim = int(np.prod(sz)) * c
     kernel = ts.eye(out_dim, dtype=v.dtype).reshape(*sz, c, out_dim)
-    p = _knn.conv(v, kernel, strides=st, padding=padding, data_format=df, dilation_rate=dilation_rate)
-    return p.squeeze(0) if single else p
+    name = f"image.{fn}"
+    xv, k, r, s, d, p, df, out = _knn._conv_args(name, v, kernel, st, padding, df, dilation_rate)
+    y = _knn._from_first(
+        _knn._conv_first(name, _knn._to_first(xv, df), k, r, s, d, p, tuple(v.shape)), df
+    ).to(out)
+    return y.squeeze(0) if single else y
 
 
 @symbolic_op
