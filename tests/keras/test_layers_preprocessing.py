@@ -762,3 +762,28 @@ def test_pipeline_matches_keras_and_round_trips(real_keras):
     assert tuple(ours.compute_output_shape((None, 7, 9, 3))) == (None, 3, 3, 3)
     with pytest.raises(TypeError, match="Pipeline"):
         L.Pipeline([lambda x: x])
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_perspective_sampling_matches_keras(real_keras, interpolation):
+    from tessera.keras.layers.preprocessing.mixing import homography
+
+    start = np.repeat(np.array([[[0.0, 0.0], [8, 0.0], [0.0, 6], [8, 6]]], np.float32), 2, 0)
+    end = start + start * RNG.uniform(-0.3, 0.3, (2, 4, 2)).astype(np.float32)
+    ours = affine_sample(ts.tensor(IMAGES), homography(start, end), interpolation, "constant", 0.2, True)
+    ref = real_keras.ops.image.perspective_transform(
+        IMAGES, start, end, interpolation=interpolation, fill_value=0.2, data_format="channels_last"
+    )
+    np.testing.assert_allclose(np_(ours), theirs(real_keras, ref), rtol=1e-5, atol=1e-5)
+
+
+def test_random_perspective_properties():
+    x = np.repeat(IMAGES, 4, axis=0)
+    a = L.RandomPerspective(scale=0.5, seed=6)
+    out = np_(a(x, training=True))
+    np.testing.assert_array_equal(out, np_(L.RandomPerspective(scale=0.5, seed=6)(x, training=True)))
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)
+    assert out.shape == x.shape and not np.allclose(out, x)
+    roundtrip(a)
+    with pytest.raises(ValueError, match="scale"):
+        L.RandomPerspective(scale=2.0)

@@ -93,16 +93,25 @@ def _fix_index(index: np.ndarray, size: int, fill_mode: str) -> np.ndarray:
 
 
 def affine_sample(
-    images: Tensor, transforms: np.ndarray, interpolation: str, fill_mode: str, fill_value
+    images: Tensor,
+    transforms: np.ndarray,
+    interpolation: str,
+    fill_mode: str,
+    fill_value,
+    projective: bool = False,
 ) -> Tensor:
     """Keras's ``ops.image.affine_transform`` on NHWC ``images``: output pixel (x, y) samples the input at
-    ``(a0 x + a1 y + a2, b0 x + b1 y + b2)`` for each image's ``[a0, a1, a2, b0, b1, b2, c0, c1]``. Sample
-    positions and weights depend only on the transforms (host); the gather and blend are Tessera ops."""
+    ``(a0 x + a1 y + a2, b0 x + b1 y + b2)`` for each image's ``[a0, a1, a2, b0, b1, b2, c0, c1]`` (divided
+    by ``c0 x + c1 y + 1`` when ``projective``, as ``perspective_transform``). Sample positions and weights
+    depend only on the transforms (host); the gather and blend are Tessera ops."""
     b, h, w, c = (int(s) for s in images.shape)
     t = np.asarray(transforms, dtype=np.float32).reshape(b, 8)
     ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
     src_x = t[:, 0, None, None] * xs + t[:, 1, None, None] * ys + t[:, 2, None, None]
     src_y = t[:, 3, None, None] * xs + t[:, 4, None, None] * ys + t[:, 5, None, None]
+    if projective:
+        denom = t[:, 6, None, None] * xs + t[:, 7, None, None] * ys + np.float32(1.0)
+        src_x, src_y = src_x / denom, src_y / denom
     if interpolation == "nearest":
         nodes_y = [(np.round(src_y).astype(np.int64), np.ones_like(src_y))]
         nodes_x = [(np.round(src_x).astype(np.int64), np.ones_like(src_x))]

@@ -14,7 +14,7 @@ from ....core.tensor import Tensor
 from ..base import Layer, _call_accepts
 from .image import _AffineLayer, _factor_pair, _ImageLayer, _to_nhwc
 
-__all__ = ["MixUp", "CutMix", "RandomErasing", "RandomShear", "Pipeline"]
+__all__ = ["MixUp", "CutMix", "RandomErasing", "RandomShear", "Pipeline", "RandomPerspective"]
 
 
 def _unit_factor(layer: str, name: str, factor, symmetric: bool = False) -> tuple:
@@ -306,3 +306,81 @@ class Pipeline(Layer):
                 f"Received config with layers={layers}."
             )
         return cls([deserialize(la) for la in layers], name=config.get("name"))
+
+
+def homography(start_points: np.ndarray, end_points: np.ndarray) -> np.ndarray:
+    """The (batch, 8) projective transforms mapping each output corner (``end_points``) to its input corner
+    (``start_points``), both (batch, 4, 2) as (x, y): Keras's ``compute_homography_matrix``."""
+    start = np.asarray(start_points, np.float64)
+    end = np.asarray(end_points, np.float64)
+    out = np.empty((start.shape[0], 8))
+    for i in range(start.shape[0]):
+        rows, rhs = [], []
+        for (sx, sy), (ex, ey) in zip(start[i], end[i]):
+            rows.append([ex, ey, 1, 0, 0, 0, -sx * ex, -sx * ey])
+            rows.append([0, 0, 0, ex, ey, 1, -sy * ex, -sy * ey])
+            rhs.extend([sx, sy])
+        out[i] = np.linalg.solve(np.array(rows), np.array(rhs))
+    return out.astype(np.float32)
+
+
+class RandomPerspective(_ImageLayer):
+    """In training, with a probability drawn from ``factor``, warps each image by moving its four corners by
+    up to ``scale / 2`` of their coordinates (a projective transform; uncovered pixels get ``fill_value``).
+
+    Example:
+        >>> layer = ts.keras.layers.RandomPerspective(scale=0.5, seed=0)
+        >>> layer(np.ones((1, 8, 8, 3), dtype="float32")).shape
+        tessera.Size([1, 8, 8, 3])
+    """
+
+    _random = True
+
+    def __init__(
+        self,
+        factor=1.0,
+        scale=1.0,
+        interpolation="bilinear",
+        fill_value=0.0,
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _factor_pair("RandomPerspective", "factor", factor, bounds=(0.0, 1.0))
+        if not isinstance(scale, numbers.Real) or not 0.0 <= scale <= 1.0:
+            raise ValueError(
+                "RandomPerspective: the `scale` argument should be a number in the range [0, 1]. "
+                f"Received: scale={scale}"
+            )
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(
+                "RandomPerspective: invalid interpolation; expected one of ('nearest', 'bilinear'). "
+                f"Received: interpolation={interpolation}"
+            )
+        self.scale, self.interpolation, self.fill_value = float(scale), interpolation, fill_value
+
+    def _transform(self, x: Tensor) -> Tensor:
+        from .image import affine_sample
+
+        b, h, w = (int(s) for s in x.shape[:3])
+        probability = self._rng.uniform(self.factor[0], self.factor[1], (b,))
+        apply = self._rng.uniform(0, 1, (b,)) < probability
+        factor = self._rng.uniform(-0.5 * self.scale, 0.5 * self.scale, (b, 4, 2))
+        start = np.repeat(
+            np.array([[[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]], np.float32), b, 0
+        )
+        end = start + start * factor
+        warped = affine_sample(
+            x, homography(start, end), self.interpolation, "constant", self.fill_value, True
+        )
+        return ops.where(creation.as_tensor(apply.reshape(-1, 1, 1, 1)), warped, x)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "scale": self.scale,
+            "interpolation": self.interpolation,
+            "fill_value": self.fill_value,
+        }
