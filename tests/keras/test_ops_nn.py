@@ -75,6 +75,8 @@ CASES = {
         ((r(2, 6, 8, 3),), {"pool_size": 3, "strides": 1, "padding": "same"}),
         ((r(2, 3, 7, 8),), {"pool_size": (3, 2), "data_format": "channels_first"}),
         ((r(1, 5, 6, 4, 2),), {"pool_size": 2}),
+        ((r(2, 6, 7, 3),), {"pool_size": 3, "strides": 2, "padding": "same"}),
+        ((r(1, 5, 6, 4, 2),), {"pool_size": (2, 3, 2), "strides": (2, 1, 3), "padding": "same"}),
     ],
     "adaptive_max_pool": [
         ((r(2, 9, 3),), {"output_size": 4}),
@@ -229,13 +231,17 @@ def test_top_level_reexport():
         assert getattr(tops, n) is getattr(tops.nn, n)
 
 
-def test_average_pool_same_asymmetric_excludes_padding():
-    x = r(1, 6, 1)
-    y = to_np(tops.average_pool(x, 2, strides=2, padding="same"))
-    np.testing.assert_allclose(y[0, :, 0], x[0, :, 0].reshape(3, 2).mean(1), rtol=1e-6)
+def test_average_pool_same_padding():
     x = r(1, 5, 1)
-    y = to_np(tops.average_pool(x, 2, strides=2, padding="same"))[0, :, 0]  # windows [0,1], [2,3], [4]
-    np.testing.assert_allclose(y, [x[0, :2, 0].mean(), x[0, 2:4, 0].mean(), x[0, 4, 0]], rtol=1e-6)
+    y = to_np(tops.average_pool(x, 3, strides=1, padding="same"))[0, :, 0]  # even padding: inside elements
+    np.testing.assert_allclose(
+        y[[0, 2, 4]], [x[0, :2, 0].mean(), x[0, 1:4, 0].mean(), x[0, 3:, 0].mean()], 1e-6
+    )
+    x = r(1, 6, 1)
+    y = to_np(tops.average_pool(x, 3, strides=2, padding="same"))[0, :, 0]  # one extra: the edge repeated
+    np.testing.assert_allclose(
+        y, [x[0, :3, 0].mean(), x[0, 2:5, 0].mean(), (x[0, 4, 0] + 2 * x[0, 5, 0]) / 3], 1e-6
+    )
 
 
 # -- gradients -----------------------------------------------------------------------------------------------
@@ -256,7 +262,8 @@ GRAD_CASES = [
     ("conv_same", lambda x: tops.conv(x, ts.tensor(np.linspace(-1, 1, 18).reshape(3, 2, 3)), 2, "same"), (1, 5, 2)),
     ("conv_transpose", lambda x: tops.conv_transpose(x, ts.tensor(np.linspace(-1, 1, 12).reshape(3, 2, 2)), 2,
                                                      "same"), (1, 3, 2)),
-    ("average_pool_same", lambda x: tops.average_pool(x, 2, 2, "same"), (1, 5, 2)),
+    ("average_pool_same", lambda x: tops.average_pool(x, 3, 1, "same"), (1, 5, 2)),
+    ("average_pool_same_odd", lambda x: tops.average_pool(x, 2, 2, "same"), (1, 5, 2)),
     ("layer_normalization", lambda x: tops.layer_normalization(x), (2, 4)),
     ("rms_normalization", lambda x: tops.rms_normalization(x), (2, 4)),
     ("normalize", lambda x: tops.normalize(x, order=3), (2, 4)),

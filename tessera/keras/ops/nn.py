@@ -465,12 +465,15 @@ def _pool(fn: str, kind: str, inputs, pool_size, strides, padding, data_format) 
             fill = float("-inf") if xf.dtype.is_floating_point else int(np.iinfo(xf.dtype.np).min)
             xf = F.pad(xf, _pad_arg(pads), value=fill)
         y = pool(xf, k, s)
-    elif padded:
-        # Border windows average their elements inside the input only: divide by the covered fraction.
+    elif padded and all(b == a for b, a in pads):
+        # Even padding: border windows average the elements inside the input only.
         y = pool(F.pad(xf, _pad_arg(pads)), k, s)
         with no_grad():
             frac = pool(F.pad(ts.ones(1, 1, *sizes, dtype=xf.dtype), _pad_arg(pads)), k, s)
         y = y / frac
+    elif padded:
+        # Uneven padding repeats the edge values, as Keras's torch backend (and Keras's own reference) does.
+        y = pool(F.pad(xf, _pad_arg(pads), mode="replicate"), k, s)
     else:
         y = pool(xf, k, s)
     return _from_first(y, df)
@@ -501,8 +504,9 @@ def average_pool(
     padding: str = "valid",
     data_format: str | None = None,
 ) -> Tensor:
-    """Average pooling over the 1-3 spatial axes; with ``padding='same'`` border windows average the
-    elements inside the input only.
+    """Average pooling over the 1-3 spatial axes. With ``padding='same'``, border windows average the
+    elements inside the input when the padding is even on both sides; an odd total padding repeats the edge
+    values into the extra element, as Keras's torch backend does.
 
     Example:
         >>> ops.average_pool(ops.ones((1, 5, 3)), 2, padding="same").shape
