@@ -787,3 +787,42 @@ def test_random_perspective_properties():
     roundtrip(a)
     with pytest.raises(ValueError, match="scale"):
         L.RandomPerspective(scale=2.0)
+
+
+def test_max_num_bounding_boxes_matches_keras(real_keras):
+    boxes = RNG.uniform(size=(2, 5, 4)).astype("float32")
+    labels = np.arange(10, dtype="float32").reshape(2, 5)
+    for n in (3, 7):
+        data = {"images": IMAGES, "bounding_boxes": {"boxes": boxes, "labels": labels}}
+        ours = L.MaxNumBoundingBoxes(n, bounding_box_format="xyxy")(data)
+        ref = real_keras.layers.MaxNumBoundingBoxes(n, bounding_box_format="xyxy")(
+            {"images": IMAGES, "bounding_boxes": {"boxes": boxes, "labels": labels}}
+        )
+        for key in ("boxes", "labels"):
+            np.testing.assert_array_equal(
+                np_(ours["bounding_boxes"][key]), theirs(real_keras, ref["bounding_boxes"][key])
+            )
+        np.testing.assert_array_equal(np_(ours["images"]), IMAGES)
+    ragged = L.MaxNumBoundingBoxes(2, bounding_box_format="xyxy")(
+        {
+            "images": IMAGES,
+            "bounding_boxes": {"boxes": [np.ones((1, 4)), np.ones((3, 4))], "labels": [[1], [1, 2, 3]]},
+        }
+    )
+    np.testing.assert_array_equal(np_(ragged["bounding_boxes"]["labels"]), [[1, -1], [1, 2]])
+    with pytest.raises(ValueError, match="bounding box format"):
+        L.MaxNumBoundingBoxes(2)({"images": IMAGES, "bounding_boxes": {"boxes": boxes, "labels": labels}})
+    with pytest.raises(ValueError, match="max_number"):
+        L.MaxNumBoundingBoxes(0)
+
+
+def test_rand_augment_properties():
+    x = np.repeat(IMAGES, 2, axis=0)
+    a = L.RandAugment(value_range=(0, 1), num_ops=3, seed=7)
+    out = np_(a(x, training=True))
+    np.testing.assert_array_equal(
+        out, np_(L.RandAugment(value_range=(0, 1), num_ops=3, seed=7)(x, training=True))
+    )
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1 and not np.allclose(out, x)
+    roundtrip(a)

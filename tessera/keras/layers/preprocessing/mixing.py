@@ -12,9 +12,19 @@ from .... import ops
 from ....core import creation
 from ....core.tensor import Tensor
 from ..base import Layer, _call_accepts
+from ._common import to_host
 from .image import _AffineLayer, _factor_pair, _ImageLayer, _to_nhwc
 
-__all__ = ["MixUp", "CutMix", "RandomErasing", "RandomShear", "Pipeline", "RandomPerspective"]
+__all__ = [
+    "MixUp",
+    "CutMix",
+    "RandomErasing",
+    "RandomShear",
+    "Pipeline",
+    "RandomPerspective",
+    "MaxNumBoundingBoxes",
+    "RandAugment",
+]
 
 
 def _unit_factor(layer: str, name: str, factor, symmetric: bool = False) -> tuple:
@@ -383,4 +393,156 @@ class RandomPerspective(_ImageLayer):
             "scale": self.scale,
             "interpolation": self.interpolation,
             "fill_value": self.fill_value,
+        }
+
+
+class MaxNumBoundingBoxes(Layer):
+    """Pads (with ``fill_value``) or truncates the ``bounding_boxes`` of ``{"images", "bounding_boxes":
+    {"boxes", "labels"}}`` inputs to ``max_number`` boxes per image, so that batches have a fixed shape;
+    images pass through. ``boxes`` are ``(batch, n, 4)``, ``labels`` ``(batch, n)`` (arrays, tensors or lists
+    of per-image arrays of different lengths).
+
+    Example:
+        >>> layer = ts.keras.layers.MaxNumBoundingBoxes(max_number=3, bounding_box_format="xyxy")
+        >>> out = layer({"images": np.zeros((1, 4, 4, 3)),
+        ...              "bounding_boxes": {"boxes": np.ones((1, 1, 4)), "labels": np.ones((1, 1))}})
+        >>> out["bounding_boxes"]["labels"].tolist()
+        [[1.0, -1.0, -1.0]]
+    """
+
+    _autocast = False
+
+    def __init__(self, max_number: int, fill_value: int = -1, bounding_box_format=None, **kwargs):
+        kwargs.pop("data_format", None)
+        super().__init__(**kwargs)
+        self.max_number = check_int_positive("MaxNumBoundingBoxes", "max_number", max_number)
+        self.fill_value = int(fill_value)
+        self.bounding_box_format = bounding_box_format
+        self.built = True
+
+    def _convert(self, x, dtype):
+        return x
+
+    def _fit(self, values, trailing: tuple) -> Tensor:
+        if isinstance(values, (list, tuple)) and values and not np.isscalar(values[0]):
+            rows = [np.asarray(to_host(v), dtype=np.float32).reshape((-1,) + trailing) for v in values]
+            longest = max(len(r) for r in rows)
+            dense = np.full((len(rows), longest) + trailing, self.fill_value, np.float32)
+            for i, r in enumerate(rows):
+                dense[i, : len(r)] = r
+            values = dense
+        t = values if isinstance(values, Tensor) else creation.as_tensor(np.asarray(to_host(values)))
+        if t.ndim != 2 + len(trailing):
+            raise ValueError(
+                f"MaxNumBoundingBoxes: expected batched boxes of shape (batch, n{', 4' if trailing else ''}), "
+                f"got shape {tuple(t.shape)}"
+            )
+        t = t[:, : self.max_number]
+        pad = self.max_number - int(t.shape[1])
+        if pad > 0:
+            filler = creation.full((int(t.shape[0]), pad) + trailing, self.fill_value, dtype=t.dtype)
+            t = ops.cat([t, filler], dim=1)
+        return t
+
+    def call(self, inputs, training=None):
+        if not isinstance(inputs, dict):
+            return inputs
+        out = dict(inputs)
+        if "bounding_boxes" in inputs:
+            if not self.bounding_box_format:
+                raise ValueError(
+                    "MaxNumBoundingBoxes: you passed an input with a 'bounding_boxes' key, but you didn't specify "
+                    "a bounding box format. Pass a `bounding_box_format` argument, e.g. `bounding_box_format='xyxy'`."
+                )
+            boxes = inputs["bounding_boxes"]
+            extra = set(boxes) - {"boxes", "labels"}
+            if extra:
+                raise KeyError(
+                    f"MaxNumBoundingBoxes: there are unsupported keys in `bounding_boxes`: {sorted(extra)}. "
+                    "Only `boxes` and `labels` are supported."
+                )
+            out["bounding_boxes"] = {
+                "boxes": self._fit(boxes["boxes"], (4,)),
+                "labels": self._fit(boxes["labels"], ()),
+            }
+        return out
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "max_number": self.max_number,
+            "fill_value": self.fill_value,
+            "bounding_box_format": self.bounding_box_format,
+        }
+
+
+def check_int_positive(layer: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{layer}: `{name}` must be a positive int, got {value!r}")
+    return int(value)
+
+
+class RandAugment(_ImageLayer):
+    """In training, applies ``num_ops`` augmentations, each picked at random (for the whole batch) among
+    shear, translation, rotation, brightness, color degeneration, contrast, sharpness, posterization,
+    solarization, auto-contrast and equalization, all with magnitudes from ``factor`` (a number ``f`` means
+    ``(0, f)``).
+
+    Example:
+        >>> layer = ts.keras.layers.RandAugment(value_range=(0, 1), num_ops=2, seed=0)
+        >>> layer(np.random.rand(2, 8, 8, 3).astype("float32")).shape
+        tessera.Size([2, 8, 8, 3])
+    """
+
+    _random = True
+
+    def __init__(
+        self, value_range=(0, 255), num_ops: int = 2, factor=0.5, interpolation="bilinear", seed=None,
+        data_format=None, **kwargs,
+    ):  # fmt: skip
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        from .color import (
+            AutoContrast,
+            Equalization,
+            RandomColorDegeneration,
+            RandomPosterization,
+            RandomSharpness,
+            Solarization,
+        )
+        from .image import RandomBrightness, RandomContrast, RandomRotation, RandomTranslation
+
+        self.value_range = tuple(float(v) for v in value_range)
+        self.num_ops = check_int_positive("RandAugment", "num_ops", num_ops)
+        self.factor = _factor_pair("RandAugment", "factor", factor, bounds=(0.0, 1.0))
+        self.interpolation = interpolation
+        f, vr = self.factor, self.value_range
+        parts = [
+            RandomShear(x_factor=f, y_factor=f, interpolation=interpolation),
+            RandomTranslation(f, f, interpolation=interpolation),
+            RandomRotation(f, interpolation=interpolation),
+            RandomBrightness(f, value_range=vr),
+            RandomColorDegeneration(f, value_range=vr),
+            RandomContrast(f, value_range=vr),
+            RandomSharpness(f, value_range=vr),
+            RandomPosterization(max(1, int(8 * f[1])), value_range=vr),
+            Solarization(addition_factor=f, threshold_factor=f, value_range=vr),
+            AutoContrast(value_range=vr),
+            Equalization(value_range=vr),
+        ]
+        for part in parts:
+            part.__dict__["_rng"] = self._rng  # one seeded stream for the whole augmentation
+        self.__dict__["_parts"] = parts
+
+    def _transform(self, x: Tensor) -> Tensor:
+        for idx in self._rng.rng.integers(0, len(self._parts), self.num_ops):
+            x = self._parts[int(idx)]._transform(x)
+        return x
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "value_range": list(self.value_range),
+            "num_ops": self.num_ops,
+            "factor": list(self.factor),
+            "interpolation": self.interpolation,
         }
