@@ -826,3 +826,18 @@ def test_rand_augment_properties():
     np.testing.assert_array_equal(np_(a(x, training=False)), x)
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1 and not np.allclose(out, x)
     roundtrip(a)
+
+
+@pytest.mark.parametrize("all_ops", [True, False])
+def test_aug_mix_properties(all_ops):
+    x = np.repeat(IMAGES, 2, axis=0)
+    a = L.AugMix(value_range=(0, 1), all_ops=all_ops, seed=8)
+    out = np_(a(x, training=True))
+    np.testing.assert_array_equal(
+        out, np_(L.AugMix(value_range=(0, 1), all_ops=all_ops, seed=8)(x, training=True))
+    )
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1 and not np.allclose(out, x)
+    roundtrip(a)
+    with pytest.raises(ValueError, match="alpha"):
+        L.AugMix(alpha=0.0)

@@ -24,6 +24,7 @@ __all__ = [
     "RandomPerspective",
     "MaxNumBoundingBoxes",
     "RandAugment",
+    "AugMix",
 ]
 
 
@@ -482,6 +483,49 @@ def check_int_positive(layer: str, name: str, value) -> int:
     return int(value)
 
 
+def _augmentations(names, factor, value_range, interpolation, rng) -> list:
+    """The named augmentation layers RandAugment/AugMix choose from, sharing the generator ``rng``."""
+    from .color import (
+        AutoContrast,
+        Equalization,
+        RandomColorDegeneration,
+        RandomPosterization,
+        RandomSharpness,
+        Solarization,
+    )
+    from .image import RandomBrightness, RandomContrast, RandomRotation, RandomTranslation
+
+    f, vr = factor, value_range
+    makers = {
+        "random_shear": lambda: RandomShear(x_factor=f, y_factor=f, interpolation=interpolation),
+        "random_translation": lambda: RandomTranslation(f, f, interpolation=interpolation),
+        "random_rotation": lambda: RandomRotation(f, interpolation=interpolation),
+        "random_brightness": lambda: RandomBrightness(f, value_range=vr),
+        "random_color_degeneration": lambda: RandomColorDegeneration(f, value_range=vr),
+        "random_contrast": lambda: RandomContrast(f, value_range=vr),
+        "random_sharpness": lambda: RandomSharpness(f, value_range=vr),
+        "random_posterization": lambda: RandomPosterization(max(1, int(8 * f[1])), value_range=vr),
+        "solarization": lambda: Solarization(addition_factor=f, threshold_factor=f, value_range=vr),
+        "auto_contrast": lambda: AutoContrast(value_range=vr),
+        "equalization": lambda: Equalization(value_range=vr),
+    }
+    parts = [makers[n]() for n in names]
+    for part in parts:
+        part.__dict__["_rng"] = rng  # one seeded stream for the whole augmentation
+    return parts
+
+
+_RAND_AUGMENT_OPS = (
+    "random_shear", "random_translation", "random_rotation", "random_brightness", "random_color_degeneration",
+    "random_contrast", "random_sharpness", "random_posterization", "solarization", "auto_contrast", "equalization",
+)  # fmt: skip
+_AUG_MIX_OPS = (
+    "random_shear", "random_translation", "random_rotation", "random_posterization", "solarization",
+    "auto_contrast", "equalization",
+)  # fmt: skip
+_AUG_MIX_EXTRA_OPS = ("random_brightness", "random_color_degeneration", "random_contrast", "random_sharpness")
+
+
 class RandAugment(_ImageLayer):
     """In training, applies ``num_ops`` augmentations, each picked at random (for the whole batch) among
     shear, translation, rotation, brightness, color degeneration, contrast, sharpness, posterization,
@@ -501,36 +545,11 @@ class RandAugment(_ImageLayer):
         data_format=None, **kwargs,
     ):  # fmt: skip
         super().__init__(data_format=data_format, seed=seed, **kwargs)
-        from .color import (
-            AutoContrast,
-            Equalization,
-            RandomColorDegeneration,
-            RandomPosterization,
-            RandomSharpness,
-            Solarization,
-        )
-        from .image import RandomBrightness, RandomContrast, RandomRotation, RandomTranslation
-
         self.value_range = tuple(float(v) for v in value_range)
         self.num_ops = check_int_positive("RandAugment", "num_ops", num_ops)
         self.factor = _factor_pair("RandAugment", "factor", factor, bounds=(0.0, 1.0))
         self.interpolation = interpolation
-        f, vr = self.factor, self.value_range
-        parts = [
-            RandomShear(x_factor=f, y_factor=f, interpolation=interpolation),
-            RandomTranslation(f, f, interpolation=interpolation),
-            RandomRotation(f, interpolation=interpolation),
-            RandomBrightness(f, value_range=vr),
-            RandomColorDegeneration(f, value_range=vr),
-            RandomContrast(f, value_range=vr),
-            RandomSharpness(f, value_range=vr),
-            RandomPosterization(max(1, int(8 * f[1])), value_range=vr),
-            Solarization(addition_factor=f, threshold_factor=f, value_range=vr),
-            AutoContrast(value_range=vr),
-            Equalization(value_range=vr),
-        ]
-        for part in parts:
-            part.__dict__["_rng"] = self._rng  # one seeded stream for the whole augmentation
+        parts = _augmentations(_RAND_AUGMENT_OPS, self.factor, self.value_range, interpolation, self._rng)
         self.__dict__["_parts"] = parts
 
     def _transform(self, x: Tensor) -> Tensor:
@@ -544,5 +563,65 @@ class RandAugment(_ImageLayer):
             "value_range": list(self.value_range),
             "num_ops": self.num_ops,
             "factor": list(self.factor),
+            "interpolation": self.interpolation,
+        }
+
+
+class AugMix(_ImageLayer):
+    """In training, AugMix: ``num_chains`` chains of up to ``chain_depth`` random augmentations (each step
+    may be skipped), mixed with Dirichlet(``alpha``) weights, then blended with the original image by a
+    Beta(``alpha``, ``alpha``) weight and clipped to ``value_range``. ``all_ops=False`` leaves out the color
+    operations (brightness, color degeneration, contrast, sharpness).
+
+    Example:
+        >>> layer = ts.keras.layers.AugMix(value_range=(0, 1), seed=0)
+        >>> layer(np.random.rand(2, 8, 8, 3).astype("float32")).shape
+        tessera.Size([2, 8, 8, 3])
+    """
+
+    _random = True
+
+    def __init__(
+        self, value_range=(0, 255), num_chains: int = 3, chain_depth: int = 3, factor=0.3, alpha: float = 1.0,
+        all_ops: bool = True, interpolation="bilinear", seed=None, data_format=None, **kwargs,
+    ):  # fmt: skip
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.value_range = tuple(float(v) for v in value_range)
+        self.num_chains = check_int_positive("AugMix", "num_chains", num_chains)
+        self.chain_depth = check_int_positive("AugMix", "chain_depth", chain_depth)
+        self.factor = _factor_pair("AugMix", "factor", factor, bounds=(0.0, 1.0))
+        if not isinstance(alpha, numbers.Real) or alpha <= 0:
+            raise ValueError(f"AugMix: `alpha` must be a positive number, got {alpha!r}")
+        self.alpha, self.all_ops, self.interpolation = float(alpha), bool(all_ops), interpolation
+        names = _AUG_MIX_OPS + (_AUG_MIX_EXTRA_OPS if self.all_ops else ())
+        self.__dict__["_parts"] = _augmentations(
+            names, self.factor, self.value_range, interpolation, self._rng
+        )
+
+    def _transform(self, x: Tensor) -> Tensor:
+        rng = self._rng.rng
+        weights = rng.gamma(self.alpha, size=self.num_chains)
+        weights = (weights / weights.sum()).astype(np.float32)
+        blend = np.float32(rng.beta(self.alpha, self.alpha))
+        mixed = None
+        for i in range(self.num_chains):
+            chain = x
+            for _ in range(self.chain_depth):
+                choice = int(rng.integers(0, len(self._parts) + 1))
+                if choice < len(self._parts):  # the extra choice skips the step, as Keras's None
+                    chain = self._parts[choice]._transform(chain)
+            term = chain * float(weights[i])
+            mixed = term if mixed is None else mixed + term
+        return (x * float(blend) + mixed * float(1 - blend)).clamp(self.value_range[0], self.value_range[1])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "value_range": list(self.value_range),
+            "num_chains": self.num_chains,
+            "chain_depth": self.chain_depth,
+            "factor": list(self.factor),
+            "alpha": self.alpha,
+            "all_ops": self.all_ops,
             "interpolation": self.interpolation,
         }
