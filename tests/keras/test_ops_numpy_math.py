@@ -520,7 +520,7 @@ def test_gradients_match_torch(real_keras, name):
         if theirs.grad is None:
             assert ours.grad is None or np.allclose(to_numpy(ours.grad), 0)
             continue
-        np.testing.assert_allclose(to_numpy(ours.grad), theirs.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(ours.grad), theirs.grad.numpy(), rtol=1e-4, atol=5e-5)
 
 
 def test_gradient_against_finite_differences():
