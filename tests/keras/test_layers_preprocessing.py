@@ -841,3 +841,17 @@ def test_aug_mix_properties(all_ops):
     roundtrip(a)
     with pytest.raises(ValueError, match="alpha"):
         L.AugMix(alpha=0.0)
+
+
+def test_random_elastic_transform_properties():
+    x = np.repeat(IMAGES, 2, axis=0)
+    a = L.RandomElasticTransform(factor=(1.0, 1.0), scale=(0.5, 1.0), value_range=(0, 1), seed=9)
+    out = np_(a(x, training=True))
+    again = L.RandomElasticTransform(factor=(1.0, 1.0), scale=(0.5, 1.0), value_range=(0, 1), seed=9)
+    np.testing.assert_array_equal(out, np_(again(x, training=True)))
+    np.testing.assert_array_equal(np_(a(x, training=False)), x)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1 and not np.allclose(out, x)
+    roundtrip(a)
+    np.testing.assert_array_equal(np_(L.RandomElasticTransform(scale=0.0, seed=1)(x, training=True)), x)
+    with pytest.raises(ValueError, match="fill_mode"):
+        L.RandomElasticTransform(fill_mode="smear")

@@ -112,6 +112,16 @@ def affine_sample(
     if projective:
         denom = t[:, 6, None, None] * xs + t[:, 7, None, None] * ys + np.float32(1.0)
         src_x, src_y = src_x / denom, src_y / denom
+    return sample_at(images, src_x, src_y, interpolation, fill_mode, fill_value)
+
+
+def sample_at(
+    images: Tensor, src_x: np.ndarray, src_y: np.ndarray, interpolation: str, fill_mode: str, fill_value
+):
+    """Keras's ``map_coordinates`` for each NHWC image at the (batch, height, width) input positions
+    ``(src_x, src_y)``: nearest or bilinear weights, ``fill_mode`` boundaries (``constant`` uses
+    ``fill_value`` outside). The gather and blend are Tessera ops (differentiable in ``images``)."""
+    b, h, w, c = (int(s) for s in images.shape)
     if interpolation == "nearest":
         nodes_y = [(np.round(src_y).astype(np.int64), np.ones_like(src_y))]
         nodes_x = [(np.round(src_x).astype(np.int64), np.ones_like(src_x))]

@@ -25,6 +25,7 @@ __all__ = [
     "MaxNumBoundingBoxes",
     "RandAugment",
     "AugMix",
+    "RandomElasticTransform",
 ]
 
 
@@ -624,4 +625,84 @@ class AugMix(_ImageLayer):
             "alpha": self.alpha,
             "all_ops": self.all_ops,
             "interpolation": self.interpolation,
+        }
+
+
+def _blur_field(field: np.ndarray, sigma: float) -> np.ndarray:
+    """Zero-padded 'same' Gaussian blur of (batch, h, w) displacement fields (kernel ``int(6 sigma) | 1``)."""
+    k = int(6 * sigma) | 1
+    t = np.arange(k, dtype=np.float64) - (k - 1) / 2
+    g = np.exp(-0.5 * (t / sigma) ** 2)
+    g /= g.sum()
+    pad = k // 2
+
+    def conv(a, axis):
+        padded = np.pad(a, [(0, 0)] + [(pad, pad) if ax == axis else (0, 0) for ax in (1, 2)])
+        n = a.shape[axis]
+        return sum(g[j] * np.take(padded, np.arange(j, j + n), axis=axis) for j in range(k))
+
+    return conv(conv(field, 1), 2).astype(np.float32)
+
+
+class RandomElasticTransform(_ImageLayer):
+    """In training, with a probability drawn from ``factor``, displaces pixels by a smooth random field:
+    Gaussian noise blurred with ``sigma = 0.05 s min(h, w)`` and scaled by ``alpha = 0.1 s max(h, w)``, ``s``
+    drawn from ``scale``; sampled with ``interpolation``/``fill_mode`` and clipped to ``value_range``.
+
+    Example:
+        >>> layer = ts.keras.layers.RandomElasticTransform(seed=0)
+        >>> layer(np.random.rand(1, 16, 16, 3).astype("float32") * 255).shape
+        tessera.Size([1, 16, 16, 3])
+    """
+
+    _random = True
+
+    def __init__(
+        self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+        value_range=(0, 255), seed=None, data_format=None, **kwargs,
+    ):  # fmt: skip
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _factor_pair("RandomElasticTransform", "factor", factor, bounds=(0.0, 1.0))
+        self.scale = _factor_pair("RandomElasticTransform", "scale", scale, bounds=(0.0, 1.0))
+        from .image import _FILL_MODES
+
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(
+                f"RandomElasticTransform: invalid interpolation {interpolation!r}; expected 'nearest' or 'bilinear'"
+            )
+        if fill_mode not in _FILL_MODES:
+            raise ValueError(
+                f"RandomElasticTransform: invalid fill_mode {fill_mode!r}; expected one of {_FILL_MODES}"
+            )
+        self.interpolation, self.fill_mode, self.fill_value = interpolation, fill_mode, fill_value
+        self.value_range = tuple(float(v) for v in value_range)
+
+    def _transform(self, x: Tensor) -> Tensor:
+        from .image import sample_at
+
+        if self.scale[1] == 0 or self.factor[1] == 0:
+            return x
+        b, h, w = (int(s) for s in x.shape[:3])
+        probability = self._rng.uniform(self.factor[0], self.factor[1], (b,))
+        apply = self._rng.uniform(0, 1, (b,)) < probability
+        s = float(self._rng.uniform(self.scale[0], self.scale[1], ()))
+        alpha, sigma = max(h, w) * 0.1 * s, max(min(h, w) * 0.05 * s, 1e-3)
+        dx = _blur_field(self._rng.rng.standard_normal((b, h, w)) * sigma, sigma)
+        dy = _blur_field(self._rng.rng.standard_normal((b, h, w)) * sigma, sigma)
+        ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+        warped = sample_at(
+            x, xs + alpha * dx, ys + alpha * dy, self.interpolation, self.fill_mode, self.fill_value
+        )
+        out = ops.where(creation.as_tensor(apply.reshape(-1, 1, 1, 1)), warped, x)
+        return out.clamp(self.value_range[0], self.value_range[1])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "scale": list(self.scale),
+            "interpolation": self.interpolation,
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+            "value_range": list(self.value_range),
         }
