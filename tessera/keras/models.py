@@ -653,7 +653,8 @@ class Sequential(Model):
         if self._seq_input is not None:
             prev = self._seq_outputs[-1] if self._seq_outputs else self._seq_input
             try:
-                self._seq_outputs.append(_symbolic_apply(layer, prev))
+                with _base.name_scope(self):
+                    self._seq_outputs.append(_symbolic_apply(layer, prev))
             except Exception:
                 self._forget(str(len(self._modules) - 1))
                 raise
@@ -701,9 +702,10 @@ class Sequential(Model):
         kt = _base.Input(batch_shape=input_shape, dtype=dtype)
         outs = []
         x = kt
-        for layer in self.layers:
-            x = _symbolic_apply(layer, x)
-            outs.append(x)
+        with _base.name_scope(self):  # the layers' weights get "<model>/<layer>/<weight>" paths, as in Keras
+            for layer in self.layers:
+                x = _symbolic_apply(layer, x)
+                outs.append(x)
         d = self.__dict__
         d["_seq_input"] = kt
         d["_seq_outputs"] = outs

@@ -615,15 +615,13 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: Keras's ``AdamW(learning_rate=0.001, weight_decay=0.004, ...)`` on
-    ``ts.optim.AdamW``.
+    """Adam with decoupled weight decay: Keras's ``AdamW(learning_rate=0.001, weight_decay=0.004, ...)``: the
+    base class's ``w -= lr * weight_decay * w`` (honouring ``exclude_from_weight_decay``), then Adam's step.
 
     Example:
         >>> ts.keras.optimizers.AdamW().weight_decay
         0.004
     """
-
-    _decay_in_optimizer = True
 
     def __init__(
         self,
@@ -638,16 +636,6 @@ class AdamW(Adam):
         if weight_decay is None:
             raise ValueError("AdamW: weight_decay cannot be None (use Adam for no decay)")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, **kwargs)
-
-    def _make(self, params, lr):
-        return _optim.AdamW(
-            params,
-            lr=lr,
-            betas=(self.beta_1, self.beta_2),
-            eps=self.epsilon,
-            weight_decay=self.weight_decay,
-            amsgrad=self.amsgrad,
-        )
 
 
 class RMSprop(Optimizer):

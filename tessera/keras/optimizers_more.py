@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import MutableMapping
 from typing import Any
 
 from .. import ops as _ops
@@ -24,7 +26,19 @@ from ..core.tensor import Tensor
 from ..optim.optimizer import _new_step
 from .optimizers import Optimizer, get
 
-__all__ = ["Adadelta", "Adamax", "Nadam", "Ftrl", "Lamb", "Lion", "Adafactor", "LossScaleOptimizer"]
+__all__ = [
+    "Adadelta",
+    "Adamax",
+    "Nadam",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "Adafactor",
+    "Muon",
+    "LossScaleOptimizer",
+    "OptimizerMap",
+    "MultiOptimizer",
+]
 
 
 def _pow(base: float, t: Tensor) -> Tensor:
@@ -333,6 +347,92 @@ class Adafactor(_KerasRule):
                 "clip_threshold": self.clip_threshold, "relative_step": self.relative_step}  # fmt: skip
 
 
+class Muon(_KerasRule):
+    """Muon: momentum orthogonalized by a Newton-Schulz iteration for 2-D weights; AdamW for the others
+    (1-D weights, embeddings with ``exclude_embeddings``, and paths matching ``exclude_layers``), as Keras.
+
+    Example:
+        >>> ts.keras.optimizers.Muon(learning_rate=0.02).ns_steps
+        5
+    """
+
+    _decay_in_optimizer = True  # two decay rates: adam_weight_decay for the AdamW weights
+
+    def __init__(self, learning_rate=0.001, adam_beta_1=0.9, adam_beta_2=0.999, adam_weight_decay=0.004,
+                 epsilon=1e-7, weight_decay=0.004, exclude_layers=None, exclude_embeddings=True, muon_a=3.4445,
+                 muon_b=-4.775, muon_c=2.0315, adam_lr_ratio=1, momentum=0.95, ns_steps=5, nesterov=True,
+                 rms_rate=0.2, **kwargs) -> None:  # fmt: skip
+        _check_unit("Muon", adam_beta_1=adam_beta_1, adam_beta_2=adam_beta_2)
+        super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
+        self.adam_beta_1, self.adam_beta_2, self.epsilon = (
+            float(adam_beta_1),
+            float(adam_beta_2),
+            float(epsilon),
+        )
+        self.adam_weight_decay = adam_weight_decay
+        self.exclude_layers, self.exclude_embeddings = list(exclude_layers or []), bool(exclude_embeddings)
+        self.muon_a, self.muon_b, self.muon_c = float(muon_a), float(muon_b), float(muon_c)
+        self.adam_lr_ratio, self.momentum, self.ns_steps = adam_lr_ratio, float(momentum), int(ns_steps)
+        self.nesterov, self.rms_rate = bool(nesterov), rms_rate
+
+    def _should_use_adamw(self, p) -> bool:
+        if p.ndim != 2:
+            return True
+        path = getattr(p, "path", "") or ""
+        if self.exclude_embeddings and "embedding" in path.lower():
+            return True
+        return any(re.search(k, path) for k in self.exclude_layers)
+
+    def _slots(self, p):
+        slots = {"momentum": zeros_like(p)}
+        if self._should_use_adamw(p):
+            slots["velocity"] = zeros_like(p)
+        return slots
+
+    def _orthogonalize(self, x: Tensor) -> Tensor:
+        a, b, c = self.muon_a, self.muon_b, self.muon_c
+        tall = x.shape[-2] > x.shape[-1]
+        if tall:
+            x = x.transpose(-2, -1)
+        x = x / (x.square().sum((-2, -1), keepdim=True).sqrt() + 1e-7)
+        for _ in range(self.ns_steps):
+            gram = x @ x.transpose(-2, -1)
+            x = a * x + (b * gram + c * gram @ gram) @ x
+        return x.transpose(-2, -1) if tall else x
+
+    def _rule(self, p, g, state, lr, t):
+        m = state["momentum"]
+        if "velocity" in state:
+            decay = self.adam_weight_decay
+            if decay and self._use_weight_decay(p):
+                p.mul_(1.0 - lr * decay)
+            v = state["velocity"]
+            alpha = (
+                lr
+                * self.adam_lr_ratio
+                * (1 - _pow(self.adam_beta_2, t)).sqrt()
+                / (1 - _pow(self.adam_beta_1, t))
+            )
+            m.add_((g - m) * (1 - self.adam_beta_1))
+            v.add_((g.square() - v) * (1 - self.adam_beta_2))
+            p.sub_(m * alpha / (v.sqrt() + self.epsilon))
+            return
+        if self.weight_decay and self._use_weight_decay(p):
+            p.mul_(1.0 - lr * self.weight_decay)
+        m.add_(g + m * (self.momentum - 1))
+        direction = g + self.momentum * m if self.nesterov else m
+        update = lr * self._orthogonalize(direction)
+        if self.rms_rate is not None:
+            update = update * (math.sqrt(max(p.shape[0], p.shape[1])) * self.rms_rate)
+        p.sub_(update)
+
+    def _hparams(self):
+        keys = ("adam_beta_1", "adam_beta_2", "epsilon", "exclude_layers", "muon_a", "muon_b", "muon_c",
+                "adam_lr_ratio", "momentum", "ns_steps", "nesterov", "exclude_embeddings", "adam_weight_decay",
+                "rms_rate")  # fmt: skip
+        return {k: getattr(self, k) for k in keys}
+
+
 class LossScaleOptimizer(Optimizer):
     """Dynamic loss scaling around ``inner_optimizer`` (for low-precision training): ``scale_loss``
     multiplies the loss by the current scale; ``apply`` divides the gradients by it and, when they are all
@@ -460,3 +560,242 @@ class LossScaleOptimizer(Optimizer):
         config = dict(config)
         inner = deserialize(config.pop("inner_optimizer"), custom_objects)
         return cls(inner, **config)
+
+
+class OptimizerMap(MutableMapping):
+    """Which optimizer updates which weight: keys are weight paths or regular expressions matched in full
+    against ``variable.path`` (``"dense/kernel"``), unmatched weights go to ``default_optimizer``.
+
+    Example:
+        >>> m = OptimizerMap(ts.keras.optimizers.SGD(), {"encoder/.*": ts.keras.optimizers.Adam()})
+        >>> type(m["encoder/kernel"]).__name__, type(m["head/bias"]).__name__
+        ('Adam', 'SGD')
+    """
+
+    def __init__(self, default_optimizer, optimizer_map: dict | None = None) -> None:
+        if not isinstance(default_optimizer, Optimizer):
+            raise TypeError(
+                f"OptimizerMap: default_optimizer must be a Keras Optimizer instance. Received: {default_optimizer!r}"
+            )
+        if optimizer_map is not None and not isinstance(optimizer_map, dict):
+            raise TypeError(f"OptimizerMap: optimizer_map must be a dictionary. Received: {optimizer_map!r}")
+        self._default_optimizer = default_optimizer
+        self._optimizer_map: dict = {}
+        for key, opt in (optimizer_map or {}).items():
+            self[key] = opt
+
+    @property
+    def default_optimizer(self):
+        return self._default_optimizer
+
+    def __getitem__(self, key: str):
+        if key in self._optimizer_map:
+            return self._optimizer_map[key]
+        matching = [p for p in self._optimizer_map if re.fullmatch(p, key)]
+        if len(matching) > 1:
+            raise ValueError(
+                f"OptimizerMap: multiple optimizers assigned to variable {key!r}: patterns {matching}"
+            )
+        return self._optimizer_map[matching[0]] if matching else self._default_optimizer
+
+    def __setitem__(self, key: str, optimizer) -> None:
+        if not isinstance(key, str):
+            raise ValueError(f"OptimizerMap: key must be a string. Received: {key!r}")
+        if key in self._optimizer_map:
+            raise ValueError(f"OptimizerMap: {key!r} already exists with value {self._optimizer_map[key]!r}")
+        if not isinstance(optimizer, Optimizer):
+            raise ValueError(
+                f"OptimizerMap: optimizer must be a Keras Optimizer instance. Received: {optimizer!r}"
+            )
+        if isinstance(optimizer, (LossScaleOptimizer, MultiOptimizer)):
+            raise ValueError(f"OptimizerMap: optimizer cannot be a {type(optimizer).__name__}")
+        self._optimizer_map[key] = optimizer
+
+    def __delitem__(self, key: str) -> None:
+        del self._optimizer_map[key]
+
+    def __len__(self) -> int:
+        return len(self._optimizer_map)
+
+    def __iter__(self):
+        return iter(self._optimizer_map)
+
+    def __call__(self, variable):
+        return self[getattr(variable, "path", None) or ""]
+
+    def get_config(self) -> dict[str, Any]:
+        from .optimizers import serialize
+
+        return {"default_optimizer": serialize(self._default_optimizer),
+                "optimizer_map": {k: serialize(v) for k, v in self._optimizer_map.items()}}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .optimizers import deserialize
+
+        default = deserialize(config["default_optimizer"], custom_objects)
+        mapping = {k: deserialize(v, custom_objects) for k, v in (config.get("optimizer_map") or {}).items()}
+        return cls(default, mapping)
+
+
+class MultiOptimizer(Optimizer):
+    """Different optimizers for different weights: ``optimizer_map`` is an ``OptimizerMap`` or a callable
+    ``variable -> optimizer``. ``apply`` hands each optimizer its own weights' gradients.
+
+    Example:
+        >>> opt = MultiOptimizer(OptimizerMap(ts.keras.optimizers.SGD(0.1), {"a/.*": ts.keras.optimizers.Adam()}))
+        >>> len(opt.optimizers)
+        2
+    """
+
+    def __init__(self, optimizer_map, loss_scale_factor=None, name=None) -> None:
+        if not callable(optimizer_map):
+            raise TypeError(
+                f"MultiOptimizer: optimizer_map must be an OptimizerMap or a callable, got {optimizer_map!r}"
+            )
+        super().__init__(0.0, loss_scale_factor=loss_scale_factor, name=name)
+        self._optimizer_map = optimizer_map
+        self._inner: list = []
+        for opt in list(getattr(optimizer_map, "values", lambda: [])()) + [
+            getattr(optimizer_map, "default_optimizer", None)
+        ]:
+            if opt is not None and all(opt is not o for o in self._inner):
+                self._inner.append(opt)
+        self._assignment: dict[int, Any] = {}
+        self._built = False
+
+    @property
+    def optimizers(self) -> list:
+        return list(self._inner)
+
+    @property
+    def learning_rate(self):
+        raise AttributeError(
+            "Learning rate cannot be accessed on a MultiOptimizer. Access the learning rate on the individual "
+            "sub-optimizers instead."
+        )
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if "_optimizer_map" in self.__dict__:
+            raise AttributeError(
+                "Learning rate cannot be set on a MultiOptimizer. Set the learning rate on the individual "
+                "sub-optimizers instead."
+            )
+
+    @property
+    def built(self) -> bool:
+        return self.__dict__.get("_built", False)
+
+    @property
+    def variables(self) -> list:
+        return [v for opt in self._inner for v in opt.variables]
+
+    def build(self, var_list) -> None:
+        if self.built:
+            return
+        groups: dict[int, list] = {}
+        for var in var_list:
+            opt = self._optimizer_map(var)
+            if not isinstance(opt, Optimizer):
+                raise ValueError(
+                    f"MultiOptimizer: the optimizer for variable {getattr(var, 'path', var)!r} is not an "
+                    "Optimizer instance"
+                )
+            if isinstance(opt, (LossScaleOptimizer, MultiOptimizer)):
+                raise ValueError(
+                    f"MultiOptimizer: a {type(opt).__name__} cannot be used inside a MultiOptimizer"
+                )
+            if all(opt is not o for o in self._inner):
+                self._inner.append(opt)
+            opt.loss_scale_factor = self.loss_scale_factor
+            self._assignment[id(var)] = opt
+            groups.setdefault(id(opt), []).append(var)
+        for opt in self._inner:
+            if groups.get(id(opt)):
+                opt.build(groups[id(opt)])
+        self._params = list(var_list)
+        self._built = True
+
+    def apply(self, grads, trainable_variables=None) -> None:
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "MultiOptimizer.apply: when passing `grads` without `variables`, the optimizer must already be "
+                    "built on a list of variables. Call `optimizer.build(trainable_variables)` first."
+                )
+            trainable_variables = self._params
+        variables = list(trainable_variables)
+        if not self.built:
+            self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"MultiOptimizer.apply: got {len(grads)} gradients for {len(variables)} variables"
+            )
+        parts: dict[int, tuple[Any, list, list]] = {}
+        for g, v in zip(grads, variables):
+            opt = self._assignment.get(id(v))
+            if opt is None:
+                raise ValueError(
+                    f"MultiOptimizer.apply: variable {getattr(v, 'path', tuple(v.shape))!r} was not in build()"
+                )
+            entry = parts.setdefault(id(opt), (opt, [], []))
+            entry[1].append(g)
+            entry[2].append(v)
+        for opt, gs, vs in parts.values():
+            opt.apply(gs, vs)
+        self.iterations += 1
+
+    def step(self) -> None:
+        self.apply([p.grad for p in self._params], self._params)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for opt in self._inner:
+            opt.zero_grad(set_to_none)
+
+    def finalize_variable_values(self, var_list) -> None:
+        for opt in self._inner:
+            mine = [v for v in var_list if self._assignment.get(id(v)) is opt]
+            if mine:
+                opt.finalize_variable_values(mine)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"iterations": self.iterations, "optimizers": [opt.state_dict() for opt in self._inner]}
+
+    def load_state_dict(self, state_dict) -> None:
+        states = state_dict.get("optimizers", [])
+        if len(states) != len(self._inner):
+            raise ValueError(
+                f"MultiOptimizer.load_state_dict: {len(states)} optimizer states for {len(self._inner)} optimizers"
+            )
+        self.iterations = int(state_dict.get("iterations", self.iterations))
+        for opt, sd in zip(self._inner, states):
+            opt.load_state_dict(sd)
+
+    def get_config(self) -> dict[str, Any]:
+        from .object_registration import serialize_keras_object
+
+        mapping = self._optimizer_map
+        if isinstance(mapping, OptimizerMap):
+            mapping = {"class_name": "OptimizerMap", "config": mapping.get_config()}
+        else:
+            mapping = serialize_keras_object(mapping)
+        return {"optimizer_map": mapping, "loss_scale_factor": self.loss_scale_factor, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .object_registration import deserialize_keras_object
+
+        config = dict(config)
+        mapping = config.pop("optimizer_map")
+        if isinstance(mapping, dict) and mapping.get("class_name") == "OptimizerMap":
+            mapping = OptimizerMap.from_config(mapping["config"], custom_objects)
+        else:
+            mapping = deserialize_keras_object(mapping, custom_objects)
+        return cls(mapping, **config)
+
+    def __repr__(self) -> str:
+        return f"<keras.optimizers.MultiOptimizer optimizers={[type(o).__name__ for o in self._inner]}>"

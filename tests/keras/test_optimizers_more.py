@@ -129,3 +129,117 @@ def test_loss_scale_optimizer_in_fit():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _keras_var(real_keras, array, name):
+    return real_keras.Variable(array.copy(), name=name)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"nesterov": False, "rms_rate": None, "weight_decay": 0.0},
+                                    {"exclude_embeddings": False, "adam_lr_ratio": 0.5, "ns_steps": 3}])  # fmt: skip
+def test_muon_matches_keras(real_keras, kwargs):
+    import torch
+
+    from tessera.keras.layers.base import Variable
+
+    specs = [((4, 3), "dense/kernel"), ((3,), "dense/bias"), ((5, 2), "embedding/embeddings"), ((2, 6), "w")]
+    init = [RNG.normal(size=s).astype("float32") for s, _ in specs]
+    ours_w = []
+    for a, (_, path) in zip(init, specs):
+        v = Variable(ts.tensor(a.copy()))
+        v.path = path
+        ours_w.append(v)
+    theirs_w = [_keras_var(real_keras, a, path.replace("/", "_")) for a, (_, path) in zip(init, specs)]
+    ours = keras.optimizers.Muon(learning_rate=0.02, **kwargs)
+    theirs = real_keras.optimizers.Muon(learning_rate=0.02, **kwargs)
+    theirs.build(theirs_w)
+    for _ in range(3):
+        grads = [RNG.normal(size=s).astype("float32") for s, _ in specs]
+        ours.apply([ts.tensor(g) for g in grads], ours_w)
+        theirs.apply([torch.tensor(g) for g in grads], theirs_w)
+    for a, b in zip(ours_w, theirs_w):
+        np.testing.assert_allclose(
+            a.detach().numpy(), real_keras.ops.convert_to_numpy(b), rtol=1e-4, atol=1e-5
+        )
+
+
+def test_multi_optimizer_matches_keras(real_keras):
+    import torch
+
+    def build(lib):
+        layers = [lib.Input((3,)), lib.layers.Dense(4, name="encoder"), lib.layers.Dense(2, name="head")]
+        return lib.Sequential(layers, name="seq")
+
+    ours_model, theirs_model = build(keras), build(real_keras)
+    ours_model.set_weights(theirs_model.get_weights())
+    ours = keras.optimizers.MultiOptimizer(
+        keras.optimizers.OptimizerMap(
+            keras.optimizers.SGD(0.1), {"seq/encoder/.*": keras.optimizers.Adam(0.01)}
+        )
+    )
+    ko = real_keras.optimizers
+    theirs = ko.MultiOptimizer(ko.OptimizerMap(ko.SGD(0.1), {"seq/encoder/.*": ko.Adam(0.01)}))
+    assert [w.path for w in ours_model.trainable_weights] == [
+        v.path for v in theirs_model.trainable_variables
+    ]
+    for _ in range(3):
+        grads = [RNG.normal(size=tuple(w.shape)).astype("float32") for w in ours_model.trainable_weights]
+        ours.apply([ts.tensor(g) for g in grads], ours_model.trainable_weights)
+        theirs.apply([torch.tensor(g) for g in grads], theirs_model.trainable_variables)
+    for a, b in zip(ours_model.get_weights(), theirs_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert [type(o).__name__ for o in ours.optimizers] == ["Adam", "SGD"] and ours.iterations == 3
+    with pytest.raises(AttributeError, match="Learning rate cannot be accessed on a MultiOptimizer"):
+        _ = ours.learning_rate
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(ours))
+    assert [type(o).__name__ for o in again.optimizers] == ["Adam", "SGD"]
+
+
+def test_multi_optimizer_in_fit_and_weight_decay_exclusion():
+    ts.manual_seed(0)
+    x = RNG.normal(size=(32, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="enc"), keras.layers.Dense(1, name="out")],
+                             name="m")  # fmt: skip
+    frozen = keras.optimizers.SGD(0.0)
+    opts = keras.optimizers
+    model.compile(opts.MultiOptimizer(opts.OptimizerMap(opts.Adam(0.05), {"m/enc/.*": frozen})), "mse")
+    before = [w.detach().numpy().copy() for w in model.trainable_weights]
+    model.fit(x, x[:, :1], epochs=2, verbose=0)
+    after = [w.detach().numpy() for w in model.trainable_weights]
+    np.testing.assert_array_equal(after[0], before[0])  # the encoder's optimizer has lr 0
+    assert not np.array_equal(after[2], before[2])
+    opt = keras.optimizers.AdamW(0.1, weight_decay=0.5)
+    opt.exclude_from_weight_decay(var_names=["bias"])
+    layer = keras.layers.Dense(2, bias_initializer="ones")
+    layer(ts.ones((1, 2)))
+    opt.apply([ts.zeros_like(w) for w in layer.trainable_weights], layer.trainable_weights)
+    np.testing.assert_array_equal(layer.bias.detach().numpy(), [1.0, 1.0])  # excluded by name: no decay
+
+
+def test_adamw_matches_keras_with_exclusions(real_keras):
+    import torch
+
+    a = RNG.normal(size=(3, 2)).astype("float32")
+    b = RNG.normal(size=(2,)).astype("float32")
+    from tessera.keras.layers.base import Variable
+
+    ours_w = []
+    for arr, path in ((a, "d/kernel"), (b, "d/bias")):
+        v = Variable(ts.tensor(arr.copy()))
+        v.path = path
+        ours_w.append(v)
+    theirs_w = [real_keras.Variable(a.copy(), name="kernel"), real_keras.Variable(b.copy(), name="bias")]
+    ours = keras.optimizers.AdamW(0.05, weight_decay=0.1)
+    theirs = real_keras.optimizers.AdamW(0.05, weight_decay=0.1)
+    ours.exclude_from_weight_decay(var_names=["bias"])
+    theirs.exclude_from_weight_decay(var_names=["bias"])
+    for _ in range(3):
+        grads = [RNG.normal(size=a.shape).astype("float32"), RNG.normal(size=b.shape).astype("float32")]
+        ours.apply([ts.tensor(g) for g in grads], ours_w)
+        theirs.apply([torch.tensor(g) for g in grads], theirs_w)
+    # (Keras's Adam adds epsilon to sqrt(v), PyTorch's to the bias-corrected sqrt(v): a difference of order
+    # epsilon / |g| in each step, hence the absolute tolerance; the excluded bias shows no decay either way)
+    for o, t in zip(ours_w, theirs_w):
+        np.testing.assert_allclose(
+            o.detach().numpy(), real_keras.ops.convert_to_numpy(t), rtol=1e-5, atol=2e-5
+        )

@@ -96,6 +96,23 @@ def _has_keras_tensor(args, kwargs) -> bool:
 
 
 # -- masks ---------------------------------------------------------------------------------------------------
+_SCOPE: list = []  # the layers whose call or build is running: Keras's name scopes, for weight paths
+
+
+class name_scope:  # noqa: N801 - used like Keras's backend.name_scope
+    """``with name_scope(layer):`` weights created inside get paths under ``layer.name``."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+
+    def __enter__(self):
+        _SCOPE.append(self.layer)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _SCOPE.pop()
+
+
 _MASKS_SEEN = [False]  # until some layer attaches a mask, layer calls that make none skip all mask work
 
 
@@ -641,7 +658,7 @@ class Layer(Module):
         t = Tensor._wrap(np.array(arr, dtype=dt.np, copy=True).reshape(shape))
         if trainable:
             w = Variable(t, requires_grad=self._trainable and dt.is_floating_point)
-            w.path, w._keras_name = f"{self.name}/{name}", name
+            w.path, w._keras_name = self._weight_path(name), name
             setattr(self, name, w)
         else:
             self.register_buffer(name, t)
@@ -764,8 +781,12 @@ class Layer(Module):
     def _do_build(self, shapes) -> None:
         if self.input_spec is not None and isinstance(shapes, tuple):
             self.input_spec.check(self, shapes)
-        with _Building():
-            self.build(shapes)
+        _SCOPE.append(self)
+        try:
+            with _Building():
+                self.build(shapes)
+        finally:
+            _SCOPE.pop()
         d = self.__dict__
         d["built"] = True
         d["_build_input_shape"] = shapes
@@ -811,11 +832,26 @@ class Layer(Module):
         return kwargs
 
     def __call__(self, *args, **kwargs):
-        if _has_keras_tensor(args, kwargs):
-            return self._symbolic_call(args, kwargs)
-        if _MASKS_SEEN[0] or type(self)._computes_mask:
-            return self._masked_call(args, kwargs)
-        return self._eager_call(args, kwargs)
+        _SCOPE.append(self)
+        try:
+            if _has_keras_tensor(args, kwargs):
+                return self._symbolic_call(args, kwargs)
+            if _MASKS_SEEN[0] or type(self)._computes_mask:
+                return self._masked_call(args, kwargs)
+            return self._eager_call(args, kwargs)
+        finally:
+            _SCOPE.pop()
+
+    def _weight_path(self, name: str) -> str:
+        """Keras's variable path: the names of the layers being called or built, outermost first, then the
+        weight's (``"sequential/dense/kernel"`` for a layer built inside a model)."""
+        chain = []
+        for layer in _SCOPE:
+            if not chain or chain[-1] is not layer:
+                chain.append(layer)
+        if not chain or chain[-1] is not self:
+            chain.append(self)
+        return "/".join([layer.name for layer in chain] + [name])
 
     def _masked_call(self, args, kwargs):
         """Keras's mask plumbing around an eager call: the inputs' ``_keras_mask`` fills the call's ``mask``
