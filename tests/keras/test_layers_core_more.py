@@ -498,3 +498,54 @@ ERRORS = [
 def test_errors(fn, exc, match):
     with pytest.raises(exc, match=match):
         fn()
+
+
+# -- gradients: float64 finite differences through the layers -------------------------------------------------
+GRAD_CASES = [
+    (lambda: L.PReLU(alpha_initializer=tk.initializers.Constant(0.3), dtype="float64"), (2, 3)),
+    (lambda: L.ELU(0.7, dtype="float64"), (2, 3)),
+    (lambda: L.EinsumDense("abc,cde->abde", (None, 2, 2), bias_axes="de", dtype="float64"), (2, 3, 3)),
+    (lambda: L.GroupNormalization(groups=2, dtype="float64"), (2, 3, 4)),
+    (lambda: L.RMSNormalization(dtype="float64"), (2, 3, 4)),
+    (lambda: L.UnitNormalization(dtype="float64"), (2, 4)),
+    (lambda: L.LayerNormalization(rms_scaling=True, dtype="float64"), (2, 4)),
+]
+
+
+@pytest.mark.parametrize("make,shape", GRAD_CASES, ids=[str(i) for i in range(len(GRAD_CASES))])
+def test_layer_input_gradient_finite_differences(make, shape):
+    layer = make()  # float64 weights, for a precise check
+    x0 = np.random.default_rng(5).normal(size=shape)
+    layer(ts.tensor(x0, dtype=ts.float64))
+    w = np.random.default_rng(6).normal(size=tuple(_np(layer(ts.tensor(x0, dtype=ts.float64))).shape))
+    x = ts.tensor(x0, dtype=ts.float64, requires_grad=True)
+    (layer(x) * ts.tensor(w)).sum().backward()
+
+    def f(a):
+        return float((_np(layer(ts.tensor(a, dtype=ts.float64))) * w).sum())
+
+    num = np.zeros_like(x0)
+    for idx in np.ndindex(*shape):
+        d = np.zeros_like(x0)
+        d[idx] = 1e-6
+        num[idx] = (f(x0 + d) - f(x0 - d)) / 2e-6
+    np.testing.assert_allclose(_np(x.grad), num, rtol=1e-4, atol=1e-6)
+
+
+def test_attention_gradients_flow_to_all_weights():
+    for layer, args in (
+        (
+            L.Attention(use_scale=True, score_mode="concat"),
+            ([ts.tensor(_rnd(2, 3, 4)), ts.tensor(_rnd(2, 5, 4))],),
+        ),
+        (L.AdditiveAttention(), ([ts.tensor(_rnd(2, 3, 4)), ts.tensor(_rnd(2, 5, 4))],)),
+        (L.GroupQueryAttention(2, 4, 2, use_gate=True), (ts.tensor(_rnd(2, 3, 4)), ts.tensor(_rnd(2, 5, 4)))),
+        (
+            L.MultiHeadAttention(2, 2, attention_axes=(1, 2)),
+            (ts.tensor(_rnd(2, 3, 2, 4)), ts.tensor(_rnd(2, 3, 2, 4))),
+        ),
+    ):
+        layer(*args).sum().backward()
+        assert layer.trainable_weights and all(w.grad is not None for w in layer.trainable_weights), (
+            layer.name
+        )
