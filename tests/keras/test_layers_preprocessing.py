@@ -855,3 +855,27 @@ def test_random_elastic_transform_properties():
     np.testing.assert_array_equal(np_(L.RandomElasticTransform(scale=0.0, seed=1)(x, training=True)), x)
     with pytest.raises(ValueError, match="fill_mode"):
         L.RandomElasticTransform(fill_mode="smear")
+
+
+# -- inside Model.fit ------------------------------------------------------------------------------------------
+def test_preprocessing_layers_inside_fit():
+    x = RNG.uniform(0, 255, (16, 8, 8, 3)).astype("float32")
+    y = RNG.uniform(size=(16, 1)).astype("float32")
+    model = ts.keras.Sequential(
+        [ts.keras.Input((8, 8, 3)), L.Rescaling(1 / 255.0), L.RandomFlip(seed=1), L.RandomRotation(0.1, seed=1),
+         L.Resizing(4, 4), L.Flatten(), L.Dense(1)]
+    )  # fmt: skip
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x, y, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.predict(x[:2], verbose=0).shape == (2, 1)
+    texts = np.array(["the cat sat", "a dog ran", "the dog", "cat"] * 4)
+    vec = L.TextVectorization(output_sequence_length=5)
+    vec.adapt(texts)
+    text_model = ts.keras.Sequential(
+        [vec, L.Embedding(vec.vocabulary_size(), 4), L.GlobalAveragePooling1D(), L.Dense(1)]
+    )
+    text_model.compile(optimizer="adam", loss="mse")
+    losses = text_model.fit(texts, y, epochs=3, batch_size=4, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    assert text_model.predict(np.array(["the cat", "zzz"]), verbose=0).shape == (2, 1)
