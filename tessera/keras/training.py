@@ -107,7 +107,9 @@ def _as_batch_tensor(v):
     arr = np.asarray(v)
     if arr.dtype == np.float64 and _dt.get_default_dtype() != _dt.float64:
         arr = arr.astype(np.float32)
-    elif arr.dtype.kind == "U" or arr.dtype == object:
+    elif arr.dtype.kind in "US":
+        return arr  # string features stay NumPy: the model's text preprocessing layers read them
+    elif arr.dtype == object:
         raise TypeError(f"expected numeric data, got an array of dtype {arr.dtype}")
     return Tensor._wrap(np.ascontiguousarray(arr))
 
