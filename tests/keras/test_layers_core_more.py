@@ -549,3 +549,26 @@ def test_attention_gradients_flow_to_all_weights():
         assert layer.trainable_weights and all(w.grad is not None for w in layer.trainable_weights), (
             layer.name
         )
+
+
+OUTPUT_SHAPES = [
+    ("MultiHeadAttention", (2, 2), {}, ((None, 3, 4), (None, 5, 4))),
+    ("MultiHeadAttention", (2, 2), {"output_shape": (3, 2)}, ((None, 3, 4), (None, 5, 4))),
+    ("GroupQueryAttention", (2, 2, 1), {}, ((None, 3, 4), (None, 5, 4))),
+    ("Attention", (), {}, ([(None, 3, 4), (None, 5, 6)],)),
+    ("AdditiveAttention", (), {}, ([(None, 3, 4), (None, 5, 4)],)),
+    ("EinsumDense", ("abc,cd->abd", (None, 7)), {}, ((None, 3, 4),)),
+    ("EinsumDense", ("...b,bc->...c", 5), {"bias_axes": "c"}, ((None, 2, 3, 4),)),
+    ("ReversibleEmbedding", (10, 4), {}, ((None, 3),)),
+    ("GroupNormalization", (), {"groups": 2}, ((None, 3, 4),)),
+    ("UnitNormalization", (), {}, ((None, 3, 4),)),
+    ("RMSNormalization", (), {"axis": [1, 2]}, ((None, 3, 4),)),
+    ("PReLU", (), {"shared_axes": [1]}, ((None, 3, 4),)),
+]
+
+
+@pytest.mark.parametrize("cls,args,kwargs,shapes", OUTPUT_SHAPES, ids=[c[0] for c in OUTPUT_SHAPES])
+def test_compute_output_shape_matches_keras(real_keras, cls, args, kwargs, shapes):
+    theirs = getattr(real_keras.layers, cls)(*args, **kwargs).compute_output_shape(*shapes)
+    ours = getattr(L, cls)(*args, **kwargs).compute_output_shape(*shapes)
+    assert tuple(ours) == tuple(theirs)

@@ -135,6 +135,10 @@ class Attention(Layer):
             out = ops.where(_as_bool(q_mask).unsqueeze(-1), out, ops.zeros_like(out))
         return (out, weights) if return_attention_scores else out
 
+    def compute_output_shape(self, input_shape):
+        self._validate_inputs(input_shape)
+        return (*tuple(input_shape[0])[:-1], input_shape[1][-1])
+
     def compute_mask(self, inputs, previous_mask=None):
         if previous_mask is None or not isinstance(previous_mask, (list, tuple)) or previous_mask[0] is None:
             return None
@@ -523,6 +527,18 @@ class MultiHeadAttention(Layer):
             out = out + self.output_bias
         return (out, weights) if return_attention_scores else out
 
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}': all dimensions of `value` and `key`, except the last one, "
+                f"must be equal. Received: value_shape={tuple(value_shape)} and key_shape={tuple(key_shape)}"
+            )
+        if self.output_shape_:
+            return tuple(query_shape[:-1]) + tuple(self.output_shape_)
+        return tuple(query_shape)
+
     def compute_mask(self, inputs, previous_mask=None):
         return previous_mask
 
@@ -733,6 +749,22 @@ class GroupQueryAttention(Layer):
         if self.use_bias:
             out = out + self.output_bias
         return (out, weights) if return_attention_scores else out
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        if query_shape[-1] != value_shape[-1]:
+            raise ValueError(
+                f"GroupQueryAttention '{self.name}': the last dimension of `query_shape` and `value_shape` must "
+                f"be equal, but are {query_shape[-1]}, {value_shape[-1]}. Received: query_shape="
+                f"{tuple(query_shape)}, value_shape={tuple(value_shape)}"
+            )
+        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+            raise ValueError(
+                f"GroupQueryAttention '{self.name}': all dimensions of `value` and `key`, except the last one, "
+                f"must be equal. Received: value_shape={tuple(value_shape)} and key_shape={tuple(key_shape)}"
+            )
+        return tuple(query_shape)
 
     def compute_mask(self, inputs, previous_mask=None):
         return previous_mask

@@ -525,6 +525,9 @@ class PReLU(Layer):
     def call(self, inputs: Tensor) -> Tensor:
         return ops.relu(inputs) - self.alpha * ops.relu(-inputs)
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
     def get_config(self) -> dict:
         return {
             **super().get_config(),

@@ -398,6 +398,11 @@ class GroupNormalization(Layer):
             y = y + self.beta.reshape(bshape)
         return y.reshape(shape)
 
+    def compute_output_shape(self, input_shape):
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        _check_axes_in_range(self, axes, len(input_shape))
+        return tuple(input_shape)
+
     def get_config(self) -> dict:
         return {
             **super().get_config(),
@@ -455,6 +460,11 @@ class RMSNormalization(Layer):
         shape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)]
         return x * rrms * self.scale.reshape(shape)
 
+    def compute_output_shape(self, input_shape):
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        _check_axes_in_range(self, axes, len(input_shape))
+        return tuple(input_shape)
+
     def get_config(self) -> dict:
         axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
         if self.built and not isinstance(axis, list):
@@ -489,6 +499,11 @@ class UnitNormalization(Layer):
         axes = _check_axes_in_range(self, axes, inputs.ndim)
         inv = ops.rsqrt(ops.sum(inputs * inputs, axes, keepdim=True))
         return inputs * ops.clamp(inv, None, 1e12)
+
+    def compute_output_shape(self, input_shape):
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        _check_axes_in_range(self, axes, len(input_shape))
+        return tuple(input_shape)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
@@ -575,6 +590,9 @@ class SpectralNormalization(Wrapper):
         out = self.layer(inputs)
         # Keras casts the output to the inputs' dtype (so integer ids give integer embeddings there too)
         return out if out.dtype == inputs.dtype else out.to(inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "power_iterations": self.power_iterations}
