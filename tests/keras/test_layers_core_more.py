@@ -326,6 +326,20 @@ def test_lambda_mask_training_and_symbolic():
     np.testing.assert_allclose(_np(model(ts.ones(3, 4))), 2 * np.ones((3, 2)))
 
 
+def test_lambda_output_shape_used_when_shape_inference_fails():
+    def picky(x):  # fails on the batch-of-one placeholders shape inference runs
+        if x.shape[0] == 1:
+            raise RuntimeError("picky needs a real batch")
+        return x[:, :2] * 3
+
+    inp = tk.Input((4,))
+    with pytest.raises(RuntimeError, match="picky"):
+        L.Lambda(picky)(inp)
+    y = L.Lambda(picky, output_shape=(2,))(inp)
+    assert y.shape == (None, 2)
+    np.testing.assert_allclose(_np(tk.Model(inp, y)(ts.ones(3, 4))), 3 * np.ones((3, 2)))
+
+
 # -- symbolic use -------------------------------------------------------------------------------------------
 def test_symbolic_functional_model():
     q, v = tk.Input((3, 4)), tk.Input((5, 4))

@@ -18,7 +18,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import InputSpec, Layer, set_keras_mask
+from .base import InputSpec, Layer, _OutSpec, set_keras_mask
 from .regularization import _noise_shape, dropout_with_noise_shape
 
 __all__ = [
@@ -653,6 +653,21 @@ class Lambda(Layer):
         if callable(self.mask):
             return self.mask(inputs, previous_mask)
         return self.mask
+
+    def _infer_outputs(self, args, kwargs, inputs):
+        try:
+            return super()._infer_outputs(args, kwargs, inputs)
+        except Exception:
+            # a function that cannot run on placeholders: Keras then relies on the given output_shape
+            if self._output_shape is None or not inputs:
+                raise
+            shapes = self.compute_output_shape(
+                [kt.shape for kt in inputs] if len(inputs) > 1 else inputs[0].shape
+            )
+            dtype = inputs[0].dtype
+            if isinstance(shapes, list):
+                return [_OutSpec(tuple(sh), dtype) for sh in shapes]
+            return _OutSpec(tuple(shapes), dtype)
 
     def compute_output_shape(self, input_shape):
         if self._output_shape is None:
