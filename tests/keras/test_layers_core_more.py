@@ -24,8 +24,7 @@ def _rnd(*shape, seed=0):
 
 
 def _config_diff(theirs: dict, ours: dict) -> dict:
-    # BatchNormalization's renorm/synchronized options are not implemented (their defaults are the behaviour)
-    skip = {"name", "dtype", "renorm", "renorm_momentum", "synchronized"}
+    skip = {"name", "dtype"}
     return {
         k: (theirs.get(k), ours.get(k))
         for k in set(theirs) | set(ours)

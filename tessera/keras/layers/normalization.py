@@ -78,9 +78,24 @@ class BatchNormalization(Layer):
         gamma_regularizer=None,
         beta_constraint=None,
         gamma_constraint=None,
+        synchronized: bool = False,
+        renorm: bool = False,
+        renorm_clipping=None,
+        renorm_momentum: float = 0.99,
         **kwargs,
     ):
+        if renorm:
+            raise NotImplementedError(
+                "BatchNormalization: renorm=True (batch renormalization) is not supported"
+            )
         super().__init__(**kwargs)
+        # one device: synchronizing the batch statistics across replicas changes nothing
+        self.synchronized = bool(synchronized)
+        self.renorm, self.renorm_clipping, self.renorm_momentum = (
+            False,
+            renorm_clipping,
+            float(renorm_momentum),
+        )
         self.beta_constraint = _get_constraint("BatchNormalization", "beta_constraint", beta_constraint)
         self.gamma_constraint = _get_constraint("BatchNormalization", "gamma_constraint", gamma_constraint)
         self.axis = _axes("BatchNormalization", axis)
@@ -169,6 +184,10 @@ class BatchNormalization(Layer):
             "gamma_initializer": _ser_init(self.gamma_initializer),
             "moving_mean_initializer": _ser_init(self.moving_mean_initializer),
             "moving_variance_initializer": _ser_init(self.moving_variance_initializer),
+            "synchronized": self.synchronized,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
             "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": _constraints.serialize(self.beta_constraint),
