@@ -879,3 +879,20 @@ def test_preprocessing_layers_inside_fit():
     losses = text_model.fit(texts, y, epochs=3, batch_size=4, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
     assert text_model.predict(np.array(["the cat", "zzz"]), verbose=0).shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "shape,kwargs",
+    [
+        ((2, 20, 18, 3), {"tile_grid_size": (4, 4)}),
+        ((2, 16, 16, 1), {"tile_grid_size": (2, 4), "clip_limit": 2.0}),
+        ((1, 9, 7, 3), {"tile_grid_size": (3, 3), "clip_limit": 0.0, "value_range": (0, 1)}),
+        ((2, 40, 40, 3), {}),
+    ],
+)
+def test_clahe_matches_keras(real_keras, shape, kwargs):
+    x = RNG.uniform(0, 1 if "value_range" in kwargs else 255, shape).astype("float32")
+    ours = L.ContrastLimitedAdaptiveHistogramEqualization(**kwargs)
+    ref = real_keras.layers.ContrastLimitedAdaptiveHistogramEqualization(**kwargs)
+    np.testing.assert_allclose(np_(ours(x)), theirs(real_keras, ref(x)), rtol=1e-5, atol=1e-3)
+    roundtrip(ours)

@@ -30,6 +30,7 @@ __all__ = [
     "RandomSharpness",
     "RandomColorJitter",
     "RandomGaussianBlur",
+    "ContrastLimitedAdaptiveHistogramEqualization",
 ]
 
 _EPSILON = 1e-7
@@ -571,4 +572,111 @@ class RandomGaussianBlur(_ColorLayer):
             "kernel_size": list(self.kernel_size),
             "sigma": list(self.sigma),
             "value_range": list(self.value_range),
+        }
+
+
+class ContrastLimitedAdaptiveHistogramEqualization(_ColorLayer):
+    """CLAHE: histogram equalization per tile of a ``tile_grid_size`` grid, histograms clipped at
+    ``clip_limit`` times the mean bin count (the excess spread evenly), tile mappings blended bilinearly.
+    Deterministic and applied at inference too, as in Keras. Tile tables come from host histograms (zero
+    gradient almost everywhere); the lookups and blending are Tessera ops.
+
+    Example:
+        >>> layer = ts.keras.layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))
+        >>> layer(np.random.rand(1, 8, 8, 3).astype("float32") * 255).shape
+        tessera.Size([1, 8, 8, 3])
+    """
+
+    _random = False
+
+    def __init__(
+        self, value_range=(0, 255), clip_limit: float = 4.0, tile_grid_size=(8, 8), data_format=None, **kwargs
+    ):
+        super().__init__(data_format=data_format, **kwargs)
+        self.value_range = _sorted_range("ContrastLimitedAdaptiveHistogramEqualization", value_range)
+        if not isinstance(clip_limit, numbers.Real):
+            raise TypeError(
+                f"ContrastLimitedAdaptiveHistogramEqualization: `clip_limit` must be a number, got {clip_limit!r}"
+            )
+        if (
+            not isinstance(tile_grid_size, (tuple, list))
+            or len(tile_grid_size) != 2
+            or any(
+                isinstance(g, bool) or not isinstance(g, numbers.Integral) or g < 1 for g in tile_grid_size
+            )
+        ):
+            raise ValueError(
+                "ContrastLimitedAdaptiveHistogramEqualization: `tile_grid_size` must be two positive ints, "
+                f"got {tile_grid_size!r}"
+            )
+        self.clip_limit, self.tile_grid_size = (
+            float(clip_limit),
+            (int(tile_grid_size[0]), int(tile_grid_size[1])),
+        )
+
+    def _float_images(self, inputs):
+        from .image import _image_tensor
+
+        x = _image_tensor("ContrastLimitedAdaptiveHistogramEqualization", inputs)
+        return x if x.dtype.is_floating_point else x.to(_dt.float32)
+
+    def _transform(self, x: Tensor) -> Tensor:
+        work = _rescale(x.to(_dt.float32), self.value_range, (0.0, 255.0))
+        b, h, w, c = (int(s) for s in work.shape)
+        gh, gw = self.tile_grid_size
+        th, tw = (h + gh - 1) // gh, (w + gw - 1) // gw
+        ph, pw = th * gh - h, tw * gw - w
+        host = np.asarray(work.detach().numpy(), dtype=np.float32)
+        # Keras asks for "symmetric" padding, which its torch backend (our reference) performs as "replicate"
+        padded = np.pad(host, [(0, 0), (0, ph), (0, pw), (0, 0)], mode="edge") if ph or pw else host
+        tiles = (
+            padded.reshape(b, gh, th, gw, tw, c).transpose(0, 1, 3, 5, 2, 4).reshape(b, gh, gw, c, th * tw)
+        )
+        levels = np.clip(tiles.astype(np.int32), 0, 255)
+        hists = np.zeros((b, gh, gw, c, 256), np.float32)
+        for v in range(256):  # counts per level (one pass per level keeps memory small)
+            hists[..., v] = (levels == v).sum(-1)
+        if self.clip_limit > 0:
+            # Keras's histograms are int64 (one_hot of ints), so the limit is truncated to an integer
+            limit = np.float32(int(self.clip_limit * (th * tw) / 256.0))
+            clipped = np.clip(hists, 0, limit)
+            hists = clipped + (hists - clipped).sum(-1, keepdims=True) / 256.0
+        cdf = np.cumsum(hists, axis=-1)
+        cdf_min = cdf.min(axis=-1, keepdims=True)
+        denom = np.float32(th * tw) - cdf_min
+        denom = np.where(denom == 0, np.float32(1.0), denom)
+        table = np.clip((cdf - cdf_min) * 255.0 / denom, 0, 255).astype(np.float32)
+        table = np.concatenate([table[:, :1], table, table[:, -1:]], axis=1)
+        table = np.concatenate([table[:, :, :1], table, table[:, :, -1:]], axis=2)  # (b, gh+2, gw+2, c, 256)
+        yg = (np.arange(th * gh, dtype=np.float32) - th / 2.0) / th + 1.0
+        xg = (np.arange(tw * gw, dtype=np.float32) - tw / 2.0) / tw + 1.0
+        y0, x0 = np.floor(yg), np.floor(xg)
+        wy, wx = yg - y0, xg - x0
+        y0i, y1i = np.clip(y0, 0, gh + 1).astype(np.int64), np.clip(y0 + 1, 0, gh + 1).astype(np.int64)
+        x0i, x1i = np.clip(x0, 0, gw + 1).astype(np.int64), np.clip(x0 + 1, 0, gw + 1).astype(np.int64)
+        stride_x = 256 * c
+        stride_y = stride_x * (gw + 2)
+        stride_b = stride_y * (gh + 2)
+        pixels = np.clip(padded, 0, 255).astype(np.int64)
+        base = np.arange(b)[:, None, None, None] * stride_b + np.arange(c)[None, None, None, :] * 256 + pixels
+        flat = creation.as_tensor(table.reshape(-1))
+
+        def take(yi, xi):
+            idx = base + yi[None, :, None, None] * stride_y + xi[None, None, :, None] * stride_x
+            return flat[creation.as_tensor(idx.reshape(-1))].reshape(*idx.shape)
+
+        wx_t = creation.as_tensor(wx[None, None, :, None])
+        wy_t = creation.as_tensor(wy[None, :, None, None])
+        top = take(y0i, x0i) * (1.0 - wx_t) + take(y0i, x1i) * wx_t
+        bottom = take(y1i, x0i) * (1.0 - wx_t) + take(y1i, x1i) * wx_t
+        result = (top * (1.0 - wy_t) + bottom * wy_t)[:, :h, :w, :]
+        out = _rescale(result, (0.0, 255.0), self.value_range)
+        return out if x.dtype is _dt.float32 else out.to(x.dtype)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "value_range": list(self.value_range),
+            "clip_limit": self.clip_limit,
+            "tile_grid_size": list(self.tile_grid_size),
         }
