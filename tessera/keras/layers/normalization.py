@@ -224,7 +224,7 @@ class LayerNormalization(Layer):
         super().__init__(**kwargs)
         self.beta_constraint = _get_constraint("LayerNormalization", "beta_constraint", beta_constraint)
         self.gamma_constraint = _get_constraint("LayerNormalization", "gamma_constraint", gamma_constraint)
-        self.axis = _axes("LayerNormalization", axis)
+        self.axis = tuple(sorted(_axes("LayerNormalization", axis)))  # Keras sorts the axes
         if epsilon <= 0:
             raise ValueError(f"LayerNormalization: epsilon must be positive, got {epsilon!r}")
         self.epsilon = float(epsilon)
