@@ -163,6 +163,8 @@ def _as_dtype(dtype, default=None):
         return _dt.as_dtype(config.dtype_policy().variable_dtype)
     if type(dtype).__name__ == "DTypePolicy":
         dtype = dtype.name
+    elif isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":  # a Keras 3 config's policy
+        dtype = (dtype.get("config") or {}).get("name")
     try:
         return _dt.as_dtype(dtype)
     except Exception:  # noqa: BLE001
@@ -305,7 +307,7 @@ class InputSpec:
 
 # -- symbolic execution (output shape inference) -------------------------------------------------------------
 _PROBING = [0]
-_PROBE_LENGTHS = (32, 33)
+_PROBE_LENGTHS = (40, 67)  # unknown dims: two lengths whose images differ under strides up to 27
 _META_ZERO: dict = {}  # NumPy dtype -> the 0-d zero that every meta array of that dtype broadcasts
 _META_ARRAYS: dict = {}  # (dtype, shape) -> a read-only zero-strided array
 _SYMBOLIC: list = []  # the _BUILDING level of each active symbolic run (innermost last)
@@ -516,6 +518,8 @@ class Layer(Module):
     _autocast = True
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype=None, **kwargs):
+        if kwargs.get("quantization_config", False) is None:  # in Keras 3.1x configs; None: no quantization
+            del kwargs["quantization_config"]
         unknown = [k for k in kwargs if k not in _BASE_KWARGS]
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(unknown)}")
@@ -1092,9 +1096,12 @@ class InputLayer(Layer):
         sparse=None,
         ragged=None,
         trainable=True,
+        optional=False,
     ):
         if sparse or ragged:
             raise NotImplementedError("InputLayer: sparse and ragged inputs are not supported")
+        if optional:
+            raise NotImplementedError("InputLayer: optional inputs (optional=True) are not supported")
         shape = input_shape if shape is None else shape
         batch_shape = batch_input_shape if batch_shape is None else batch_shape
         if batch_shape is None:
