@@ -587,3 +587,22 @@ def test_compute_output_shape_matches_keras(real_keras, cls, args, kwargs, shape
     theirs = getattr(real_keras.layers, cls)(*args, **kwargs).compute_output_shape(*shapes)
     ours = getattr(L, cls)(*args, **kwargs).compute_output_shape(*shapes)
     assert tuple(ours) == tuple(theirs)
+
+
+def test_model_with_new_layers_saves_and_loads(tmp_path):
+    inp = tk.Input((3, 4))
+    h = L.EinsumDense("abc,cd->abd", (None, 6), bias_axes="d", kernel_constraint="max_norm")(inp)
+    h = L.MultiHeadAttention(2, 3, attention_axes=(1,))(h, h)
+    h = L.GroupQueryAttention(2, 2, 1)(h, h)
+    h = L.PReLU(shared_axes=[1])(L.RMSNormalization()(L.GroupNormalization(groups=2)(h)))
+    h = L.SpectralNormalization(L.Dense(5))(h)
+    h = L.AlphaDropout(0.1)(L.SpatialDropout1D(0.1)(L.GaussianNoise(0.1)(h)))
+    model = tk.Model(inp, L.Lambda(tk.activations.relu)(h))
+    x = ts.tensor(_rnd(2, 3, 4))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = tk.saving.load_model(path)
+    model.eval()
+    again.eval()
+    np.testing.assert_allclose(_np(again(x)), _np(model(x)), rtol=1e-6, atol=1e-6)
+    assert isinstance(again.layers[1].kernel.constraint, tk.constraints.MaxNorm)
