@@ -280,7 +280,7 @@ class Discretization(Layer):
         Example:
             >>> layer = ts.keras.layers.Discretization(num_bins=4, epsilon=0.01)
             >>> layer.adapt(np.arange(100.0))
-            >>> layer.bin_boundaries
+            >>> [round(b, 3) for b in layer.bin_boundaries]
             [24.0, 49.0, 74.0]
         """
         if self.num_bins is None:
