@@ -36,7 +36,15 @@ from .layers.base import (
 from .saving import load_model  # noqa: F401
 from .training import Trainer
 
-__all__ = ["Model", "Sequential", "model_from_config", "model_from_json", "load_model"]
+__all__ = [
+    "Model",
+    "Sequential",
+    "clone_model",
+    "model_from_config",
+    "model_from_json",
+    "load_model",
+    "save_model",
+]
 
 
 def _meta_for(shape, dtype=None):
@@ -781,3 +789,111 @@ def model_from_config(config: dict, custom_objects: dict | None = None) -> Model
 def model_from_json(json_string: str, custom_objects: dict | None = None) -> Model:
     """``model_from_config(json.loads(json_string))``."""
     return model_from_config(json.loads(json_string), custom_objects)
+
+
+def save_model(model, filepath, overwrite: bool = True, **kwargs) -> None:
+    """Save a model to a ``.keras`` archive (``keras.saving.save_model``).
+
+    Example:
+        >>> ts.keras.models.save_model(model, "model.keras")  # doctest: +SKIP
+    """
+    from .saving import save_model as _save
+
+    _save(model, filepath, overwrite=overwrite, **kwargs)
+
+
+def _default_clone(layer):
+    return type(layer).from_config(layer.get_config())
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive: bool = False,
+                **kwargs):  # fmt: skip
+    """A new model with the same architecture and freshly initialized weights (Keras's ``clone_model``).
+    ``clone_function(layer)`` makes each new layer (default: from its config); ``call_function(layer, *args,
+    **kwargs)`` replaces calling it; ``input_tensors`` feed the clone; with ``recursive``, nested models are
+    cloned with the same functions. Subclassed models are rebuilt from their config.
+
+    Example:
+        >>> m = ts.keras.Sequential([ts.keras.Input((3,)), ts.keras.layers.Dense(2)])
+        >>> c = ts.keras.models.clone_model(m)
+        >>> c.layers[0] is m.layers[0], tuple(c.output_shape)
+        (False, (None, 2))
+    """
+    if kwargs:
+        raise TypeError(f"clone_model: unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+    if not isinstance(model, Model):
+        raise ValueError(f"clone_model: expected a keras Model instance, got {type(model).__name__}")
+    if clone_function is not None and not callable(clone_function):
+        raise ValueError(f"clone_model: clone_function must be callable, got {clone_function!r}")
+    clone = clone_function or _default_clone
+
+    def clone_layer(layer):
+        if recursive and isinstance(layer, Model):
+            return clone_model(
+                layer, clone_function=clone_function, call_function=call_function, recursive=True
+            )
+        return clone(layer)
+
+    if isinstance(model, Sequential):
+        layers = [clone_layer(layer) for layer in model.layers]
+        if input_tensors is not None:
+            first = input_tensors[0] if isinstance(input_tensors, (list, tuple)) else input_tensors
+            if not isinstance(first, KerasTensor):
+                raise ValueError(
+                    f"clone_model: input_tensors must be KerasTensors (keras.Input), got {first!r}"
+                )
+            layers = [first] + layers
+        elif model._seq_input is not None:
+            layers = [_base.Input(batch_shape=model._seq_input.shape, dtype=model._seq_input.dtype)] + layers
+        if call_function is None:
+            return Sequential(layers, name=model.name, trainable=model.trainable)
+        x = layers[0] if isinstance(layers[0], KerasTensor) else None
+        if x is None:
+            raise ValueError("clone_model: call_function needs a Sequential model with a known input shape")
+        inputs = x
+        for layer in layers[1:]:
+            x = call_function(layer, x)
+        return Model(inputs, x, name=model.name)
+    if not getattr(model, "_is_graph", False):
+        try:
+            return type(model).from_config(model.get_config())
+        except (NotImplementedError, TypeError) as e:
+            raise ValueError(
+                f"clone_model: the subclassed model {type(model).__name__} cannot be cloned: {e}. Implement "
+                "get_config() and from_config()."
+            ) from None
+    old_inputs = list(model._inputs)
+    if input_tensors is None:
+        new_inputs = [
+            _base.Input(batch_shape=kt.shape, dtype=kt.dtype, name=kt.node.layer.name) for kt in old_inputs
+        ]
+    else:
+        new_inputs = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else [input_tensors]
+        if len(new_inputs) != len(old_inputs) or not all(isinstance(t, KerasTensor) for t in new_inputs):
+            raise ValueError(
+                f"clone_model: input_tensors must be {len(old_inputs)} KerasTensor(s) (keras.Input), got "
+                f"{input_tensors!r}"
+            )
+    values = {id(old): new for old, new in zip(old_inputs, new_inputs)}
+    cloned: dict = {}
+
+    def swap(v):
+        return values[id(v)] if isinstance(v, KerasTensor) else v
+
+    for node in model._nodes:
+        layer = node.layer
+        if isinstance(layer, InputLayer):
+            continue
+        new_layer = cloned.get(id(layer))
+        if new_layer is None:
+            new_layer = cloned[id(layer)] = clone_layer(layer)
+        args = map_structure(swap, node.args)
+        kw = map_structure(swap, node.kwargs)
+        out = call_function(new_layer, *args, **kw) if call_function is not None else new_layer(*args, **kw)
+        for old, new in zip(node.flat_outputs, flatten(out)):
+            values[id(old)] = new
+    outputs = map_structure(swap, model._output_struct)
+    inputs = map_structure(swap, model._input_struct) if input_tensors is None else (
+        new_inputs if len(new_inputs) > 1 else new_inputs[0]
+    )  # fmt: skip
+    return Model(inputs, outputs, name=model.name)

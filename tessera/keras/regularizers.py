@@ -10,9 +10,23 @@ Example:
 
 from __future__ import annotations
 
+from ..core import creation
 from ..core.tensor import Tensor
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
+__all__ = [
+    "Regularizer",
+    "L1",
+    "L2",
+    "L1L2",
+    "OrthogonalRegularizer",
+    "l1",
+    "l2",
+    "l1_l2",
+    "orthogonal_regularizer",
+    "get",
+    "serialize",
+    "deserialize",
+]
 
 
 def _coef(cls, name, v) -> float:
@@ -78,6 +92,41 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (``mode="rows"``) or columns (``"columns"``) of a 2-D weight towards orthonormality:
+    ``factor * 0.5 * mean |cos(angle)|`` over the pairs of distinct rows/columns (Keras's formula).
+
+    Example:
+        >>> float(OrthogonalRegularizer(factor=1.0)(ts.eye(3)))
+        0.0
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        self.factor = _coef("OrthogonalRegularizer", "factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(f'OrthogonalRegularizer: mode must be "rows" or "columns", got {mode!r}')
+        self.mode = mode
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if x.ndim != 2:
+            raise ValueError(
+                f"OrthogonalRegularizer: inputs must have rank 2 (rows x columns), got shape {tuple(x.shape)}"
+            )
+        axis = 1 if self.mode == "rows" else 0
+        unit = x * x.square().sum(axis, keepdim=True).clamp(min=1e-12).rsqrt()
+        product = unit @ unit.transpose(0, 1) if self.mode == "rows" else unit.transpose(0, 1) @ unit
+        size = product.shape[0]
+        off_diagonal = product * (1.0 - creation.eye(size, dtype=x.dtype))
+        pairs = size * (size - 1.0) / 2.0
+        return off_diagonal.abs().sum() * (self.factor * 0.5 / pairs)
+
+    def get_config(self) -> dict:
+        return {"factor": self.factor, "mode": self.mode}
+
+
+orthogonal_regularizer = OrthogonalRegularizer
+
+
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     """``L1L2`` with Keras's defaults for the function form (0.01 each)."""
     return L1L2(l1=l1, l2=l2)
@@ -86,8 +135,8 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 l1 = L1
 l2 = L2
 
-_CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2}
-_NAMES = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": l1_l2}
+_CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2, "OrthogonalRegularizer": OrthogonalRegularizer}
+_NAMES = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": l1_l2, "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def serialize(regularizer) -> dict | None:
