@@ -606,3 +606,22 @@ def test_model_with_new_layers_saves_and_loads(tmp_path):
     again.eval()
     np.testing.assert_allclose(_np(again(x)), _np(model(x)), rtol=1e-6, atol=1e-6)
     assert isinstance(again.layers[1].kernel.constraint, tk.constraints.MaxNorm)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seed: L.GaussianNoise(0.5, seed=seed),
+        lambda seed: L.GaussianDropout(0.3, seed=seed),
+        lambda seed: L.AlphaDropout(0.2, seed=seed),
+        lambda seed: L.SpatialDropout1D(0.4, seed=seed),
+        lambda seed: L.Dropout(0.5, seed=seed),
+    ],
+)
+def test_noise_layer_seed_repeats_the_sequence(make):
+    x = ts.ones(3, 4, 5)
+    a, b = make(7), make(7)
+    first = _np(a(x, training=True))
+    np.testing.assert_array_equal(first, _np(b(x, training=True)))  # same seed, same draws
+    assert not np.array_equal(first, _np(a(x, training=True)))  # the generator advances
+    assert not np.array_equal(first, _np(make(8)(x, training=True)))

@@ -19,7 +19,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, _OutSpec, set_keras_mask
-from .regularization import _noise_shape, dropout_with_noise_shape
+from .regularization import _noise_shape, dropout_with_noise_shape, seed_generator
 
 __all__ = [
     "Dense",
@@ -258,14 +258,15 @@ class Dropout(Layer):
         if noise_shape is not None and not isinstance(noise_shape, (list, tuple)):
             raise ValueError(f"Dropout: noise_shape must be a list or tuple, got {noise_shape!r}")
         self.noise_shape = None if noise_shape is None else list(noise_shape)
-        self.rate, self.seed = float(rate), seed
+        self.rate, self.seed, self.seed_generator = float(rate), seed, seed_generator(seed)
 
     def call(self, inputs: Tensor, training=None) -> Tensor:
         training = self.training if training is None else bool(training)
         if not training or self.rate == 0.0:
             return inputs
-        if self.noise_shape is not None:
-            return dropout_with_noise_shape(inputs, self.rate, _noise_shape(self, inputs, self.noise_shape))
+        if self.noise_shape is not None or self.seed_generator is not None:
+            shape = None if self.noise_shape is None else _noise_shape(self, inputs, self.noise_shape)
+            return dropout_with_noise_shape(inputs, self.rate, shape, self.seed_generator)
         return F.dropout(inputs, self.rate, True)
 
     def get_config(self) -> dict:

@@ -1,15 +1,17 @@
 """Regularization layers: noise and dropout variants (GaussianNoise, GaussianDropout, AlphaDropout,
-SpatialDropout1D/2D/3D) and ActivityRegularization. The noise is drawn with Tessera's random ops (the global
-generator: ``ts.manual_seed`` makes it reproducible); at inference every one of them is the identity."""
+SpatialDropout1D/2D/3D) and ActivityRegularization. The noise is drawn with ``keras.random`` (Tessera's random
+ops): with a ``seed`` each layer owns a ``SeedGenerator`` (the sequence of draws repeats for the same seed), else
+the default generator (``ts.manual_seed`` / ``keras.utils.set_random_seed``). At inference every one of them is
+the identity."""
 
 from __future__ import annotations
 
 import math
 import numbers
 
-from ...core import creation
 from ...core.tensor import Tensor
 from .. import config as _config
+from .. import random as _random
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer
 
@@ -37,7 +39,12 @@ def _training(layer: Layer, training) -> bool:
     return layer.training if training is None else bool(training)
 
 
-def dropout_with_noise_shape(inputs: Tensor, rate: float, noise_shape) -> Tensor:
+def seed_generator(seed):
+    """A layer's ``SeedGenerator`` for ``seed`` (None: None, the default generator)."""
+    return None if seed is None else _random.SeedGenerator(seed)
+
+
+def dropout_with_noise_shape(inputs: Tensor, rate: float, noise_shape, seed=None) -> Tensor:
     """Keras's ``random.dropout``: keeps entries where ``uniform(noise_shape) >= rate`` (broadcast over the
     inputs) and scales them by ``1 / (1 - rate)``; ``None`` entries of ``noise_shape`` take the inputs'
     sizes."""
@@ -46,7 +53,7 @@ def dropout_with_noise_shape(inputs: Tensor, rate: float, noise_shape) -> Tensor
         if noise_shape is None
         else tuple(d if n is None else int(n) for n, d in zip(noise_shape, inputs.shape))
     )
-    keep = creation.rand(*shape, dtype=inputs.dtype) >= rate
+    keep = _random.uniform(shape, dtype=inputs.dtype, seed=seed) >= rate
     return inputs * keep.to(inputs.dtype) * (1.0 / (1.0 - rate))
 
 
@@ -61,12 +68,13 @@ class GaussianNoise(Layer):
     def __init__(self, stddev: float, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = _unit_interval("GaussianNoise", "stddev", stddev)
-        self.seed = seed
+        self.seed, self.seed_generator = seed, seed_generator(seed)
         self.supports_masking = True
 
     def call(self, inputs: Tensor, training=None) -> Tensor:
         if _training(self, training) and self.stddev > 0:
-            return inputs + creation.randn(*inputs.shape, dtype=inputs.dtype) * self.stddev
+            noise = _random.normal(tuple(inputs.shape), 0.0, self.stddev, inputs.dtype, self.seed_generator)
+            return inputs + noise
         return inputs
 
     def get_config(self) -> dict:
@@ -85,13 +93,15 @@ class GaussianDropout(Layer):
     def __init__(self, rate: float, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _unit_interval("GaussianDropout", "rate", rate)
-        self.seed = seed
+        self.seed, self.seed_generator = seed, seed_generator(seed)
         self.supports_masking = True
 
     def call(self, inputs: Tensor, training=None) -> Tensor:
         if _training(self, training) and self.rate > 0:
             stddev = math.sqrt(self.rate / (1.0 - self.rate))
-            return inputs * (creation.randn(*inputs.shape, dtype=inputs.dtype) * stddev + 1.0)
+            return inputs * _random.normal(
+                tuple(inputs.shape), 1.0, stddev, inputs.dtype, self.seed_generator
+            )
         return inputs
 
     def get_config(self) -> dict:
@@ -116,7 +126,7 @@ class AlphaDropout(Layer):
         super().__init__(**kwargs)
         self.rate = _unit_interval("AlphaDropout", "rate", rate)
         self.noise_shape = None if noise_shape is None else list(noise_shape)
-        self.seed = seed
+        self.seed, self.seed_generator = seed, seed_generator(seed)
         self.supports_masking = True
 
     def call(self, inputs: Tensor, training=None) -> Tensor:
@@ -124,7 +134,9 @@ class AlphaDropout(Layer):
             return inputs
         shape = _noise_shape(self, inputs, self.noise_shape)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
-        kept = (creation.rand(*shape, dtype=inputs.dtype) >= self.rate).to(inputs.dtype)
+        kept = (_random.uniform(shape, dtype=inputs.dtype, seed=self.seed_generator) >= self.rate).to(
+            inputs.dtype
+        )
         a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
         b = -a * alpha_p * self.rate
         x = inputs * kept + (1.0 - kept) * alpha_p
@@ -159,7 +171,7 @@ class _SpatialDropout(Layer):
     def __init__(self, rate: float, seed=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.rate = _unit_interval(type(self).__name__, "rate", rate)
-        self.seed = seed
+        self.seed, self.seed_generator = seed, seed_generator(seed)
         self.supports_masking = True
         self.input_spec = InputSpec(ndim=self._ndim)
 
@@ -172,7 +184,7 @@ class _SpatialDropout(Layer):
         axis = self._channels_axis() % inputs.ndim
         shape = [1] * inputs.ndim
         shape[0], shape[axis] = inputs.shape[0], inputs.shape[axis]
-        return dropout_with_noise_shape(inputs, self.rate, shape)
+        return dropout_with_noise_shape(inputs, self.rate, shape, self.seed_generator)
 
     def get_config(self) -> dict:
         return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self._dtype.name}
