@@ -237,7 +237,40 @@ def test_text_vectorization_errors(make, match):
         make()
 
 
-# -- Hashing / HashedCrossing (hash values differ from Keras's FarmHash: properties only) --------------------
+# -- Hashing / HashedCrossing: Keras needs TensorFlow for them; its documented outputs are the reference ------
+FIVE = [["A"], ["B"], ["C"], ["D"], ["E"]]
+KERAS_HASH_EXAMPLES = [  # keras/src/layers/preprocessing/hashing.py docstring
+    ({"num_bins": 3}, FIVE, [1, 0, 1, 1, 2]),
+    ({"num_bins": 3, "mask_value": ""}, [["A"], ["B"], [""], ["C"], ["D"]], [1, 1, 0, 2, 2]),
+    ({"num_bins": 3, "salt": [133, 137]}, FIVE, [1, 2, 1, 0, 2]),
+    ({"num_bins": 3, "salt": 133}, FIVE, [0, 0, 2, 1, 0]),
+]
+
+
+@pytest.mark.parametrize("kwargs,inputs,expected", KERAS_HASH_EXAMPLES)
+def test_hashing_matches_keras_examples(kwargs, inputs, expected):
+    np.testing.assert_array_equal(np_(L.Hashing(**kwargs)(inputs)).reshape(-1), expected)
+
+
+def test_hashed_crossing_matches_keras_examples():
+    feat1, feat2 = np.array(["A", "B", "A", "B", "A"]), np.array([101, 101, 101, 102, 102])
+    np.testing.assert_array_equal(np_(L.HashedCrossing(num_bins=5)((feat1, feat2))), [1, 4, 1, 1, 3])
+    onehot = np_(L.HashedCrossing(num_bins=5, output_mode="one_hot")((feat1, feat2)))
+    np.testing.assert_array_equal(onehot.argmax(-1), [1, 4, 1, 1, 3])
+
+
+def test_hash_functions_reference_vectors():
+    from tessera.keras.layers.preprocessing._hashing import fingerprint64, siphash24
+
+    key = bytes(range(16))  # the SipHash paper's test key; the empty message and 15 bytes 00..0e
+    k0, k1 = int.from_bytes(key[:8], "little"), int.from_bytes(key[8:], "little")
+    assert siphash24(k0, k1, b"") == 0x726FDB47DD0E0E31
+    assert siphash24(k0, k1, bytes(range(15))) == 0xA129CA6149BE45E5
+    for n in (0, 1, 5, 8, 16, 17, 32, 33, 64, 65, 200):  # every length branch runs and is deterministic
+        data = bytes(range(n % 256))[:n] if n < 256 else bytes(n)
+        assert fingerprint64(data) == fingerprint64(bytes(data)) < 2**64
+
+
 def test_hashing_properties():
     data = np.array([["a", "b", "c", "a"], ["", "zz", "a", "b"]])
     layer = L.Hashing(num_bins=5, salt=7)

@@ -8,15 +8,14 @@ lookups give int64 tensors and the ``one_hot``/``multi_hot``/``count``/``tf_idf`
 An adapted vocabulary is kept in ``get_config()["vocabulary"]`` (Keras writes it as a separate asset file),
 so ``from_config(get_config())`` rebuilds the same lookup.
 
-Hash values: Keras hashes strings with FarmHash ``Fingerprint64`` (``tf.strings.to_hash_bucket_fast``) and
-with SipHash when salted; Tessera uses keyed BLAKE2b (64 bits). Bins are deterministic and uniformly spread,
-but not the same bins as Keras.
+Hash values are Keras's: FarmHash ``Fingerprint64`` (``tf.strings.to_hash_bucket_fast``), SipHash-2-4 when
+salted and ``FingerprintCat64`` crosses (see ``_hashing``), so ``Hashing``, ``HashedCrossing`` and the extra
+OOV buckets of ``StringLookup`` give Keras's bins.
 """
 
 from __future__ import annotations
 
 import collections
-import hashlib
 import re
 
 import numpy as np
@@ -26,19 +25,22 @@ from ....core import dtypes as _dt
 from ....core.tensor import Tensor
 from ..base import Layer, in_symbolic_call
 from ._common import ENCODING_MODES, check_choice, check_int, encode_categorical, iter_batches, to_host
+from ._hashing import CROSS_HASH_KEY, fingerprint64, fingerprint_cat64, siphash24
 
 __all__ = ["StringLookup", "IntegerLookup", "TextVectorization", "Hashing", "HashedCrossing"]
 
 _INT64_MAX = np.iinfo(np.int64).max
+_UINT64 = (1 << 64) - 1
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _fingerprint(token: str, salt=None) -> int:
-    """A 64-bit unsigned fingerprint of ``token`` (salted by the two ints of ``salt``)."""
-    key = b"" if salt is None else np.asarray(salt, dtype=np.uint64).tobytes()
-    digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8, key=key).digest()
-    return int.from_bytes(digest, "little")
+    """Keras's 64-bit string hash: FarmHash Fingerprint64, or SipHash-2-4 keyed by the two ints of ``salt``."""
+    data = token.encode("utf-8")
+    if salt is None:
+        return fingerprint64(data)
+    return siphash24(int(salt[0]) & _UINT64, int(salt[1]) & _UINT64, data)
 
 
 def _as_strings(layer: str, x) -> np.ndarray:
@@ -844,8 +846,8 @@ class TextVectorization(Layer):
 
 class Hashing(Layer):
     """Hashes strings or integers into ``num_bins`` bins (bin 0 reserved for ``mask_value`` when given);
-    integers are hashed through their decimal string, as in Keras. See the module docstring: the hash is
-    BLAKE2b, not Keras's FarmHash, so bins differ from Keras's.
+    integers are hashed through their decimal string, as in Keras (FarmHash Fingerprint64; SipHash-2-4 with
+    ``salt``).
 
     Example:
         >>> layer = ts.keras.layers.Hashing(num_bins=3, mask_value="")
@@ -931,7 +933,7 @@ class Hashing(Layer):
 
 class HashedCrossing(Layer):
     """Crosses two categorical features (strings or ints) by hashing each pair into ``num_bins`` bins
-    (``'int'`` indices or ``'one_hot'`` vectors). Hash values differ from Keras's (see the module docstring).
+    (``'int'`` indices or ``'one_hot'`` vectors), with Keras's ``tf.sparse.cross_hashed`` bins.
 
     Example:
         >>> layer = ts.keras.layers.HashedCrossing(num_bins=5)
@@ -967,10 +969,15 @@ class HashedCrossing(Layer):
                 f"HashedCrossing: both inputs must have the same shape, got {a.shape} and {b.shape}"
             )
         out = np.empty(a.size, dtype=np.int64)
-        for i, (x, y) in enumerate(zip(a.reshape(-1).tolist(), b.reshape(-1).tolist())):
-            xs = x.decode("utf-8") if isinstance(x, bytes) else str(x)
-            ys = y.decode("utf-8") if isinstance(y, bytes) else str(y)
-            out[i] = _fingerprint(f"{len(xs)}:{xs}\x00{ys}") % self.num_bins
+        for i, pair in enumerate(zip(a.reshape(-1).tolist(), b.reshape(-1).tolist())):
+            h = CROSS_HASH_KEY
+            for v in pair:  # tf.sparse.cross_hashed: strings by fingerprint, ints by value
+                if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                    feature = int(v) & _UINT64
+                else:
+                    feature = fingerprint64(v if isinstance(v, bytes) else str(v).encode("utf-8"))
+                h = fingerprint_cat64(h, feature)
+            out[i] = h % self.num_bins
         hashed = creation.as_tensor(out.reshape(a.shape))
         if self.output_mode == "int":
             return hashed
