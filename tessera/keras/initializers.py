@@ -104,6 +104,10 @@ class Initializer:
     def from_config(cls, config: dict) -> Initializer:
         return cls(**config)
 
+    def clone(self) -> Initializer:
+        """A new initializer with the same configuration."""
+        return self.__class__.from_config(self.get_config())
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"

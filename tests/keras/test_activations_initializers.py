@@ -221,6 +221,8 @@ def test_initializer_seed_reproducible_and_serialization(real_keras):
         back = initializers.deserialize(cfg)
         assert type(back) is type(init) and back.get_config() == init.get_config()
     assert isinstance(initializers.get(initializers.HeNormal), initializers.HeNormal)
+    c = initializers.VarianceScaling(2.0, "fan_out", seed=4).clone()
+    assert type(c) is initializers.VarianceScaling and c.get_config()["scale"] == 2.0 and c.seed == 4
 
 
 def test_initializer_errors():
