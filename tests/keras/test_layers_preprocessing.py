@@ -929,3 +929,19 @@ def test_clahe_matches_keras(real_keras, shape, kwargs):
     ref = real_keras.layers.ContrastLimitedAdaptiveHistogramEqualization(**kwargs)
     np.testing.assert_allclose(np_(ours(x)), theirs(real_keras, ref(x)), rtol=1e-5, atol=1e-3)
     roundtrip(ours)
+
+
+def test_lookup_oov_hashing_options():
+    from tessera.keras.layers.preprocessing._hashing import fingerprint64, siphash24
+
+    strings = L.StringLookup(vocabulary=["a"], num_oov_indices=3)
+    assert np_(strings(["zz"]))[0] == fingerprint64(b"zz") % 3
+    salted = L.StringLookup(vocabulary=["a"], num_oov_indices=3, salt=7)
+    assert np_(salted(["zz"]))[0] == siphash24(7, 7, b"zz") % 3
+    assert roundtrip(salted).salt == [7, 7]
+    farm = L.IntegerLookup(vocabulary=[1], num_oov_indices=4, oov_method="farmhash")
+    assert np_(farm([12345]))[0] == fingerprint64(b"12345") % 4
+    with pytest.raises(ValueError, match="salt"):
+        L.IntegerLookup(salt=3)
+    with pytest.raises(ValueError, match="oov_method"):
+        L.IntegerLookup(oov_method="md5")

@@ -115,7 +115,8 @@ class _IndexLookup(Layer):
         cls = type(self).__name__
         frozen_vocab_size = kwargs.pop("vocabulary_size", None)
         kwargs.pop("vocabulary_dtype", None)
-        kwargs.pop("oov_method", None)
+        oov_method = kwargs.pop("oov_method", "floormod")  # strings always hash (FarmHash), as Keras
+        salt = kwargs.pop("salt", None)
         kwargs.pop("encoding", None)
         has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
         super().__init__(name=name, **kwargs)
@@ -131,6 +132,12 @@ class _IndexLookup(Layer):
                 f"{cls}: if pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None"
             )
         num_oov_indices = check_int(cls, "num_oov_indices", num_oov_indices, minimum=0)
+        check_choice(cls, "oov_method", oov_method, ("floormod", "farmhash"))
+        if salt is not None and not self._string and oov_method != "farmhash":
+            raise ValueError(
+                f"{cls}: `salt` can only be used when `oov_method='farmhash'`. Received: oov_method={oov_method}"
+            )
+        self.oov_method, self.salt = oov_method, _salt_pair(cls, salt)
         output_mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(output_mode, output_mode)
         check_choice(cls, "output_mode", output_mode, ENCODING_MODES)
         if invert and output_mode != "int":
@@ -348,7 +355,7 @@ class _IndexLookup(Layer):
 
     # -- call -----------------------------------------------------------------------------------------------
     def _oov_bucket(self, key) -> int:
-        return _fingerprint(str(key)) % self.num_oov_indices
+        return _fingerprint(str(key), self.salt) % self.num_oov_indices
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
         cls = type(self).__name__
@@ -450,6 +457,8 @@ class _IndexLookup(Layer):
             "vocabulary": vocab,
             "idf_weights": idf,
             "vocabulary_size": self._frozen_vocab_size,
+            "oov_method": self.oov_method,
+            "salt": self.salt,
         }
 
 
@@ -477,9 +486,11 @@ class StringLookup(_IndexLookup):
         sparse: bool = False,
         encoding: str = "utf-8",
         name: str | None = None,
+        salt=None,
         **kwargs,
     ):
         kwargs.pop("vocabulary_dtype", None)
+        kwargs.pop("oov_method", None)
         self.__dict__["encoding"] = encoding
         super().__init__(
             max_tokens=max_tokens,
@@ -493,6 +504,7 @@ class StringLookup(_IndexLookup):
             sparse=sparse,
             pad_to_max_tokens=pad_to_max_tokens,
             name=name,
+            salt=salt,
             **kwargs,
         )
 
@@ -529,6 +541,8 @@ class IntegerLookup(_IndexLookup):
         output_mode: str = "int",
         sparse: bool = False,
         pad_to_max_tokens: bool = False,
+        oov_method: str = "floormod",
+        salt=None,
         name: str | None = None,
         **kwargs,
     ):
@@ -552,6 +566,8 @@ class IntegerLookup(_IndexLookup):
             sparse=sparse,
             pad_to_max_tokens=pad_to_max_tokens,
             name=name,
+            oov_method=oov_method,
+            salt=salt,
             **kwargs,
         )
 
@@ -561,7 +577,9 @@ class IntegerLookup(_IndexLookup):
         return _as_ints(type(self).__name__, x)
 
     def _oov_bucket(self, key) -> int:
-        return int(key) % self.num_oov_indices  # Keras's default oov_method="floormod"
+        if self.oov_method == "farmhash":  # hashes the decimal string, as Keras
+            return _fingerprint(str(int(key)), self.salt) % self.num_oov_indices
+        return int(key) % self.num_oov_indices
 
     def _invert_array(self, values, shape):
         return creation.as_tensor(np.array(values, dtype=np.int64).reshape(shape))
@@ -943,8 +961,10 @@ class HashedCrossing(Layer):
 
     _autocast = False
 
-    def __init__(self, num_bins: int, output_mode: str = "int", sparse: bool = False, name=None, **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(
+        self, num_bins: int, output_mode: str = "int", sparse: bool = False, name=None, dtype=None, **kwargs
+    ):
+        super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_bins = check_int("HashedCrossing", "num_bins", num_bins, minimum=1)
         self.output_mode = check_choice("HashedCrossing", "output_mode", output_mode, ("int", "one_hot"))
         if sparse:
