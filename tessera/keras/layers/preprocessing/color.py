@@ -152,7 +152,6 @@ class AutoContrast(_ColorLayer):
 
     def get_config(self) -> dict:
         cfg = super().get_config()
-        cfg.pop("data_format", None)
         return {**cfg, "value_range": list(self.value_range)}
 
 
@@ -195,7 +194,9 @@ class Equalization(_ColorLayer):
         return _rescale(ops.stack(channels, dim=-1), (0.0, 255.0), self.value_range)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "value_range": list(self.value_range), "bins": self.bins}
+        cfg = super().get_config()
+        cfg.pop("seed", None)  # deterministic: Keras's Equalization takes no seed
+        return {**cfg, "value_range": list(self.value_range), "bins": self.bins}
 
 
 class Solarization(_ColorLayer):
@@ -245,7 +246,6 @@ class Solarization(_ColorLayer):
 
     def get_config(self) -> dict:
         cfg = super().get_config()
-        cfg.pop("data_format", None)
         return {
             **cfg,
             "addition_factor": list(self.addition_factor),
