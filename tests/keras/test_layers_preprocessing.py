@@ -945,3 +945,22 @@ def test_lookup_oov_hashing_options():
         L.IntegerLookup(salt=3)
     with pytest.raises(ValueError, match="oov_method"):
         L.IntegerLookup(oov_method="md5")
+
+
+# degenerate factor ranges make Keras's random draws constants: the geometry must then match exactly
+FIXED_GEOMETRY = [
+    ("RandomRotation", ((0.1, 0.1),), {}),
+    ("RandomRotation", ((-0.2, -0.2),), {"fill_mode": "constant", "fill_value": 0.5}),
+    ("RandomRotation", ((0.3, 0.3),), {"fill_mode": "wrap", "interpolation": "nearest"}),
+    ("RandomZoom", ((0.2, 0.2),), {}),
+    ("RandomZoom", ((-0.3, -0.3), (0.1, 0.1)), {"fill_mode": "nearest"}),
+    ("RandomTranslation", ((0.1, 0.1), (0.2, 0.2)), {}),
+    ("RandomTranslation", ((-0.2, -0.2), (0.0, 0.0)), {"fill_mode": "mirror", "interpolation": "nearest"}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", FIXED_GEOMETRY)
+def test_random_geometry_matches_keras_for_fixed_factors(real_keras, name, args, kwargs):
+    ours = getattr(L, name)(*args, **kwargs)(IMAGES, training=True)
+    ref = getattr(real_keras.layers, name)(*args, **kwargs)(IMAGES, training=True)
+    np.testing.assert_allclose(np_(ours), theirs(real_keras, ref), rtol=1e-5, atol=1e-5)
