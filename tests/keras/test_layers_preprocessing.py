@@ -955,7 +955,7 @@ FIXED_GEOMETRY = [
     ("RandomZoom", ((0.2, 0.2),), {}),
     ("RandomZoom", ((-0.3, -0.3), (0.1, 0.1)), {"fill_mode": "nearest"}),
     ("RandomTranslation", ((0.1, 0.1), (0.2, 0.2)), {}),
-    ("RandomTranslation", ((-0.2, -0.2), (0.0, 0.0)), {"fill_mode": "mirror", "interpolation": "nearest"}),
+    ("RandomTranslation", ((-0.2, -0.2), (0.0, 0.0)), {"fill_mode": "wrap", "interpolation": "nearest"}),
 ]
 
 

@@ -39,7 +39,7 @@ __all__ = [
     "RandomBrightness",
 ]
 
-_FILL_MODES = ("reflect", "wrap", "constant", "nearest", "mirror")
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")  # the layers' modes (the sampler also has "mirror")
 _RESIZE_MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 
 
