@@ -94,7 +94,7 @@ def test_string_lookup_adapt_max_tokens_batches_and_generators():
 def test_string_lookup_invert_and_bytes():
     layer = L.StringLookup(vocabulary=VOCAB, invert=True)
     np.testing.assert_array_equal(
-        layer([[1, 3], [0, 9]]), np.array([["a", "c"], ["[UNK]", "[UNK]"]], dtype=object)
+        layer([[1, 3], [0, 9]]), np.array([[b"a", b"c"], [b"[UNK]", b"[UNK]"]], dtype=object)
     )
     fwd = L.StringLookup(vocabulary=VOCAB)
     np.testing.assert_array_equal(np_(fwd(np.array([b"a", b"d"]))), [1, 4])
@@ -964,3 +964,31 @@ def test_random_geometry_matches_keras_for_fixed_factors(real_keras, name, args,
     ours = getattr(L, name)(*args, **kwargs)(IMAGES, training=True)
     ref = getattr(real_keras.layers, name)(*args, **kwargs)(IMAGES, training=True)
     np.testing.assert_allclose(np_(ours), theirs(real_keras, ref), rtol=1e-5, atol=1e-5)
+
+
+KERAS_LOOKUP_EXAMPLES = [  # keras/src/layers/preprocessing/string_lookup.py docstring (Keras needs TF to run them)
+    ({"vocabulary": VOCAB}, [["a", "c", "d"], ["d", "z", "b"]], [[1, 3, 4], [4, 0, 2]]),
+    ({"vocabulary": VOCAB, "num_oov_indices": 2}, [["a", "c", "d"], ["m", "z", "b"]], [[2, 4, 5], [0, 1, 3]]),
+    ({"vocabulary": VOCAB, "output_mode": "one_hot"}, ["a", "b", "c", "d", "z"], np.eye(5)[[1, 2, 3, 4, 0]]),
+    (
+        {"vocabulary": VOCAB, "output_mode": "count"},
+        [["a", "c", "d", "d"], ["d", "z", "b", "z"]],
+        [[0, 1, 0, 1, 2], [2, 0, 1, 0, 1]],
+    ),
+]
+
+
+@pytest.mark.parametrize("kwargs,inputs,expected", KERAS_LOOKUP_EXAMPLES)
+def test_string_lookup_matches_keras_examples(kwargs, inputs, expected):
+    np.testing.assert_array_equal(np_(L.StringLookup(**kwargs)(inputs)), np.array(expected))
+
+
+def test_string_lookup_adapt_and_invert_keras_examples():
+    data = [["a", "c", "d"], ["d", "z", "b"]]
+    layer = L.StringLookup()
+    layer.adapt(data)
+    assert layer.get_vocabulary() == ["[UNK]", "d", "z", "c", "b", "a"]
+    np.testing.assert_array_equal(np_(layer(data)), [[5, 3, 1], [1, 2, 4]])
+    inverse = L.StringLookup(vocabulary=VOCAB, invert=True)
+    out = inverse(L.StringLookup(vocabulary=VOCAB)(data))
+    np.testing.assert_array_equal(out, np.array([[b"a", b"c", b"d"], [b"d", b"[UNK]", b"b"]], dtype=object))

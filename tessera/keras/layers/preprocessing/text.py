@@ -512,7 +512,9 @@ class StringLookup(_IndexLookup):
         return _as_strings(type(self).__name__, x)
 
     def _invert_array(self, values, shape):
-        return np.array(values, dtype=object).reshape(shape)
+        # Keras returns the tokens as an object array of bytes (TensorFlow strings)
+        encoded = [v.encode(self.encoding) if isinstance(v, str) else v for v in values]
+        return np.array(encoded, dtype=object).reshape(shape)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "encoding": self.encoding, "vocabulary_dtype": "string"}
