@@ -992,3 +992,50 @@ def test_string_lookup_adapt_and_invert_keras_examples():
     inverse = L.StringLookup(vocabulary=VOCAB, invert=True)
     out = inverse(L.StringLookup(vocabulary=VOCAB)(data))
     np.testing.assert_array_equal(out, np.array([[b"a", b"c", b"d"], [b"d", b"[UNK]", b"b"]], dtype=object))
+
+
+IVOCAB = [12, 36, 1138, 42]
+IDATA = np.array([[12, 1138, 42, 42], [42, 7, 36, 7]])
+KERAS_INTEGER_LOOKUP_EXAMPLES = [  # keras/src/layers/preprocessing/integer_lookup.py docstring
+    ({"vocabulary": IVOCAB}, np.array([[12, 1138, 42], [42, 1000, 36]]), [[1, 3, 4], [4, 0, 2]]),
+    (
+        {"vocabulary": IVOCAB, "num_oov_indices": 2},
+        np.array([[12, 1138, 42], [37, 1000, 36]]),
+        [[2, 4, 5], [1, 0, 3]],
+    ),
+    (
+        {"vocabulary": [10, 20, 30], "num_oov_indices": 4, "oov_method": "floormod"},
+        np.array([100, 300, 700, 1100, 1700, 2000]),
+        [0, 0, 0, 0, 0, 0],
+    ),
+    (
+        {"vocabulary": [10, 20, 30], "num_oov_indices": 4, "oov_method": "farmhash"},
+        np.array([100, 300, 700, 1100, 1700, 2000]),
+        [3, 3, 2, 2, 0, 1],
+    ),
+    (
+        {"vocabulary": IVOCAB, "output_mode": "one_hot"},
+        np.array([12, 36, 1138, 42, 7]),
+        np.eye(5)[[1, 2, 3, 4, 0]],
+    ),
+    ({"vocabulary": IVOCAB, "output_mode": "multi_hot"}, IDATA, [[0, 1, 0, 1, 1], [1, 0, 1, 0, 1]]),
+    ({"vocabulary": IVOCAB, "output_mode": "count"}, IDATA, [[0, 1, 0, 1, 2], [2, 0, 1, 0, 1]]),
+    (
+        {"vocabulary": IVOCAB, "output_mode": "tf_idf", "idf_weights": [0.25, 0.75, 0.6, 0.4]},
+        IDATA,
+        [[0, 0.25, 0, 0.6, 0.8], [1.0, 0, 0.75, 0, 0.4]],
+    ),
+]
+
+
+@pytest.mark.parametrize("kwargs,inputs,expected", KERAS_INTEGER_LOOKUP_EXAMPLES)
+def test_integer_lookup_matches_keras_examples(kwargs, inputs, expected):
+    np.testing.assert_allclose(np_(L.IntegerLookup(**kwargs)(inputs)), np.array(expected), rtol=1e-6)
+
+
+def test_integer_lookup_adapt_keras_example():
+    data = np.array([[12, 1138, 42], [42, 1000, 36]])
+    layer = L.IntegerLookup()
+    layer.adapt(data)
+    assert layer.get_vocabulary() == [-1, 42, 1138, 1000, 36, 12]
+    np.testing.assert_array_equal(np_(layer(data)), [[5, 2, 1], [1, 3, 4]])
