@@ -1039,3 +1039,13 @@ def test_integer_lookup_adapt_keras_example():
     layer.adapt(data)
     assert layer.get_vocabulary() == [-1, 42, 1138, 1000, 36, 12]
     np.testing.assert_array_equal(np_(layer(data)), [[5, 2, 1], [1, 3, 4]])
+
+
+def test_text_vectorization_keras_examples():  # keras/src/layers/preprocessing/text_vectorization.py docstring
+    layer = L.TextVectorization(max_tokens=5000, output_mode="int", output_sequence_length=4)
+    layer.adapt(["foo bar", "bar baz", "baz bada boom"])
+    np.testing.assert_array_equal(np_(layer([["foo qux bar"], ["qux baz"]])), [[4, 1, 3, 0], [1, 2, 0, 0]])
+    given = L.TextVectorization(
+        max_tokens=5000, output_sequence_length=4, vocabulary=["earth", "wind", "and", "fire"]
+    )
+    assert given.get_vocabulary() == ["", "[UNK]", "earth", "wind", "and", "fire"]
