@@ -1049,3 +1049,11 @@ def test_text_vectorization_keras_examples():  # keras/src/layers/preprocessing/
         max_tokens=5000, output_sequence_length=4, vocabulary=["earth", "wind", "and", "fire"]
     )
     assert given.get_vocabulary() == ["", "[UNK]", "earth", "wind", "and", "fire"]
+
+
+def test_hashing_floats_and_single_bin():
+    layer = L.Hashing(num_bins=7)
+    np.testing.assert_array_equal(
+        np_(layer(np.array([3.7, -2.2]))), np_(layer(np.array([3, -2])))
+    )  # int64 cast
+    np.testing.assert_array_equal(np_(L.Hashing(num_bins=1, mask_value="")(["", "a"])), [0, 0])
