@@ -889,10 +889,6 @@ class Hashing(Layer):
     ):
         super().__init__(name=name, **kwargs)
         self.num_bins = check_int("Hashing", "num_bins", num_bins, minimum=1)
-        if mask_value is not None and self.num_bins < 2:
-            raise ValueError(
-                f"Hashing: `num_bins` must be >= 2 when `mask_value` is set, got num_bins={num_bins}"
-            )
         self.mask_value = mask_value
         self.salt = _salt_pair("Hashing", salt)
         self.output_mode = check_choice(
@@ -908,14 +904,19 @@ class Hashing(Layer):
 
     def _hash(self, values: np.ndarray) -> np.ndarray:
         flat = values.reshape(-1).tolist()
-        bins = self.num_bins - (1 if self.mask_value is not None else 0)
+        masked = (
+            self.mask_value is not None and self.num_bins > 1
+        )  # as Keras: one bin leaves no room for a mask
+        bins = self.num_bins - (1 if masked else 0)
         out = np.empty(len(flat), dtype=np.int64)
         for i, v in enumerate(flat):
-            if self.mask_value is not None and v == self.mask_value:
+            if masked and v == self.mask_value:
                 out[i] = 0
                 continue
+            if isinstance(v, float):
+                v = int(v)  # Keras casts floats to int64 before hashing their decimal string
             key = v.decode("utf-8") if isinstance(v, bytes) else str(v)
-            out[i] = _fingerprint(key, self.salt) % bins + (1 if self.mask_value is not None else 0)
+            out[i] = _fingerprint(key, self.salt) % bins + (1 if masked else 0)
         return out.reshape(values.shape)
 
     def call(self, inputs):
@@ -923,8 +924,8 @@ class Hashing(Layer):
         if placeholder is not None:
             return placeholder
         arr = to_host(inputs) if not isinstance(inputs, (list, tuple, str)) else np.asarray(inputs)
-        if arr.dtype.kind == "f":
-            raise TypeError(f"Hashing: expected string or integer inputs, got an array of dtype {arr.dtype}")
+        if arr.dtype.kind not in "iubfUSO":
+            raise TypeError(f"Hashing: expected string or numeric inputs, got an array of dtype {arr.dtype}")
         if arr.dtype.kind in "iub":
             arr = arr.astype(np.int64)
         hashed = self._hash(arr)
