@@ -1,5 +1,13 @@
-"""Preprocessing layers: text (TextVectorization, StringLookup, IntegerLookup, Hashing), numeric
-(Normalization, Discretization, CategoryEncoding) and image (Rescaling, Resizing, RandomFlip, ...)."""
+"""Keras preprocessing layers.
+
+- ``text``: ``TextVectorization``, ``StringLookup``, ``IntegerLookup``, ``Hashing``, ``HashedCrossing``
+- ``numeric``: ``Normalization``, ``Discretization``, ``CategoryEncoding``
+- ``image``: ``Rescaling``, ``Resizing``, ``CenterCrop`` and the geometric/brightness/contrast augmentations
+- ``color``: color augmentations, ``AutoContrast``, ``Equalization``, CLAHE, ``Solarization``...
+- ``mixing``: ``MixUp``, ``CutMix``, ``RandomErasing``, ``RandomShear``, ``RandomPerspective``,
+  ``RandomElasticTransform``, ``RandAugment``, ``AugMix``, ``Pipeline``, ``MaxNumBoundingBoxes``
+- ``audio``: ``STFTSpectrogram``, ``MelSpectrogram``
+"""
 
 from __future__ import annotations
 
@@ -11,11 +19,6 @@ from .mixing import *
 from .numeric import *
 from .text import *
 
-__all__: list[str] = (
-    list(text.__all__)
-    + list(numeric.__all__)
-    + list(image.__all__)
-    + list(color.__all__)
-    + list(audio.__all__)
-    + list(mixing.__all__)
-)
+__all__: list[str] = [
+    name for module in (text, numeric, image, color, mixing, audio) for name in module.__all__
+]
