@@ -182,6 +182,21 @@ class Model(Trainer, Layer):
     def outputs(self) -> list:
         return list(self._outputs) if self._is_graph else None
 
+    # Keras's model-level views of the graph ends (a Sequential's come from its ``inputs``/``outputs``)
+    @property
+    def input_shape(self):
+        ins = self.inputs
+        if not ins:
+            raise AttributeError(f"Model '{self.name}' has no defined input shape (it has no Input)")
+        return ins[0].shape if len(ins) == 1 else [kt.shape for kt in ins]
+
+    @property
+    def output_shape(self):
+        outs = self.outputs
+        if not outs:
+            return super().output_shape
+        return outs[0].shape if len(outs) == 1 else [kt.shape for kt in outs]
+
     @property
     def input_names(self) -> list:
         return [kt.node.layer.name for kt in self._inputs] if self._is_graph else []
@@ -194,12 +209,18 @@ class Model(Trainer, Layer):
     def output(self):
         if self._is_graph:
             return self._output_struct
+        outs = self.outputs
+        if outs:
+            return outs[0] if len(outs) == 1 else list(outs)
         return super().output
 
     @property
     def input(self):
         if self._is_graph:
             return self._input_struct
+        ins = self.inputs
+        if ins:
+            return ins[0] if len(ins) == 1 else list(ins)
         return super().input
 
     def extra_repr(self) -> str:
@@ -230,7 +251,13 @@ class Model(Trainer, Layer):
             )
         out = []
         for kt, v in zip(self._inputs, values):
-            if isinstance(v, np.ndarray):
+            if kt.dtype is _base.STRING:
+                if isinstance(v, Tensor) or (isinstance(v, np.ndarray) and v.dtype.kind not in "USO"):
+                    raise TypeError(
+                        f"Model '{self.name}': input '{kt.node.layer.name}' has dtype string, got an array of "
+                        f"dtype {v.dtype}"
+                    )
+            elif isinstance(v, np.ndarray):
                 v = creation.as_tensor(v)
             if isinstance(v, Tensor):
                 shape = tuple(v.shape)

@@ -154,7 +154,25 @@ def _shape_of(x):
     return None
 
 
+class _StringDType:
+    """Keras's ``"string"`` dtype of symbolic inputs: text features stay NumPy string arrays, which the text
+    preprocessing layers (``TextVectorization``, ``StringLookup``, ``Hashing``) read."""
+
+    name = "string"
+    is_floating_point = False
+    is_complex = False
+    np = np.dtype(object)
+
+    def __repr__(self) -> str:
+        return "string"
+
+
+STRING = _StringDType()
+
+
 def _as_dtype(dtype, default=None):
+    if dtype is STRING or dtype in ("string", "str", str):
+        return STRING
     if dtype is None:
         if default is not None:
             return default
@@ -317,6 +335,8 @@ _BUILDING = [0]  # > 0 while a layer builds (its weights get real values, even i
 def _meta_tensor(shape, dtype) -> Tensor:
     """A tensor that only has a shape and a dtype: a zero-strided view of one zero (no memory, no compute).
     The read-only arrays are cached by (dtype, shape): an RNN's symbolic call makes thousands of them."""
+    if dtype is STRING:  # placeholder text: empty strings
+        return np.full(tuple(shape), "", dtype=object)
     key = (dtype, tuple(shape))
     arr = _META_ARRAYS.get(key)
     if arr is None:
