@@ -1057,3 +1057,19 @@ def test_hashing_floats_and_single_bin():
         np_(layer(np.array([3.7, -2.2]))), np_(layer(np.array([3, -2])))
     )  # int64 cast
     np.testing.assert_array_equal(np_(L.Hashing(num_bins=1, mask_value="")(["", "a"])), [0, 0])
+
+
+def test_save_and_load_models_with_preprocessing(tmp_path):
+    texts = np.array(["the cat sat", "a dog ran", "the dog", "cat"])
+    vec = L.TextVectorization(output_sequence_length=5)
+    vec.adapt(texts)
+    text_model = ts.keras.Sequential([vec, L.Embedding(vec.vocabulary_size(), 4), L.GlobalAveragePooling1D()])
+    norm = L.Normalization()
+    norm.adapt(RNG.normal(size=(10, 3)).astype("float32"))
+    num_model = ts.keras.Sequential([ts.keras.Input((3,)), norm, L.Dense(2)])
+    x = RNG.normal(size=(2, 3)).astype("float32")
+    for name, model, inp in (("text", text_model, texts[:2]), ("num", num_model, x)):
+        expected = np_(model(inp))
+        path = str(tmp_path / f"{name}.keras")
+        model.save(path)
+        np.testing.assert_allclose(np_(ts.keras.saving.load_model(path)(inp)), expected, rtol=1e-6)
