@@ -601,7 +601,9 @@ class TextVectorization(Layer):
     """Turns strings into token indices (``output_mode='int'``) or bag-of-words vectors (``'multi_hot'``,
     ``'count'``, ``'tf_idf'``): ``standardize`` (lower-casing, punctuation stripping or a callable on a NumPy
     string array), ``split`` (whitespace, characters, None or a callable), ``ngrams``, then a lookup in a
-    vocabulary learned with ``adapt`` (index 0 is padding ``''``, 1 is ``'[UNK]'``).
+    vocabulary learned with ``adapt`` (index 0 is padding ``''``, 1 is ``'[UNK]'``). As with Keras's non-TensorFlow
+    backends, a callable ``standardize`` receives a NumPy array of ``str``; a callable ``split`` is called on
+    each standardized string and returns its tokens (Keras hands it a TensorFlow string tensor instead).
 
     Example:
         >>> layer = ts.keras.layers.TextVectorization(output_sequence_length=4)
