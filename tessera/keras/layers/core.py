@@ -47,12 +47,6 @@ def _positive_int(layer: str, name: str, v) -> int:
     return int(v)
 
 
-def _no_constraint(layer: str, **constraints) -> None:
-    for k, v in constraints.items():
-        if v is not None:
-            raise NotImplementedError(f"{layer}: {k} is not supported")
-
-
 def _get_constraint(layer: str, name: str, v):
     """``constraints.get`` with the layer and argument named in the error."""
     try:

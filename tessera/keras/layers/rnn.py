@@ -24,6 +24,7 @@ from ...core.tensor import Tensor
 from ...nn import functional as F
 from ...nn.modules.rnn import _lstm_step, _time_steps
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import random as _random
 from .. import regularizers as _regularizers
@@ -37,7 +38,7 @@ from .base import (
     set_keras_mask,
     unique_name,
 )
-from .core import _no_constraint, _ser_init
+from .core import _get_constraint, _ser_init
 
 __all__ = [
     "RNN",
@@ -125,12 +126,9 @@ class _DropoutCell(Layer):
         seed,
     ):
         cls = type(self).__name__
-        _no_constraint(
-            cls,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-        )
+        self.kernel_constraint = _get_constraint(cls, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = _get_constraint(cls, "recurrent_constraint", recurrent_constraint)
+        self.bias_constraint = _get_constraint(cls, "bias_constraint", bias_constraint)
         self.units = _check_units(cls, units)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -204,17 +202,26 @@ class _DropoutCell(Layer):
             )
         gu = self.gates * self.units
         self.add_weight(
-            "kernel", (features, gu), initializer=self.kernel_initializer, regularizer=self.kernel_regularizer
+            "kernel",
+            (features, gu),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.add_weight(
             "recurrent_kernel",
             (self.units, gu),
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         if self.use_bias:
             self.add_weight(
-                "bias", self._bias_shape(), initializer=self._bias_init(), regularizer=self.bias_regularizer
+                "bias",
+                self._bias_shape(),
+                initializer=self._bias_init(),
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         else:
             self.__dict__["bias"] = None
@@ -272,9 +279,9 @@ class _DropoutCell(Layer):
             kernel_regularizer=_regularizers.serialize(self.kernel_regularizer),
             recurrent_regularizer=_regularizers.serialize(self.recurrent_regularizer),
             bias_regularizer=_regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=None,
-            recurrent_constraint=None,
-            bias_constraint=None,
+            kernel_constraint=_constraints.serialize(self.kernel_constraint),
+            recurrent_constraint=_constraints.serialize(self.recurrent_constraint),
+            bias_constraint=_constraints.serialize(self.bias_constraint),
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
             seed=self.seed,
@@ -895,6 +902,7 @@ def _expand(mask_t: Tensor, like: Tensor) -> Tensor:
 _CELL_PROPS = (
     "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
     "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "dropout", "recurrent_dropout",
+    "kernel_constraint", "recurrent_constraint", "bias_constraint",
 )  # fmt: skip
 
 
@@ -1262,15 +1270,18 @@ class _ConvLSTMCell(_DropoutCell):
             self.kernel_size + (int(channels), f4),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.add_weight(
             "recurrent_kernel",
             self.kernel_size + (self.filters, f4),
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         if self.use_bias:
-            self.add_weight("bias", (f4,), initializer=self._bias_init(), regularizer=self.bias_regularizer)
+            self.add_weight("bias", (f4,), initializer=self._bias_init(), regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)  # fmt: skip
         else:
             self.__dict__["bias"] = None
 
