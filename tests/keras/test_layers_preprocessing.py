@@ -1088,3 +1088,36 @@ def test_save_and_load_models_with_preprocessing(tmp_path):
         path = str(tmp_path / f"{name}.keras")
         model.save(path)
         np.testing.assert_allclose(np_(ts.keras.saving.load_model(path)(inp)), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("RandomFlip", ()),
+        ("RandomRotation", (0.2,)),
+        ("RandomZoom", (0.3,)),
+        ("RandomTranslation", (0.2, 0.2)),
+        ("RandomShear", (0.3, 0.2)),
+        ("RandomErasing", ()),
+        ("RandomPerspective", ()),
+        ("RandomCrop", (4, 5)),
+        ("RandomGaussianBlur", ()),
+        ("RandomSharpness", (0.5,)),
+        ("Resizing", (4, 5)),
+        ("CenterCrop", (3, 3)),
+    ],
+)
+def test_channels_first_is_the_transposed_channels_last(name, args):
+    x = np.repeat(IMAGES, 2, axis=0) * 255
+    last = (
+        np_(getattr(L, name)(*args, seed=3)(x, training=True))
+        if name not in ("Resizing", "CenterCrop")
+        else None
+    )
+    if last is None:
+        last = np_(getattr(L, name)(*args)(x))
+        first = np_(getattr(L, name)(*args, data_format="channels_first")(np.transpose(x, (0, 3, 1, 2))))
+    else:
+        layer = getattr(L, name)(*args, seed=3, data_format="channels_first")
+        first = np_(layer(np.transpose(x, (0, 3, 1, 2)), training=True))
+    np.testing.assert_allclose(np.transpose(first, (0, 2, 3, 1)), last, rtol=1e-6, atol=1e-4)
