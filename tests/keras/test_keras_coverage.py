@@ -15,21 +15,21 @@ import pytest
 
 # namespace -> floor in percent (issue 10's targets: layers and ops >= 90, the others >= 85)
 FLOORS = {
-    "layers": 0,
-    "ops": 0,
-    "utils": 0,
-    "losses": 0,
-    "metrics": 0,
-    "callbacks": 0,
-    "optimizers": 0,
-    "activations": 0,
-    "initializers": 0,
-    "regularizers": 0,
-    "constraints": 0,
-    "config": 0,
-    "random": 0,
-    "models": 0,
-    "saving": 0,
+    "layers": 98,  # not there: FlaxLayer, JaxLayer, TFSMLayer (other backends' models)
+    "ops": 100,
+    "utils": 97,  # not there: FeatureSpace
+    "losses": 100,
+    "metrics": 100,
+    "callbacks": 93,  # not there: OrbaxCheckpoint (needs orbax)
+    "optimizers": 95,  # not there: ScheduleFreeAdamW
+    "activations": 100,
+    "initializers": 100,
+    "regularizers": 100,
+    "constraints": 100,
+    "config": 92,  # not there: set_backend (one backend), enable_traceback_filtering
+    "random": 100,
+    "models": 100,
+    "saving": 92,  # not there: KerasFileEditor
 }
 
 

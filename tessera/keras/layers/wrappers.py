@@ -8,7 +8,7 @@ from ... import ops
 from ...core.tensor import Tensor
 from .base import Layer, _call_accepts, flatten, get_keras_mask
 
-__all__ = ["Wrapper", "Bidirectional", "TimeDistributed"]
+__all__ = ["Wrapper", "Bidirectional", "TimeDistributed", "TorchModuleWrapper"]
 
 
 def _serialize(layer):
@@ -308,3 +308,44 @@ class Bidirectional(Layer):
 
 def _removeprefix(s: str, prefix: str) -> str:
     return s[len(prefix) :] if s.startswith(prefix) else s
+
+
+class TorchModuleWrapper(Layer):
+    """A PyTorch-style ``ts.nn.Module`` as a Keras layer (Keras's ``TorchModuleWrapper`` for the torch
+    backend): its parameters become the layer's weights, trained by ``fit`` and saved with ``save_weights``;
+    calls run the module (channels-first layouts, as in PyTorch). ``output_shape`` (without the batch axis)
+    skips the symbolic shape inference.
+
+    Example:
+        >>> layer = ts.keras.layers.TorchModuleWrapper(ts.nn.Linear(3, 2))
+        >>> layer(ts.ones(4, 3)).shape, len(layer.trainable_weights)
+        (tessera.Size([4, 2]), 2)
+    """
+
+    def __init__(self, module, name: str | None = None, output_shape=None, **kwargs):
+        from ...nn.module import Module
+
+        if not isinstance(module, Module) or isinstance(module, Layer):
+            raise ValueError(
+                "TorchModuleWrapper: `module` must be a ts.nn.Module (a PyTorch-style module) that is not a Keras "
+                f"layer. Received: {module!r}"
+            )
+        super().__init__(name=name, **kwargs)
+        self.module = module
+        self.output_shape_hint = None if output_shape is None else tuple(output_shape)
+        self.__dict__["built"] = True
+
+    def call(self, *args, **kwargs):
+        kwargs.pop("training", None)
+        return self.module(*args, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        if self.output_shape_hint is not None:
+            return (input_shape[0],) + self.output_shape_hint if input_shape else self.output_shape_hint
+        return super().compute_output_shape(input_shape)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(
+            f"TorchModuleWrapper '{self.name}': a wrapped module has no safe serialized form (Keras pickles it); "
+            "rebuild the model in code and restore its weights with load_weights"
+        )
