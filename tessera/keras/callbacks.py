@@ -964,11 +964,47 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
-class RemoteMonitor(Callback):  # pragma: no cover - network access is out of scope
-    """Not supported (it posts events to a server)."""
+class RemoteMonitor(Callback):
+    """POST each epoch's logs to a server: ``root + path`` receives ``{"epoch": ..., <metric>: ...}`` as JSON
+    (``send_as_json``) or as the form field ``field`` holding that JSON. An unreachable server gives a warning,
+    not an error (as Keras).
 
-    def __init__(self, *args, **kwargs) -> None:
-        raise NotImplementedError("RemoteMonitor is not supported by Tessera")
+    Example:
+        >>> cb = ts.keras.callbacks.RemoteMonitor(root="http://127.0.0.1:9000")
+        >>> model.fit(x, y, callbacks=[cb])  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str = "http://localhost:9000", path: str = "/publish/epoch/end/", field: str = "data",
+                 headers: dict | None = None, send_as_json: bool = False) -> None:  # fmt: skip
+        super().__init__()
+        if not isinstance(root, str) or not root.startswith(("http://", "https://")):
+            raise ValueError(f"RemoteMonitor: root must be an http(s) URL, got {root!r}")
+        self.root, self.path, self.field = root, path, field
+        self.headers = dict(headers or {})
+        self.send_as_json = bool(send_as_json)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        send = {"epoch": epoch}
+        for k, v in (logs or {}).items():
+            send[k] = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+        headers = dict(self.headers)
+        if self.send_as_json:
+            body = json.dumps(send).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(self.root + self.path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError):
+            warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)
 
 
 class BackupAndRestore(Callback):

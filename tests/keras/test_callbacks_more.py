@@ -104,3 +104,44 @@ def test_swap_ema_weights_evaluates_with_the_average():
     np.testing.assert_array_equal(opt._params[0].detach().numpy(), raw[0])  # swapped back
     with pytest.raises(ValueError, match="use_ema=True"):
         _model().evaluate(X, Y, verbose=0, callbacks=[keras.callbacks.SwapEMAWeights()])
+
+
+def test_remote_monitor_posts_epoch_logs_to_a_loopback_server():
+    import http.server
+    import json
+    import threading
+    import urllib.parse
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        root = f"http://127.0.0.1:{server.server_port}"
+        model = _model()
+        model.fit(X, Y, epochs=2, verbose=0, callbacks=[keras.callbacks.RemoteMonitor(root=root)])
+        model.fit(X, Y, epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.RemoteMonitor(root=root, path="/json", send_as_json=True)])  # fmt: skip
+    finally:
+        server.shutdown()
+    assert len(received) == 3
+    path, ctype, body = received[0]
+    assert path == "/publish/epoch/end/" and ctype == "application/x-www-form-urlencoded"
+    sent = json.loads(urllib.parse.parse_qs(body.decode())["data"][0])
+    assert sent["epoch"] == 0 and sent["loss"] > 0
+    assert received[2][0] == "/json" and json.loads(received[2][2])["epoch"] == 0
+    with pytest.warns(UserWarning, match="Could not reach RemoteMonitor"):
+        _model().fit(
+            X, Y, epochs=1, verbose=0, callbacks=[keras.callbacks.RemoteMonitor(root="http://127.0.0.1:9")]
+        )

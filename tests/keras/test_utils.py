@@ -412,3 +412,16 @@ def test_config_interactive_logging_and_dtype_policy(caplog, capsys):
     with pytest.raises(ValueError, match="mixed precision policy 'mixed_float16' is not supported"):
         config.set_dtype_policy("mixed_float16")
     assert not config.is_traceback_filtering_enabled() and config.is_flash_attention_enabled() is None
+
+
+def test_enable_unsafe_deserialization_lets_lambda_bytecode_load():
+    layer = keras.layers.Lambda(lambda x: x * 3.0)
+    cfg = layer.get_config()
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.layers.Lambda.from_config(cfg)
+    config.enable_unsafe_deserialization()
+    try:
+        again = keras.layers.Lambda.from_config(cfg)
+    finally:
+        config._STATE["unsafe_deserialization"] = False
+    np.testing.assert_allclose(again(ts.ones(2)).numpy(), [3.0, 3.0])

@@ -697,7 +697,11 @@ class Lambda(Layer):
     @classmethod
     def from_config(cls, config: dict, custom_objects=None, safe_mode=None):
         """Rebuild from ``get_config``; a Python lambda needs ``safe_mode=False`` (arbitrary code)."""
+        from .. import config as _keras_config
+
         config = dict(config)
+        if safe_mode is None:  # keras.config.enable_unsafe_deserialization() turns the default off
+            safe_mode = not _keras_config._STATE["unsafe_deserialization"]
         safe = safe_mode is not False
         config["function"] = _deserialize_function(config["function"], custom_objects, safe)
         if "output_shape" in config:
