@@ -674,18 +674,28 @@ def rearrange(tensor, pattern: str, **axes_lengths) -> Tensor:
 
 
 # -- custom gradients ----------------------------------------------------------------------------------------
-def _custom_grad_forward(*arrays, grad_fn):
+class _GradFn:
+    """The user's gradient function, passed to the op as its first (non-tensor) argument: attributes must be
+    static values, and this is Python code, which the compiler treats as opaque."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+
+def _custom_grad_forward(grad_fn, *arrays):
     return arrays[-1]  # the value the user's function computed; its inputs only carry the graph edges
 
 
 _CUSTOM_GRADIENT = OpDef("keras_custom_gradient", _custom_grad_forward)
-_CUSTOM_GRADIENT.defshape(lambda *args, grad_fn: TensorMeta(tuple(args[-1].shape), args[-1].dtype))
+_CUSTOM_GRADIENT.defshape(lambda grad_fn, *args: TensorMeta(tuple(args[-1].shape), args[-1].dtype))
 
 
 @_CUSTOM_GRADIENT.defgrad
 def _custom_grad_rule(ctx, g):
-    inputs = ctx.saved[:-1]
-    grads = ctx.attrs["grad_fn"](g)
+    grad_fn, *inputs = ctx.saved[:-1]
+    grads = grad_fn.fn(g)
     grads = tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
     tensor_pos = [i for i, a in enumerate(inputs) if isinstance(a, Tensor)]
     if len(grads) not in (len(inputs), len(tensor_pos)):
@@ -693,11 +703,11 @@ def _custom_grad_rule(ctx, g):
             f"keras.ops.custom_gradient: the gradient function returned {len(grads)} gradients for "
             f"{len(inputs)} inputs"
         )
-    out = [None] * (len(inputs) + 1)
+    out = [None] * (len(inputs) + 2)  # (grad_fn, *inputs, output)
     for pos, gr in zip(range(len(inputs)) if len(grads) == len(inputs) else tensor_pos, grads):
         if gr is not None and isinstance(inputs[pos], Tensor):
             gr = convert_to_tensor(gr, dtype=inputs[pos].dtype)
-            out[pos] = gr if tuple(gr.shape) == tuple(inputs[pos].shape) else gr.expand(inputs[pos].shape)
+            out[pos + 1] = gr if tuple(gr.shape) == tuple(inputs[pos].shape) else gr.expand(inputs[pos].shape)
     return tuple(out)
 
 
@@ -729,7 +739,7 @@ def custom_gradient(f: Callable) -> Callable:
         output = convert_to_tensor(output)
         if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
             return output
-        return _CUSTOM_GRADIENT(*args, output.detach(), grad_fn=grad_fn)
+        return _CUSTOM_GRADIENT(_GradFn(grad_fn), *args, output.detach())
 
     wrapped.__name__ = getattr(f, "__name__", "custom_gradient")
     wrapped.__doc__ = getattr(f, "__doc__", None)
