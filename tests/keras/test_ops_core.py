@@ -551,3 +551,13 @@ def test_error_leaves_input_unchanged():
     with pytest.raises(ValueError):
         ops.slice_update(x, [3, 0], G[:2])
     np.testing.assert_array_equal(x.numpy(), F)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.float64(1.5), np.float32(1.5), np.int64(3), np.int32(3), np.bool_(True), np.array(1.5), 2, 2.5],
+)
+def test_convert_to_tensor_dtype_of_numpy_scalars_matches_keras(real_keras, value):
+    ours = ops.convert_to_tensor(value)
+    theirs = real_keras.ops.convert_to_tensor(value)
+    assert ours.dtype.name == real_keras.backend.standardize_dtype(theirs.dtype)

@@ -66,8 +66,8 @@ def to_tensor(x, dtype=None) -> Tensor:
         return x
     if dtype is not None:
         dt = standardize_dtype(dtype)
-    elif isinstance(x, (np.ndarray, np.generic)):
-        dt = None
+    elif isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, float):
+        dt = None  # (a NumPy float64 scalar is a Python float: floatx, as Keras)
     else:
         dt = _python_dtype(x)
     if hasattr(x, "__dlpack__") and not isinstance(x, (np.ndarray, np.generic)):
