@@ -1,0 +1,246 @@
+"""ONNX import: ``load(path_or_model)`` turns an ONNX model into a Tessera ``nn.Module``.
+
+The module runs the ONNX graph node by node with Tessera's registry ops (the handler table lives in
+``tessera.onnx._import_ops``), so it runs eagerly, under ``ts.compile`` and differentiably. Float
+initializers become trainable ``Parameter``s; integer, boolean and shape constants stay constants.
+
+Example:
+    >>> import onnx
+    >>> from onnx import TensorProto, helper
+    >>> g = helper.make_graph(
+    ...     [helper.make_node("Relu", ["x"], ["y"])], "g",
+    ...     [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+    ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    >>> m = load(helper.make_model(g))
+    >>> m(ts.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+import tessera as ts
+from tessera import nn
+
+__all__ = ["OnnxModule", "load"]
+
+_DEFAULT_OPSET = 21
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError as exc:  # pragma: no cover - exercised only without onnx
+        raise ImportError("ts.onnx.load: the 'onnx' package is required (pip install onnx)") from exc
+    return onnx
+
+
+def to_tensor(value: Any) -> ts.Tensor:
+    """A Tessera tensor holding a NumPy value (a constant: host data entering the graph)."""
+    if isinstance(value, ts.Tensor):
+        return value
+    arr = np.asarray(value)
+    if arr.dtype == np.uint16 or arr.dtype == np.uint32:
+        arr = arr.astype(np.int64)
+    elif arr.dtype == np.uint64:
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind in "OUS":
+        raise TypeError(f"ts.onnx.load: string tensors are not supported (dtype {arr.dtype})")
+    return ts.from_numpy(np.ascontiguousarray(arr))
+
+
+def _attr_value(onnx, attr) -> Any:
+    v = onnx.helper.get_attribute_value(attr)
+    if attr.type == onnx.AttributeProto.TENSOR:
+        return onnx.numpy_helper.to_array(v)
+    if attr.type == onnx.AttributeProto.STRING:
+        return v.decode("utf-8")
+    if attr.type == onnx.AttributeProto.STRINGS:
+        return [s.decode("utf-8") for s in v]
+    return v
+
+
+class Context:
+    """What a handler may consult: the opset, the node, and the graph runner (for subgraphs)."""
+
+    def __init__(self, module: OnnxModule, node, opset: int):
+        self.module = module
+        self.node = node
+        self.opset = opset
+
+    def where(self) -> str:
+        return f"node {self.node.name or '?'!r} ({self.node.op_type}, opset {self.opset})"
+
+    def error(self, msg: str) -> ValueError:
+        return ValueError(f"ts.onnx.load: {self.where()}: {msg}")
+
+    def run_subgraph(self, graph, env: dict, inputs: list) -> list:
+        return self.module._run_graph(graph, env, inputs)
+
+
+class OnnxModule(nn.Module):
+    """A Tessera module running an ONNX graph (built by :func:`load`).
+
+    Call it with the graph inputs (positionally, in graph order, or by name); it returns the one output,
+    or a tuple of outputs. ``onnx_params`` maps ONNX initializer names to the module's parameters.
+
+    Example:
+        >>> m = load("model.onnx")  # doctest: +SKIP
+        >>> y = m(ts.randn(1, 3))  # doctest: +SKIP
+    """
+
+    def __init__(self, model, *, trainable: bool = True):
+        super().__init__()
+        onnx = _onnx()
+        from ._import_ops import HANDLERS
+
+        self._handlers = HANDLERS
+        self._model = model
+        graph = model.graph
+        self._opsets = {(o.domain or "ai.onnx"): o.version for o in model.opset_import}
+        self.opset = self._opsets.get("ai.onnx", _DEFAULT_OPSET)
+        self._constants: dict[str, ts.Tensor] = {}
+        self._param_names: dict[str, str] = {}
+        for init in graph.initializer:
+            arr = onnx.numpy_helper.to_array(init)
+            self._add_initializer(init.name, arr, trainable)
+        for sp in graph.sparse_initializer:
+            arr = onnx.numpy_helper.to_array(sp)
+            self._add_initializer(sp.values.name, arr, trainable)
+        init_names = {i.name for i in graph.initializer}
+        self.input_names = [i.name for i in graph.input if i.name not in init_names]
+        self.output_names = [o.name for o in graph.output]
+        for node in _all_nodes(graph):
+            domain = node.domain or "ai.onnx"
+            if domain not in ("ai.onnx",) or node.op_type not in HANDLERS:
+                raise NotImplementedError(
+                    f"ts.onnx.load: node {node.name or '?'!r}: op {domain}::{node.op_type} is not supported"
+                )
+
+    @property
+    def onnx_params(self) -> dict:
+        return {k: getattr(self, v) for k, v in self._param_names.items()}
+
+    def _add_initializer(self, name: str, arr: np.ndarray, trainable: bool) -> None:
+        if trainable and arr.dtype.kind == "f" and arr.dtype != np.float16:
+            attr = "p_" + re.sub(r"\W", "_", name)
+            while hasattr(self, attr):
+                attr += "_"
+            self.register_parameter(attr, nn.Parameter(to_tensor(arr.copy())))
+            self._param_names[name] = attr
+        else:
+            self._constants[name] = (to_tensor(arr.copy()), arr)
+
+    def _initial_env(self) -> dict:
+        env: dict = {"": None}
+        for name, (t, arr) in self._constants.items():
+            env[name] = t
+            env.setdefault("__host__", {})[name] = arr
+        for name, attr in self._param_names.items():
+            env[name] = getattr(self, attr)
+        return env
+
+    def forward(self, *args, **kwargs):
+        graph = self._model.graph
+        if len(args) > len(self.input_names):
+            raise TypeError(
+                f"OnnxModule.forward: the graph has {len(self.input_names)} inputs "
+                f"({self.input_names}), got {len(args)} positional arguments"
+            )
+        feeds = dict(zip(self.input_names, args))
+        for k, v in kwargs.items():
+            if k not in self.input_names:
+                raise TypeError(f"OnnxModule.forward: unknown input {k!r}; inputs are {self.input_names}")
+            feeds[k] = v
+        missing = [n for n in self.input_names if n not in feeds]
+        env = self._initial_env()
+        optional_ok = {i.name for i in graph.input if i.name in env}
+        missing = [n for n in missing if n not in optional_ok]
+        if missing:
+            raise TypeError(f"OnnxModule.forward: missing inputs {missing}")
+        for k, v in feeds.items():
+            env[k] = v if isinstance(v, ts.Tensor) or v is None or isinstance(v, list) else to_tensor(v)
+        outs = self._exec(graph, env)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _run_graph(self, graph, env: dict, inputs: list) -> list:
+        sub = dict(env)
+        sub["__host__"] = dict(env.get("__host__", {}))
+        onnx = _onnx()
+        for init in graph.initializer:
+            arr = onnx.numpy_helper.to_array(init)
+            sub[init.name] = to_tensor(arr)
+            sub["__host__"][init.name] = arr
+        for vi, v in zip(graph.input, inputs):
+            sub[vi.name] = v
+        return self._exec(graph, sub)
+
+    def _exec(self, graph, env: dict) -> list:
+        onnx = _onnx()
+        for node in graph.node:
+            ins = []
+            for name in node.input:
+                if name not in env:
+                    raise ValueError(
+                        f"ts.onnx.load: node {node.name or '?'!r} ({node.op_type}): input {name!r} is undefined"
+                    )
+                ins.append(env[name])
+            attrs = {a.name: _attr_value(onnx, a) for a in node.attribute}
+            ctx = Context(self, node, self.opset)
+            ctx.env = env
+            outs = self._handlers[node.op_type](ins, attrs, ctx)
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            for name, val in zip(node.output, outs):
+                if name:
+                    env[name] = val
+        result = []
+        for o in graph.output:
+            if o.name not in env:
+                raise ValueError(f"ts.onnx.load: graph output {o.name!r} is never produced")
+            result.append(env[o.name])
+        return result
+
+
+def _all_nodes(graph):
+    onnx = _onnx()
+    for node in graph.node:
+        yield node
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(a.g)
+            elif a.type == onnx.AttributeProto.GRAPHS:
+                for g in a.graphs:
+                    yield from _all_nodes(g)
+
+
+def load(path_or_model, *, trainable: bool = True) -> OnnxModule:
+    """Import an ONNX model as a Tessera module that runs its graph with registry ops.
+
+    ``path_or_model``: a file path, serialized bytes, or an ``onnx.ModelProto``. ``trainable``: float
+    initializers become ``Parameter``s (default) rather than constants. Loading never executes code.
+
+    Example:
+        >>> m = ts.onnx.load("mlp.onnx")  # doctest: +SKIP
+        >>> out = m(ts.randn(8, 4))  # doctest: +SKIP
+    """
+    onnx = _onnx()
+    if isinstance(path_or_model, (str, os.PathLike)):
+        if not os.path.exists(path_or_model):
+            raise FileNotFoundError(f"ts.onnx.load: path_or_model {str(path_or_model)!r} does not exist")
+        model = onnx.load(os.fspath(path_or_model))
+    elif isinstance(path_or_model, (bytes, bytearray)):
+        model = onnx.load_model_from_string(bytes(path_or_model))
+    elif isinstance(path_or_model, onnx.ModelProto):
+        model = path_or_model
+    else:
+        raise TypeError(
+            "ts.onnx.load: path_or_model must be a path, bytes or onnx.ModelProto, "
+            f"got {type(path_or_model).__name__}"
+        )
+    return OnnxModule(model, trainable=trainable)
