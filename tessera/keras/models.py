@@ -540,6 +540,20 @@ class Model(Trainer, Layer):
 
         return save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def export(self, filepath, format: str = "tessera", verbose: bool = True, input_signature=None, **kwargs):
+        """Write an inference artifact (``ts.export``; conventionally ``model.tessera``) that runs without
+        this model's code: ``ts.export.load(filepath)(x)``. ``input_signature``: InputSpec-like specs
+        (``None`` dimensions become dynamic) or example arrays; default: the model's ``inputs``.
+
+        Example:
+            >>> model.export("model.tessera")  # doctest: +SKIP
+        """
+        from ..export._keras import export_model
+
+        export_model(
+            self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs
+        )
+
     def save_weights(self, filepath, overwrite: bool = True, **kwargs):
         """Save the weights (``state_dict``) to ``filepath`` as safetensors."""
         from . import saving
