@@ -148,6 +148,12 @@ class OpDef:
 
         return deco
 
+    def defonnx(self, fn):
+        """Decorator: register the ONNX lowering ``fn(g, *inputs, **attrs)`` (``g``: the exporter's graph
+        builder, ``inputs``: ONNX value names or Python scalars) returning the output's ONNX name."""
+        self.lowerings["onnx"] = fn
+        return fn
+
     def __call__(self, *args, **attrs):
         return apply(self, args, attrs)
 

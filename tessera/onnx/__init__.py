@@ -1,5 +1,8 @@
-"""``ts.onnx``: ONNX export and import. Only the query below exists so far (programs that ``import torch.onnx``
-import); ``export`` comes with the exporter.
+"""``ts.onnx``: ONNX export (``export``, with PyTorch's argument names) and the export-time query.
+
+Each op's ONNX lowering is registered beside the op with ``OpDef.defonnx``; ``export`` traces the model
+with the compiler's tracer and lowers the captured graph. (The importer, written separately, is not
+re-exported here yet.)
 
 Example:
     >>> ts.onnx.is_in_onnx_export()
@@ -8,9 +11,6 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["is_in_onnx_export"]
+from .export import MIN_OPSET, UnsupportedOp, default_opset, export, is_in_onnx_export
 
-
-def is_in_onnx_export() -> bool:
-    """Whether an ONNX export is being traced right now: always False (no exporter yet)."""
-    return False
+__all__ = ["export", "is_in_onnx_export", "default_opset", "UnsupportedOp", "MIN_OPSET"]

@@ -1281,3 +1281,51 @@ def _c_max_pool_backward(c, g, x, out, *, kernel, stride, padding, dilation, cei
 
 MAX_POOL.deflowering("c_kernel")(_c_max_pool)
 MAX_POOL_BACKWARD.deflowering("c_kernel")(_c_max_pool_backward)
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+def _onnx_pads(padding):
+    pairs = [(p, p) if isinstance(p, int) else tuple(p) for p in padding]
+    return [b for b, _ in pairs] + [a for _, a in pairs]
+
+
+@CONVOLUTION.defonnx
+def _convolution_onnx(g, x, w, b, *, stride, padding, dilation, groups, transposed, output_padding):
+    common = {
+        "strides": list(stride),
+        "pads": _onnx_pads(padding),
+        "dilations": list(dilation),
+        "group": groups,
+        "kernel_shape": list(g.shape(w)[2:]),
+    }
+    if transposed:
+        return g.op("ConvTranspose", x, w, b, output_padding=list(output_padding), **common)
+    return g.op("Conv", x, w, b, **common)
+
+
+@MAX_POOL.defonnx
+def _max_pool_onnx(g, x, *, kernel, stride, padding, dilation, ceil_mode):
+    return g.op(
+        "MaxPool",
+        x,
+        kernel_shape=list(kernel),
+        strides=list(stride),
+        pads=_onnx_pads(padding),
+        dilations=list(dilation),
+        ceil_mode=int(ceil_mode),
+    )
+
+
+@AVG_POOL.defonnx
+def _avg_pool_onnx(g, x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    if divisor_override is not None:
+        g.fail("avg_pool's divisor_override has no ONNX equivalent")
+    return g.op(
+        "AveragePool",
+        x,
+        kernel_shape=list(kernel),
+        strides=list(stride),
+        pads=_onnx_pads(padding),
+        ceil_mode=int(ceil_mode),
+        count_include_pad=int(count_include_pad),
+    )

@@ -3235,3 +3235,194 @@ _C_LOWERINGS = {
 }
 for _name, _lower in _C_LOWERINGS.items():
     REGISTRY[_name].deflowering("c")(_lower)
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+def _onnx_out_dtype(g):
+    return g.node.outputs[0].dtype
+
+
+def _onnx_no_attrs(g, attrs):
+    if attrs:
+        g.fail(f"attribute(s) {sorted(attrs)} have no ONNX equivalent")
+
+
+def _onnx_unary(onnx_op):
+    """An op that maps 1:1 to the ONNX unary ``onnx_op``, computed in the op's result dtype."""
+
+    def lower(g, x, **attrs):
+        _onnx_no_attrs(g, attrs)
+        return g.op(onnx_op, g.tensor(x, _onnx_out_dtype(g)))
+
+    return lower
+
+
+def _onnx_binary(onnx_op, negate=False):
+    """An op that maps 1:1 to the ONNX binary ``onnx_op`` on its promoted inputs (``Not`` after, for ne)."""
+
+    def lower(g, x, y, **attrs):
+        _onnx_no_attrs(g, attrs)
+        out = g.op(onnx_op, *g.promoted(g.node.op, x, y))
+        return g.op("Not", out) if negate else out
+
+    return lower
+
+
+def _onnx_logical(onnx_op):
+    def lower(g, x, y):
+        return g.op(onnx_op, g.tensor(x, _dt.bool), g.tensor(y, _dt.bool))
+
+    return lower
+
+
+_ONNX_UNARY = {
+    "exp": "Exp",
+    "log": "Log",
+    "sqrt": "Sqrt",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "relu": "Relu",
+    "abs": "Abs",
+    "neg": "Neg",
+    "erf": "Erf",
+    "reciprocal": "Reciprocal",
+    "sin": "Sin",
+    "cos": "Cos",
+    "tan": "Tan",
+    "asin": "Asin",
+    "acos": "Acos",
+    "atan": "Atan",
+    "sinh": "Sinh",
+    "cosh": "Cosh",
+    "asinh": "Asinh",
+    "acosh": "Acosh",
+    "atanh": "Atanh",
+    "floor": "Floor",
+    "ceil": "Ceil",
+    "sign": "Sign",
+    "round": "Round",
+    "logical_not": "Not",
+}
+_ONNX_BINARY = {
+    "add": "Add",
+    "sub": "Sub",
+    "mul": "Mul",
+    "div": "Div",
+    "pow": "Pow",
+    "maximum": "Max",
+    "minimum": "Min",
+    "clamp_min": "Max",
+    "clamp_max": "Min",
+    "gt": "Greater",
+    "lt": "Less",
+    "ge": "GreaterOrEqual",
+    "le": "LessOrEqual",
+    "eq": "Equal",
+}
+for _name, _onnx_op in _ONNX_UNARY.items():
+    REGISTRY[_name].defonnx(_onnx_unary(_onnx_op))
+for _name, _onnx_op in _ONNX_BINARY.items():
+    REGISTRY[_name].defonnx(_onnx_binary(_onnx_op))
+REGISTRY["ne"].defonnx(_onnx_binary("Equal", negate=True))
+for _name, _onnx_op in {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"}.items():
+    REGISTRY[_name].defonnx(_onnx_logical(_onnx_op))
+
+
+@REGISTRY["isnan"].defonnx
+def _isnan_onnx(g, x):
+    return g.op("IsNaN", x)
+
+
+@REGISTRY["rsqrt"].defonnx
+def _rsqrt_onnx(g, x):
+    return g.op("Reciprocal", g.op("Sqrt", g.tensor(x, _onnx_out_dtype(g))))
+
+
+@REGISTRY["expm1"].defonnx
+def _expm1_onnx(g, x):
+    dt = _onnx_out_dtype(g)
+    return g.op("Sub", g.op("Exp", g.tensor(x, dt)), g.const(1, dt))
+
+
+@REGISTRY["log1p"].defonnx
+def _log1p_onnx(g, x):
+    dt = _onnx_out_dtype(g)
+    return g.op("Log", g.op("Add", g.tensor(x, dt), g.const(1, dt)))
+
+
+@SILU.defonnx
+def _silu_onnx(g, x):
+    return g.op("Mul", x, g.op("Sigmoid", x))
+
+
+@GELU.defonnx
+def _gelu_onnx(g, x, approximate="none"):
+    dt = _onnx_out_dtype(g)
+    half_x = g.op("Mul", x, g.const(0.5, dt))
+    if approximate == "tanh":
+        cube = g.op("Mul", g.op("Mul", x, x), x)
+        inner = g.op("Add", x, g.op("Mul", cube, g.const(_GELU_C, dt)))
+        t = g.op("Tanh", g.op("Mul", inner, g.const(_GELU_K, dt)))
+    else:
+        t = g.op("Erf", g.op("Mul", x, g.const(_SQRT1_2, dt)))
+    return g.op("Mul", half_x, g.op("Add", t, g.const(1, dt)))
+
+
+@SOFTPLUS.defonnx
+def _softplus_onnx(g, x, beta=1.0, threshold=20.0):
+    dt = _onnx_out_dtype(g)
+    bx = x if beta == 1 else g.op("Mul", x, g.const(beta, dt))
+    sp = g.op("Softplus", bx)
+    if beta != 1:
+        sp = g.op("Div", sp, g.const(beta, dt))
+    return g.op("Where", g.op("Greater", bx, g.const(threshold, dt)), x, sp)
+
+
+@ELU.defonnx
+def _elu_onnx(g, x, alpha=1.0):
+    return g.op("Elu", x, alpha=float(alpha))
+
+
+@LEAKY_RELU.defonnx
+def _leaky_relu_onnx(g, x, negative_slope=0.01):
+    return g.op("LeakyRelu", x, alpha=float(negative_slope))
+
+
+@HARDTANH.defonnx
+def _hardtanh_onnx(g, x, min_val=-1.0, max_val=1.0):
+    dt = g.dtype(x)
+    return g.op("Clip", x, g.const(min_val, dt), g.const(max_val, dt))
+
+
+@CLAMP.defonnx
+def _clamp_onnx(g, x, lo, hi):
+    dt = _onnx_out_dtype(g)
+    out = g.tensor(x, dt)
+    if lo is not None:
+        out = g.op("Max", out, g.tensor(lo, dt))
+    if hi is not None:
+        out = g.op("Min", out, g.tensor(hi, dt))
+    return out
+
+
+@WHERE.defonnx
+def _where_onnx(g, cond, x, y):
+    dt = _onnx_out_dtype(g)
+    return g.op("Where", g.tensor(cond, _dt.bool), g.tensor(x, dt), g.tensor(y, dt))
+
+
+@CAST.defonnx
+def _cast_onnx(g, x, dtype):
+    return g.tensor(x, dtype) if g.dtype(x) is not dtype else g.op("Identity", x)
+
+
+@LERP.defonnx
+def _lerp_onnx(g, x, end, weight):
+    dt = _onnx_out_dtype(g)
+    x, end, weight = (g.tensor(v, dt) for v in (x, end, weight))
+    return g.op("Add", x, g.op("Mul", weight, g.op("Sub", end, x)))
+
+
+@CLONE.defonnx
+def _clone_onnx(g, x):
+    return g.op("Identity", x)

@@ -2010,3 +2010,79 @@ def _view_chain(view):
 
 for _name in ("select_scatter", "slice_scatter", "diagonal_scatter"):
     method(_name)(globals()[_name])
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+_ONNX_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _onnx_basic_key(g, x, key):
+    """``x[key]`` for a basic key (ints, slices, None, Ellipsis) as ONNX Slice/Squeeze/Unsqueeze."""
+    nd = g.ndim(x)
+    used = sum(1 for e in key if e is not None and e is not Ellipsis)
+    if used > nd:
+        g.fail(f"the key indexes {used} dims of a {nd}-d tensor")
+    full = []
+    for e in key:
+        if e is Ellipsis:
+            full.extend([("slice", None, None, None)] * (nd - used))
+        else:
+            full.append(e)
+    if Ellipsis not in key:
+        full.extend([("slice", None, None, None)] * (nd - used))
+    starts, ends, axes, steps, drop, new = [], [], [], [], [], []
+    d = out_pos = 0
+    for e in full:
+        if e is None:
+            new.append(out_pos)
+            out_pos += 1
+            continue
+        if e.__class__ is tuple:
+            _, a, b, c = e
+            c = 1 if c is None else c
+            if (a, b, c) != (None, None, 1):
+                starts.append((0 if c > 0 else -1) if a is None else a)
+                ends.append((_ONNX_INT64_MAX if c > 0 else -_ONNX_INT64_MAX) if b is None else b)
+                axes.append(d)
+                steps.append(c)
+            out_pos += 1
+        elif isinstance(e, (int, np.integer)):
+            i = int(e)
+            starts.append(i)
+            ends.append(i + 1 if i != -1 else _ONNX_INT64_MAX)
+            axes.append(d)
+            steps.append(1)
+            drop.append(d)
+        else:
+            g.fail(f"index entries of type {type(e).__name__} are not supported")
+        d += 1
+    if axes:
+        x = g.op("Slice", x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps))
+    if drop:
+        x = g.squeeze(x, drop)
+    if new:
+        x = g.unsqueeze(x, new)
+    return x if (axes or drop or new) else g.op("Identity", x)
+
+
+@GETITEM.defonnx
+def _getitem_onnx(g, x, key):
+    return _onnx_basic_key(g, x, key)
+
+
+@INDEX_SELECT.defonnx
+def _index_select_onnx(g, x, index, dim):
+    return g.op("Gather", x, g.cast(index, _dt.int64), axis=dim)
+
+
+@GATHER.defonnx
+def _gather_onnx(g, x, index, dim):
+    if g.shape(index) != g.shape(x)[:dim] + g.shape(index)[dim : dim + 1] + g.shape(x)[dim + 1 :]:
+        g.fail("gather with an index smaller than the input in other dims is not supported")
+    return g.op("GatherElements", x, g.cast(index, _dt.int64), axis=dim)
+
+
+@MASKED_FILL.defonnx
+def _masked_fill_onnx(g, x, mask, value):
+    dt = g.node.outputs[0].dtype
+    return g.op("Where", g.cast(mask, _dt.bool), g.tensor(value, dt), g.tensor(x, dt))

@@ -2180,3 +2180,9 @@ __all__ += [
     "dist", "vdot", "addmm", "addbmm", "baddbmm", "addmv", "addr", "chain_matmul", "trapezoid", "trapz",
     "cumulative_trapezoid", "cov", "corrcoef", "renorm", "frobenius_norm", "nuclear_norm",
 ]  # fmt: skip
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+@MATMUL.defonnx
+def _matmul_onnx(g, x, y):
+    return g.op("MatMul", *g.promoted("matmul", x, y))

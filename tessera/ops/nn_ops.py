@@ -1604,3 +1604,76 @@ def _cross_map_lrn2d_grad(ctx, g):
     scale = _channel_mix(fwd, x * x) * (alpha / size) + k
     ratio = _channel_mix(bwd, g * ctx.out / scale)
     return scale ** (-beta) * g - x * ratio * (2 * alpha * beta / size)
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+def _onnx_normalize(g, x, axes, eps):
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance), as the norms compute it."""
+    dt = g.dtype(x)
+    d = g.op("Sub", x, g.reduce("ReduceMean", x, axes, True))
+    var = g.reduce("ReduceMean", g.op("Mul", d, d), axes, True)
+    return g.op("Div", d, g.op("Sqrt", g.op("Add", var, g.const(eps, dt))))
+
+
+def _onnx_channel_affine(g, y, w, b, ndim):
+    """``y * w + b`` with per-channel (dim 1) ``w``/``b`` (either may be None)."""
+    shape = [-1] + [1] * (ndim - 2)
+    if w is not None:
+        y = g.op("Mul", y, g.op("Reshape", w, g.ints(shape)))
+    if b is not None:
+        y = g.op("Add", y, g.op("Reshape", b, g.ints(shape)))
+    return y
+
+
+@BATCH_NORM.defonnx
+def _batch_norm_onnx(g, x, running_mean, running_var, w, b, training=True, eps=1e-5):
+    nd = g.ndim(x)
+    if training or running_mean is None:
+        y = _onnx_normalize(g, x, [0] + list(range(2, nd)), eps)
+        return _onnx_channel_affine(g, y, w, b, nd)
+    c = g.shape(x)[1]
+    dt = g.dtype(x)
+    w = g.const(np.ones(c), dt) if w is None else g.cast(w, dt)
+    b = g.const(np.zeros(c), dt) if b is None else g.cast(b, dt)
+    rm, rv = g.cast(running_mean, dt), g.cast(running_var, dt)
+    return g.op("BatchNormalization", x, w, b, rm, rv, epsilon=float(eps))
+
+
+@INSTANCE_NORM.defonnx
+def _instance_norm_onnx(g, x, w, b, eps=1e-5):
+    nd = g.ndim(x)
+    return _onnx_channel_affine(g, _onnx_normalize(g, x, list(range(2, nd)), eps), w, b, nd)
+
+
+@LAYER_NORM.defonnx
+def _layer_norm_onnx(g, x, w, b, normalized_shape=(), eps=1e-5):
+    dt = g.dtype(x)
+    if w is None:
+        w = g.const(np.ones(normalized_shape), dt)
+    return g.op("LayerNormalization", x, w, b, axis=-len(normalized_shape), epsilon=float(eps))
+
+
+@GROUP_NORM.defonnx
+def _group_norm_onnx(g, x, w, b, num_groups=1, eps=1e-5):
+    nd = g.ndim(x)
+    xr = g.op("Reshape", x, g.ints([0, num_groups, -1]))
+    y = g.op("Reshape", _onnx_normalize(g, xr, [2], eps), g.op("Shape", x))
+    return _onnx_channel_affine(g, y, w, b, nd)
+
+
+@SDPA.defonnx
+def _sdpa_onnx(g, q, k, v, mask, is_causal=False, scale=1.0):
+    dt = g.dtype(q)
+    nk = g.ndim(k)
+    perm = list(range(nk - 2)) + [nk - 1, nk - 2]
+    scores = g.op("MatMul", g.op("Mul", q, g.const(scale, dt)), g.op("Transpose", k, perm=perm))
+    if mask is not None:
+        if g.dtype(mask) is _dt.bool:
+            scores = g.op("Where", mask, scores, g.const(-np.inf, dt))
+        else:
+            scores = g.op("Add", scores, g.cast(mask, dt))
+    elif is_causal:
+        L, S = g.shape(q)[-2], g.shape(k)[-2]
+        keep = np.tril(np.ones((L, S), dtype=bool))
+        scores = g.op("Where", g.const(keep), scores, g.const(-np.inf, dt))
+    return g.op("MatMul", g.op("Softmax", scores, axis=-1), g.cast(v, dt))

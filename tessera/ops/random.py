@@ -370,3 +370,9 @@ for _name, _fn in {
     "multinomial": _multinomial_method,
 }.items():
     setattr(Tensor, _name, _fn)
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+@EMBEDDING.defonnx
+def _embedding_onnx(g, weight, indices, *, padding_idx):
+    return g.op("Gather", weight, g.cast(indices, _dt.int64), axis=0)

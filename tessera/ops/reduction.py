@@ -1357,3 +1357,83 @@ def _sum_to_size_ref(x, shape):
         lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
     )
     return _red(SUM, x, dims or None).reshape(shape) if dims else x.reshape(shape)
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+def _onnx_reduction(onnx_op, cast_first=True):
+    def lower(g, x, dims=None, keepdim=False, dtype=None):
+        out_dt = g.node.outputs[0].dtype
+        if cast_first:
+            x = g.tensor(x, out_dt)
+        return g.reduce(onnx_op, x, dims, keepdim)
+
+    return lower
+
+
+for _op, _onnx_op in {
+    SUM: "ReduceSum",
+    MEAN: "ReduceMean",
+    AMAX: "ReduceMax",
+    AMIN: "ReduceMin",
+    MAX_ALL: "ReduceMax",
+    MIN_ALL: "ReduceMin",
+    PROD: "ReduceProd",
+    LOGSUMEXP: "ReduceLogSumExp",
+}.items():
+    _op.defonnx(_onnx_reduction(_onnx_op))
+
+
+def _onnx_reduced_count(g, x, dims):
+    shape = g.shape(x)
+    dims = range(len(shape)) if dims is None else dims
+    if any(d % len(shape) in g.dyn(x) for d in dims):
+        g.fail("a variance over a dynamic axis is not supported")
+    return math.prod(shape[d] for d in dims)
+
+
+@VAR.defonnx
+def _var_onnx(g, x, dims=None, correction=1, keepdim=False):
+    dt = g.node.outputs[0].dtype
+    d = g.op("Sub", x, g.reduce("ReduceMean", x, dims, True))
+    ss = g.reduce("ReduceSum", g.op("Mul", d, d), dims, keepdim)
+    n = max(_onnx_reduced_count(g, x, dims) - correction, 0)
+    return g.op("Div", ss, g.const(n, dt))
+
+
+@STD.defonnx
+def _std_onnx(g, x, dims=None, correction=1, keepdim=False):
+    return g.op("Sqrt", _var_onnx(g, x, dims, correction, keepdim))
+
+
+def _onnx_argext(onnx_op):
+    def lower(g, x, dim=None, keepdim=False):
+        if dim is None:
+            flat = g.op("Reshape", x, g.ints([-1]))
+            r = g.op(onnx_op, flat, axis=0, keepdims=0)
+            return g.op("Reshape", r, g.ints([1] * g.ndim(x))) if keepdim else r
+        return g.op(onnx_op, x, axis=dim, keepdims=int(keepdim))
+
+    return lower
+
+
+ARGMAX.defonnx(_onnx_argext("ArgMax"))
+ARGMIN.defonnx(_onnx_argext("ArgMin"))
+
+
+def _onnx_softmax(onnx_op):
+    def lower(g, x, dims=None):
+        if dims is None or len(dims) != 1:
+            g.fail(f"softmax over dims {dims} (ONNX takes one axis)")
+        return g.op(onnx_op, x, axis=dims[0])
+
+    return lower
+
+
+SOFTMAX.defonnx(_onnx_softmax("Softmax"))
+LOG_SOFTMAX.defonnx(_onnx_softmax("LogSoftmax"))
+
+
+@CUMSUM.defonnx
+def _cumsum_onnx(g, x, dim, dtype=None, reverse=False, exclusive=False):
+    x = g.tensor(x, g.node.outputs[0].dtype)
+    return g.op("CumSum", x, g.const(np.int64(dim)), reverse=int(reverse), exclusive=int(exclusive))

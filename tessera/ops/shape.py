@@ -2129,3 +2129,106 @@ def _no_inplace_shape(name, hint):
 
 for _n, _hint in _SHAPE_INPLACE.items():
     setattr(Tensor, _n, _no_inplace_shape(_n, _hint))
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+_ONNX_INT64_MAX = np.iinfo(np.int64).max
+
+
+@RESHAPE.defonnx
+def _reshape_onnx(g, x, shape):
+    target = g.shape_target(x, shape, g.alt_attrs.get("shape"))
+    return g.op("Reshape", x, g.ints(target))
+
+
+@TRANSPOSE.defonnx
+def _transpose_onnx(g, x, dim0, dim1):
+    perm = list(range(g.ndim(x)))
+    if perm:
+        perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+    return g.op("Transpose", x, perm=perm)
+
+
+@PERMUTE.defonnx
+def _permute_onnx(g, x, dims):
+    n = g.ndim(x)
+    return g.op("Transpose", x, perm=[d % n for d in dims])
+
+
+@SLICE.defonnx
+def _slice_onnx(g, x, dim, start=None, stop=None, step=None, index=None):
+    if index is not None:
+        return g.op("Gather", x, g.const(np.int64(index)), axis=dim)
+    step = 1 if step is None else step
+    start = (0 if step > 0 else -1) if start is None else start
+    stop = (_ONNX_INT64_MAX if step > 0 else -_ONNX_INT64_MAX) if stop is None else stop
+    return g.op("Slice", x, g.ints([start]), g.ints([stop]), g.ints([dim]), g.ints([step]))
+
+
+@CAT.defonnx
+def _cat_onnx(g, *xs, dim):
+    xs = g.promoted("cat", *xs)
+    return g.op("Concat", *xs, axis=dim % len(g.node.outputs[0].shape))
+
+
+@STACK.defonnx
+def _stack_onnx(g, *xs, dim):
+    xs = g.promoted("stack", *xs)
+    dim = dim % len(g.node.outputs[0].shape)
+    return g.op("Concat", *(g.unsqueeze(x, [dim]) for x in xs), axis=dim)
+
+
+@UNSQUEEZE.defonnx
+def _unsqueeze_onnx(g, x, dim):
+    return g.unsqueeze(x, [dim])
+
+
+@SQUEEZE.defonnx
+def _squeeze_onnx(g, x, dims):
+    return g.squeeze(x, list(dims)) if dims else g.op("Identity", x)
+
+
+@EXPAND.defonnx
+def _expand_onnx(g, x, shape):
+    shape = list(shape)
+    alt = g.alt_attrs.get("shape")
+    if alt is not None:
+        xin, lead = g.shape(x), len(shape) - g.ndim(x)
+        for i, (a, b) in enumerate(zip(shape, alt)):
+            if a != b:
+                if i < lead or xin[i - lead] != a:
+                    g.fail(
+                        f"the expanded shape {tuple(shape)} follows a dynamic axis the input does not have"
+                    )
+                shape[i] = 1  # broadcasting keeps the input's (dynamic) size
+    return g.op("Expand", x, g.ints(shape))
+
+
+@FLIP.defonnx
+def _flip_onnx(g, x, dims):
+    n = len(dims)
+    return g.op("Slice", x, g.ints([-1] * n), g.ints([-_ONNX_INT64_MAX] * n), g.ints(dims), g.ints([-1] * n))
+
+
+@REPEAT.defonnx
+def _repeat_onnx(g, x, sizes):
+    lead = len(sizes) - g.ndim(x)
+    if lead:
+        x = g.op("Reshape", x, g.ints([1] * lead + list(g.shape(x))))
+    return g.op("Tile", x, g.ints(sizes))
+
+
+@PAD.defonnx
+def _pad_onnx(g, x, pads, value=0):
+    onnx_pads = [b for b, _ in pads] + [a for _, a in pads]
+    return g.op("Pad", x, g.ints(onnx_pads), g.const(np.asarray(value, g.dtype(x).np)), mode="constant")
+
+
+@TRIL.defonnx
+def _tril_onnx(g, x, diagonal=0):
+    return g.op("Trilu", x, g.const(np.int64(diagonal)), upper=0)
+
+
+@TRIU.defonnx
+def _triu_onnx(g, x, diagonal=0):
+    return g.op("Trilu", x, g.const(np.int64(diagonal)), upper=1)
