@@ -41,7 +41,7 @@ def tessera_backend():
             args = [to_tensor(a) if isinstance(a, np.ndarray) else a for a in args]
             out = self.module(*args)
             outs = out if isinstance(out, tuple) else (out,)
-            return tuple(o.numpy() if hasattr(o, "numpy") else np.asarray(o) for o in outs)
+            return tuple(_to_numpy(o, t) for o, t in zip(outs, self.module.output_types()))
 
     class TesseraBackend(Backend):
         @classmethod
@@ -55,16 +55,21 @@ def tessera_backend():
     return TesseraBackend
 
 
+def _to_numpy(value, np_type):
+    """A graph output as NumPy, in the graph's declared element type (Tessera has no uint16/32/64)."""
+    if isinstance(value, list):
+        return [_to_numpy(v, np_type) for v in value]
+    arr = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+    if np_type is not None and arr.dtype != np_type:
+        arr = arr.astype(np_type)
+    return arr
+
+
 def ort_backend():
     """onnxruntime's backend (``onnxruntime.backend``), the reference count."""
-    import onnxruntime.backend as ob
+    from onnxruntime.backend.backend import OnnxRuntimeBackend
 
-    class OrtBackend(ob.OnnxRuntimeBackend):
-        @classmethod
-        def is_compatible(cls, model, device=None, **kwargs):
-            return True
-
-    return OrtBackend
+    return OnnxRuntimeBackend
 
 
 def node_cases(backend, patterns=None) -> list:

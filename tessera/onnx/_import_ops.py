@@ -607,8 +607,8 @@ def _const_of_shape(ins, attrs, ctx):
 
 @op("Range")
 def _range(ins, attrs, ctx):
-    s, l, d = (_host(t).item() for t in ins)
-    n = max(int(math.ceil((l - s) / d)), 0)
+    s, lim, d = (_host(t).item() for t in ins)
+    n = max(int(math.ceil((lim - s) / d)), 0)
     return to_tensor((s + np.arange(n) * d).astype(_host(ins[0]).dtype))
 
 
@@ -790,9 +790,7 @@ HANDLERS["ReduceL2"] = _reduce(
 HANDLERS["ReduceLogSum"] = _reduce(
     lambda x, a, k, identity=False: ts.log(x) if identity else ts.log(ts.sum(x, a, keepdim=k))
 )
-HANDLERS["ReduceLogSumExp"] = _reduce(
-    lambda x, a, k, identity=False: x if identity else _lse_safe(x, a, k)
-)
+HANDLERS["ReduceLogSumExp"] = _reduce(lambda x, a, k, identity=False: x if identity else _lse_safe(x, a, k))
 
 
 def _lse_safe(x, a, k):

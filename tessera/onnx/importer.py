@@ -49,6 +49,10 @@ def to_tensor(value: Any) -> ts.Tensor:
         arr = arr.astype(np.int64)
     elif arr.dtype == np.uint64:
         arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "V" or arr.dtype.name.startswith(
+        ("float8", "float4", "int4", "uint4", "int2", "uint2")
+    ):
+        arr = arr.astype(np.float32)  # narrow formats (ml_dtypes) travel as float32 values
     elif arr.dtype.kind in "OUS":
         raise TypeError(f"ts.onnx.load: string tensors are not supported (dtype {arr.dtype})")
     return ts.from_numpy(np.ascontiguousarray(arr))
@@ -97,6 +101,7 @@ class OnnxModule(nn.Module):
     def __init__(self, model, *, trainable: bool = True):
         super().__init__()
         onnx = _onnx()
+        from . import _import_ops2  # noqa: F401  (registers its handlers)
         from ._import_ops import HANDLERS
 
         self._handlers = HANDLERS
@@ -117,10 +122,19 @@ class OnnxModule(nn.Module):
         self.output_names = [o.name for o in graph.output]
         for node in _all_nodes(graph):
             domain = node.domain or "ai.onnx"
-            if domain not in ("ai.onnx",) or node.op_type not in HANDLERS:
+            if domain not in ("ai.onnx", "ai.onnx.ml") or node.op_type not in HANDLERS:
                 raise NotImplementedError(
                     f"ts.onnx.load: node {node.name or '?'!r}: op {domain}::{node.op_type} is not supported"
                 )
+
+    def output_types(self) -> list:
+        """The NumPy element type each graph output declares (None where it is not a plain tensor)."""
+        onnx = _onnx()
+        out = []
+        for o in self._model.graph.output:
+            et = o.type.tensor_type.elem_type if o.type.HasField("tensor_type") else 0
+            out.append(onnx.helper.tensor_dtype_to_np_dtype(et) if et else None)
+        return out
 
     @property
     def onnx_params(self) -> dict:
