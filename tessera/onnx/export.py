@@ -248,8 +248,10 @@ def export(
                         f"{tuple(args[i].shape)}"
                     )
         if any(in_dyn.values()):
+            grown: dict = {}  # the same tensor passed twice stays one tensor (self-attention's q is k is v)
             alt_args = tuple(
-                _grow(a, [d % a.ndim for d in in_dyn[i]]) if in_dyn[i] else a for i, a in enumerate(args)
+                grown.setdefault(id(a), _grow(a, [d % a.ndim for d in in_dyn[i]])) if in_dyn[i] else a
+                for i, a in enumerate(args)
             )
             alt = _trace(model, alt_args, kwargs)
             _check_same_structure(tracer.graph, alt.graph)

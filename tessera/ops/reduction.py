@@ -1386,7 +1386,7 @@ for _op, _onnx_op in {
 def _onnx_reduced_count(g, x, dims):
     shape = g.shape(x)
     dims = range(len(shape)) if dims is None else dims
-    if any(d % len(shape) in g.dyn(x) for d in dims):
+    if g.dyn(x).intersection(d % len(shape) for d in dims):  # (``any`` is this module's reduction)
         g.fail("a variance over a dynamic axis is not supported")
     return math.prod(shape[d] for d in dims)
 
@@ -1396,7 +1396,8 @@ def _var_onnx(g, x, dims=None, correction=1, keepdim=False):
     dt = g.node.outputs[0].dtype
     d = g.op("Sub", x, g.reduce("ReduceMean", x, dims, True))
     ss = g.reduce("ReduceSum", g.op("Mul", d, d), dims, keepdim)
-    n = max(_onnx_reduced_count(g, x, dims) - correction, 0)
+    n = _onnx_reduced_count(g, x, dims) - correction
+    n = n if n > 0 else 0  # (``max`` is this module's reduction)
     return g.op("Div", ss, g.const(n, dt))
 
 
