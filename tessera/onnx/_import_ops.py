@@ -13,7 +13,7 @@ import numpy as np
 import tessera as ts
 import tessera.nn.functional as F
 
-from .importer import to_tensor
+from .importer import host_constant, host_value, to_tensor
 
 HANDLERS: dict = {}
 
@@ -33,7 +33,10 @@ def op(*names):
 
 
 def _host(t) -> np.ndarray:
-    return np.asarray(t.numpy()) if isinstance(t, ts.Tensor) else np.asarray(t)
+    if isinstance(t, ts.Tensor):
+        v = host_value(t)
+        return np.asarray(t.detach().numpy()) if v is None else v
+    return np.asarray(t)
 
 
 def _ints(t) -> list[int]:
@@ -309,12 +312,12 @@ def _shape(ins, attrs, ctx):
     end = attrs.get("end", r)
     start = max(0, min(r, start + r if start < 0 else start))
     end = max(0, min(r, end + r if end < 0 else end))
-    return to_tensor(np.array(shape[start:end], dtype=np.int64))
+    return host_constant(np.array(shape[start:end], dtype=np.int64))
 
 
 @op("Size")
 def _size(ins, attrs, ctx):
-    return to_tensor(np.array(int(np.prod(ins[0].shape, dtype=np.int64)), dtype=np.int64))
+    return host_constant(np.array(int(np.prod(ins[0].shape, dtype=np.int64)), dtype=np.int64))
 
 
 @op("Reshape")
@@ -585,15 +588,15 @@ def _pad_dims(x, begin, end, padded, mode):
 def _constant(ins, attrs, ctx):
     for k in ("value", "sparse_value"):
         if k in attrs:
-            return to_tensor(attrs[k])
+            return host_constant(attrs[k])
     if "value_float" in attrs:
-        return to_tensor(np.array(attrs["value_float"], np.float32))
+        return host_constant(np.array(attrs["value_float"], np.float32))
     if "value_floats" in attrs:
-        return to_tensor(np.array(attrs["value_floats"], np.float32))
+        return host_constant(np.array(attrs["value_floats"], np.float32))
     if "value_int" in attrs:
-        return to_tensor(np.array(attrs["value_int"], np.int64))
+        return host_constant(np.array(attrs["value_int"], np.int64))
     if "value_ints" in attrs:
-        return to_tensor(np.array(attrs["value_ints"], np.int64))
+        return host_constant(np.array(attrs["value_ints"], np.int64))
     raise ctx.error(f"unsupported attributes {sorted(attrs)}")
 
 

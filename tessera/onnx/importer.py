@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,17 @@ from tessera import nn
 __all__ = ["OnnxModule", "load"]
 
 _DEFAULT_OPSET = 21
+
+# Host values of tensors known before the graph runs (constant initializers, Constant nodes, Shape
+# outputs and what is folded from them): shape arguments are read from here, not from the device, so
+# that shape computations stay static (no host read) under ts.compile.
+_HOST: dict = {}  # id(tensor) -> (weak reference, array)
+_NO_FOLD = {
+    "If", "Loop", "Scan", "SequenceMap", "Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike",
+    "RandomUniformLike", "Bernoulli", "Multinomial", "Optional", "OptionalHasElement", "OptionalGetElement",
+    "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceAt", "SequenceErase",
+    "SequenceLength", "ConcatFromSequence", "SplitToSequence",
+}  # fmt: skip
 
 
 def _onnx():
@@ -56,6 +68,23 @@ def to_tensor(value: Any) -> ts.Tensor:
     elif arr.dtype.kind in "OUS":
         raise TypeError(f"ts.onnx.load: string tensors are not supported (dtype {arr.dtype})")
     return ts.from_numpy(np.ascontiguousarray(arr))
+
+
+def host_constant(arr: np.ndarray) -> ts.Tensor:
+    """A constant tensor whose host value is remembered (for shape arguments; see ``_HOST``)."""
+    t = to_tensor(arr)
+    key = id(t)
+    _HOST[key] = (weakref.ref(t, lambda r, k=key: _HOST.pop(k) if _HOST.get(k, (None,))[0] is r else None),
+                  np.asarray(arr))  # fmt: skip
+    return t
+
+
+def host_value(t) -> np.ndarray | None:
+    """The remembered host value of a constant tensor, or None."""
+    entry = _HOST.get(id(t))
+    if entry is None or entry[0]() is not t:
+        return None
+    return entry[1]
 
 
 def _attr_value(onnx, attr) -> Any:
@@ -148,7 +177,7 @@ class OnnxModule(nn.Module):
             self.register_parameter(attr, nn.Parameter(to_tensor(arr.copy())))
             self._param_names[name] = attr
         else:
-            self._constants[name] = (to_tensor(arr.copy()), arr)
+            self._constants[name] = (host_constant(arr.copy()), arr)
 
     def _initial_env(self) -> dict:
         env: dict = {"": None}
@@ -188,7 +217,7 @@ class OnnxModule(nn.Module):
         onnx = _onnx()
         for init in graph.initializer:
             arr = onnx.numpy_helper.to_array(init)
-            sub[init.name] = to_tensor(arr)
+            sub[init.name] = host_constant(arr)
             sub["__host__"][init.name] = arr
         for vi, v in zip(graph.input, inputs):
             sub[vi.name] = v
@@ -207,7 +236,9 @@ class OnnxModule(nn.Module):
             attrs = {a.name: _attr_value(onnx, a) for a in node.attribute}
             ctx = Context(self, node, self.opset)
             ctx.env = env
-            outs = self._handlers[node.op_type](ins, attrs, ctx)
+            outs = self._fold(node, ins)
+            if outs is None:
+                outs = self._handlers[node.op_type](ins, attrs, ctx)
             if not isinstance(outs, (list, tuple)):
                 outs = [outs]
             for name, val in zip(node.output, outs):
@@ -219,6 +250,38 @@ class OnnxModule(nn.Module):
                 raise ValueError(f"ts.onnx.load: graph output {o.name!r} is never produced")
             result.append(env[o.name])
         return result
+
+    def _fold(self, node, ins):
+        """Evaluate a node whose inputs are all host constants on the host (onnx's reference
+        evaluator): shape arithmetic (Shape -> Gather -> Concat -> Reshape) then stays static."""
+        if node.op_type in _NO_FOLD or not ins or any(a.type == 5 or a.type == 10 for a in node.attribute):
+            return None
+        vals = []
+        for t in ins:
+            v = None if t is None else host_value(t)
+            if t is not None and v is None:
+                return None
+            vals.append(v)
+        if sum(v.size for v in vals if v is not None) > 4096:
+            return None
+        onnx = _onnx()
+        try:
+            from onnx.reference import ReferenceEvaluator
+
+            names = [n for n in node.input]
+            inputs = [
+                onnx.helper.make_tensor_value_info(n, onnx.helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+                for n, v in zip(names, vals)
+                if n and v is not None
+            ]
+            outputs = [onnx.helper.make_empty_tensor_value_info(o) for o in node.output if o]
+            g = onnx.helper.make_graph([node], "fold", inputs, outputs)
+            m = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", self.opset)])
+            feeds = {n: v for n, v in zip(names, vals) if n and v is not None}
+            res = ReferenceEvaluator(m).run(None, feeds)
+        except Exception:  # noqa: BLE001 - anything the reference cannot fold runs as usual
+            return None
+        return [host_constant(np.asarray(r)) for r in res]
 
 
 def _all_nodes(graph):
