@@ -311,7 +311,7 @@ class Signature:
         return f"Signature({self.name!r}, ({ins}) -> ({outs}))"
 
     # -- running ------------------------------------------------------------------------------------------
-    def _bind(self, args, kwargs) -> list[np.ndarray]:
+    def _bind(self, args, kwargs) -> tuple[list[np.ndarray], tuple]:
         where = f"ExportedProgram signature {self.name!r}"
         names = [s["name"] for s in self.inputs]
         if len(args) > len(names):
@@ -357,8 +357,7 @@ class Signature:
                     f"{where}: input {spec['name']!r}: expected {_type_text(spec)}, got {seen}{extra}"
                 )
             arrays.append(np.ascontiguousarray(a))
-        self._sizes = tuple(sizes[s] for s in self.symbols)
-        return arrays
+        return arrays, tuple(sizes[s] for s in self.symbols)
 
     def _plan(self, sizes: tuple):
         with self._lock:
@@ -391,8 +390,8 @@ class Signature:
         return build_plan(g, kernels, name="exported"), consts
 
     def __call__(self, *args, **kwargs):
-        arrays = self._bind(args, kwargs)
-        (plan, consts), state = self._plan(self._sizes), self._program._weights
+        arrays, sizes = self._bind(args, kwargs)
+        (plan, consts), state = self._plan(sizes), self._program._weights
         ins = arrays + [state[n] for n in self.state]
         ins += [c.copy() if w else c for c, w in zip(consts, self.consts_written)]
         outs = plan(ins)

@@ -54,10 +54,25 @@ def _rewrite(path, arrays, meta, program=None):
         f.write(to_safetensors(arrays, meta))
 
 
+class _Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.fc(out[:, -1]), h
+
+
 def test_fresh_subprocess_matches_eager(saved, tmp_path):
     model, path = saved
-    x = ts.randn(5, 4)
+    rnn = _Recurrent().eval()
+    rpath = tmp_path / "rnn.tessera"
+    ts.export.export(rnn, (ts.randn(2, 3, 4),), dynamic_shapes={"x": {0: "batch"}}).save(rpath)
+    x, xr = ts.randn(5, 4), ts.randn(6, 3, 4)
     np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "xr.npy", xr.numpy())
     script = textwrap.dedent(
         f"""
         import sys
@@ -66,6 +81,9 @@ def test_fresh_subprocess_matches_eager(saved, tmp_path):
         prog = ts.export.load({str(path)!r})
         y = prog(ts.tensor(np.load({str(tmp_path / "x.npy")!r})))
         np.save({str(tmp_path / "y.npy")!r}, y.numpy())
+        out, h = ts.export.load({str(rpath)!r})(np.load({str(tmp_path / "xr.npy")!r}))
+        np.save({str(tmp_path / "yr.npy")!r}, out.numpy())
+        np.save({str(tmp_path / "hr.npy")!r}, h.numpy())
         assert not [m for m in sys.modules if "test_export" in m or m.startswith("tests")]
         print(prog.signatures["serving_default"])
         """
@@ -78,6 +96,10 @@ def test_fresh_subprocess_matches_eager(saved, tmp_path):
     with ts.no_grad():
         ref = model(x).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ref, rtol=1e-6, atol=1e-6)
+    with ts.no_grad():
+        out, h = rnn(xr)
+    np.testing.assert_allclose(np.load(tmp_path / "yr.npy"), out.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "hr.npy"), h.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_golden_v1_file_still_loads():

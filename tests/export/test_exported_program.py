@@ -253,3 +253,53 @@ def test_keras_export_errors(tmp_path):
     with pytest.raises(TypeError, match=r"input_signature\[0\] must be an InputSpec-like"):
         seq.export(tmp_path / "m", input_signature=[object()])
     assert not (tmp_path / "m").exists()
+
+
+def test_integer_inputs_two_symbols(tmp_path):
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).mean(1))
+
+    model = Bag().eval()
+    ids = ts.tensor(np.array([[1, 2, 3], [4, 5, 6]]))
+    prog = ts.export.export(model, (ids,), dynamic_shapes={"ids": {0: "batch", 1: "seq"}})
+    assert prog.signatures["serving_default"].inputs[0] == {
+        "name": "ids",
+        "dtype": "int64",
+        "shape": ["batch", "seq"],
+    }
+    loaded = _roundtrip(prog, tmp_path, "auto")
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (3, 5), (7, 2)]:
+        x = ts.tensor(rng.integers(0, 10, shape))
+        _close(loaded(x), _eager(model, x))
+    with pytest.raises(ValueError, match=r"expected int64\[batch, seq\], got int32\[2, 2\]"):
+        loaded(np.zeros((2, 2), np.int32))
+
+
+def test_concurrent_calls_at_different_sizes():
+    import threading
+
+    model = _mlp().eval()
+    prog = ts.export.export(model, (ts.randn(2, 4),), dynamic_shapes={"input": {0: "batch"}})
+    errors = []
+
+    def work(n):
+        try:
+            for _ in range(20):
+                x = ts.randn(n, 4)
+                _close(prog(x), _eager(model, x))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in (1, 3, 5, 8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
