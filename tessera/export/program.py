@@ -119,11 +119,20 @@ def _dynamic_spec(where: str, dynamic_shapes, names: list[str], args: list[Tenso
     return per
 
 
-def _modules_of(fn):
+def _modules_of(fn, args=()) -> list:
+    """The modules ``fn`` reaches (itself, ``self`` of a bound method, its closure and globals: the
+    compiler's guard analysis), top-level ones first."""
+    from ..compile.api import _Universe
     from ..nn.module import Module
 
     owner = fn if isinstance(fn, Module) else getattr(fn, "__self__", None)
-    return owner if isinstance(owner, Module) else None
+    found = list(owner.modules()) if isinstance(owner, Module) else []
+    seen = {id(m) for m in found}
+    try:
+        found += [m for m in _Universe(fn, args).modules if id(m) not in seen]
+    except Exception:  # noqa: BLE001 - the analysis is best effort; a bound module is enough
+        pass
+    return found
 
 
 def _trace(where: str, fn, args: list[Tensor]):
@@ -532,8 +541,7 @@ def _export_signature(where, name, fn, example_args, dynamic_shapes, input_names
     if len(names) != len(args) or len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
         raise ValueError(f"{where}: input names {names!r} do not fit {len(args)} distinct inputs")
     per = _dynamic_spec(where, dynamic_shapes, names, args)
-    module = _modules_of(fn)
-    modes = [(m, m.training) for m in module.modules()] if module is not None else []
+    modes = [(m, m.training) for m in _modules_of(fn, args)]
     try:
         for m, _ in modes:
             m.training = False
@@ -565,14 +573,12 @@ def _export_signature(where, name, fn, example_args, dynamic_shapes, input_names
 def _tensor_names(fns) -> dict[int, str]:
     names: dict[int, str] = {}
     for fn in fns:
-        module = _modules_of(fn)
-        if module is None:
-            continue
-        for n, p in module.named_parameters():
-            names.setdefault(id(p), n)
-        for n, b in module.named_buffers():
-            if b is not None:
-                names.setdefault(id(b), n)
+        for module in _modules_of(fn):
+            for n, p in module.named_parameters():
+                names.setdefault(id(p), n)
+            for n, b in module.named_buffers():
+                if b is not None:
+                    names.setdefault(id(b), n)
     return names
 
 

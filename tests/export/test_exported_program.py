@@ -303,3 +303,17 @@ def test_concurrent_calls_at_different_sizes():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_closure_modules_are_put_in_eval_mode_and_named():
+    block = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.9))
+
+    def fn(x):
+        return block(x) * 2
+
+    prog = ts.export.export(fn, (ts.randn(2, 4),))
+    assert block.training
+    assert sorted(prog.weights) == ["0.bias", "0.weight"]
+    block.eval()
+    x = ts.randn(2, 4)
+    _close(prog(x), _eager(fn, x))
