@@ -9,7 +9,9 @@ is ever executed or unpickled.
 
 from __future__ import annotations
 
+import keyword
 import math
+import re
 
 from ..compile import ir
 from ..compile.dynamic import Sym
@@ -18,6 +20,11 @@ from ..core import dtypes as _dt
 from ..core.dispatch import REGISTRY
 
 __all__ = ["graph_to_json", "graph_from_json", "enc", "dec"]
+
+# What a string attribute or scalar input of an op may hold (modes such as "floor", "tanh", "same"; einsum
+# equations). The compiler renders attribute names into the plan's Python and lowers string inputs into C
+# expressions, so a file must not be able to smuggle code through either.
+_SAFE_STR = re.compile(r"[A-Za-z0-9_.,>\s-]*\Z")
 
 
 def enc(v):
@@ -63,7 +70,15 @@ def dec(v, n_symbols: int):
         if not (isinstance(parts, list) and len(parts) == 3):
             raise IRError("malformed graph JSON: bad slice")
         return slice(*(dec(x, n_symbols) for x in parts))
+    if isinstance(v, str) and not _SAFE_STR.match(v):
+        raise IRError(f"malformed graph JSON: the string {v[:40]!r} is not one an op takes")
     return ir._dec(v)
+
+
+def _attr_name(k) -> str:
+    if not isinstance(k, str) or not k.isidentifier() or keyword.iskeyword(k):
+        raise IRError(f"malformed graph JSON: bad attribute name {str(k)[:40]!r}")
+    return k
 
 
 def _shape_json(shape):
@@ -173,7 +188,9 @@ def _from_json(data, n_symbols):
             raise IRError(f"node {op}: bad 'into' flag")
         if not isinstance(nd["attrs"], dict):
             raise IRError(f"node {op}: attributes are not an object")
-        node = Node(op, ins, {str(k): dec(v, n_symbols) for k, v in nd["attrs"].items()}, [], writes, into)
+        node = Node(
+            op, ins, {_attr_name(k): dec(v, n_symbols) for k, v in nd["attrs"].items()}, [], writes, into
+        )
         node.outputs = [make(s, node=node) for s in nd["outputs"]]
         if not node.outputs:
             raise IRError(f"node {op}: no outputs")

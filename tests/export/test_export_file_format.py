@@ -194,6 +194,11 @@ def test_weights_that_do_not_fit_the_graph(saved, tmp_path):
             "shape", [{"sym": [1, [7], 0, False]}, 4]), "bad size expression"),
         (lambda p: p["signatures"]["serving_default"]["graph"]["nodes"][0].__setitem__(
             "attrs", {"x": {"pickle": "gASV"}}), "unknown attribute tag"),
+        # code smuggled into the names the plan renders as Python, or the strings lowered into C
+        (lambda p: p["signatures"]["serving_default"]["graph"]["nodes"][0]["attrs"].__setitem__(
+            "dim0=__import__('os').system('true'),x", 0), "bad attribute name"),
+        (lambda p: p["signatures"]["serving_default"]["graph"]["nodes"][2]["inputs"].__setitem__(
+            1, {"c": "0); system(\"true\"); (0"}), "not one an op takes"),
         (lambda p: p["signatures"]["serving_default"]["inputs"][0].__setitem__("dtype", "float64"),
          "does not match the graph"),
         (lambda p: p["signatures"]["serving_default"].pop("graph"), "malformed"),
