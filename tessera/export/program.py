@@ -695,6 +695,15 @@ def _from_file(name, arrays, meta, backend):
     if opset["version"] > OPSET_VERSION:
         raise bad(f"the program uses opset {opset['version']}, newer than this Tessera's ({OPSET_VERSION}); "
                   "upgrade Tessera")  # fmt: skip
+    from ..core.dispatch import REGISTRY
+
+    ops = opset.get("ops", [])
+    if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+        raise bad("the program JSON has a malformed op list")
+    missing = sorted(op for op in ops if op not in REGISTRY)
+    if missing:
+        raise bad(f"the program uses the ops {missing[:10]}, which this Tessera does not have (upgrade Tessera "
+                  "if the file comes from a newer one)")  # fmt: skip
     weights = {}
     for k, a in arrays.items():
         if k.startswith("weights/"):

@@ -156,6 +156,12 @@ def test_unknown_op(saved):
         ts.export.ExportError, match="uses the op 'os.system', which this Tessera does not have"
     ):
         ts.export.load(path)
+    program["opset"]["ops"].append("os.system")
+    _rewrite(path, arrays, meta, program)
+    with pytest.raises(
+        ts.export.ExportError, match=r"uses the ops \['os.system'\], which this Tessera does not"
+    ):
+        ts.export.load(path)
 
 
 def test_weights_that_do_not_fit_the_graph(saved, tmp_path):
