@@ -596,7 +596,7 @@ def _bitcast(ins, attrs, ctx):
     x = ins[0]
     dt = _ONNX_DTYPES[attrs["to"]]
     target = _np_dtype(ts.zeros(1, dtype=dt))
-    return to_tensor(np.ascontiguousarray(_host(x)).view(target).reshape(x.shape))
+    return to_tensor(np.array(_host(x), order="C").view(target).reshape(x.shape))
 
 
 @op("NonMaxSuppression")

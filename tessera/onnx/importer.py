@@ -67,7 +67,7 @@ def to_tensor(value: Any) -> ts.Tensor:
         arr = arr.astype(np.float32)  # narrow formats (ml_dtypes) travel as float32 values
     elif arr.dtype.kind in "OUS":
         raise TypeError(f"ts.onnx.load: string tensors are not supported (dtype {arr.dtype})")
-    return ts.from_numpy(np.ascontiguousarray(arr))
+    return ts.from_numpy(arr if arr.flags.c_contiguous else arr.copy(order="C"))
 
 
 def host_constant(arr: np.ndarray) -> ts.Tensor:
