@@ -107,7 +107,8 @@ class Context:
         self.opset = opset
 
     def where(self) -> str:
-        return f"node {self.node.name or '?'!r} ({self.node.op_type}, opset {self.opset})"
+        name = self.node.name or (self.node.output[0] if self.node.output else "?")
+        return f"node {name!r} ({self.node.op_type}, opset {self.opset})"
 
     def error(self, msg: str) -> ValueError:
         return ValueError(f"ts.onnx.load: {self.where()}: {msg}")
@@ -149,6 +150,16 @@ class OnnxModule(nn.Module):
         init_names = {i.name for i in graph.initializer}
         self.input_names = [i.name for i in graph.input if i.name not in init_names]
         self.output_names = [o.name for o in graph.output]
+        self._input_ranks: dict = {}
+        self._input_shapes: dict = {}
+        for vi in graph.input:
+            tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+            if vi.name in self.input_names and tt is not None and tt.HasField("shape"):
+                dims = [
+                    d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim
+                ]
+                self._input_ranks[vi.name] = len(dims)
+                self._input_shapes[vi.name] = dims
         for node in _all_nodes(graph):
             domain = node.domain or "ai.onnx"
             if domain not in ("ai.onnx", "ai.onnx.ml") or node.op_type not in HANDLERS:
@@ -207,7 +218,14 @@ class OnnxModule(nn.Module):
         if missing:
             raise TypeError(f"OnnxModule.forward: missing inputs {missing}")
         for k, v in feeds.items():
-            env[k] = v if isinstance(v, ts.Tensor) or v is None or isinstance(v, list) else to_tensor(v)
+            v = v if isinstance(v, ts.Tensor) or v is None or isinstance(v, list) else to_tensor(v)
+            rank = self._input_ranks.get(k)
+            if isinstance(v, ts.Tensor) and rank is not None and v.ndim != rank:
+                raise ValueError(
+                    f"OnnxModule.forward: input {k!r} must have rank {rank} "
+                    f"(declared shape {self._input_shapes[k]}), got shape {tuple(v.shape)}"
+                )
+            env[k] = v
         outs = self._exec(graph, env)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
@@ -238,7 +256,18 @@ class OnnxModule(nn.Module):
             ctx.env = env
             outs = self._fold(node, ins)
             if outs is None:
-                outs = self._handlers[node.op_type](ins, attrs, ctx)
+                try:
+                    outs = self._handlers[node.op_type](ins, attrs, ctx)
+                except Exception as exc:
+                    if str(exc).startswith("OnnxModule.forward:"):
+                        raise
+                    shapes = [tuple(t.shape) if isinstance(t, ts.Tensor) else type(t).__name__ for t in ins]
+                    msg = f"OnnxModule.forward: {ctx.where()}, input shapes {shapes}: {exc}"
+                    try:
+                        new = type(exc)(msg)
+                    except Exception:  # noqa: BLE001 - exception types with other constructors
+                        new = RuntimeError(msg)
+                    raise new from exc
             if not isinstance(outs, (list, tuple)):
                 outs = [outs]
             for name, val in zip(node.output, outs):

@@ -288,6 +288,26 @@ def test_errors_name_function_argument_and_node():
         m()
     with pytest.raises(TypeError, match="OnnxModule.forward: unknown input"):
         m(z=ts.randn(1, 4))
+    with pytest.raises(ValueError, match=r"OnnxModule.forward: input 'x' must have rank 2.*\(3,\)"):
+        m(ts.randn(3))
+    with pytest.raises(
+        RuntimeError, match=r"OnnxModule.forward: node 'h' \(MatMul, opset 17\), input shapes"
+    ):
+        m(ts.randn(2, 5))
+
+
+def test_compiled_module_gradients_match_eager():
+    m = load(_mlp_model())
+    cm = ts.compile(m)
+    x = ts.tensor(RNG.standard_normal((4, 4)).astype(np.float32))
+    grads = []
+    for fn in (m, cm, cm):
+        m.zero_grad()
+        (fn(x) ** 2).sum().backward()
+        grads.append({k: p.grad.numpy().copy() for k, p in m.onnx_params.items()})
+    for g in grads[1:]:
+        for k in g:
+            np.testing.assert_allclose(g[k], grads[0][k], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
 # A fixed subset of onnx's backend node cases (names without the _cpu suffix).
