@@ -13,6 +13,7 @@ written, the rest are the op's arguments). Program order is kept, so a backend m
 from __future__ import annotations
 
 import json
+import keyword
 import math
 
 from ..core import dtypes as _dt
@@ -238,6 +239,10 @@ def _dec(v):
     raise IRError(f"malformed graph JSON: unknown attribute tag {sorted(v)}")
 
 
+def _is_attr_name(k) -> bool:
+    return isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k)
+
+
 def _from_json(cls, data):
     if not isinstance(data, dict):
         raise IRError("malformed graph JSON: not an object")
@@ -285,14 +290,21 @@ def _from_json(cls, data):
             not isinstance(i, int) or not 0 <= i < len(ins) or not isinstance(ins[i], Value) for i in writes
         ):
             raise IRError(f"node {op}: bad writes {list(writes)}")
+        attrs = nd["attrs"]
+        if not isinstance(attrs, dict) or not all(_is_attr_name(k) for k in attrs):
+            # attribute names become keyword arguments of the generated plan: only identifiers are names
+            raise IRError(f"node {op}: malformed attribute names {sorted(map(repr, attrs))}")
+        loc = nd.get("loc")
+        if loc is not None and (not isinstance(loc, str) or not loc.isprintable()):
+            raise IRError(f"node {op}: malformed source location {loc!r}")
         node = Node(
             op,
             ins,
-            {k: _dec(v) for k, v in nd["attrs"].items()},
+            {k: _dec(v) for k, v in attrs.items()},
             [],
             writes,
             nd.get("into", False),
-            nd.get("loc"),
+            loc,
         )
         node.outputs = [make(s, node=node) for s in nd["outputs"]]
         g.nodes.append(node)

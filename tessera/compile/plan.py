@@ -110,6 +110,9 @@ def build_plan(graph: Graph, kernels=None, *, name="compiled", return_all=False)
 def _node_lines(node, names, consts) -> list[str]:
     op = REGISTRY[node.op]
     args = _node_args(node, names, consts)
+    for k in node.attrs:  # rendered as keyword names: never anything but an identifier
+        if not (isinstance(k, str) and k.isidentifier()):
+            raise ValueError(f"{node.op}: attribute name {k!r} is not an identifier")
     kw = "".join(f", {k}={_const(v, consts)}" for k, v in node.attrs.items())
     call_args = ", ".join(args)
     if node.into:

@@ -296,6 +296,16 @@ def test_ir_text_is_stable_and_json_round_trips():
         Graph.from_json(newer)
     with pytest.raises(IRError, match="malformed"):
         Graph.loads("{not json")
+    # attribute names become keyword names in the generated plan: a crafted name must not reach it
+    node = next(i for i, n in enumerate(data["nodes"]) if n["attrs"])
+    injected = json.loads(g.dumps())
+    injected["nodes"][node]["attrs"]["x=0,**{'y':__import__('os').getcwd()},z"] = {"i": 1}
+    with pytest.raises(IRError, match="malformed attribute names"):
+        Graph.from_json(injected)
+    bad_loc = json.loads(g.dumps())
+    bad_loc["nodes"][0]["loc"] = "f.py:1\nimport os"
+    with pytest.raises(IRError, match="malformed source location"):
+        Graph.from_json(bad_loc)
 
 
 def test_dropout_same_seed_same_numbers_and_keep_rate():
