@@ -53,7 +53,14 @@ def _onnx():
 
 
 def to_tensor(value: Any) -> ts.Tensor:
-    """A Tessera tensor holding a NumPy value (a constant: host data entering the graph)."""
+    """A Tessera tensor holding a NumPy value (a constant: host data entering the graph).
+
+    Types Tessera lacks travel widened (uint16/32/64 as int64; float8/int4 formats as float32).
+
+    Example:
+        >>> to_tensor(np.arange(3, dtype=np.uint16)).dtype
+        tessera.int64
+    """
     if isinstance(value, ts.Tensor):
         return value
     arr = np.asarray(value)
@@ -71,7 +78,12 @@ def to_tensor(value: Any) -> ts.Tensor:
 
 
 def host_constant(arr: np.ndarray) -> ts.Tensor:
-    """A constant tensor whose host value is remembered (for shape arguments; see ``_HOST``)."""
+    """A constant tensor whose host value is remembered (for shape arguments; see ``_HOST``).
+
+    Example:
+        >>> host_value(host_constant(np.array([2, 3]))).tolist()
+        [2, 3]
+    """
     t = to_tensor(arr)
     key = id(t)
     _HOST[key] = (weakref.ref(t, lambda r, k=key: _HOST.pop(k) if _HOST.get(k, (None,))[0] is r else None),
@@ -80,7 +92,12 @@ def host_constant(arr: np.ndarray) -> ts.Tensor:
 
 
 def host_value(t) -> np.ndarray | None:
-    """The remembered host value of a constant tensor, or None."""
+    """The remembered host value of a constant tensor, or None.
+
+    Example:
+        >>> host_value(ts.ones(2)) is None
+        True
+    """
     entry = _HOST.get(id(t))
     if entry is None or entry[0]() is not t:
         return None

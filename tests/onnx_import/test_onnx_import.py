@@ -105,6 +105,15 @@ def test_mlp_matches_onnxruntime_and_parameters():
     np.testing.assert_allclose(_np(m(ts.tensor(x))), ref, rtol=1e-5, atol=1e-5)
 
 
+def test_docstring_examples_run():
+    import doctest
+
+    import tessera.onnx.importer as importer
+
+    res = doctest.testmod(importer, extraglobs={"ts": ts}, optionflags=doctest.ELLIPSIS)
+    assert res.attempted >= 4 and res.failed == 0
+
+
 def test_load_from_path_and_bytes(tmp_path):
     model = _mlp_model()
     path = tmp_path / "mlp.onnx"
