@@ -753,3 +753,78 @@ def _binarizer(ins, attrs, ctx):
 
 
 _ = _is_float
+
+
+def _sat(y, dt):
+    lo, hi = {ts.uint8: (0, 255), ts.int8: (-128, 127)}.get(dt, (None, None))
+    return (ts.clamp(y, lo, hi) if lo is not None else y).to(dt)
+
+
+@op("QLinearMatMul")
+def _qlinear_matmul(ins, attrs, ctx):
+    a, a_s, a_z, b, b_s, b_z, y_s, y_z = ins
+    am = a.to(ts.float64) - a_z.to(ts.float64)
+    bm = b.to(ts.float64) - (b_z.to(ts.float64) if b_z.ndim == 0 or b_z.numel() == 1 else b_z.to(ts.float64))
+    c = ts.matmul(am, bm)
+    d = c * (a_s.to(ts.float64) * b_s.to(ts.float64) / y_s.to(ts.float64))
+    return _sat(ts.round(d) + y_z.to(ts.float64), y_z.dtype)
+
+
+def _int_conv(x, w, attrs, ctx):
+    from ._import_ops import _CONV, _spatial_pads, _torch_pad
+
+    nd = w.ndim - 2
+    kernel = attrs.get("kernel_shape", list(w.shape[2:]))
+    strides = attrs.get("strides", [1] * nd)
+    dil = attrs.get("dilations", [1] * nd)
+    pads = _spatial_pads(x, attrs, kernel, strides, dil)
+    x = F.pad(x, _torch_pad(pads)) if any(pads) else x
+    return _CONV[nd](x, w, None, strides, 0, dil, attrs.get("group", 1))
+
+
+@op("ConvInteger")
+def _conv_integer(ins, attrs, ctx):
+    x, w = ins[0].to(ts.float64), ins[1].to(ts.float64)
+    xz, wz = _opt(ins, 2), _opt(ins, 3)
+    if xz is not None:
+        x = x - xz.to(ts.float64)
+    if wz is not None:
+        wz = wz.to(ts.float64)
+        x_w = wz.reshape(-1, *([1] * (w.ndim - 1))) if wz.ndim == 1 and wz.numel() > 1 else wz
+        w = w - x_w
+    return ts.round(_int_conv(x, w, attrs, ctx)).to(ts.int32)
+
+
+@op("QLinearConv")
+def _qlinear_conv(ins, attrs, ctx):
+    x, xs, xz, w, ws, wz, ys, yz = ins[:8]
+    b = _opt(ins, 8)
+    xf = x.to(ts.float64) - xz.to(ts.float64)
+    wz = wz.to(ts.float64)
+    wf = w.to(ts.float64) - (wz.reshape(-1, *([1] * (w.ndim - 1))) if wz.ndim == 1 and wz.numel() > 1 else wz)
+    acc = _int_conv(xf, wf, attrs, ctx)
+    if b is not None:
+        acc = acc + b.to(ts.float64).reshape(1, -1, *([1] * (w.ndim - 2)))
+    wsf = ws.to(ts.float64)
+    wsf = wsf.reshape(1, -1, *([1] * (w.ndim - 2))) if wsf.ndim == 1 and wsf.numel() > 1 else wsf
+    y = acc * (xs.to(ts.float64) * wsf / ys.to(ts.float64))
+    return _sat(ts.round(y) + yz.to(ts.float64), yz.dtype)
+
+
+@op("TensorScatter")
+def _tensor_scatter(ins, attrs, ctx):
+    past, upd = ins[0], ins[1]
+    wi = _opt(ins, 2)
+    r = past.ndim
+    axis = attrs.get("axis", -2) % r
+    circular = attrs.get("mode", "linear") == "circular"
+    starts = _ints(wi) if wi is not None else [0] * past.shape[0]
+    n_max, n = past.shape[axis], upd.shape[axis]
+    # index along axis for every update position (depends on the batch index only)
+    pos = np.array([[s + i for i in range(n)] for s in starts], np.int64)
+    if circular:
+        pos = pos % n_max
+    shape = [1] * r
+    shape[0], shape[axis] = past.shape[0], n
+    idx = ts.broadcast_to(to_tensor(pos.reshape(shape)), list(upd.shape))
+    return ts.scatter(past, axis, idx, upd)
