@@ -50,6 +50,11 @@ def main(argv=None) -> None:
             line += f" {import_time(p) * 1e3:9.1f} ms"
         print(line + "   (target: tessera < 300 ms)")
     run(selected, peers, min_time=args.min_time)
+    if not args.filters or any(f in "export inference" for f in args.filters):
+        from . import export
+
+        print()
+        export.run(min_time=args.min_time)
 
 
 if __name__ == "__main__":
