@@ -381,13 +381,14 @@ SUBSET = [
 ]
 
 
-def test_backend_subset_passes():
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_backend_subset_passes(compiled):
     import unittest
 
     from benchmarks.onnx_backend import node_cases, tessera_backend
 
     patterns = [f"^test_{n}_cpu$" for n in SUBSET]
-    cases = node_cases(tessera_backend(), patterns)
+    cases = node_cases(tessera_backend(compiled), patterns)
     assert len(cases) == len(SUBSET)
     failed = []
     for case in cases:
