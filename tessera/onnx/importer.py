@@ -68,8 +68,9 @@ def to_tensor(value: Any) -> ts.Tensor:
         arr = arr.astype(np.int64)
     elif arr.dtype == np.uint64:
         arr = arr.astype(np.int64)
-    elif arr.dtype.kind == "V" or arr.dtype.name.startswith(
-        ("float8", "float4", "int4", "uint4", "int2", "uint2")
+    elif arr.dtype.name != "bfloat16" and (
+        arr.dtype.kind == "V"
+        or arr.dtype.name.startswith(("float8", "float4", "int4", "uint4", "int2", "uint2"))
     ):
         arr = arr.astype(np.float32)  # narrow formats (ml_dtypes) travel as float32 values
     elif arr.dtype.kind in "OUS":
@@ -157,6 +158,7 @@ class OnnxModule(nn.Module):
         self._opsets = {(o.domain or "ai.onnx"): o.version for o in model.opset_import}
         self.opset = self._opsets.get("ai.onnx", _DEFAULT_OPSET)
         self._constants: dict[str, ts.Tensor] = {}
+        self._fold_cache: dict = {}
         self._param_names: dict[str, str] = {}
         for init in graph.initializer:
             arr = onnx.numpy_helper.to_array(init)
@@ -198,7 +200,7 @@ class OnnxModule(nn.Module):
         return {k: getattr(self, v) for k, v in self._param_names.items()}
 
     def _add_initializer(self, name: str, arr: np.ndarray, trainable: bool) -> None:
-        if trainable and arr.dtype.kind == "f" and arr.dtype != np.float16:
+        if trainable and (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16"):
             attr = "p_" + re.sub(r"\W", "_", name)
             while hasattr(self, attr):
                 attr += "_"
@@ -310,6 +312,14 @@ class OnnxModule(nn.Module):
             vals.append(v)
         if sum(v.size for v in vals if v is not None) > 4096:
             return None
+        key = (
+            node.op_type,
+            tuple(node.output),
+            tuple(None if v is None else (v.dtype.str, v.shape, v.tobytes()) for v in vals),
+        )
+        cached = self._fold_cache.get(key)
+        if cached is not None:
+            return [host_constant(r) for r in cached]
         onnx = _onnx()
         try:
             from onnx.reference import ReferenceEvaluator
@@ -327,7 +337,11 @@ class OnnxModule(nn.Module):
             res = ReferenceEvaluator(m).run(None, feeds)
         except Exception:  # noqa: BLE001 - anything the reference cannot fold runs as usual
             return None
-        return [host_constant(np.asarray(r)) for r in res]
+        res = [np.asarray(r) for r in res]
+        if len(self._fold_cache) > 4096:
+            self._fold_cache.clear()
+        self._fold_cache[key] = res
+        return [host_constant(r) for r in res]
 
 
 def _all_nodes(graph):
