@@ -785,3 +785,4 @@ _tensor_module._DETACH = OpDef(
     differentiable=False,
     shape_rule=lambda x: TensorMeta(x.shape, x.dtype),
 )
+_tensor_module._DETACH.defonnx(lambda g, x: g.op("Identity", x))  # its ONNX lowering (ts.onnx.export)

@@ -286,6 +286,40 @@ def _check_same_structure(g1, g2) -> None:
         )
 
 
+def _sized_const(g, arr, v, alt_v, ins, alt_ins, in_names):
+    """A constant made inside the model whose shape follows a dynamic axis (``zeros(batch, n)``, an RNN's
+    initial state): one value expanded to a shape read from the graph input that has that axis."""
+    flat = arr.reshape(-1)
+    if flat.size == 0 or not (flat == flat[0]).all():
+        g.node = None
+        raise UnsupportedOp(
+            f"ts.onnx.export: a constant of shape {tuple(v.shape)} made inside the model depends on a dynamic "
+            "axis and is not one repeated value; compute it from the inputs instead"
+        )
+    pieces = []
+    for n, m in zip(v.shape, alt_v.shape):
+        if n == m:
+            pieces.append(g.ints([n]))
+            continue
+        src = next(
+            (
+                (in_names[i], k)
+                for i, (iv, ia) in enumerate(zip(ins, alt_ins))
+                for k, (p, q) in enumerate(zip(iv.shape, ia.shape))
+                if p == n and q == m
+            ),
+            None,
+        )
+        if src is None:
+            raise UnsupportedOp(
+                f"ts.onnx.export: a constant of shape {tuple(v.shape)} made inside the model has a dim that "
+                "follows no input's dynamic axis"
+            )
+        pieces.append(g.op("Gather", g.op("Shape", src[0]), g.ints([src[1]])))
+    scalar = g.const(flat[:1].reshape(()))
+    return g.op("Expand", scalar, g.op("Concat", *pieces, axis=0))
+
+
 def _build(tracer, alt, opset, ir_version, in_names, out_names, dyn):
     from onnx import helper
 
@@ -322,6 +356,10 @@ def _build(tracer, alt, opset, ir_version, in_names, out_names, dyn):
             arr = acc[1]._data if acc[0] == "ref" else acc[1].grad._data
         else:
             arr = consts[id(v)]
+            a = alt_vals.get(v.id)
+            if a is not None and a.shape != v.shape:
+                bind(v, _sized_const(g, arr, v, a, graph.inputs[: len(in_names)], alt.graph.inputs, in_names))
+                continue
         bind(v, g.const(np.ascontiguousarray(arr)))
     for idx, node in enumerate(graph.nodes):
         opdef = REGISTRY[node.op]

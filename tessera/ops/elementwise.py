@@ -3426,3 +3426,17 @@ def _lerp_onnx(g, x, end, weight):
 @CLONE.defonnx
 def _clone_onnx(g, x):
     return g.op("Identity", x)
+
+
+@REMAINDER.defonnx
+def _remainder_onnx(g, x, y):
+    x, y = g.promoted("remainder", x, y)
+    if not _onnx_out_dtype(g).is_floating_point:
+        return g.op("Mod", x, y, fmod=0)
+    return g.op("Sub", x, g.op("Mul", g.op("Floor", g.op("Div", x, y)), y))
+
+
+@FMOD.defonnx
+def _fmod_onnx(g, x, y):
+    x, y = g.promoted("fmod", x, y)
+    return g.op("Mod", x, y, fmod=1)

@@ -2086,3 +2086,27 @@ def _gather_onnx(g, x, index, dim):
 def _masked_fill_onnx(g, x, mask, value):
     dt = g.node.outputs[0].dtype
     return g.op("Where", g.cast(mask, _dt.bool), g.tensor(value, dt), g.tensor(x, dt))
+
+
+@CHECK_INDEX.defonnx
+def _check_index_onnx(g, index, lo, hi, message, error):
+    # the bounds check has no ONNX counterpart (Gather's out-of-range behaviour is the runtime's)
+    return g.const(np.bool_(True))
+
+
+@INDEX.defonnx
+def _index_onnx(g, x, *idx, key, adv, scalars=()):
+    if scalars:
+        g.fail("indexing with 0-d index tensors is not supported")
+    if key is not None:
+        x = _onnx_basic_key(g, x, key)
+    if adv is None:
+        return g.op("Identity", x)
+    where = [(pos, j) for pos, j in enumerate(adv) if j is not None]
+    if len(where) != 1:
+        g.fail("indexing with several index tensors is not supported (one tensor index only)")
+    pos, j = where[0]
+    index = idx[j]
+    if g.dtype(index) is _dt.bool:
+        g.fail("boolean-mask indexing has a data-dependent shape")
+    return g.op("Gather", x, g.cast(index, _dt.int64), axis=pos)

@@ -2186,3 +2186,8 @@ __all__ += [
 @MATMUL.defonnx
 def _matmul_onnx(g, x, y):
     return g.op("MatMul", *g.promoted("matmul", x, y))
+
+
+@EINSUM.defonnx
+def _einsum_onnx(g, *xs, subs, out):
+    return g.op("Einsum", *g.promoted("einsum", *xs), equation=",".join(subs) + "->" + out)

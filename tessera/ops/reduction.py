@@ -1438,3 +1438,31 @@ LOG_SOFTMAX.defonnx(_onnx_softmax("LogSoftmax"))
 def _cumsum_onnx(g, x, dim, dtype=None, reverse=False, exclusive=False):
     x = g.tensor(x, g.node.outputs[0].dtype)
     return g.op("CumSum", x, g.const(np.int64(dim)), reverse=int(reverse), exclusive=int(exclusive))
+
+
+def _onnx_select_ext(onnx_op):
+    def lower(g, x, idx, dim, keepdim=False):
+        return g.reduce(onnx_op, x, [dim], keepdim)
+
+    return lower
+
+
+SELECT_MAX.defonnx(_onnx_select_ext("ReduceMax"))
+SELECT_MIN.defonnx(_onnx_select_ext("ReduceMin"))
+
+
+@NORM.defonnx
+def _norm_onnx(g, x, p=2.0, dims=None, keepdim=False):
+    if p == 2.0:
+        return g.reduce("ReduceL2", x, dims, keepdim)
+    if p == 1.0:
+        return g.reduce("ReduceL1", x, dims, keepdim)
+    if p in (math.inf, -math.inf):
+        return g.reduce("ReduceMax" if p > 0 else "ReduceMin", g.op("Abs", x), dims, keepdim)
+    if p == 0.0:
+        dt = g.dtype(x)
+        nz = g.cast(g.op("Not", g.op("Equal", x, g.const(0, dt))), dt)
+        return g.reduce("ReduceSum", nz, dims, keepdim)
+    dt = g.dtype(x)
+    s = g.reduce("ReduceSum", g.op("Pow", g.op("Abs", x), g.const(p, dt)), dims, keepdim)
+    return g.op("Pow", s, g.const(1.0 / p, dt))

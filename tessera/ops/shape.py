@@ -2232,3 +2232,41 @@ def _tril_onnx(g, x, diagonal=0):
 @TRIU.defonnx
 def _triu_onnx(g, x, diagonal=0):
     return g.op("Trilu", x, g.const(np.int64(diagonal)), upper=1)
+
+
+@REPEAT_INTERLEAVE.defonnx
+def _repeat_interleave_onnx(g, x, repeats, dim):
+    if not isinstance(repeats, int):
+        g.fail("repeat_interleave with a tensor of repeats is not supported")
+    shape = g.shape(x)
+    n = len(shape)
+    dim %= n
+    # (..., d, ...) -> (..., d, 1, ...) -> tile -> (..., d * repeats, ...)
+    y = g.unsqueeze(x, [dim + 1])
+    reps = [1] * (n + 1)
+    reps[dim + 1] = repeats
+    y = g.op("Tile", y, g.ints(reps))
+    # the target: x's own shape (read at run time, dynamic dims included) with dim ``dim`` times repeats
+    xs = g.op("Shape", x)
+    d = g.op("Mul", g.op("Slice", xs, g.ints([dim]), g.ints([dim + 1])), g.ints([repeats]))
+    target = g.op(
+        "Concat",
+        g.op("Slice", xs, g.ints([0]), g.ints([dim])),
+        d,
+        g.op("Slice", xs, g.ints([dim + 1]), g.ints([n])),
+        axis=0,
+    )
+    return g.op("Reshape", y, target)
+
+
+@TAKE_DIMS.defonnx
+def _take_dims_onnx(g, x, dims, indices):
+    for d, idx in zip(dims, indices):
+        x = g.op("Gather", x, g.const(np.asarray(idx, dtype=np.int64)), axis=d)
+    return x
+
+
+@ONE_HOT.defonnx
+def _one_hot_onnx(g, x, num_classes):
+    values = g.const(np.asarray([0, 1], dtype=np.int64))
+    return g.op("OneHot", g.cast(x, _dt.int64), g.const(np.int64(num_classes)), values, axis=-1)

@@ -992,3 +992,10 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
         hi, lo = x.narrow(d, 1, m - 1), x.narrow(d, 0, m - 1)
         x = _ew.logical_xor(hi, lo) if is_bool else hi - lo
     return x
+
+
+# -- ONNX lowerings (``ts.onnx.export``): ``fn(g, *inputs, **attrs)``, see ``tessera/onnx/_lowering.py`` --
+@TOPK.defonnx
+def _topk_onnx(g, x, k, dim, largest=True):
+    _, indices = g.op("TopK", x, g.ints([k]), outputs=2, axis=dim, largest=int(largest), sorted=1)
+    return indices

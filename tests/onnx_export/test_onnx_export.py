@@ -275,3 +275,127 @@ def test_named_dynamic_axes_and_static_export():
     assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "n"
     static = ts.onnx.export(model, r(2, 3), None)
     assert static.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 2
+
+
+MORE_LAYERS = {
+    "upsample_nearest": (lambda: nn.Upsample(scale_factor=2), (3, 3, 4)),
+    "upsample_bilinear": (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), (3, 3, 4)),
+    "adaptive_maxpool": (lambda: nn.AdaptiveMaxPool2d(2), (3, 4, 4)),
+    "adaptive_avgpool_2x3": (lambda: nn.AdaptiveAvgPool2d((2, 3)), (3, 4, 6)),
+    "reflection_pad": (lambda: nn.ReflectionPad2d(1), (3, 4, 4)),
+    "zero_pad": (lambda: nn.ZeroPad2d((1, 2, 0, 1)), (3, 4, 4)),
+    "pixel_shuffle": (lambda: nn.PixelShuffle(2), (4, 3, 3)),
+    "conv3d": (lambda: nn.Conv3d(3, 2, 3, padding=1), (3, 4, 4, 4)),
+    "maxpool3d": (lambda: nn.MaxPool3d(2), (3, 4, 4, 4)),
+    "local_response_norm": (lambda: nn.LocalResponseNorm(2), (3, 4, 4)),
+    "unflatten": (lambda: nn.Unflatten(1, (2, 3)), (6,)),
+    "identity": (nn.Identity, (6,)),
+    "logsigmoid": (nn.LogSigmoid, (6,)),
+    "glu": (nn.GLU, (6,)),
+    "celu": (nn.CELU, (6,)),
+    "softmin": (lambda: nn.Softmin(1), (6,)),
+    "threshold": (lambda: nn.Threshold(0.1, 20.0), (6,)),
+    "hardshrink": (nn.Hardshrink, (6,)),
+    "softshrink": (nn.Softshrink, (6,)),
+    "tanhshrink": (nn.Tanhshrink, (6,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_LAYERS))
+def test_more_layers_match_eager(name):
+    ts.manual_seed(0)
+    make, feat = MORE_LAYERS[name]
+    check_export(make(), [r(2, *feat)], [(r(4, *feat),)])
+
+
+def test_two_input_layers_and_functions():
+    ts.manual_seed(0)
+    a, b, a5, b5 = r(2, 3), r(2, 3), r(5, 3), r(5, 3)
+    check_export(nn.Bilinear(3, 3, 2), [a, b], [(a5, b5)])
+    check_export(nn.CosineSimilarity(), [a, b], [(a5, b5)])
+    check_export(lambda x: nn.functional.normalize(x, dim=1), [a], [(a5,)])
+    check_export(lambda x: x.topk(2).values + x.norm(p=1, dim=1, keepdim=True), [r(2, 6)], [(r(4, 6),)])
+    check_export(
+        lambda x, y: ts.einsum("bij,bjk->bik", x, y), [r(2, 3, 4), r(2, 4, 5)], [(r(3, 3, 4), r(3, 4, 5))]
+    )
+    table = r(7, 3)
+    check_export(
+        lambda i: table[i] + table[:, :2][i % 2].sum(), [ts.tensor([0, 2, 6])], [(ts.tensor([1, 5]),)]
+    )
+    check_export(
+        lambda i: nn.functional.one_hot(i, 5).float() * 2, [ts.tensor([0, 4])], [(ts.tensor([1, 2, 3]),)]
+    )
+
+
+def test_transformer_decoder_and_full_transformer():
+    ts.manual_seed(0)
+    dec = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+    check_export(dec, [r(2, 3, 8), r(2, 4, 8)], [(r(5, 3, 8), r(5, 4, 8))])
+    model = nn.Transformer(8, 2, 1, 1, 16, batch_first=True)
+    check_export(model, [r(2, 3, 8), r(2, 4, 8)], [(r(3, 3, 8), r(3, 4, 8))])
+
+
+def _keras_layers():
+    from tessera.keras import layers as L
+
+    return {
+        "conv1d_gap": ([L.Conv1D(4, 3), L.GlobalAveragePooling1D()], (8, 3)),
+        "lstm": ([L.LSTM(4)], (5, 3)),
+        "gru_seq": ([L.GRU(4, return_sequences=True)], (5, 3)),
+        "simplernn_repeat": ([L.SimpleRNN(3), L.RepeatVector(2)], (4, 3)),
+        "bidirectional": ([L.Bidirectional(L.LSTM(3))], (4, 3)),
+        "layernorm_gelu": ([L.LayerNormalization(), L.Dense(2, activation="gelu")], (5,)),
+        "pooling": ([L.AveragePooling2D(2), L.GlobalMaxPooling2D()], (8, 8, 3)),
+        "reshape_permute": ([L.Reshape((2, 4)), L.Permute((2, 1))], (8,)),
+        "activations": ([L.Activation("swish"), L.LeakyReLU(), L.ReLU(max_value=6)], (8,)),
+        "convs_bn": (
+            [
+                L.Conv2D(4, 3, strides=2, padding="same"),
+                L.BatchNormalization(),
+                L.DepthwiseConv2D(3, padding="same"),
+                L.SeparableConv2D(4, 1),
+            ],
+            (8, 8, 3),
+        ),
+        "upsampling_padding": ([L.UpSampling2D(2), L.ZeroPadding2D(1), L.Cropping2D(1)], (4, 4, 3)),
+        "conv2d_transpose": ([L.Conv2DTranspose(3, 3, strides=2)], (4, 4, 3)),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "conv1d_gap",
+        "lstm",
+        "gru_seq",
+        "simplernn_repeat",
+        "bidirectional",
+        "layernorm_gelu",
+        "pooling",
+        "reshape_permute",
+        "activations",
+        "convs_bn",
+        "upsampling_padding",
+        "conv2d_transpose",
+    ],
+)
+def test_keras_layers_in_sequential(name):
+    from tessera import keras
+    from tessera.keras import layers as L
+
+    ts.manual_seed(0)
+    ls, shape = _keras_layers()[name]
+    model = keras.Sequential([L.Input(shape=shape), *ls])
+    check_export(model, [r(2, *shape)], [(r(5, *shape),)], eager_kw={"training": False})
+
+
+def test_keras_embedding_model():
+    from tessera import keras
+    from tessera.keras import layers as L
+
+    ts.manual_seed(0)
+    model = keras.Sequential(
+        [L.Input(shape=(3,), dtype="int64"), L.Embedding(10, 4), L.Flatten(), L.Dense(2)]
+    )
+    idx = ts.tensor([[1, 2, 3], [4, 5, 9]])
+    check_export(model, [idx], [(ts.tensor([[0, 1, 2]] * 4),)], eager_kw={"training": False})
