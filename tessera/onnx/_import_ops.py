@@ -1134,8 +1134,10 @@ def _lpn(ins, attrs, ctx):
     axis = attrs.get("axis", -1)
     p = attrs.get("p", 2)
     if p == 1:
-        return x / ts.sum(ts.abs(x), axis, keepdim=True)
-    return x / ts.sqrt(ts.sum(x * x, axis, keepdim=True))
+        n = ts.sum(ts.abs(x), axis, keepdim=True)
+    else:
+        n = ts.sqrt(ts.sum(x * x, axis, keepdim=True))
+    return x / ts.where(n == 0, ts.ones_like(n), n)
 
 
 @op("MeanVarianceNormalization")
@@ -1220,6 +1222,8 @@ def _resize_impl(x, scales, sizes, attrs, ctx, roi):
         if mode in ("linear", "bilinear"):
             mode = "linear"
     nearest_mode = attrs.get("nearest_mode", "round_prefer_floor")
+    if ctx.node.op_type == "Upsample" or ctx.opset < 11:
+        nearest_mode = "floor"
     cubic_a = attrs.get("cubic_coeff_a", -0.75)
     exclude = attrs.get("exclude_outside", 0)
     extrap = attrs.get("extrapolation_value", 0.0)
