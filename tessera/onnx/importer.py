@@ -42,6 +42,19 @@ _NO_FOLD = {
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceAt", "SequenceErase",
     "SequenceLength", "ConcatFromSequence", "SplitToSequence",
 }  # fmt: skip
+# Inputs read on the host as static arguments (shapes, axes, pads, scales, ...): initializers feeding
+# them stay constants even when they are floats (they are not weights).
+_R = (1,)
+_STATIC_INPUTS = {
+    "Reshape": _R, "Expand": _R, "Tile": _R, "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3), "Resize": (1, 2, 3),
+    "Upsample": _R, "Squeeze": _R, "Unsqueeze": _R, "TopK": _R, "Split": _R, "CumSum": _R, "CumProd": _R,
+    "ConstantOfShape": (0,), "Range": (0, 1, 2), "OneHot": _R, "Trilu": _R, "DFT": (1, 2), "CenterCropPad": _R,
+    "Compress": _R, "NonMaxSuppression": (2, 3, 4), "Col2Im": (1, 2), "AffineGrid": _R, "SplitToSequence": _R,
+    "MaxUnpool": (2,), "RNN": (4,), "GRU": (4,), "LSTM": (4,), "Dropout": (1, 2), "HannWindow": (0,),
+    "HammingWindow": (0,), "BlackmanWindow": (0,), "ReduceSum": _R, "ReduceMean": _R, "ReduceMax": _R,
+    "ReduceMin": _R, "ReduceProd": _R, "ReduceSumSquare": _R, "ReduceL1": _R, "ReduceL2": _R,
+    "ReduceLogSum": _R, "ReduceLogSumExp": _R, "TensorScatter": (2,), "Loop": (0, 1), "If": (0,),
+}  # fmt: skip
 
 
 def _onnx():
@@ -160,12 +173,17 @@ class OnnxModule(nn.Module):
         self._constants: dict[str, ts.Tensor] = {}
         self._fold_cache: dict = {}
         self._param_names: dict[str, str] = {}
+        static = set()
+        for node in _all_nodes(graph):
+            for i in _STATIC_INPUTS.get(node.op_type, ()):
+                if i < len(node.input) and node.input[i]:
+                    static.add(node.input[i])
         for init in graph.initializer:
             arr = onnx.numpy_helper.to_array(init)
-            self._add_initializer(init.name, arr, trainable)
+            self._add_initializer(init.name, arr, trainable and init.name not in static)
         for sp in graph.sparse_initializer:
             arr = onnx.numpy_helper.to_array(sp)
-            self._add_initializer(sp.values.name, arr, trainable)
+            self._add_initializer(sp.values.name, arr, trainable and sp.values.name not in static)
         init_names = {i.name for i in graph.initializer}
         self.input_names = [i.name for i in graph.input if i.name not in init_names]
         self.output_names = [o.name for o in graph.output]
@@ -200,7 +218,7 @@ class OnnxModule(nn.Module):
         return {k: getattr(self, v) for k, v in self._param_names.items()}
 
     def _add_initializer(self, name: str, arr: np.ndarray, trainable: bool) -> None:
-        if trainable and (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16"):
+        if trainable and arr.size and (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16"):
             attr = "p_" + re.sub(r"\W", "_", name)
             while hasattr(self, attr):
                 attr += "_"

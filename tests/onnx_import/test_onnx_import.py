@@ -114,6 +114,13 @@ def test_docstring_examples_run():
     assert res.attempted >= 4 and res.failed == 0
 
 
+def test_static_float_inputs_stay_constants():
+    m = load(GRAD_CASES["Resize"]())  # roi and scales are float initializers, read as static arguments
+    assert list(m.parameters()) == []
+    m = load(GRAD_CASES["Conv"]())
+    assert sorted(m.onnx_params) == ["b", "w"]
+
+
 def test_load_from_path_and_bytes(tmp_path):
     model = _mlp_model()
     path = tmp_path / "mlp.onnx"
@@ -405,3 +412,103 @@ def test_backend_suite_reaches_target():
 
     ok, bad = run_cases(tessera_backend())
     assert len(ok) >= 1288, (len(ok), len(ok) + len(bad))
+
+
+def _one_node(op_type, x_shape, extra_inits=(), opset=21, n_out=1, **attrs):
+    """A float64 one-node model: input x, float initializers, the op's first output y."""
+    names = ["x"] + [n for n, _ in extra_inits]
+    ins = [helper.make_tensor_value_info("x", TensorProto.DOUBLE, list(x_shape))]
+    outs = [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)]
+    out_names = ["y"] + [f"aux{i}" for i in range(n_out - 1)]
+    node = helper.make_node(op_type, names, out_names, **attrs)
+    inits = [numpy_helper.from_array(v, n) for n, v in extra_inits]
+    g = helper.make_graph([node], op_type, ins, outs, inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _f64(*shape, scale=1.0):
+    return RNG.standard_normal(shape) * scale
+
+
+GRAD_CASES = {
+    "Conv": lambda: _one_node(
+        "Conv", (1, 2, 5, 5), [("w", _f64(3, 2, 3, 3)), ("b", _f64(3))], pads=[1, 0, 0, 1], strides=[2, 1]
+    ),
+    "ConvTranspose": lambda: _one_node(
+        "ConvTranspose", (1, 2, 3, 3), [("w", _f64(2, 3, 3, 3))], strides=[2, 2], output_padding=[1, 0]
+    ),
+    "AveragePool": lambda: _one_node(
+        "AveragePool", (1, 2, 5, 5), kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2], ceil_mode=1
+    ),
+    "MaxPool": lambda: _one_node("MaxPool", (1, 1, 5, 4), kernel_shape=[2, 2], auto_pad="SAME_UPPER"),
+    "LayerNormalization": lambda: _one_node(
+        "LayerNormalization", (2, 3, 4), [("s", _f64(3, 4)), ("b", _f64(3, 4))], axis=1
+    ),
+    "Resize": lambda: _one_node(
+        "Resize", (1, 1, 3, 4), [("roi", np.zeros(0)), ("scales", np.array([1, 1, 2.0, 1.5]))], mode="cubic"
+    ),
+    "Softmax": lambda: _one_node("Softmax", (3, 5), axis=0),
+    "Pad": lambda: _one_node("Pad", (2, 4), [("pads", np.array([1, 2, 1, 0]))], mode="reflect"),
+    "GRU": lambda: _one_node(
+        "GRU", (3, 2, 2), [("W", _f64(1, 9, 2)), ("R", _f64(1, 9, 3)), ("B", _f64(1, 18))], hidden_size=3,
+        linear_before_reset=1,
+    ),
+    "LSTM": lambda: _one_node(
+        "LSTM", (3, 2, 2), [("W", _f64(2, 12, 2)), ("R", _f64(2, 12, 3)), ("B", _f64(2, 24))], hidden_size=3,
+        direction="bidirectional",
+    ),
+    "Einsum": lambda: _one_node("Einsum", (2, 3), [("w", _f64(3, 4))], equation="ij,jk->ik"),
+    "ReduceLogSumExp": lambda: _one_node("ReduceLogSumExp", (3, 4), [("axes", np.array([1]))], keepdims=0),
+    "CumSum": lambda: _one_node("CumSum", (4, 3), [("axis", np.array(0))], exclusive=1, reverse=1),
+}  # fmt: skip
+
+
+def _as_float32(model):
+    """The same model in float32 (onnxruntime lacks float64 kernels for several ops)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for vi in list(m.graph.input) + list(m.graph.output):
+        if vi.type.tensor_type.elem_type == TensorProto.DOUBLE:
+            vi.type.tensor_type.elem_type = TensorProto.FLOAT
+    for i, init in enumerate(m.graph.initializer):
+        arr = numpy_helper.to_array(init)
+        if arr.dtype == np.float64:
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(arr.astype(np.float32), init.name))
+    return m
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_imported_op_gradients_match_finite_differences(name):
+    model = GRAD_CASES[name]()
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x_np = RNG.standard_normal(shape)
+    # outputs vs onnxruntime (float32 copy of the model), then gradients in float64
+    m32 = _as_float32(model)
+    x32 = x_np.astype(np.float32)
+    ref = _ort(m32, {"x": x32})[0]
+    out = load(m32)(ts.tensor(x32))
+    out = out[0] if isinstance(out, tuple) else out
+    np.testing.assert_allclose(_np(out), ref, rtol=1e-5, atol=1e-5)
+    m = load(model)
+    w = RNG.standard_normal(ref.shape)
+
+    def f(x_arr):
+        with ts.no_grad():
+            o = m(ts.tensor(x_arr))
+            o = o[0] if isinstance(o, tuple) else o
+            return float((o * ts.tensor(w)).sum().item())
+
+    x = ts.tensor(x_np, requires_grad=True)
+    o = m(x)
+    o = o[0] if isinstance(o, tuple) else o
+    (o * ts.tensor(w)).sum().backward()
+    g = x.grad.numpy().reshape(-1)
+    eps = 1e-6
+    for i in range(0, x_np.size, max(1, x_np.size // 7)):
+        d = np.zeros(x_np.size)
+        d[i] = eps
+        fd = (f(x_np + d.reshape(shape)) - f(x_np - d.reshape(shape))) / (2 * eps)
+        assert abs(fd - g[i]) < 1e-5 * max(1.0, abs(fd)), (name, i, fd, g[i])
+    # float initializers are parameters and receive gradients too
+    for p in m.parameters():
+        assert p.grad is not None and np.isfinite(p.grad.numpy()).all()
