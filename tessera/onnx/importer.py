@@ -172,6 +172,7 @@ class OnnxModule(nn.Module):
         self.opset = self._opsets.get("ai.onnx", _DEFAULT_OPSET)
         self._constants: dict[str, ts.Tensor] = {}
         self._fold_cache: dict = {}
+        self._attrs: dict = {}  # (op_type, outputs) -> decoded attributes
         self._param_names: dict[str, str] = {}
         static = set()
         for node in _all_nodes(graph):
@@ -288,7 +289,10 @@ class OnnxModule(nn.Module):
                         f"ts.onnx.load: node {node.name or '?'!r} ({node.op_type}): input {name!r} is undefined"
                     )
                 ins.append(env[name])
-            attrs = {a.name: _attr_value(onnx, a) for a in node.attribute}
+            key = (node.op_type, tuple(node.output))
+            attrs = self._attrs.get(key)
+            if attrs is None:
+                attrs = self._attrs[key] = {a.name: _attr_value(onnx, a) for a in node.attribute}
             ctx = Context(self, node, self.opset)
             ctx.env = env
             outs = self._fold(node, ins)
