@@ -100,11 +100,17 @@ def _flatten(obj, out: list) -> None:
 
 def _trace(model, args: tuple, kwargs: dict):
     from .. import no_grad
-    from ..compile.trace import Tracer
+    from ..compile.trace import GraphBreak, Tracer
 
     tracer = Tracer(args, fullgraph=True)
-    with _exporting(), no_grad(), tracer.install():
-        result = model(*args, **kwargs)
+    try:
+        with _exporting(), no_grad(), tracer.install():
+            result = model(*args, **kwargs)
+    except GraphBreak as e:
+        raise UnsupportedOp(
+            f"ts.onnx.export: {e.loc or '<unknown location>'}: graph break: {e.reason}; an exported graph cannot "
+            "depend on tensor values that Python reads"
+        ) from None
     outs: list = []
     _flatten(result, outs)
     values = []

@@ -399,3 +399,30 @@ def test_keras_embedding_model():
     )
     idx = ts.tensor([[1, 2, 3], [4, 5, 9]])
     check_export(model, [idx], [(ts.tensor([[0, 1, 2]] * 4),)], eager_kw={"training": False})
+
+
+def test_graph_break_is_a_clear_error():
+    def fn(x):
+        return x * 2 if x.sum().item() > 0 else x  # BREAK-LINE
+
+    line = next(i for i, s in enumerate(open(__file__).read().splitlines(), 1) if "# BREAK-LINE" in s)
+    with pytest.raises(
+        ts.onnx.UnsupportedOp, match=rf"test_onnx_export\.py:{line}: graph break: Tensor\.item"
+    ):
+        ts.onnx.export(fn, (r(2, 3),), None)
+
+
+def test_keyword_arguments_as_trailing_dict():
+    def fn(x, *, scale):
+        return x * scale
+
+    x = r(2, 3)
+    proto = ts.onnx.export(fn, (x, {"scale": 3.0}), None)
+    got = _session(proto).run(None, {"input_0": x.numpy()})[0]
+    np.testing.assert_allclose(got, x.numpy() * 3.0, rtol=1e-6)
+
+
+def test_float64_model():
+    ts.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.LayerNorm(3)).double()
+    check_export(model, [r(2, 4).double()], [(r(6, 4).double(),)])
