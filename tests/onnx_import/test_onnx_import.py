@@ -512,3 +512,48 @@ def test_imported_op_gradients_match_finite_differences(name):
     # float initializers are parameters and receive gradients too
     for p in m.parameters():
         assert p.grad is not None and np.isfinite(p.grad.numpy()).all()
+
+
+def test_torch_exported_attention_with_dynamic_axes(tmp_path):
+    """Shape -> Gather -> Concat -> Reshape arithmetic: folded on the host, so new sizes work and the
+    compiled module has no graph break."""
+    import warnings
+
+    torch = pytest.importorskip("torch")
+
+    class Attn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = torch.nn.Linear(16, 48)
+            self.out = torch.nn.Linear(16, 16)
+            self.ln = torch.nn.LayerNorm(16)
+
+        def forward(self, x):
+            b, s, d = x.shape
+            qkv = self.qkv(x).reshape(b, s, 3, 4, d // 4).permute(2, 0, 3, 1, 4)
+            a = torch.softmax(qkv[0] @ qkv[1].transpose(-1, -2) / 2.0, -1) @ qkv[2]
+            return self.ln(x + self.out(a.transpose(1, 2).reshape(b, s, d)))
+
+    torch.manual_seed(0)
+    path = tmp_path / "attn.onnx"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Attn().eval(), (torch.randn(2, 5, 16),), str(path), dynamo=False, opset_version=17,
+                input_names=["x"], dynamic_axes={"x": {0: "b", 1: "s"}},
+            )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - exporter dependencies may be missing
+        pytest.skip(f"torch.onnx.export unavailable: {exc}")
+    m = load(str(path))
+    assert len(list(m.parameters())) == 6
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    cm = ts.compile(m)
+    for shape in [(2, 5, 16), (3, 7, 16)]:
+        x = RNG.standard_normal(shape).astype(np.float32)
+        (ref,) = sess.run(None, {"x": x})
+        np.testing.assert_allclose(_np(m(ts.tensor(x))), ref, rtol=1e-5, atol=1e-5)
+        with ts.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for _ in range(2):
+                np.testing.assert_allclose(_np(cm(ts.tensor(x))), ref, rtol=1e-5, atol=1e-5)
