@@ -426,3 +426,20 @@ def test_float64_model():
     ts.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.LayerNorm(3)).double()
     check_export(model, [r(2, 4).double()], [(r(6, 4).double(),)])
+
+
+def test_attention_masks_with_dynamic_batch():
+    ts.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+
+    def padded(q, m):
+        return mha(q, q, q, key_padding_mask=m)[0]
+
+    mask = ts.tensor([[False, False, True], [False, True, True]])
+    check_export(padded, [r(2, 3, 8), mask], [(r(4, 3, 8), ts.tensor([[False, False, True]] * 4))])
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1).eval()
+
+    def causal(x):
+        return enc(x, mask=nn.Transformer.generate_square_subsequent_mask(3), is_causal=True)
+
+    check_export(causal, [r(2, 3, 8)], [(r(5, 3, 8),)])
