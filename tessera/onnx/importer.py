@@ -198,6 +198,16 @@ class OnnxModule(nn.Module):
                 ]
                 self._input_ranks[vi.name] = len(dims)
                 self._input_shapes[vi.name] = dims
+        known = {"", *self.input_names, *(i.name for i in graph.initializer)}
+        known |= {sp.values.name for sp in graph.sparse_initializer}
+        for node in graph.node:
+            for name in node.input:
+                if name not in known:
+                    raise ValueError(
+                        f"ts.onnx.load: node {node.name or node.output[0]!r} ({node.op_type}): input {name!r} is "
+                        "neither a graph input, an initializer nor an earlier node's output"
+                    )
+            known.update(node.output)
         for node in _all_nodes(graph):
             domain = node.domain or "ai.onnx"
             if domain not in ("ai.onnx", "ai.onnx.ml") or node.op_type not in HANDLERS:
@@ -230,9 +240,8 @@ class OnnxModule(nn.Module):
 
     def _initial_env(self) -> dict:
         env: dict = {"": None}
-        for name, (t, arr) in self._constants.items():
+        for name, (t, _arr) in self._constants.items():
             env[name] = t
-            env.setdefault("__host__", {})[name] = arr
         for name, attr in self._param_names.items():
             env[name] = getattr(self, attr)
         return env
@@ -269,12 +278,9 @@ class OnnxModule(nn.Module):
 
     def _run_graph(self, graph, env: dict, inputs: list) -> list:
         sub = dict(env)
-        sub["__host__"] = dict(env.get("__host__", {}))
         onnx = _onnx()
         for init in graph.initializer:
-            arr = onnx.numpy_helper.to_array(init)
-            sub[init.name] = host_constant(arr)
-            sub["__host__"][init.name] = arr
+            sub[init.name] = host_constant(onnx.numpy_helper.to_array(init))
         for vi, v in zip(graph.input, inputs):
             sub[vi.name] = v
         return self._exec(graph, sub)
@@ -286,7 +292,8 @@ class OnnxModule(nn.Module):
             for name in node.input:
                 if name not in env:
                     raise ValueError(
-                        f"ts.onnx.load: node {node.name or '?'!r} ({node.op_type}): input {name!r} is undefined"
+                        f"OnnxModule.forward: node {node.name or node.output[0]!r} ({node.op_type}): "
+                        f"input {name!r} is undefined"
                     )
                 ins.append(env[name])
             key = (node.op_type, tuple(node.output))

@@ -299,6 +299,14 @@ def test_errors_name_function_argument_and_node():
     )
     with pytest.raises(NotImplementedError, match=r"'n0'.*FancyOp"):
         load(helper.make_model(g))
+    g = helper.make_graph(
+        [helper.make_node("Add", ["x", "ghost"], ["y"], name="n1")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    with pytest.raises(ValueError, match=r"'n1' \(Add\): input 'ghost'"):
+        load(helper.make_model(g))
     m = load(_mlp_model())
     with pytest.raises(TypeError, match="OnnxModule.forward: missing inputs"):
         m()
