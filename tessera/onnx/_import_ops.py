@@ -1227,6 +1227,7 @@ def _resize_impl(x, scales, sizes, attrs, ctx, roi):
     cubic_a = attrs.get("cubic_coeff_a", -0.75)
     exclude = attrs.get("exclude_outside", 0)
     extrap = attrs.get("extrapolation_value", 0.0)
+    antialias = attrs.get("antialias", 0)
     roi_v = _host(roi).tolist() if roi is not None and roi.numel() else None
     if roi_v is not None and axes is not None:
         full = [0.0] * r + [1.0] * r
@@ -1237,7 +1238,9 @@ def _resize_impl(x, scales, sizes, attrs, ctx, roi):
     for d in range(r):
         if sizes[d] == x.shape[d] and scales[d] == 1.0 and ctm != "tf_crop_and_resize":
             continue
-        y = _resize_axis(y, d, sizes[d], scales[d], mode, ctm, nearest_mode, cubic_a, exclude, extrap, roi_v)
+        y = _resize_axis(
+            y, d, sizes[d], scales[d], mode, ctm, nearest_mode, cubic_a, exclude, extrap, roi_v, antialias
+        )
     return y
 
 
@@ -1251,9 +1254,10 @@ def _src_coords(out_n, in_n, scale, ctm, roi, d, r):
         offset = center * (1 - adj)
         return offset + (o + 0.5) / scale - 0.5
     if ctm == "pytorch_half_pixel":
-        return (o + 0.5) / scale - 0.5 if out_n > 1 else np.zeros(out_n)
+        return (o + 0.5) / scale - 0.5 if out_n > 1 else np.full(out_n, -0.5)
     if ctm == "align_corners":
-        return o * (in_n - 1) / (out_n - 1) if out_n > 1 else np.zeros(out_n)
+        out_w = scale * in_n  # the real-valued output width (onnx semantics)
+        return o * (in_n - 1) / (out_w - 1) if out_w != 1 else np.zeros(out_n)
     if ctm == "asymmetric":
         return o / scale
     if ctm == "tf_half_pixel_for_nn":
@@ -1266,7 +1270,35 @@ def _src_coords(out_n, in_n, scale, ctm, roi, d, r):
     raise ValueError(f"ts.onnx.load: Resize: unsupported coordinate_transformation_mode {ctm!r}")
 
 
-def _resize_axis(x, d, out_n, scale, mode, ctm, nearest_mode, cubic_a, exclude, extrap, roi):
+def _antialias_weights(src, in_n, scale, mode, a, exclude):
+    """Interpolation weights of an antialiased downsampling (the filter widened by 1 / scale)."""
+    wmat = np.zeros((len(src), in_n))
+    for o, x in enumerate(src):
+        b = math.ceil(x) - 1
+        ratio = x - b
+        if mode == "linear":
+            start = int(np.floor(-1 / scale) + 1)
+            rel = np.arange(start, 2 - start)
+            c = np.clip(1 - np.abs((rel - ratio) * scale), 0, 1)
+        else:
+            start = int(np.floor(-2 / scale) + 1)
+            rel = np.arange(start, 2 - start)
+            t = np.abs((rel - ratio) * scale)
+            c = np.where(
+                t <= 1,
+                (a + 2) * t**3 - (a + 3) * t**2 + 1,
+                np.where(t < 2, a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a, 0.0),
+            )
+        c = c / c.sum()
+        idx = b + rel
+        if exclude:
+            c = np.where((idx < 0) | (idx >= in_n), 0.0, c)
+            c = c / c.sum()
+        np.add.at(wmat[o], np.clip(idx, 0, in_n - 1), c)
+    return wmat
+
+
+def _resize_axis(x, d, out_n, scale, mode, ctm, nearest_mode, cubic_a, exclude, extrap, roi, antialias=0):
     in_n = x.shape[d]
     r = x.ndim
     src = _src_coords(out_n, in_n, scale, ctm, roi, d, r)
@@ -1282,6 +1314,8 @@ def _resize_axis(x, d, out_n, scale, mode, ctm, nearest_mode, cubic_a, exclude, 
         idx = np.clip(idx, 0, in_n - 1).astype(np.int64)
         wmat = np.zeros((out_n, in_n))
         wmat[np.arange(out_n), idx] = 1.0
+    elif antialias and scale < 1 and mode in ("linear", "cubic"):
+        wmat = _antialias_weights(src, in_n, scale, mode, cubic_a, exclude)
     elif mode == "linear":
         s = np.clip(src, 0, in_n - 1)
         lo = np.floor(s).astype(np.int64)
