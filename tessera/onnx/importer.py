@@ -265,7 +265,10 @@ class OnnxModule(nn.Module):
         if missing:
             raise TypeError(f"OnnxModule.forward: missing inputs {missing}")
         for k, v in feeds.items():
-            v = v if isinstance(v, ts.Tensor) or v is None or isinstance(v, list) else to_tensor(v)
+            if isinstance(v, (list, tuple)):  # an ONNX sequence
+                v = [e if isinstance(e, ts.Tensor) else to_tensor(e) for e in v]
+            elif not (isinstance(v, ts.Tensor) or v is None):
+                v = to_tensor(v)
             rank = self._input_ranks.get(k)
             if isinstance(v, ts.Tensor) and rank is not None and v.ndim != rank:
                 raise ValueError(
