@@ -1401,20 +1401,28 @@ def _loop(ins, attrs, ctx):
 def _scan(ins, attrs, ctx):
     body = attrs["body"]
     n_scan_in = attrs["num_scan_inputs"]
-    opset9 = ctx.opset >= 9
-    if not opset9:
-        ins = ins[1:]
+    if ctx.opset >= 9:
+        n_state = len(ins) - n_scan_in
+        return _scan_once(ins[:n_state], ins[n_state:], attrs, ctx, body)
+    # opset 8: a leading batch axis on states and scan inputs (sequence_lens unsupported beyond full length)
+    ins = ins[1:]
     n_state = len(ins) - n_scan_in
-    state = list(ins[:n_state])
-    xs = ins[n_state:]
+    per_batch = []
+    for b in range(ins[0].shape[0]):
+        per_batch.append(
+            _scan_once([t[b] for t in ins[:n_state]], [t[b] for t in ins[n_state:]], attrs, ctx, body)
+        )
+    return [ts.stack([r[k] for r in per_batch], 0) for k in range(len(per_batch[0]))]
+
+
+def _scan_once(state, xs, attrs, ctx, body):
+    state = list(state)
+    n_state, n_scan_in = len(state), len(xs)
     in_axes = attrs.get("scan_input_axes", [0] * n_scan_in)
-    in_dirs = attrs.get("scan_input_directions", [0] * n_scan_in)
+    in_dirs = attrs.get("scan_input_directions", attrs.get("directions", [0] * n_scan_in))
     n_out = len(body.output) - n_state
     out_axes = attrs.get("scan_output_axes", [0] * n_out)
     out_dirs = attrs.get("scan_output_directions", [0] * n_out)
-    if not opset9:
-        xs = [x[0] for x in xs]
-        in_axes = [0] * n_scan_in
     T = xs[0].shape[_axis(in_axes[0], xs[0].ndim)]
     outs_t: list = [[] for _ in range(n_out)]
     for t in range(T):
@@ -1432,9 +1440,6 @@ def _scan(ins, attrs, ctx):
         y = ts.stack(vals, 0)
         a = _axis(out_axes[j], y.ndim)
         scan_outs.append(ts.movedim(y, 0, a))
-    if not opset9:
-        state = [s.unsqueeze(0) for s in state]
-        scan_outs = [s.unsqueeze(0) for s in scan_outs]
     return state + scan_outs
 
 
