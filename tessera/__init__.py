@@ -78,7 +78,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tessera(\.|
 
 _LAZY_SUBMODULES = frozenset(
     (
-        "accelerator amp backends cuda distributions export fft keras linalg mps onnx sparse special tensorboard"
+        "accelerator amp backends cuda distributions export fft keras linalg mps onnx serve sparse special tensorboard"
     ).split()
 )
 
