@@ -13,12 +13,13 @@
 ``repository`` is duck-typed: ``names() -> list[str]``, ``get(name, version=None) -> handle`` (``KeyError``:
 404), ``ready(name, version=None) -> bool``; a handle has ``name``, ``version`` (str), ``platform``,
 ``inputs``/``outputs`` (lists of ``{"name", "datatype", "shape"}``, -1 for a dynamic dimension, and so is a
-named one such as Tessera's ``"batch"``; a dtype name such as ``"float32"`` is read as its v2 name) and a synchronous ``predict(dict[str, ndarray]) ->
-dict[str, ndarray]``, run in a worker thread. Errors are ``{"error": "..."}``: 404 unknown model or
-version, 400 bad request (malformed JSON, wrong shapes or datatypes, named), 405 wrong method, 413 body
-too large (``max_body_bytes``, also after decompression), 415 an unknown ``Content-Encoding`` (gzip and
-deflate request bodies are read), 500 when the model fails. A ``ValueError``/``TypeError`` from ``predict`` is the client's
-fault (400); any other exception is 500. No request takes the server down.
+named one such as Tessera's ``"batch"``; a dtype name such as ``"float32"`` is read as its v2 name) and a
+synchronous ``predict(dict[str, ndarray]) -> dict[str, ndarray]``, run in a worker thread. Errors are
+``{"error": "..."}``: 404 unknown model or version, 400 bad request (malformed JSON, wrong shapes or
+datatypes, named), 405 wrong method, 413 body too large (``max_body_bytes``, also after decompression), 415
+an unknown ``Content-Encoding`` (gzip and deflate request bodies are read), 500 when the model fails. A
+``ValueError``/``TypeError`` from ``predict`` is the client's fault (400); any other exception is 500. No
+request takes the server down.
 
 Example:
     >>> from starlette.applications import Starlette  # doctest: +SKIP
