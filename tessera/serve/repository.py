@@ -274,9 +274,9 @@ class ModelHandle:
                 elif d != n:
                     ok = False
             if not ok:
-                shown = ["?" if d is None else d for d in want]
+                shown = ", ".join("?" if d is None else str(d) for d in want)
                 raise RequestError(f"{where}: input {spec['name']!r} has shape {list(a.shape)}, expected "
-                                   f"{spec['dtype']}{shown}".replace("'", ""))  # fmt: skip
+                                   f"{spec['dtype']}[{shown}]")  # fmt: skip
             arrays.append(a)
         with self._cond:
             self._inflight += 1
@@ -500,9 +500,12 @@ class ModelRepository:
         t0 = time.perf_counter()
         try:
             handle = ModelHandle.load(m.name, ver, path)
-            for req in m.config.warmup:
+            for k, req in enumerate(m.config.warmup):
                 if self.warmup is not None:
-                    self.warmup(handle, req)
+                    try:
+                        self.warmup(handle, req)
+                    except Exception as e:  # noqa: BLE001 - reported as a failed load below
+                        raise RuntimeError(f"warmup request {k} failed: {type(e).__name__}: {e}") from e
         except Exception as e:  # noqa: BLE001 - any failure is reported in the status
             msg = f"{type(e).__name__}: {e}"
             log.error("model %s version %d failed to load: %s", m.name, ver, msg)
