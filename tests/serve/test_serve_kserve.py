@@ -421,3 +421,23 @@ def test_compressed_request_and_bool_bytes(served, triton, http):
         assert r.json()["outputs"][0]["data"] == [True, False, False]
     finally:
         del repo.models["flags"]
+
+
+def test_concurrent_requests(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo, url = served
+
+    def one(i):
+        x = np.random.default_rng(i).standard_normal((1 + i % 5, 4)).astype(np.float32)
+        client = httpclient.InferenceServerClient(url)
+        try:
+            inp = httpclient.InferInput("input", list(x.shape), "FP32")
+            inp.set_data_from_numpy(x)
+            return x, client.infer("linear", [inp]).as_numpy("output_0")
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        for x, got in pool.map(one, range(16)):
+            np.testing.assert_allclose(got, repo.prog(ts.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
