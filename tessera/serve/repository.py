@@ -60,8 +60,11 @@ class RequestError(ValueError):
     """A request the model cannot answer (HTTP 400): wrong input names, shapes or dtypes."""
 
 
-class NotFoundError(LookupError):
-    """An unknown model, version, label or signature (HTTP 404)."""
+class NotFoundError(KeyError):
+    """An unknown model, version, label or signature (HTTP 404); a ``KeyError`` with a plain message."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass
@@ -234,6 +237,22 @@ class ModelHandle:
 
             return cls(name, version, str(path), "onnx", run, sigs)
         raise FileNotFoundError(f"ModelHandle.load: {str(path)!r} holds neither model.tessera nor model.onnx")
+
+    @property
+    def platform(self) -> str:
+        """``"tessera"`` for an exported program, ``"onnx"`` for an ONNX model."""
+        return self.kind
+
+    @property
+    def inputs(self) -> list[dict]:
+        """The default signature's inputs ``[{"name", "dtype", "datatype", "shape"}]`` (``datatype``: the
+        same dtype name, for the KServe v2 routes)."""
+        return [dict(s, datatype=s["dtype"]) for s in self.signature(None)["inputs"]]
+
+    @property
+    def outputs(self) -> list[dict]:
+        """The default signature's outputs, as ``inputs`` lists them."""
+        return [dict(s, datatype=s["dtype"]) for s in self.signature(None)["outputs"]]
 
     @property
     def inflight(self) -> int:
@@ -413,6 +432,20 @@ class ModelRepository:
                 why = f" (state {v.state}{': ' + v.error if v.error else ''})" if v else ""
                 raise NotFoundError(f"model {name!r} version {version} is not available{why}")
             return v.handle
+
+    def versions(self, name: str) -> list[str]:
+        """Model ``name``'s available versions, newest first."""
+        m = self._model(name)
+        with self._lock:
+            return [str(v) for v in sorted(m.versions, reverse=True) if m.versions[v].state == AVAILABLE]
+
+    def ready(self, name: str, version: int | str | None = None) -> bool:
+        """Whether model ``name`` (at ``version``; default: any version) can serve now."""
+        try:
+            self.get(name, version)
+        except NotFoundError:
+            return False
+        return True
 
     def status(self, name: str, version: int | str | None = None) -> list[dict]:
         """TF Serving's ``model_version_status`` list for model ``name`` (or one version), newest first."""
