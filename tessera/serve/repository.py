@@ -182,6 +182,7 @@ class ModelHandle:
         self._runner = runner  # (signature, list of arrays) -> list of arrays
         self._inflight = 0
         self._cond = threading.Condition()
+        self.batcher = None  # a ``Batcher`` for the default signature when the config asks for batching
 
     @classmethod
     def load(cls, name: str, version: int, path: str | os.PathLike) -> ModelHandle:
@@ -300,12 +301,48 @@ class ModelHandle:
         with self._cond:
             self._inflight += 1
         try:
+            if self.batcher is not None and sig_name == DEFAULT_SIGNATURE:
+                try:
+                    return self.batcher.submit(dict(zip(names, arrays))).result()
+                except (ValueError, TypeError) as e:  # e.g. a request over max_batch_size
+                    raise RequestError(f"{where}: {e}") from None
             outs = self._runner(sig_name, arrays)
         finally:
             with self._cond:
                 self._inflight -= 1
                 self._cond.notify_all()
         return {o["name"]: np.asarray(v) for o, v in zip(sig["outputs"], outs)}
+
+    def enable_batching(self, config: ModelConfig) -> None:
+        """Batch concurrent requests to the default signature as ``config`` says (``max_batch_size``,
+        ``batch_timeout_micros``, ``max_enqueued_batches``), with ``tessera.serve.batching.Batcher``. Only
+        when every input's leading dimension is dynamic; a no-op without ``max_batch_size``."""
+        sig = self.signatures.get(DEFAULT_SIGNATURE)
+        if not config.max_batch_size or sig is None:
+            return
+        if not all(s["shape"] and not isinstance(s["shape"][0], int) for s in sig["inputs"]):
+            log.warning("model %s version %d: not batching (a leading input dimension is fixed)",
+                        self.name, self.version)  # fmt: skip
+            return
+        from .batching import Batcher
+
+        names = [o["name"] for o in sig["outputs"]]
+
+        def run_batch(inputs):
+            outs = self._runner(DEFAULT_SIGNATURE, [inputs[s["name"]] for s in sig["inputs"]])
+            return {n: np.asarray(v) for n, v in zip(names, outs)}
+
+        kw = {"max_batch_size": config.max_batch_size}
+        if config.batch_timeout_micros is not None:
+            kw["batch_timeout_micros"] = config.batch_timeout_micros
+        if config.max_enqueued_batches is not None:
+            kw["max_enqueued_batches"] = config.max_enqueued_batches
+        self.batcher = Batcher(run_batch, num_batch_threads=max(1, min(4, os.cpu_count() or 1)), **kw)
+
+    def close(self) -> None:
+        """Stop the batcher (queued requests still run)."""
+        if self.batcher is not None:
+            self.batcher.close(drain=True, timeout=30)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no request runs on this version (``True``), or ``timeout`` seconds pass."""
@@ -531,8 +568,10 @@ class ModelRepository:
             if prev is None or prev.state != AVAILABLE:
                 m.versions[ver] = entry
         t0 = time.perf_counter()
+        handle = None
         try:
             handle = ModelHandle.load(m.name, ver, path)
+            handle.enable_batching(m.config)
             for k, req in enumerate(m.config.warmup):
                 if self.warmup is not None:
                     try:
@@ -540,6 +579,8 @@ class ModelRepository:
                     except Exception as e:  # noqa: BLE001 - reported as a failed load below
                         raise RuntimeError(f"warmup request {k} failed: {type(e).__name__}: {e}") from e
         except Exception as e:  # noqa: BLE001 - any failure is reported in the status
+            if handle is not None:
+                handle.close()
             msg = f"{type(e).__name__}: {e}"
             log.error("model %s version %d failed to load: %s", m.name, ver, msg)
             with self._lock:
@@ -570,6 +611,7 @@ class ModelRepository:
     def _drain(self, v: _Version) -> None:
         if v.handle is not None:
             v.handle.wait_idle(self.unload_timeout)
+            v.handle.close()
         with self._lock:
             v.state, v.handle = END, None
 

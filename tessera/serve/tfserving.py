@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import time
 
 from .repository import DEFAULT_SIGNATURE, ModelHandle, NotFoundError, RequestError
@@ -243,9 +244,13 @@ def tfserving_routes(server) -> list:
             resp = err(400, str(e))
         except BodyTooLarge as e:
             resp = err(413, str(e))
-        except Exception as e:  # noqa: BLE001 - a failing model answers 500; the server keeps running
-            logging.getLogger("tessera.serve").exception("internal error on %s", request.url.path)
-            resp = err(500, f"internal error: {type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001 - sorted below
+            if type(e).__name__ == "QueueFull":  # the batcher's queue is full: come back later
+                resp = err(429, f"the model's batching queue is full: {e}")
+                resp.headers["Retry-After"] = str(max(1, math.ceil(getattr(e, "retry_after", 1.0))))
+            else:
+                logging.getLogger("tessera.serve").exception("internal error on %s", request.url.path)
+                resp = err(500, f"internal error: {type(e).__name__}: {e}")
         status = resp.status_code
         dt = time.perf_counter() - t0
         server.metrics.observe(mname or "unknown", mver, api, status, dt)

@@ -169,3 +169,36 @@ def test_serve_python_m(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_serve_batching_from_config(tmp_path):
+    pytest.importorskip("tessera.serve.batching")
+    lin = _save(tmp_path / "b", 1, 0)
+    (tmp_path / "b" / "config.json").write_text(
+        json.dumps({"max_batch_size": 4, "batch_timeout_micros": 200_000, "max_enqueued_batches": 8})
+    )
+    rows = [[float(i), 1.0, -2.0, 0.5 * i] for i in range(4)]
+    with Server(tmp_path, rest_port=0, poll_seconds=0, workers=4) as srv:
+        handle = srv.repository.get("b")
+        assert handle.batcher is not None
+        out, threads = [None] * 4, []
+        for i in range(4):
+
+            def go(i=i):
+                out[i] = httpx.post(
+                    f"{srv.url}/v1/models/b:predict", json={"instances": [rows[i]]}, timeout=30
+                )
+
+            threads.append(threading.Thread(target=go))
+            threads[-1].start()
+        for t in threads:
+            t.join(30)
+        for i in range(4):
+            assert out[i].status_code == 200, out[i].text
+            np.testing.assert_allclose(
+                out[i].json()["predictions"], _eager(lin, [rows[i]]), rtol=1e-5, atol=1e-6
+            )
+        st = handle.batcher.stats()
+        assert st.requests == 4 and st.batches < 4
+        r = httpx.post(f"{srv.url}/v1/models/b:predict", json={"instances": rows + rows}, timeout=30)
+        assert r.status_code == 400 and "error" in r.json()
