@@ -239,3 +239,54 @@ def test_serve_cli_args():
     from tessera.serve.__main__ import main
 
     assert main(["serve", "--model-repository", "/nonexistent/dir", "--rest-port", "0"]) == 2
+
+
+def test_serve_two_signatures_two_inputs_two_outputs(tmp_path):
+    ts.manual_seed(7)
+    lin = ts.nn.Linear(4, 3)
+    lin.eval()
+
+    def both(a, b):
+        return lin(a) + b, a.sum(-1)
+
+    prog = ts.export.export(lin, (ts.randn(2, 4),), dynamic_shapes={"input": {0: "batch"}},
+                            signatures={"both": (both, (ts.randn(2, 4), ts.randn(2, 3)),
+                                                 {"a": {0: "n"}, "b": {0: "n"}})})  # fmt: skip
+    (tmp_path / "s" / "1").mkdir(parents=True)
+    prog.save(tmp_path / "s" / "1" / "model.tessera")
+    a = np.asarray(X, np.float32)
+    b = np.arange(9, dtype=np.float32).reshape(3, 3)
+    want0, want1 = _eager(lin, a) + b, a.sum(-1)
+    with (
+        Server(tmp_path, rest_port=0, poll_seconds=0) as srv,
+        httpx.Client(base_url=srv.url, timeout=30) as c,
+    ):
+        inst = [{"a": x, "b": y} for x, y in zip(X, b.tolist())]
+        r = c.post("/v1/models/s:predict", json={"signature_name": "both", "instances": inst})
+        assert r.status_code == 200, r.text
+        preds = r.json()["predictions"]
+        assert len(preds) == 3 and set(preds[0]) == {"output_0", "output_1"}
+        np.testing.assert_allclose([p["output_0"] for p in preds], want0, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose([p["output_1"] for p in preds], want1, rtol=1e-5, atol=1e-5)
+        r = c.post(
+            "/v1/models/s:predict", json={"signature_name": "both", "inputs": {"a": X, "b": b.tolist()}}
+        )
+        outs = r.json()["outputs"]
+        np.testing.assert_allclose(outs["output_0"], want0, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(outs["output_1"], want1, rtol=1e-5, atol=1e-5)
+        r = c.post(
+            "/v1/models/s:predict", json={"signature_name": "both", "inputs": {"a": X, "b": b[:2].tolist()}}
+        )
+        assert r.status_code == 400 and "'b'" in r.json()["error"]
+        r = c.post("/v1/models/s:predict", json={"signature_name": "both", "instances": X})
+        assert r.status_code == 400 and "2 inputs" in r.json()["error"]
+        sigs = c.get("/v1/models/s/metadata").json()["metadata"]["signature_def"]["signature_def"]
+        assert set(sigs) == {"serving_default", "both"} and set(sigs["both"]["inputs"]) == {"a", "b"}
+
+
+def test_serve_import_is_lazy():
+    import subprocess
+    import sys
+
+    code = "import sys, tessera, tessera.serve; assert 'starlette' not in sys.modules and 'uvicorn' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
