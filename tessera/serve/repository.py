@@ -505,6 +505,9 @@ class ModelRepository:
             if not out and m.config_error:
                 out = [{"version": "0", "state": END,
                         "status": {"error_code": "INVALID_ARGUMENT", "error_message": m.config_error}}]  # fmt: skip
+            if not out:
+                raise NotFoundError(f"Could not find any versions of model {name!r} (expected "
+                                    f"{self.root / name}/VERSION/model.tessera or model.onnx)")  # fmt: skip
             return out
 
     # -- loading ----------------------------------------------------------------------------------------

@@ -201,8 +201,7 @@ def tfserving_routes(server) -> list:
         api, mname, mver, status = "status", "", "", 404
         try:
             if parsed is None:
-                resp = err(404, f"Malformed request: {request.method} /v1/models/{rest}")
-                return resp
+                raise NotFoundError(f"Malformed request: {request.method} /v1/models/{rest}")
             name, version, label, meta, verb = parsed
             repo = server.repository
             mname = name if name in repo.names() else "unknown"

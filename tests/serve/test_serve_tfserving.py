@@ -290,3 +290,14 @@ def test_serve_import_is_lazy():
 
     code = "import sys, tessera, tessera.serve; assert 'starlette' not in sys.modules and 'uvicorn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_serve_model_without_versions_and_malformed_paths(server):
+    srv, c, _, root = server
+    (root / "empty").mkdir()
+    srv.repository.poll()
+    r = c.get("/v1/models/empty")
+    assert r.status_code == 404 and "empty" in r.json()["error"]
+    assert c.get("/v1/models/lin/versions").status_code == 404
+    assert c.get("/v1/models/lin/whatever/1").status_code == 404
+    assert c.post("/v1/models/lin:explain", json={}).status_code == 404
