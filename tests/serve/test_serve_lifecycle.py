@@ -202,3 +202,35 @@ def test_serve_batching_from_config(tmp_path):
         assert st.requests == 4 and st.batches < 4
         r = httpx.post(f"{srv.url}/v1/models/b:predict", json={"instances": rows + rows}, timeout=30)
         assert r.status_code == 400 and "error" in r.json()
+
+
+def test_serve_model_failure_is_500_and_server_survives(slow_server):
+    srv, lin, _, _ = slow_server
+    handle = srv.repository.get("m")
+    run = handle._runner
+
+    def boom(sig, arrays):
+        raise RuntimeError("kernel exploded")
+
+    handle._runner = boom
+    r = httpx.post(f"{srv.url}/v1/models/m:predict", json={"instances": X}, timeout=30)
+    assert r.status_code == 500 and "kernel exploded" in r.json()["error"]
+    handle._runner = run
+    r = httpx.post(f"{srv.url}/v1/models/m:predict", json={"instances": X}, timeout=30)
+    np.testing.assert_allclose(r.json()["predictions"], _eager(lin, X), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kw, needle",
+    [
+        ({"rest_port": 70000}, "rest_port"),
+        ({"poll_seconds": -1}, "poll_seconds"),
+        ({"max_body_bytes": 0}, "max_body_bytes"),
+        ({"workers": 0}, "workers"),
+    ],
+)
+def test_serve_server_arguments(tmp_path, kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        Server(tmp_path, **kw)
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        Server(tmp_path / "missing")
