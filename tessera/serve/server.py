@@ -25,8 +25,8 @@ class Server:
 
     ``model_repository``: a directory (TF Serving layout) or a repository object with
     ``get(name, version=None, label=None)``, ``status(name, version=None)``, ``names()`` and ``poll()``.
-    ``route_factories``: callables ``f(server) -> list of starlette routes`` (e.g. KServe v2), mounted
-    beside the TF Serving routes. ``rest_port=0`` binds a free port (``server.port`` after ``start()``).
+    ``kserve`` mounts the KServe v2 routes (``/v2/...``, tritonclient's protocol) beside TF Serving's;
+    ``route_factories``: callables ``f(server) -> list of starlette routes``, mounted too. ``rest_port=0`` binds a free port (``server.port`` after ``start()``).
     ``grpc_port`` is accepted but gRPC is not served yet. ``poll_seconds=0`` turns hot reload off.
 
     Example:
@@ -39,7 +39,7 @@ class Server:
     def __init__(self, model_repository, *, host: str = "127.0.0.1", rest_port: int = 8501,
                  grpc_port: int | None = None, poll_seconds: float = 5.0,
                  max_body_bytes: int = 64 * 1024 * 1024, workers: int | None = None,
-                 route_factories: list[Callable] | tuple = ()):  # fmt: skip
+                 route_factories: list[Callable] | tuple = (), kserve: bool = True):  # fmt: skip
         where = "Server"
         if not isinstance(rest_port, int) or isinstance(rest_port, bool) or not 0 <= rest_port <= 65535:
             raise ValueError(f"{where}: rest_port must be an integer in [0, 65535], got {rest_port!r}")
@@ -68,6 +68,7 @@ class Server:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
         self._route_factories = list(route_factories)
+        self.kserve = bool(kserve)
         self._uvicorn = None
         self._thread: threading.Thread | None = None
         self._poller: threading.Thread | None = None
@@ -110,6 +111,10 @@ class Server:
 
         routes = [Route("/metrics", metrics, methods=["GET"]), Route("/healthz", healthz, methods=["GET"])]
         routes += tfserving_routes(self)
+        if self.kserve:  # KServe v2 / Open Inference Protocol (what tritonclient speaks)
+            from .kserve import kserve_routes
+
+            routes += kserve_routes(self.repository, max_body_bytes=self.max_body_bytes)
         for f in self._route_factories:
             routes += list(f(self))
         return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
