@@ -26,7 +26,8 @@ class Server:
     ``model_repository``: a directory (TF Serving layout) or a repository object with
     ``get(name, version=None, label=None)``, ``status(name, version=None)``, ``names()`` and ``poll()``.
     ``kserve`` mounts the KServe v2 routes (``/v2/...``, tritonclient's protocol) beside TF Serving's;
-    ``route_factories``: callables ``f(server) -> list of starlette routes``, mounted too. ``rest_port=0`` binds a free port (``server.port`` after ``start()``).
+    ``route_factories``: callables ``f(server) -> list of starlette routes``, mounted too.
+    ``rest_port=0`` binds a free port (``server.port`` after ``start()``).
     ``grpc_port`` is accepted but gRPC is not served yet. ``poll_seconds=0`` turns hot reload off.
 
     Example:

@@ -20,7 +20,9 @@ def served(tmp_path):
     model = ts.nn.Sequential(ts.nn.Linear(4, 8), ts.nn.ReLU(), ts.nn.Linear(8, 3)).eval()
     version = tmp_path / "mlp" / "1"
     version.mkdir(parents=True)
-    ts.export.export(model, (ts.randn(2, 4),), dynamic_shapes={"input": {0: "batch"}}).save(version / "model.tessera")
+    ts.export.export(model, (ts.randn(2, 4),), dynamic_shapes={"input": {0: "batch"}}).save(
+        version / "model.tessera"
+    )
     server = ts.serve.Server(tmp_path, rest_port=0, poll_seconds=0).start()
     try:
         yield server, model
@@ -45,7 +47,7 @@ def test_tfserving_and_kserve_give_the_eager_outputs(served):
     result = client.infer("mlp", [inp])
     out_name = meta["outputs"][0]["name"]
     np.testing.assert_allclose(result.as_numpy(out_name), want, rtol=1e-5, atol=1e-6)
-    bad = httpx.post(f"{server.url}/v2/models/mlp/infer",
-                     json={"inputs": [{"name": name, "shape": [2, 5], "datatype": "FP32", "data": [0.0] * 10}]})  # fmt: skip
+    wrong = {"inputs": [{"name": name, "shape": [2, 5], "datatype": "FP32", "data": [0.0] * 10}]}
+    bad = httpx.post(f"{server.url}/v2/models/mlp/infer", json=wrong)
     assert bad.status_code == 400 and name in bad.json()["error"]
     assert httpx.get(f"{server.url}/v2/models/nope").status_code == 404
