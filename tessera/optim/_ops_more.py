@@ -224,7 +224,7 @@ def _adafactor_step(
         float(clip),
         float(weight_decay),
     )
-    eps1 = float(np.finfo(d.dtype).eps) if eps1_default else float(eps1)
+    eps1 = _dt.finfo(_dt.as_dtype(d.dtype)).eps if eps1_default else float(eps1)  # bfloat16 too
     if maximize:
         g = np.negative(g)
     step += 1

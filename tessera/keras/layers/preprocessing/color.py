@@ -64,7 +64,7 @@ def rgb_to_grayscale(x: Tensor) -> Tensor:
 
 def rgb_to_hsv(x: Tensor) -> Tensor:
     """NHWC RGB in [0, 1] -> HSV (Keras's/TF's formulas)."""
-    eps = float(np.finfo(np.dtype(x.dtype.np)).eps)
+    eps = _dt.finfo(x.dtype).eps  # (bfloat16 too)
     zero = _const(0.0, x)
     one = _const(1.0, x)
     x = ops.where(x.abs() < eps, zero, x)
