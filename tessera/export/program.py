@@ -190,12 +190,13 @@ def _structure(where, obj, leaves, depth):
 
 
 def _resized(args: list[Tensor], per: list[dict], sizes: dict[str, int]) -> list[Tensor]:
+    from ..core.creation import arange
+
     out = []
     for a, dims in zip(args, per):
-        arr = a._data
-        for d, sym in dims.items():
-            arr = np.take(arr, np.arange(sizes[sym]) % arr.shape[d], axis=d)
-        out.append(Tensor._wrap(np.ascontiguousarray(arr)) if dims else a)
+        for d, sym in dims.items():  # rows repeated cyclically: the new example stays in the data's range
+            a = a.index_select(d, arange(sizes[sym]) % a.shape[d])
+        out.append(a)
     return out
 
 
@@ -339,7 +340,7 @@ class Signature:
         sizes: dict[str, int] = {}
         for spec, x, npd in zip(self.inputs, given, self._arg_np):
             if isinstance(x, Tensor):
-                a = x._data
+                a = x.detach().numpy()
             elif isinstance(x, np.ndarray):
                 a = x
             else:
@@ -560,7 +561,7 @@ def _export_signature(where, name, fn, example_args, dynamic_shapes, input_names
             while key in weights and weights[key][0] is not t:
                 k += 1
                 key = f"{base}.{k}"
-        weights[key] = (t, np.array(t._data))
+        weights[key] = (t, np.array(t.detach().numpy()))
         state.append(key)
     inputs = []
     for n, a, dims in zip(names, args, per):

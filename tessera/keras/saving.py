@@ -93,7 +93,7 @@ def _build_input_shape(model):
 
 
 def _state_arrays(model) -> dict[str, np.ndarray]:
-    return {k: v._data for k, v in model.state_dict().items()}
+    return {k: v.detach().numpy() for k, v in model.state_dict().items()}
 
 
 def _weights_bytes(model) -> bytes:

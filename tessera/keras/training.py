@@ -84,7 +84,7 @@ def _to_numpy_leaf(v, who: str, what: str) -> np.ndarray:
     if v is None:
         return None
     if isinstance(v, Tensor):
-        return v._data
+        return v.detach().numpy()
     if isinstance(v, np.ndarray):
         return v
     try:
@@ -355,21 +355,22 @@ def _apply_class_weight(class_weight: dict, y, sw, who: str):
         raise TypeError(f"{who}: class_weight must be a dict mapping class indices to weights")
     if not isinstance(y, Tensor):
         raise ValueError(f"{who}: class_weight is only supported for models with a single output")
-    labels = y._data
+    labels = y
     if labels.ndim == 2 and labels.shape[1] > 1:
-        labels = labels.argmax(axis=1)
+        labels = labels.argmax(dim=1)
     labels = labels.reshape(labels.shape[0], -1)[:, 0] if labels.ndim > 1 else labels
-    labels = labels.astype(np.int64)
-    top = max(int(max(class_weight)), int(labels.max()) if labels.size else 0)
-    table = np.ones(top + 1)
+    labels = labels.to(_dt.int64)
+    # host reads to size and check the table (decisions); the weights themselves are a gather op
+    top = max(int(max(class_weight)), int(labels.max()) if labels.numel() else 0)
+    if labels.numel() and int(labels.min()) < 0:
+        raise ValueError(f"{who}: class_weight needs non-negative integer class labels")
+    table = np.ones(top + 1, dtype=np.float32)
     for k, v in class_weight.items():
         table[int(k)] = float(v)
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"{who}: class_weight needs non-negative integer class labels")
-    w = table[labels].astype(np.float32)
+    w = Tensor._wrap(table).index_select(0, labels)
     if sw is not None:
-        w = w * np.asarray(sw._data, dtype=np.float32).reshape(w.shape[0])
-    return Tensor._wrap(w)
+        w = w * sw.to(_dt.float32).reshape(w.shape[0])
+    return w
 
 
 # -- compile state ------------------------------------------------------------------------------------------

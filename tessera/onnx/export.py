@@ -154,10 +154,12 @@ def _grow(t: Tensor, dims) -> Tensor:
     shape = list(t.shape)
     for d in dims:
         shape[d] += 1
-    from ..core.creation import tensor
+    from ..core.creation import arange, zeros
 
-    data = np.resize(t._data, shape) if t._data.size else np.zeros(shape, t._data.dtype)
-    return tensor(data.astype(t._data.dtype), dtype=t.dtype)
+    if not t.numel():
+        return zeros(*shape, dtype=t.dtype)
+    n = int(np.prod(shape))  # NumPy's resize: the flat values repeated cyclically
+    return t.detach().reshape(-1).index_select(0, arange(n) % t.numel()).reshape(shape)
 
 
 def export(
@@ -359,7 +361,7 @@ def _build(tracer, alt, opset, ir_version, in_names, out_names, dyn):
     for v in graph.inputs[len(in_names) :]:
         if id(v) in state:
             acc = state[id(v)]
-            arr = acc[1]._data if acc[0] == "ref" else acc[1].grad._data
+            arr = (acc[1] if acc[0] == "ref" else acc[1].grad).detach().numpy()
         else:
             arr = consts[id(v)]
             a = alt_vals.get(v.id)

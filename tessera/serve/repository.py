@@ -354,7 +354,7 @@ def _leaves(out) -> list:
     from ..core.tensor import Tensor
 
     if isinstance(out, Tensor):
-        return [out._data]
+        return [out.detach().numpy()]
     if isinstance(out, dict):
         return [x for v in out.values() for x in _leaves(v)]
     if isinstance(out, (tuple, list)):

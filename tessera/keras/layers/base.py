@@ -742,7 +742,7 @@ class Layer(Module):
 
     def get_weights(self) -> list:
         """Copies of the weights as NumPy arrays, in ``weights`` order."""
-        return [np.array(w._data, copy=True) for w in self.weights]
+        return [np.array(w.detach().numpy(), copy=True) for w in self.weights]
 
     def set_weights(self, weights) -> None:
         """Overwrite the weights from a list of arrays in ``weights`` order (checked before any change)."""
@@ -755,7 +755,7 @@ class Layer(Module):
             )
         arrays = []
         for i, (p, w) in enumerate(zip(params, weights)):
-            a = w._data if isinstance(w, Tensor) else np.asarray(w)
+            a = w.detach().numpy() if isinstance(w, Tensor) else np.asarray(w)
             if a.shape != tuple(p.shape):
                 raise ValueError(
                     f"Layer '{self.name}': weight {i} has shape {tuple(p.shape)}, but the provided array has "
