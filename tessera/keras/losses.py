@@ -402,7 +402,7 @@ def sparse_categorical_crossentropy(
         mask = labels == ignore_class
         labels = ops.where(mask, 0, labels)
     if not is_tracing() and labels.numel():  # a value check: a trace must not depend on the labels
-        values = labels._data
+        values = labels.numpy()
         if values.min() < 0 or values.max() >= c:
             bad = values[(values < 0) | (values >= c)].flat[0]
             raise ValueError(f"{who}: label {int(bad)} is out of range for {c} classes")

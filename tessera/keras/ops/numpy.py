@@ -5,7 +5,7 @@ indexing, sorting/searching, products (``matmul``, ``einsum``...) and windows.""
 from __future__ import annotations
 
 from . import _numpy_array, _numpy_math
-from ._numpy_array import *
-from ._numpy_math import *
+from ._numpy_array import *  # noqa: F403 - the namespace re-exports both halves
+from ._numpy_math import *  # noqa: F403
 
 __all__ = sorted(set(_numpy_math.__all__) | set(_numpy_array.__all__))
