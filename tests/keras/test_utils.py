@@ -195,10 +195,9 @@ def test_pydataset_in_fit_matches_arrays(workers):
         np.testing.assert_allclose(w1, w2, rtol=1e-6)
     assert fresh.epochs_ended == 2 and sorted(fresh.seen) == sorted(list(range(4)) * 2)
     assert utils.Sequence is utils.PyDataset
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    m.compile("sgd", "mse")
     with pytest.raises(ValueError, match="not supported when using a PyDataset"):
-        keras.Sequential([keras.layers.Dense(1)]).compile("sgd", "mse") or None
-        m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-        m.compile("sgd", "mse")
         m.fit(fresh, ys, verbose=0)
 
 
